@@ -1,0 +1,58 @@
+# CodeMetrics — the two commands a newcomer needs are `make run` and `make test`.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+BIN     := bin/codemetrics
+GO_TEST_FLAGS ?= -race -count=1 -timeout 15m
+
+FRONTEND_DEPS := frontend/node_modules/.package-lock.json
+E2E_DEPS      := e2e/node_modules/.package-lock.json
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(FRONTEND_DEPS): frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+$(E2E_DEPS): e2e/package.json e2e/package-lock.json
+	cd e2e && npm ci --no-audit --no-fund
+
+.PHONY: deps
+deps: $(FRONTEND_DEPS) $(E2E_DEPS) ## install the npm packages (from the lockfiles)
+
+.PHONY: frontend
+frontend: $(FRONTEND_DEPS) ## build the single-page app into frontend/dist
+	cd frontend && npm run build
+
+.PHONY: build
+build: frontend ## build bin/codemetrics with the portal embedded
+	cd backend && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o ../$(BIN) ./cmd/codemetrics
+
+.PHONY: run
+run: build ## build and start CodeMetrics on the embedded SQLite database
+	./$(BIN) serve
+
+.PHONY: test
+test: test-go test-frontend test-e2e ## every test: Go (unit and integration), frontend, Playwright
+
+.PHONY: test-go
+test-go: ## Go tests with the race detector (MariaDB too when TEST_MYSQL_DSN is set)
+	cd backend && go vet ./... && go test $(GO_TEST_FLAGS) ./...
+
+.PHONY: test-frontend
+test-frontend: $(FRONTEND_DEPS) ## frontend type check and unit tests
+	cd frontend && npm run typecheck && npm test
+
+.PHONY: test-e2e
+test-e2e: build $(E2E_DEPS) ## Playwright end-to-end tests in Chromium against the real binary
+	cd e2e && CODEMETRICS_BIN=../$(BIN) npx playwright test
+
+.PHONY: fmt
+fmt: ## format the Go code
+	gofmt -w backend frontend/embed.go
+
+.PHONY: clean
+clean: ## remove build output
+	rm -rf bin frontend/dist/assets frontend/dist/index.html e2e/test-results e2e/playwright-report

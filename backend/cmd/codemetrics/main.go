@@ -1,0 +1,246 @@
+// Command codemetrics is the CodeMetrics server and its administration command line.
+//
+//	codemetrics [serve]        run the server (the default)
+//	codemetrics migrate        apply database migrations and exit
+//	codemetrics tokens create --subject S --created-by WHO [--ttl 240h] [--scope metrics:read]...
+//	codemetrics tokens list
+//	codemetrics tokens revoke [--revoked-by WHO] ID
+//	codemetrics version
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/codemetrics/codemetrics/backend/internal/config"
+	"github.com/codemetrics/codemetrics/backend/internal/server"
+	"github.com/codemetrics/codemetrics/backend/internal/store"
+	"github.com/codemetrics/codemetrics/backend/internal/token"
+	"github.com/codemetrics/codemetrics/frontend"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is the whole program, with its environment passed in so tests can call it.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "serve":
+		err = serve(ctx, getenv, stdout, stderr)
+	case "migrate":
+		err = migrate(ctx, getenv, stderr)
+	case "tokens":
+		err = tokens(ctx, args, getenv, stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, version)
+	case "help", "--help", "-h":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	if err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(stderr, "%v\n\n%s", err, usage)
+			return 2
+		}
+		fmt.Fprintf(stderr, "codemetrics: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+const usage = `Usage:
+  codemetrics [serve]        run the server (configured by environment variables; see README)
+  codemetrics migrate        apply database migrations and exit
+  codemetrics tokens create --subject NAME --created-by WHO [--ttl 240h|30d] [--scope SCOPE]...
+                             issue a service token and print it once
+  codemetrics tokens list    list active tokens as JSON
+  codemetrics tokens revoke [--revoked-by WHO] TOKEN_ID
+                             revoke a token; running servers refuse it within a second
+  codemetrics version        print the version
+`
+
+type usageError struct{ error }
+
+func loadConfig(getenv func(string) string) (config.Config, error) {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return cfg, fmt.Errorf("configuration:\n%w", err)
+	}
+	return cfg, nil
+}
+
+func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(ctx, cfg, server.Options{Log: log, SPA: frontend.FS(), Version: version})
+	if err != nil {
+		return err
+	}
+	log.Info("starting CodeMetrics", "version", version, "config", srv.Config)
+	return srv.Serve(ctx, func(addr string) {
+		log.Info("listening", "addr", addr, "public_url", cfg.PublicURL.String())
+		fmt.Fprintf(stdout, "CodeMetrics %s is listening on %s: open %s\n", version, addr, cfg.PublicURL)
+	})
+}
+
+func migrate(ctx context.Context, getenv func(string) string, stderr io.Writer) error {
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(cfg.DatabaseDriver, cfg.DatabaseDSN)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx, log); err != nil {
+		return err
+	}
+	log.Info("database is up to date")
+	return nil
+}
+
+// stringList is a repeatable flag that also takes comma-separated values.
+type stringList []string
+
+func (s *stringList) String() string { return strings.Join(*s, ",") }
+
+func (s *stringList) Set(v string) error {
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			*s = append(*s, p)
+		}
+	}
+	return nil
+}
+
+func tokens(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError{errors.New("tokens: want create, list or revoke")}
+	}
+	sub, args := args[0], args[1:]
+	fs := flag.NewFlagSet("tokens "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		subject, createdBy, ttl, revokedBy string
+		scopes                             stringList
+	)
+	switch sub {
+	case "create":
+		fs.StringVar(&subject, "subject", "", "the service or application the token is for (required)")
+		fs.StringVar(&createdBy, "created-by", "", "who is issuing it, for the audit log (required)")
+		fs.StringVar(&ttl, "ttl", "", "lifetime, such as 240h or 30d (default SERVICE_TOKEN_TTL)")
+		fs.Var(&scopes, "scope", "a scope to grant; repeat or separate with commas (default metrics:read)")
+	case "revoke":
+		fs.StringVar(&revokedBy, "revoked-by", "", "who is revoking it, for the audit log (default cli:$USER)")
+	case "list":
+	default:
+		return usageError{fmt.Errorf("tokens: unknown subcommand %q", sub)}
+	}
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	var lifetime time.Duration
+	switch sub {
+	case "create":
+		if strings.TrimSpace(subject) == "" || strings.TrimSpace(createdBy) == "" || fs.NArg() != 0 {
+			return usageError{errors.New("tokens create: --subject and --created-by are required")}
+		}
+		if ttl != "" {
+			var err error
+			if lifetime, err = config.ParseDuration(ttl); err != nil {
+				return usageError{fmt.Errorf("tokens create: --ttl %q: %v", ttl, err)}
+			}
+		}
+	case "revoke":
+		if fs.NArg() != 1 {
+			return usageError{errors.New("tokens revoke: give exactly one token id")}
+		}
+		if revokedBy == "" {
+			revokedBy = "cli:" + getenv("USER")
+		}
+	case "list":
+		if fs.NArg() != 0 {
+			return usageError{errors.New("tokens list takes no arguments")}
+		}
+	}
+
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(ctx, cfg, server.Options{Log: log, Version: version})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+
+	switch sub {
+	case "create":
+		created, err := srv.Tokens.Create(ctx, token.CreateRequest{Subject: subject, Scopes: scopes, CreatedBy: createdBy, TTL: lifetime})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "Created token %s for %q, expiring %s. It is shown only once: store it in a secret manager now.\n",
+			created.Token.ID, created.Token.Subject, created.Token.ExpiresAt.Format(time.RFC3339))
+		fmt.Fprintln(stdout, created.Value)
+	case "list":
+		list, err := srv.Tokens.List(ctx, 0, nil)
+		if err != nil {
+			return err
+		}
+		type row struct {
+			TokenID   string     `json:"tokenId"`
+			Created   time.Time  `json:"created"`
+			Expires   time.Time  `json:"expires"`
+			Sub       string     `json:"sub"`
+			CreatedBy string     `json:"createdBy"`
+			LastUsed  *time.Time `json:"lastUsed"`
+			Scopes    []string   `json:"scopes"`
+		}
+		out := make([]row, len(list))
+		for i, t := range list {
+			out[i] = row{t.ID, t.CreatedAt, t.ExpiresAt, t.Subject, t.CreatedBy, t.LastUsedAt, t.Scopes}
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	case "revoke":
+		t, err := srv.Tokens.Revoke(ctx, fs.Arg(0), revokedBy)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "Revoked token %s (%q). Running servers refuse it within a second.\n", t.ID, t.Subject)
+	}
+	return nil
+}

@@ -1,0 +1,285 @@
+// Package config reads CodeMetrics' configuration from environment variables into one typed
+// struct, validated once at start-up.
+package config
+
+import (
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Environments.
+const (
+	EnvDevelopment = "development"
+	EnvProduction  = "production"
+)
+
+// Database drivers.
+const (
+	DriverSQLite = "sqlite"
+	DriverMySQL  = "mysql"
+)
+
+// MinKeyLength is the shortest accepted HS256 signing key, in bytes.
+const MinKeyLength = 32
+
+// Config is the whole configuration of a CodeMetrics process.
+type Config struct {
+	Env            string
+	HTTPAddr       string
+	PublicURL      *url.URL
+	DatabaseDriver string
+	DatabaseDSN    string
+
+	ServiceTokenTTL time.Duration
+	TokenIssuer     string
+	// SigningKey signs and verifies tokens. SigningKeySource says where it came from
+	// ("environment", "file <path>" or "generated <path>"), never the key itself.
+	SigningKey       []byte
+	SigningKeySource string
+	// CookieKey signs cookies (CSRF tokens, and the login state of the sign-in).
+	CookieKey []byte
+
+	TrustedProxies []string
+	SessionTTL     time.Duration
+
+	// Tuning without environment variables: tests and benchmarks set them directly.
+	RevocationPollInterval time.Duration // how often the revocation feed is read
+	RevocationMaxStaleness time.Duration // older than this, authenticated calls fail closed (503)
+	LastUsedFlushInterval  time.Duration // how stale "last used" may be in the database
+}
+
+// Production reports whether development defaults are forbidden.
+func (c Config) Production() bool { return c.Env == EnvProduction }
+
+// Load reads the configuration through getenv (os.Getenv in production, a map in tests).
+// It does not touch the file system: call ResolveSigningKey for the SQLite key file.
+func Load(getenv func(string) string) (Config, error) {
+	env := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	c := Config{
+		Env:                    env("APP_ENV", EnvDevelopment),
+		HTTPAddr:               env("HTTP_ADDR", ":8080"),
+		DatabaseDriver:         env("DATABASE_DRIVER", DriverSQLite),
+		TokenIssuer:            env("TOKEN_ISSUER", "codemetrics"),
+		RevocationPollInterval: 250 * time.Millisecond,
+		RevocationMaxStaleness: 10 * time.Second,
+		LastUsedFlushInterval:  30 * time.Second,
+	}
+	var errs []error
+	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	if c.Env != EnvDevelopment && c.Env != EnvProduction {
+		fail("APP_ENV=%q: use %q or %q", c.Env, EnvDevelopment, EnvProduction)
+	}
+	prod := c.Env == EnvProduction
+
+	rawURL := getenv("PUBLIC_URL")
+	if strings.TrimSpace(rawURL) == "" {
+		if prod {
+			fail("PUBLIC_URL is required in production: the external https URL of CodeMetrics")
+		}
+		rawURL = "http://localhost:8080"
+	}
+	u, err := url.Parse(strings.TrimRight(strings.TrimSpace(rawURL), "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		fail("PUBLIC_URL=%q: want an absolute http(s) URL such as https://codemetrics.example.com", rawURL)
+	} else {
+		c.PublicURL = u
+	}
+
+	switch c.DatabaseDriver {
+	case DriverSQLite:
+		if prod && getenv("DATABASE_DSN") == "" {
+			fail("DATABASE_DSN is required in production")
+		}
+		c.DatabaseDSN = env("DATABASE_DSN", "data/codemetrics.db")
+	case DriverMySQL:
+		c.DatabaseDSN = env("DATABASE_DSN", "")
+		if c.DatabaseDSN == "" {
+			fail("DATABASE_DSN is required with DATABASE_DRIVER=mysql, e.g. user:pass@tcp(db:3306)/codemetrics")
+		}
+	default:
+		fail("DATABASE_DRIVER=%q: use %q or %q", c.DatabaseDriver, DriverSQLite, DriverMySQL)
+	}
+
+	c.ServiceTokenTTL = 365 * 24 * time.Hour
+	if v := env("SERVICE_TOKEN_TTL", ""); v != "" {
+		if d, err := ParseDuration(v); err != nil {
+			fail("SERVICE_TOKEN_TTL=%q: %v", v, err)
+		} else {
+			c.ServiceTokenTTL = d
+		}
+	}
+	c.SessionTTL = 8 * time.Hour
+	if v := env("SESSION_TTL", ""); v != "" {
+		if d, err := ParseDuration(v); err != nil {
+			fail("SESSION_TTL=%q: %v", v, err)
+		} else {
+			c.SessionTTL = d
+		}
+	}
+
+	if key := getenv("TOKEN_SIGNING_KEY"); key != "" {
+		if len(key) < MinKeyLength {
+			fail("TOKEN_SIGNING_KEY is %d bytes long: it must be at least %d (try: openssl rand -base64 48)", len(key), MinKeyLength)
+		} else {
+			c.SigningKey, c.SigningKeySource = []byte(key), "environment"
+		}
+	} else if prod || c.DatabaseDriver == DriverMySQL {
+		fail("TOKEN_SIGNING_KEY is required with %s: every replica must share one key (try: openssl rand -base64 48)",
+			map[bool]string{true: "APP_ENV=production", false: "DATABASE_DRIVER=mysql"}[prod])
+	}
+	if key := getenv("COOKIE_SIGNING_KEY"); key != "" {
+		if len(key) < MinKeyLength {
+			fail("COOKIE_SIGNING_KEY is %d bytes long: it must be at least %d", len(key), MinKeyLength)
+		} else {
+			c.CookieKey = []byte(key)
+		}
+	}
+
+	if v := env("TRUSTED_PROXIES", ""); v != "" {
+		for _, p := range strings.Split(v, ",") {
+			p = strings.TrimSpace(p)
+			if p == "" {
+				continue
+			}
+			if _, err := netip.ParsePrefix(p); err != nil {
+				if _, err := netip.ParseAddr(p); err != nil {
+					fail("TRUSTED_PROXIES: %q is neither an IP address nor a CIDR range", p)
+					continue
+				}
+			}
+			c.TrustedProxies = append(c.TrustedProxies, p)
+		}
+	}
+	if len(errs) > 0 {
+		return Config{}, errors.Join(errs...)
+	}
+	if c.SigningKey != nil && c.CookieKey == nil {
+		c.CookieKey = DeriveKey(c.SigningKey, "codemetrics cookie signing v1")
+	}
+	return c, nil
+}
+
+// ParseDuration accepts Go durations ("8760h", "90m") and whole days ("365d").
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	var d time.Duration
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n <= 0 || n > 100*365 {
+			return 0, fmt.Errorf("want a whole number of days from 1 to 36500 (\"365d\") or a Go duration (\"8760h\")")
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		var err error
+		d, err = time.ParseDuration(s)
+		if err != nil {
+			return 0, fmt.Errorf("want a Go duration such as \"8760h\" or a number of days such as \"365d\"")
+		}
+	}
+	if d < time.Minute {
+		return 0, fmt.Errorf("must be at least one minute")
+	}
+	return d, nil
+}
+
+// DeriveKey derives a 32-byte key for one purpose from a master key (HKDF-SHA256), so that a
+// key for one use never works for another.
+func DeriveKey(master []byte, label string) []byte {
+	k, err := hkdf.Key(sha256.New, master, nil, label, 32)
+	if err != nil {
+		panic(err) // only for lengths HKDF cannot produce
+	}
+	return k
+}
+
+// SQLitePath returns the file of a SQLite DSN ("data/x.db?..." or "file:data/x.db?...").
+func SQLitePath(dsn string) string {
+	p, _, _ := strings.Cut(strings.TrimPrefix(dsn, "file:"), "?")
+	return p
+}
+
+// ResolveSigningKey makes sure c has a signing key. With SQLite and no TOKEN_SIGNING_KEY it
+// reads, or on first start generates, a key file (mode 0600) beside the database file.
+func ResolveSigningKey(c *Config, log *slog.Logger) error {
+	if c.SigningKey != nil {
+		return nil
+	}
+	dbPath := SQLitePath(c.DatabaseDSN)
+	if c.DatabaseDriver != DriverSQLite || dbPath == "" || dbPath == ":memory:" {
+		return errors.New("TOKEN_SIGNING_KEY is not set and there is no database file to keep a generated key beside")
+	}
+	keyPath := dbPath + ".signing-key"
+	if b, err := os.ReadFile(keyPath); err == nil {
+		key := strings.TrimSpace(string(b))
+		if len(key) < MinKeyLength {
+			return fmt.Errorf("signing key file %s holds %d bytes, fewer than %d: delete it to generate a new one (every token issued so far stops working)", keyPath, len(key), MinKeyLength)
+		}
+		c.SigningKey, c.SigningKeySource = []byte(key), "file "+keyPath
+	} else if errors.Is(err, os.ErrNotExist) {
+		raw := make([]byte, 48)
+		if _, err := rand.Read(raw); err != nil {
+			return err
+		}
+		key := base64.RawURLEncoding.EncodeToString(raw)
+		if err := os.MkdirAll(filepath.Dir(keyPath), 0o700); err != nil {
+			return fmt.Errorf("create directory for the signing key: %w", err)
+		}
+		f, err := os.OpenFile(keyPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return fmt.Errorf("write the generated signing key: %w", err)
+		}
+		if _, err := f.WriteString(key + "\n"); err != nil {
+			f.Close()
+			return fmt.Errorf("write the generated signing key: %w", err)
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+		c.SigningKey, c.SigningKeySource = []byte(key), "generated "+keyPath
+		log.Warn("TOKEN_SIGNING_KEY is not set: generated a signing key and kept it beside the database; set TOKEN_SIGNING_KEY before running more than one instance",
+			"key_file", keyPath)
+	} else {
+		return fmt.Errorf("read the signing key file: %w", err)
+	}
+	if c.CookieKey == nil {
+		c.CookieKey = DeriveKey(c.SigningKey, "codemetrics cookie signing v1")
+	}
+	return nil
+}
+
+// LogValue shows the configuration with its secrets left out.
+func (c Config) LogValue() slog.Value {
+	pub := ""
+	if c.PublicURL != nil {
+		pub = c.PublicURL.String()
+	}
+	return slog.GroupValue(
+		slog.String("env", c.Env),
+		slog.String("http_addr", c.HTTPAddr),
+		slog.String("public_url", pub),
+		slog.String("database_driver", c.DatabaseDriver),
+		slog.String("service_token_ttl", c.ServiceTokenTTL.String()),
+		slog.String("token_issuer", c.TokenIssuer),
+		slog.String("signing_key", c.SigningKeySource),
+		slog.Any("trusted_proxies", c.TrustedProxies),
+		slog.String("session_ttl", c.SessionTTL.String()),
+	)
+}

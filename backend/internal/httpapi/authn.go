@@ -1,0 +1,173 @@
+package httpapi
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/codemetrics/codemetrics/backend/internal/apperr"
+	"github.com/codemetrics/codemetrics/backend/internal/auth"
+	"github.com/codemetrics/codemetrics/backend/internal/token"
+	"github.com/gin-gonic/gin"
+)
+
+// principal is who is calling: a service token, or a person's session (by cookie or by a
+// bearer session token).
+type principal struct {
+	service   *token.Claims // set for a service token
+	session   *auth.Session // set for a session
+	viaCookie bool
+}
+
+func (p *principal) logAttrs() []any {
+	if p.service != nil {
+		return []any{"token_id", p.service.ID, "subject", p.service.Subject}
+	}
+	return []any{"user", p.session.Email, "admin", p.session.IsAdmin, "via", map[bool]string{true: "cookie", false: "session_token"}[p.viaCookie]}
+}
+
+// actor names the caller in the audit log.
+func (p *principal) actor() string {
+	if p.service != nil {
+		return "token:" + p.service.ID
+	}
+	return p.session.Email
+}
+
+func principalOf(c *gin.Context) *principal {
+	if v, ok := c.Get(ctxPrincipal); ok {
+		return v.(*principal)
+	}
+	return nil
+}
+
+var (
+	errNoCredentials = apperr.New(apperr.Unauthorized, "authentication required: send Authorization: Bearer <token>, or sign in")
+	errBadAuthHeader = apperr.New(apperr.Unauthorized, "malformed Authorization header: use \"Authorization: Bearer <token>\"")
+	errTwoAuthHeader = apperr.New(apperr.Unauthorized, "send exactly one Authorization header")
+	errNeedAdmin     = apperr.New(apperr.Forbidden, "administrator access required: only administrators signed in through SSO may manage tokens; a service token cannot")
+	errNotAdmin      = apperr.New(apperr.Forbidden, "your account is not an administrator: access is granted in the identity provider (ADMIN_GROUPS or ADMIN_EMAILS)")
+	errCSRF          = apperr.New(apperr.Forbidden, "missing or wrong CSRF token: send the X-CSRF-Token header the portal was given")
+)
+
+// authenticate works out the principal of the request. A bearer token, when present, must be
+// valid (401 otherwise); without one the session cookie is used, if any. A request with no
+// credentials goes on anonymous: the route's own requirement decides.
+func (a *api) authenticate(c *gin.Context) {
+	headers := c.Request.Header.Values("Authorization")
+	switch {
+	case len(headers) > 1:
+		fail(c, errTwoAuthHeader)
+		return
+	case len(headers) == 1:
+		raw, ok := bearerToken(headers[0])
+		if !ok {
+			fail(c, errBadAuthHeader)
+			return
+		}
+		claims, err := a.Guard.Verify(c.Request.Context(), raw)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		if claims.TokenUse == token.UseService {
+			c.Set(ctxPrincipal, &principal{service: claims})
+			break
+		}
+		sess, err := a.Sessions.FromToken(c.Request.Context(), claims)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		c.Set(ctxPrincipal, &principal{session: &sess})
+	default:
+		secret, err := c.Cookie(a.sessionCookie)
+		if err != nil || secret == "" {
+			break
+		}
+		sess, err := a.Sessions.FromCookie(c.Request.Context(), secret)
+		if apperr.Is(err, apperr.Unauthorized) {
+			a.clearSessionCookies(c) // ended or expired: tidy the browser up
+			break
+		}
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		c.Set(ctxPrincipal, &principal{session: &sess, viaCookie: true})
+	}
+	c.Next()
+}
+
+// bearerToken extracts the token of "Bearer <token>" (the scheme is case-insensitive, as RFC
+// 9110 says); anything else is malformed.
+func bearerToken(h string) (string, bool) {
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	if tok == "" || strings.ContainsAny(tok, " \t") {
+		return "", false
+	}
+	return tok, true
+}
+
+// requireAdmin admits an administrator's session only: not a service token, not a person
+// who is not an administrator. Cookie-authenticated state changes also need the CSRF token.
+func (a *api) requireAdmin(c *gin.Context) {
+	p := principalOf(c)
+	switch {
+	case p == nil:
+		fail(c, errNoCredentials)
+	case p.service != nil:
+		fail(c, errNeedAdmin)
+	case !p.session.IsAdmin:
+		fail(c, errNotAdmin)
+	default:
+		a.checkCSRF(c, p)
+	}
+}
+
+// requireSession admits any signed-in person (administrator or not).
+func (a *api) requireSession(c *gin.Context) {
+	p := principalOf(c)
+	switch {
+	case p == nil:
+		fail(c, errNoCredentials)
+	case p.service != nil:
+		fail(c, apperr.New(apperr.Forbidden, "this endpoint is for signed-in people, not service tokens"))
+	default:
+		a.checkCSRF(c, p)
+	}
+}
+
+// requireScope admits a service token holding scope, or an administrator's session.
+func (a *api) requireScope(scope string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		p := principalOf(c)
+		switch {
+		case p == nil:
+			fail(c, errNoCredentials)
+		case p.service != nil && !p.service.HasScope(scope):
+			fail(c, apperr.New(apperr.Forbidden, "this token lacks the %q scope: create a token with it", scope))
+		case p.session != nil && !p.session.IsAdmin:
+			fail(c, errNotAdmin)
+		case p.session != nil:
+			a.checkCSRF(c, p)
+		default:
+			c.Next()
+		}
+	}
+}
+
+func (a *api) checkCSRF(c *gin.Context, p *principal) {
+	if p.viaCookie && !isSafeMethod(c.Request.Method) && !a.Sessions.CheckCSRF(*p.session, c.GetHeader("X-CSRF-Token")) {
+		fail(c, errCSRF)
+		return
+	}
+	c.Next()
+}
+
+func isSafeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}

@@ -1,0 +1,128 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/codemetrics/codemetrics/backend/internal/apperr"
+	"github.com/gin-gonic/gin"
+)
+
+// statusOf is the one map from error codes to HTTP statuses.
+var statusOf = map[apperr.Code]int{
+	apperr.Invalid:      http.StatusBadRequest,
+	apperr.Unauthorized: http.StatusUnauthorized,
+	apperr.Forbidden:    http.StatusForbidden,
+	apperr.NotFound:     http.StatusNotFound,
+	apperr.Conflict:     http.StatusConflict,
+	apperr.TooLarge:     http.StatusRequestEntityTooLarge,
+	apperr.Unavailable:  http.StatusServiceUnavailable,
+	apperr.Internal:     http.StatusInternalServerError,
+}
+
+// problem is an RFC 9457 problem details body.
+type problem struct {
+	Type      string `json:"type"`
+	Title     string `json:"title"`
+	Status    int    `json:"status"`
+	Detail    string `json:"detail,omitempty"`
+	RequestID string `json:"requestId,omitempty"`
+}
+
+// fail answers with err as problem+json and stops the handler chain. Only internal and
+// unavailable errors are logged with their cause; the client sees the safe message.
+func fail(c *gin.Context, err error) {
+	code := apperr.CodeOf(err)
+	status, ok := statusOf[code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	switch status {
+	case http.StatusUnauthorized:
+		h := `Bearer realm="codemetrics"`
+		if c.GetHeader("Authorization") != "" {
+			h += `, error="invalid_token"`
+		}
+		c.Header("WWW-Authenticate", h)
+		c.Set(ctxAuthFailure, apperr.MessageOf(err))
+	case http.StatusServiceUnavailable:
+		c.Header("Retry-After", "5")
+	}
+	if status >= 500 {
+		logFrom(c).Error("request failed", "status", status, "err", err)
+	}
+	writeProblem(c, status, apperr.MessageOf(err))
+}
+
+// failWith answers with a problem of a status no apperr code stands for (404 of a route, 405, 415).
+func failWith(c *gin.Context, status int, detail string) { writeProblem(c, status, detail) }
+
+func writeProblem(c *gin.Context, status int, detail string) {
+	var body bytes.Buffer
+	enc := json.NewEncoder(&body)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(problem{
+		Type: "about:blank", Title: http.StatusText(status), Status: status,
+		Detail: detail, RequestID: c.GetString(ctxRequestID),
+	})
+	c.Header("Cache-Control", "no-store")
+	c.Data(status, "application/problem+json", body.Bytes())
+	c.Abort()
+}
+
+// maxBodyBytes limits JSON request bodies: nothing CodeMetrics accepts is larger.
+const maxBodyBytes = 64 << 10
+
+// decodeJSON reads exactly one JSON object of type T from the body: unknown fields, trailing
+// data, a wrong content type and bodies over maxBodyBytes are refused with a clear error.
+func decodeJSON[T any](c *gin.Context, dst *T) bool {
+	ct := c.GetHeader("Content-Type")
+	if ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
+		failWith(c, http.StatusUnsupportedMediaType, "send the request body as application/json")
+		return false
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, maxBodyBytes))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(dst)
+	if err == nil && dec.More() {
+		err = errors.New("trailing data")
+	}
+	if err == nil {
+		if _, terr := dec.Token(); terr != io.EOF {
+			err = errors.New("trailing data")
+		}
+	}
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		var typeErr *json.UnmarshalTypeError
+		var syntaxErr *json.SyntaxError
+		switch {
+		case errors.As(err, &tooBig):
+			fail(c, apperr.New(apperr.TooLarge, "the request body is larger than %d bytes", maxBodyBytes))
+		case errors.Is(err, io.EOF):
+			fail(c, apperr.New(apperr.Invalid, "the request body is empty: send a JSON object"))
+		case errors.As(err, &typeErr):
+			fail(c, apperr.New(apperr.Invalid, "field %q has the wrong type: want %s", typeErr.Field, typeErr.Type.String()))
+		case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
+			fail(c, apperr.New(apperr.Invalid, "the request body is not valid JSON"))
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			fail(c, apperr.New(apperr.Invalid, "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field ")))
+		default:
+			fail(c, apperr.New(apperr.Invalid, "the request body must be a single JSON object"))
+		}
+		return false
+	}
+	return true
+}
+
+func logFrom(c *gin.Context) *slog.Logger {
+	if l, ok := c.Get(ctxLogger); ok {
+		return l.(*slog.Logger)
+	}
+	return slog.Default()
+}

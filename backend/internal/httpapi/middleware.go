@@ -1,0 +1,103 @@
+package httpapi
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// Context keys.
+const (
+	ctxRequestID   = "codemetrics.request_id"
+	ctxLogger      = "codemetrics.logger"
+	ctxPrincipal   = "codemetrics.principal"
+	ctxAuthFailure = "codemetrics.auth_failure"
+)
+
+// contentSecurityPolicy allows only the SPA's own files: no inline script, no framing.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// requestContext gives every request an id, a logger that carries it, and one log line when it
+// ends naming the caller, never a secret.
+func (a *api) requestContext(c *gin.Context) {
+	id := newRequestID()
+	c.Set(ctxRequestID, id)
+	c.Header("X-Request-Id", id)
+	log := a.log.With("request_id", id)
+	c.Set(ctxLogger, log)
+	start := time.Now()
+
+	c.Next()
+
+	attrs := []any{
+		"method", c.Request.Method,
+		"path", c.Request.URL.Path,
+		"route", c.FullPath(),
+		"status", c.Writer.Status(),
+		"duration_ms", float64(time.Since(start).Microseconds()) / 1000,
+		"client_ip", c.ClientIP(),
+	}
+	if p := principalOf(c); p != nil {
+		attrs = append(attrs, p.logAttrs()...)
+	}
+	if reason := c.GetString(ctxAuthFailure); reason != "" {
+		attrs = append(attrs, "auth_failure", reason)
+	}
+	level := slog.LevelInfo
+	if c.Writer.Status() >= 500 {
+		level = slog.LevelError
+	}
+	log.Log(c.Request.Context(), level, "request", attrs...)
+}
+
+func newRequestID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// securityHeaders sets the headers every response carries.
+func (a *api) securityHeaders(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	if a.https {
+		h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+	}
+	c.Next()
+}
+
+// recovery turns a panic into a logged 500 problem instead of a dropped connection.
+func (a *api) recovery(c *gin.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			if r == http.ErrAbortHandler {
+				panic(r)
+			}
+			logFrom(c).Error("panic while handling request", "panic", r)
+			if !c.Writer.Written() {
+				writeProblem(c, http.StatusInternalServerError, "internal error")
+			}
+			c.Abort()
+		}
+	}()
+	c.Next()
+}
+
+// crossOrigin refuses state-changing requests that a browser marks as cross-origin
+// (Sec-Fetch-Site, Origin against Host or PUBLIC_URL); curl and scripts send neither header.
+func (a *api) crossOrigin(c *gin.Context) {
+	if err := a.cop.Check(c.Request); err != nil {
+		failWith(c, http.StatusForbidden, "cross-origin request refused: state changes must come from the CodeMetrics portal itself")
+		return
+	}
+	c.Next()
+}

@@ -1,0 +1,138 @@
+// Package httpapi is CodeMetrics' HTTP layer: the gin router, thin handlers over the domain
+// services, problem+json errors, authentication middleware and the embedded SPA.
+package httpapi
+
+import (
+	"context"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/codemetrics/codemetrics/backend/internal/audit"
+	"github.com/codemetrics/codemetrics/backend/internal/auth"
+	"github.com/codemetrics/codemetrics/backend/internal/config"
+	"github.com/codemetrics/codemetrics/backend/internal/token"
+	"github.com/gin-gonic/gin"
+)
+
+// Pinger reports whether the database answers.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Deps are what the HTTP layer is built from.
+type Deps struct {
+	Config   config.Config
+	Tokens   *token.Service
+	Guard    *token.Guard
+	Sessions *auth.Sessions
+	Audit    *audit.Log
+	DB       Pinger
+	Log      *slog.Logger
+	SPA      fs.FS
+	Version  string
+	Now      func() time.Time
+}
+
+type api struct {
+	Deps
+	log           *slog.Logger
+	https         bool
+	sessionCookie string
+	cop           *http.CrossOriginProtection
+	spa           *spa
+}
+
+// NewRouter returns the whole HTTP handler of CodeMetrics.
+func NewRouter(d Deps) (*gin.Engine, error) {
+	https := d.Config.PublicURL.Scheme == "https"
+	a := &api{Deps: d, log: d.Log, https: https, sessionCookie: "codemetrics_session"}
+	if https {
+		// __Host-: only ever set by this host, over https, for the whole site.
+		a.sessionCookie = "__Host-codemetrics_session"
+	}
+	a.cop = http.NewCrossOriginProtection()
+	if err := a.cop.AddTrustedOrigin(d.Config.PublicURL.Scheme + "://" + d.Config.PublicURL.Host); err != nil {
+		return nil, err
+	}
+	var err error
+	if a.spa, err = newSPA(d.SPA); err != nil {
+		return nil, err
+	}
+
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	// Only listed proxies may say who the client is; by default nobody may.
+	if err := r.SetTrustedProxies(d.Config.TrustedProxies); err != nil {
+		return nil, err
+	}
+	r.Use(a.requestContext, a.recovery, a.securityHeaders, a.crossOrigin)
+
+	r.GET("/healthz", a.healthz)
+	r.GET("/readyz", a.readyz)
+
+	authGroup := r.Group("/auth", a.authenticate)
+	authGroup.POST("/logout", a.logout)
+
+	apiGroup := r.Group("/api", a.authenticate)
+	apiGroup.GET("/auth/me", a.requireSession, a.me)
+	apiGroup.POST("/auth/session-token", a.requireAdmin, a.sessionToken)
+
+	apiGroup.POST("/tokens", a.requireAdmin, a.createToken)
+	apiGroup.GET("/tokens", a.requireAdmin, a.listTokens)
+	apiGroup.DELETE("/tokens/:tokenId", a.requireAdmin, a.revokeToken)
+
+	apiGroup.GET("/system/config", a.requireScope(token.ScopeMetricsRead), a.systemConfig)
+
+	r.NoRoute(a.noRoute)
+	r.NoMethod(func(c *gin.Context) {
+		failWith(c, http.StatusMethodNotAllowed, "method "+c.Request.Method+" is not allowed here")
+	})
+	return r, nil
+}
+
+func (a *api) healthz(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}
+
+// readyz is ready when the database answers and the revocation feed is fresh.
+func (a *api) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	dbOK := a.DB.Ping(ctx) == nil
+	feedOK := a.Guard.Fresh()
+	body := gin.H{"database": okText(dbOK), "revocationFeed": okText(feedOK)}
+	if synced := a.Guard.SyncedAt(); !synced.IsZero() {
+		body["revocationFeedAge"] = a.Now().Sub(synced).Round(time.Millisecond).String()
+	}
+	status := http.StatusOK
+	body["status"] = "ready"
+	if !dbOK || !feedOK {
+		status = http.StatusServiceUnavailable
+		body["status"] = "not ready"
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(status, body)
+}
+
+func okText(ok bool) string {
+	if ok {
+		return "ok"
+	}
+	return "unavailable"
+}
+
+// noRoute answers unknown API paths with a JSON 404 and everything else with the SPA.
+func (a *api) noRoute(c *gin.Context) {
+	p := c.Request.URL.Path
+	if p == "/api" || p == "/auth" || strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/auth/") {
+		failWith(c, http.StatusNotFound, "no such endpoint: "+c.Request.Method+" "+p)
+		return
+	}
+	a.spa.serve(c)
+}
+

@@ -1,0 +1,96 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/codemetrics/codemetrics/backend/internal/auth"
+	"github.com/gin-gonic/gin"
+)
+
+// csrfCookie carries the session's CSRF token to the SPA, which echoes it in X-CSRF-Token.
+// It is readable by script on purpose; it is useless without the HttpOnly session cookie.
+const csrfCookie = "codemetrics_csrf"
+
+type meResponse struct {
+	Email     string `json:"email"`
+	Name      string `json:"name"`
+	IsAdmin   bool   `json:"isAdmin"`
+	Expires   string `json:"expires"`
+	CSRFToken string `json:"csrfToken,omitempty"`
+}
+
+func (a *api) me(c *gin.Context) {
+	p := principalOf(c)
+	resp := meResponse{Email: p.session.Email, Name: p.session.Name, IsAdmin: p.session.IsAdmin, Expires: formatTime(p.session.ExpiresAt)}
+	if p.viaCookie {
+		resp.CSRFToken = a.Sessions.CSRFToken(*p.session)
+		a.setCookie(c, csrfCookie, resp.CSRFToken, p.session.ExpiresAt, false)
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, resp)
+}
+
+type sessionTokenResponse struct {
+	SessionToken string `json:"sessionToken"`
+	Expires      string `json:"expires"`
+}
+
+// sessionToken gives a signed-in administrator a bearer token for curl, expiring with the
+// session and refused as soon as the session ends.
+func (a *api) sessionToken(c *gin.Context) {
+	raw, exp, err := a.Sessions.IssueToken(*principalOf(c).session)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, sessionTokenResponse{SessionToken: raw, Expires: formatTime(exp)})
+}
+
+// logout ends the session server-side, so the old cookie and its session tokens stop working.
+func (a *api) logout(c *gin.Context) {
+	p := principalOf(c)
+	if p != nil && p.session != nil {
+		if p.viaCookie && !a.Sessions.CheckCSRF(*p.session, c.GetHeader("X-CSRF-Token")) {
+			fail(c, errCSRF)
+			return
+		}
+		if err := a.Sessions.End(c.Request.Context(), p.session.ID); err != nil {
+			fail(c, err)
+			return
+		}
+		if err := a.Audit.Record(c.Request.Context(), p.session.Email, "auth.signed_out", p.session.Email, nil); err != nil {
+			logFrom(c).Error("could not record sign-out in the audit log", "err", err)
+		}
+	}
+	a.clearSessionCookies(c)
+	c.Status(http.StatusNoContent)
+}
+
+// StartSession is how a sign-in hands a person their session: a new session id every time.
+func (a *api) startSession(c *gin.Context, id auth.Identity) (auth.Session, error) {
+	secret, sess, err := a.Sessions.Start(c.Request.Context(), id)
+	if err != nil {
+		return auth.Session{}, err
+	}
+	a.setCookie(c, a.sessionCookie, secret, sess.ExpiresAt, true)
+	a.setCookie(c, csrfCookie, a.Sessions.CSRFToken(sess), sess.ExpiresAt, false)
+	return sess, nil
+}
+
+func (a *api) clearSessionCookies(c *gin.Context) {
+	a.setCookie(c, a.sessionCookie, "", time.Unix(0, 0), true)
+	a.setCookie(c, csrfCookie, "", time.Unix(0, 0), false)
+}
+
+func (a *api) setCookie(c *gin.Context, name, value string, expires time.Time, httpOnly bool) {
+	ck := &http.Cookie{
+		Name: name, Value: value, Path: "/", Expires: expires,
+		HttpOnly: httpOnly, Secure: a.https, SameSite: http.SameSiteLaxMode,
+	}
+	if value == "" {
+		ck.MaxAge = -1
+	}
+	http.SetCookie(c.Writer, ck)
+}

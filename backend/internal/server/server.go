@@ -1,0 +1,147 @@
+// Package server assembles CodeMetrics from its configuration: database, services, router and
+// background work. main uses it to serve; tests use it to start the whole server in-process.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/codemetrics/codemetrics/backend/internal/audit"
+	"github.com/codemetrics/codemetrics/backend/internal/auth"
+	"github.com/codemetrics/codemetrics/backend/internal/config"
+	"github.com/codemetrics/codemetrics/backend/internal/httpapi"
+	"github.com/codemetrics/codemetrics/backend/internal/store"
+	"github.com/codemetrics/codemetrics/backend/internal/token"
+)
+
+// Options carry what does not come from the environment.
+type Options struct {
+	Log     *slog.Logger
+	SPA     fs.FS
+	Version string
+	// Now is the clock; time.Now when nil. Tests move it.
+	Now func() time.Time
+	// Store options (tests count queries through a GORM plugin).
+	Store store.Options
+}
+
+// Server is a CodeMetrics instance.
+type Server struct {
+	Config   config.Config
+	Store    *store.Store
+	Keys     *token.Keyring
+	Guard    *token.Guard
+	Tokens   *token.Service
+	Sessions *auth.Sessions
+	Audit    *audit.Log
+	Handler  http.Handler
+	log      *slog.Logger
+}
+
+// New opens and migrates the database, reads the revocation feed once and builds the router.
+func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
+	if opt.Log == nil {
+		opt.Log = slog.Default()
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if err := config.ResolveSigningKey(&cfg, opt.Log); err != nil {
+		return nil, err
+	}
+	st, err := store.Open(cfg.DatabaseDriver, cfg.DatabaseDSN, opt.Store)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Migrate(ctx, opt.Log); err != nil {
+		st.Close()
+		return nil, err
+	}
+	s := &Server{Config: cfg, Store: st, log: opt.Log}
+	s.Keys = token.NewKeyring(cfg.TokenIssuer, opt.Now, cfg.SigningKey)
+	s.Guard = token.NewGuard(s.Keys, st, opt.Now, opt.Log, token.GuardOptions{MaxStaleness: cfg.RevocationMaxStaleness})
+	if err := s.Guard.Sync(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("read the revocation feed: %w", err)
+	}
+	s.Tokens = token.NewService(st, s.Keys, s.Guard, cfg.ServiceTokenTTL, opt.Now)
+	s.Sessions = auth.NewSessions(st, s.Keys, cfg.CookieKey, cfg.SessionTTL, opt.Now)
+	s.Audit = audit.NewLog(st, opt.Now)
+	s.Handler, err = httpapi.NewRouter(httpapi.Deps{
+		Config: cfg, Tokens: s.Tokens, Guard: s.Guard, Sessions: s.Sessions, Audit: s.Audit,
+		DB: st, Log: opt.Log, SPA: opt.SPA, Version: opt.Version, Now: opt.Now,
+	})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// RunBackground reads the revocation feed and flushes last-use times until ctx ends. It
+// returns a function that waits for the final flush.
+func (s *Server) RunBackground(ctx context.Context) (wait func()) {
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		s.Guard.Run(ctx, s.Config.RevocationPollInterval, s.Config.LastUsedFlushInterval)
+	})
+	return wg.Wait
+}
+
+// HTTPServer returns an http.Server with every timeout set.
+func (s *Server) HTTPServer() *http.Server {
+	return &http.Server{
+		Addr:              s.Config.HTTPAddr,
+		Handler:           s.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+}
+
+// Serve listens until ctx ends, then shuts down gracefully: in-flight requests finish (within
+// the grace period), background work flushes, the database closes.
+func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
+	hs := s.HTTPServer()
+	ln, err := net.Listen("tcp", hs.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", hs.Addr, err)
+	}
+	bgCtx, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	waitBG := s.RunBackground(bgCtx)
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		s.log.Info("shutting down: finishing requests in flight")
+		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		err = hs.Shutdown(sctx)
+		cancel()
+	}
+	stopBG()
+	waitBG()
+	if cerr := s.Store.Close(); err == nil {
+		err = cerr
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// Close releases the database (for tests that never Serve).
+func (s *Server) Close() error { return s.Store.Close() }

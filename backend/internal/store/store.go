@@ -1,0 +1,239 @@
+// Package store persists CodeMetrics' data with GORM on SQLite (embedded default) or MySQL.
+// It is the only package that imports gorm; it turns rows into domain types and database
+// errors into apperr codes.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/codemetrics/codemetrics/backend/internal/apperr"
+	"github.com/glebarez/sqlite"
+	"github.com/pressly/goose/v3"
+	"gorm.io/driver/mysql"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Drivers.
+const (
+	SQLite = "sqlite"
+	MySQL  = "mysql"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Store is the database behind CodeMetrics.
+type Store struct {
+	db     *gorm.DB
+	sql    *sql.DB
+	driver string
+}
+
+// Options tune Open.
+type Options struct {
+	// Plugin, when set, is registered with GORM (tests use one to count queries).
+	Plugin gorm.Plugin
+}
+
+// Open connects to the database. It does not migrate: call Migrate.
+func Open(driver, dsn string, opts ...Options) (*Store, error) {
+	var dialector gorm.Dialector
+	switch driver {
+	case SQLite:
+		path := strings.TrimPrefix(dsn, "file:")
+		if p, _, _ := strings.Cut(path, "?"); p != "" && p != ":memory:" {
+			if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+				return nil, fmt.Errorf("create the database directory: %w", err)
+			}
+		}
+		dialector = sqlite.Open(sqliteDSN(dsn))
+	case MySQL:
+		d, err := mysqlDSN(dsn)
+		if err != nil {
+			return nil, err
+		}
+		dialector = mysql.Open(d)
+	default:
+		return nil, fmt.Errorf("unknown database driver %q: use %q or %q", driver, SQLite, MySQL)
+	}
+	db, err := gorm.Open(dialector, &gorm.Config{
+		Logger:                 logger.Discard,
+		SkipDefaultTransaction: true,
+		TranslateError:         true,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", driver, err)
+	}
+	for _, o := range opts {
+		if o.Plugin != nil {
+			if err := db.Use(o.Plugin); err != nil {
+				return nil, err
+			}
+		}
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, err
+	}
+	if driver == SQLite {
+		if strings.Contains(dsn, ":memory:") {
+			sqlDB.SetMaxOpenConns(1) // each connection would be a database of its own
+		} else {
+			sqlDB.SetMaxOpenConns(4)
+		}
+	} else {
+		sqlDB.SetMaxOpenConns(32)
+		sqlDB.SetMaxIdleConns(8)
+		sqlDB.SetConnMaxLifetime(5 * time.Minute)
+	}
+	return &Store{db: db, sql: sqlDB, driver: driver}, nil
+}
+
+// sqliteDSN adds what CodeMetrics needs of SQLite unless the DSN sets it: WAL for readers beside
+// a writer, a busy timeout instead of "database is locked", immediate write transactions, and
+// foreign keys.
+func sqliteDSN(dsn string) string {
+	add := []string{}
+	if !strings.Contains(dsn, "journal_mode") && !strings.Contains(dsn, ":memory:") {
+		add = append(add, "_pragma=journal_mode(WAL)")
+	}
+	if !strings.Contains(dsn, "busy_timeout") {
+		add = append(add, "_pragma=busy_timeout(10000)")
+	}
+	if !strings.Contains(dsn, "_txlock") {
+		add = append(add, "_txlock=immediate")
+	}
+	if !strings.Contains(dsn, "foreign_keys") {
+		add = append(add, "_pragma=foreign_keys(1)")
+	}
+	if len(add) == 0 {
+		return dsn
+	}
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	return dsn + sep + strings.Join(add, "&")
+}
+
+// mysqlDSN makes sure the connection speaks utf8mb4.
+func mysqlDSN(dsn string) (string, error) {
+	base, query, _ := strings.Cut(dsn, "?")
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return "", fmt.Errorf("DATABASE_DSN: cannot read its parameters: %w", err)
+	}
+	if q.Get("charset") == "" {
+		q.Set("charset", "utf8mb4")
+	}
+	return base + "?" + q.Encode(), nil
+}
+
+// Driver names the database driver.
+func (s *Store) Driver() string { return s.driver }
+
+// Close closes the connections.
+func (s *Store) Close() error { return s.sql.Close() }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.sql.PingContext(ctx); err != nil {
+		return apperr.Wrap(err, apperr.Unavailable, "database unreachable")
+	}
+	return nil
+}
+
+// Migrate applies every pending migration. On MySQL it holds a named lock meanwhile, so
+// replicas starting together take turns; migrations only ever add.
+func (s *Store) Migrate(ctx context.Context, log *slog.Logger) error {
+	dialect, dir := goose.DialectSQLite3, "migrations/sqlite"
+	var opts []goose.ProviderOption
+	if s.driver == MySQL {
+		dialect, dir = goose.DialectMySQL, "migrations/mysql"
+		opts = append(opts, goose.WithSessionLocker(mysqlLocker{}))
+	}
+	fsys, err := fs.Sub(migrations, dir)
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(dialect, s.sql, fsys, opts...)
+	if err != nil {
+		return fmt.Errorf("prepare migrations: %w", err)
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate the database: %w", err)
+	}
+	for _, r := range results {
+		log.Info("applied migration", "version", r.Source.Version, "file", filepath.Base(r.Source.Path), "took", r.Duration.String())
+	}
+	return nil
+}
+
+// mysqlLocker serialises migrations with MySQL's GET_LOCK, which the server releases by itself
+// if the holder's connection dies.
+type mysqlLocker struct{}
+
+const lockName = "LEFT(CONCAT('codemetrics.migrate.', DATABASE()), 64)"
+
+func (mysqlLocker) SessionLock(ctx context.Context, conn *sql.Conn) error {
+	var got sql.NullInt64
+	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK("+lockName+", 120)").Scan(&got); err != nil {
+		return fmt.Errorf("take the migration lock: %w", err)
+	}
+	if !got.Valid || got.Int64 != 1 {
+		return errors.New("take the migration lock: another instance has held it for over two minutes")
+	}
+	return nil
+}
+
+func (mysqlLocker) SessionUnlock(ctx context.Context, conn *sql.Conn) error {
+	_, err := conn.ExecContext(ctx, "SELECT RELEASE_LOCK("+lockName+")")
+	return err
+}
+
+// translate turns database errors into apperr errors: a missing row is NotFound, anything
+// else means the database is unavailable or broken.
+func translate(err error, what string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return apperr.New(apperr.NotFound, "%s not found", what)
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		return apperr.Wrap(err, apperr.Conflict, "%s already exists", what)
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return apperr.Wrap(err, apperr.Unavailable, "the database did not answer in time")
+	default:
+		var ae *apperr.Error
+		if errors.As(err, &ae) {
+			return err
+		}
+		return apperr.Wrap(err, apperr.Unavailable, "database error")
+	}
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+func fromMSPtr(v *int64) *time.Time {
+	if v == nil {
+		return nil
+	}
+	t := fromMS(*v)
+	return &t
+}

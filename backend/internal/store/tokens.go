@@ -1,0 +1,215 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/codemetrics/codemetrics/backend/internal/apperr"
+	"github.com/codemetrics/codemetrics/backend/internal/audit"
+	"github.com/codemetrics/codemetrics/backend/internal/token"
+	"gorm.io/gorm"
+)
+
+type tokenRow struct {
+	ID            string `gorm:"primaryKey"`
+	Subject       string
+	Scopes        string
+	CreatedMS     int64 `gorm:"column:created_at"`
+	ExpiresMS     int64 `gorm:"column:expires_at"`
+	CreatedBy     string
+	LastUsedMS    *int64 `gorm:"column:last_used_at"`
+	RevokedMS     *int64 `gorm:"column:revoked_at"`
+	RevokedBy     *string
+	RevocationSeq *int64
+}
+
+func (tokenRow) TableName() string { return "service_tokens" }
+
+func toTokenRow(t token.Token) tokenRow {
+	return tokenRow{
+		ID: t.ID, Subject: t.Subject, Scopes: strings.Join(t.Scopes, " "),
+		CreatedMS: ms(t.CreatedAt), ExpiresMS: ms(t.ExpiresAt), CreatedBy: t.CreatedBy,
+	}
+}
+
+func (r tokenRow) toToken() token.Token {
+	t := token.Token{
+		ID: r.ID, Subject: r.Subject, Scopes: strings.Fields(r.Scopes),
+		CreatedAt: fromMS(r.CreatedMS), ExpiresAt: fromMS(r.ExpiresMS), CreatedBy: r.CreatedBy,
+		LastUsedAt: fromMSPtr(r.LastUsedMS), RevokedAt: fromMSPtr(r.RevokedMS),
+	}
+	if r.RevokedBy != nil {
+		t.RevokedBy = *r.RevokedBy
+	}
+	return t
+}
+
+type auditRow struct {
+	ID         int64 `gorm:"primaryKey;autoIncrement"`
+	OccurredMS int64 `gorm:"column:occurred_at"`
+	Actor      string
+	Action     string
+	Target     string
+	Details    string
+}
+
+func (auditRow) TableName() string { return "audit_events" }
+
+func toAuditRow(ev audit.Event) (auditRow, error) {
+	details := []byte("{}")
+	if len(ev.Details) > 0 {
+		var err error
+		if details, err = json.Marshal(ev.Details); err != nil {
+			return auditRow{}, apperr.Wrap(err, apperr.Internal, "encode audit details")
+		}
+	}
+	return auditRow{OccurredMS: ms(ev.At), Actor: ev.Actor, Action: ev.Action, Target: ev.Target, Details: string(details)}, nil
+}
+
+func (r auditRow) toEvent() audit.Event {
+	ev := audit.Event{ID: r.ID, At: fromMS(r.OccurredMS), Actor: r.Actor, Action: r.Action, Target: r.Target}
+	_ = json.Unmarshal([]byte(r.Details), &ev.Details) // written by toAuditRow; never malformed
+	return ev
+}
+
+func insertEvent(tx *gorm.DB, ev audit.Event) error {
+	row, err := toAuditRow(ev)
+	if err != nil {
+		return err
+	}
+	return tx.Create(&row).Error
+}
+
+// InsertToken stores a token and its audit event in one transaction.
+func (s *Store) InsertToken(ctx context.Context, t token.Token, ev audit.Event) error {
+	row := toTokenRow(t)
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		return insertEvent(tx, ev)
+	})
+	return translate(err, "token")
+}
+
+// RevokeToken revokes an active token. The first statement increments the revocation feed's
+// counter, whose row lock serialises revocations until commit: sequence order is commit order.
+func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time, by string, event func(token.Token) audit.Event) (token.Token, error) {
+	var out token.Token
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec("UPDATE revocation_feed SET seq = seq + 1 WHERE id = 1").Error; err != nil {
+			return err
+		}
+		var seq int64
+		if err := tx.Raw("SELECT seq FROM revocation_feed WHERE id = 1").Scan(&seq).Error; err != nil {
+			return err
+		}
+		res := tx.Model(&tokenRow{}).
+			Where("id = ? AND revoked_at IS NULL AND expires_at > ?", id, ms(at)).
+			Updates(map[string]any{"revoked_at": ms(at), "revoked_by": by, "revocation_seq": seq})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return apperr.New(apperr.NotFound, "no active token with that id: it may have been revoked already or have expired")
+		}
+		var row tokenRow
+		if err := tx.Where("id = ?", id).Take(&row).Error; err != nil {
+			return err
+		}
+		out = row.toToken()
+		return insertEvent(tx, event(out))
+	})
+	return out, translate(err, "token")
+}
+
+// GetToken returns a token whatever its state.
+func (s *Store) GetToken(ctx context.Context, id string) (token.Token, error) {
+	var row tokenRow
+	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
+		return token.Token{}, translate(err, "token")
+	}
+	return row.toToken(), nil
+}
+
+// ListActiveTokens returns tokens neither revoked nor expired, newest first.
+func (s *Store) ListActiveTokens(ctx context.Context, q token.ListQuery) ([]token.Token, error) {
+	db := s.db.WithContext(ctx).
+		Where("revoked_at IS NULL AND expires_at > ?", ms(q.Now)).
+		Order("created_at DESC, id DESC")
+	if q.After != nil {
+		c := ms(q.After.CreatedAt)
+		db = db.Where("created_at < ? OR (created_at = ? AND id < ?)", c, c, q.After.ID)
+	}
+	if q.Limit > 0 {
+		db = db.Limit(q.Limit)
+	}
+	var rows []tokenRow
+	if err := db.Find(&rows).Error; err != nil {
+		return nil, translate(err, "tokens")
+	}
+	out := make([]token.Token, len(rows))
+	for i, r := range rows {
+		out[i] = r.toToken()
+	}
+	return out, nil
+}
+
+// RevocationsSince returns the revocation feed above seq.
+func (s *Store) RevocationsSince(ctx context.Context, seq int64, limit int) ([]token.Revocation, error) {
+	var rows []tokenRow
+	err := s.db.WithContext(ctx).Select("id", "expires_at", "revocation_seq").
+		Where("revocation_seq > ?", seq).Order("revocation_seq").Limit(limit).Find(&rows).Error
+	if err != nil {
+		return nil, translate(err, "revocations")
+	}
+	out := make([]token.Revocation, len(rows))
+	for i, r := range rows {
+		out[i] = token.Revocation{Seq: *r.RevocationSeq, TokenID: r.ID, ExpiresAt: fromMS(r.ExpiresMS)}
+	}
+	return out, nil
+}
+
+// SaveLastUsed writes last-use times in one transaction; an older time never overwrites a newer.
+func (s *Store) SaveLastUsed(ctx context.Context, uses map[string]time.Time) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		for id, at := range uses {
+			v := ms(at)
+			err := tx.Model(&tokenRow{}).
+				Where("id = ? AND (last_used_at IS NULL OR last_used_at < ?)", id, v).
+				Update("last_used_at", v).Error
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return translate(err, "token")
+}
+
+// AppendEvent stores an audit event on its own.
+func (s *Store) AppendEvent(ctx context.Context, ev audit.Event) error {
+	return translate(insertEvent(s.db.WithContext(ctx), ev), "audit event")
+}
+
+// ListEvents returns audit events, newest first.
+func (s *Store) ListEvents(ctx context.Context, q audit.Query) ([]audit.Event, error) {
+	db := s.db.WithContext(ctx).Order("id DESC").Limit(q.Limit)
+	if q.Action != "" {
+		db = db.Where("action = ?", q.Action)
+	}
+	if q.Before > 0 {
+		db = db.Where("id < ?", q.Before)
+	}
+	var rows []auditRow
+	if err := db.Find(&rows).Error; err != nil {
+		return nil, translate(err, "audit events")
+	}
+	out := make([]audit.Event, len(rows))
+	for i, r := range rows {
+		out[i] = r.toEvent()
+	}
+	return out, nil
+}

@@ -1,0 +1,266 @@
+package token
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/codemetrics/codemetrics/backend/internal/apperr"
+	"github.com/codemetrics/codemetrics/backend/internal/audit"
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Scopes a service token can hold; least privilege: tokens get metrics:read unless asked.
+const (
+	ScopeMetricsRead   = "metrics:read"
+	ScopePipelineWrite = "pipeline:write"
+)
+
+// KnownScopes lists every scope, in the order they are shown.
+var KnownScopes = []string{ScopeMetricsRead, ScopePipelineWrite}
+
+// DefaultScopes are given to a token created without scopes.
+var DefaultScopes = []string{ScopeMetricsRead}
+
+// MaxSubjectLength is the longest subject, in characters.
+const MaxSubjectLength = 100
+
+// Audit actions written by this package.
+const (
+	ActionCreated = "token.created"
+	ActionRevoked = "token.revoked"
+)
+
+// Token is the metadata of a service token. The token value itself is never kept.
+type Token struct {
+	ID         string
+	Subject    string
+	Scopes     []string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	CreatedBy  string
+	LastUsedAt *time.Time
+	RevokedAt  *time.Time
+	RevokedBy  string
+}
+
+// Active reports whether the token is neither revoked nor expired at now.
+func (t Token) Active(now time.Time) bool { return t.RevokedAt == nil && now.Before(t.ExpiresAt) }
+
+// Revocation is one entry of the revocation feed.
+type Revocation struct {
+	Seq       int64
+	TokenID   string
+	ExpiresAt time.Time
+}
+
+// ListQuery selects active tokens, newest first. Limit 0 means all; After continues a page.
+type ListQuery struct {
+	Now   time.Time
+	Limit int
+	After *Cursor
+}
+
+// Cursor is the position after the last token of a page.
+type Cursor struct {
+	CreatedAt time.Time
+	ID        string
+}
+
+// Store is what the token package needs from persistence.
+type Store interface {
+	// InsertToken stores t and ev in one transaction.
+	InsertToken(ctx context.Context, t Token, ev audit.Event) error
+	// RevokeToken marks the active token id revoked, takes the next revocation sequence number
+	// and stores the audit event made by event, all in one transaction. NotFound when there is
+	// no active token with that id.
+	RevokeToken(ctx context.Context, id string, at time.Time, by string, event func(Token) audit.Event) (Token, error)
+	// GetToken returns a token whatever its state; NotFound when there is none.
+	GetToken(ctx context.Context, id string) (Token, error)
+	ListActiveTokens(ctx context.Context, q ListQuery) ([]Token, error)
+	// RevocationsSince returns revocations with a sequence number above seq, in order.
+	RevocationsSince(ctx context.Context, seq int64, limit int) ([]Revocation, error)
+	// SaveLastUsed records last-use times; a time older than the stored one changes nothing.
+	SaveLastUsed(ctx context.Context, uses map[string]time.Time) error
+}
+
+// Service issues, lists and revokes service tokens.
+type Service struct {
+	store Store
+	keys  *Keyring
+	guard *Guard
+	ttl   time.Duration
+	now   func() time.Time
+}
+
+// NewService returns a token service. guard, when set, learns of revocations made here at once.
+func NewService(store Store, keys *Keyring, guard *Guard, ttl time.Duration, now func() time.Time) *Service {
+	return &Service{store: store, keys: keys, guard: guard, ttl: ttl, now: now}
+}
+
+// CreateRequest is what a caller asks for when creating a token.
+type CreateRequest struct {
+	Subject   string
+	Scopes    []string
+	CreatedBy string
+	// TTL overrides the configured lifetime when positive (the command line's --ttl).
+	TTL time.Duration
+}
+
+// Created is a newly issued token: the only time its value exists outside the caller.
+type Created struct {
+	Token Token
+	Value string
+}
+
+// Create validates the request, stores the metadata and its audit event in one transaction
+// and only then returns the signed token.
+func (s *Service) Create(ctx context.Context, req CreateRequest) (Created, error) {
+	subject, err := NormalizeSubject(req.Subject)
+	if err != nil {
+		return Created{}, err
+	}
+	scopes, err := NormalizeScopes(req.Scopes)
+	if err != nil {
+		return Created{}, err
+	}
+	ttl := s.ttl
+	if req.TTL > 0 {
+		ttl = req.TTL
+	}
+	id, err := NewID()
+	if err != nil {
+		return Created{}, apperr.Wrap(err, apperr.Internal, "generate token id")
+	}
+	// Whole seconds: the JWT carries seconds, and the database must agree with it.
+	now := s.now().UTC().Truncate(time.Second)
+	t := Token{
+		ID: id, Subject: subject, Scopes: scopes,
+		CreatedAt: now, ExpiresAt: now.Add(ttl), CreatedBy: req.CreatedBy,
+	}
+	value, err := s.keys.Sign(&Claims{
+		ID: id, Subject: subject, Issuer: s.keys.Issuer(), Audience: Audience,
+		IssuedAt: jwt.NewNumericDate(t.CreatedAt), ExpiresAt: jwt.NewNumericDate(t.ExpiresAt),
+		TokenUse: UseService, Scope: strings.Join(scopes, " "),
+	})
+	if err != nil {
+		return Created{}, apperr.Wrap(err, apperr.Internal, "sign token")
+	}
+	ev := audit.Event{
+		At: now, Actor: req.CreatedBy, Action: ActionCreated, Target: id,
+		Details: map[string]any{"subject": subject, "scopes": scopes, "expires": t.ExpiresAt.Format(time.RFC3339)},
+	}
+	if err := s.store.InsertToken(ctx, t, ev); err != nil {
+		return Created{}, err
+	}
+	return Created{Token: t, Value: value}, nil
+}
+
+// List returns active tokens, newest first.
+func (s *Service) List(ctx context.Context, limit int, after *Cursor) ([]Token, error) {
+	return s.store.ListActiveTokens(ctx, ListQuery{Now: s.now(), Limit: limit, After: after})
+}
+
+// Get returns one token's metadata, whatever its state.
+func (s *Service) Get(ctx context.Context, id string) (Token, error) {
+	return s.store.GetToken(ctx, id)
+}
+
+// Revoke revokes an active token. Once it returns, this instance refuses the token; other
+// instances sharing the database do within one poll of the revocation feed.
+func (s *Service) Revoke(ctx context.Context, id, by string) (Token, error) {
+	if !validID(id) {
+		return Token{}, apperr.New(apperr.NotFound, "no active token with that id")
+	}
+	now := s.now().UTC()
+	t, err := s.store.RevokeToken(ctx, id, now, by, func(t Token) audit.Event {
+		return audit.Event{
+			At: now, Actor: by, Action: ActionRevoked, Target: id,
+			Details: map[string]any{"subject": t.Subject},
+		}
+	})
+	if err != nil {
+		return Token{}, err
+	}
+	if s.guard != nil {
+		s.guard.MarkRevoked(t.ID, t.ExpiresAt)
+	}
+	return t, nil
+}
+
+// NewID returns a random token id: 128 bits, base64url.
+func NewID() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// validID reports whether id could be one of ours, so junk never reaches the database.
+func validID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// NormalizeSubject trims the subject and checks it: 1 to 100 characters, no control characters.
+func NormalizeSubject(s string) (string, error) {
+	if !utf8.ValidString(s) {
+		return "", apperr.New(apperr.Invalid, "subject must be valid UTF-8 text")
+	}
+	s = strings.TrimSpace(s)
+	n := utf8.RuneCountInString(s)
+	if n == 0 {
+		return "", apperr.New(apperr.Invalid, "subject is required: name the service or application that will use the token (1 to %d characters)", MaxSubjectLength)
+	}
+	if n > MaxSubjectLength {
+		return "", apperr.New(apperr.Invalid, "subject is %d characters long: use at most %d", n, MaxSubjectLength)
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return "", apperr.New(apperr.Invalid, "subject must not contain control characters or line breaks")
+		}
+	}
+	return s, nil
+}
+
+// NormalizeScopes checks scopes against KnownScopes, drops duplicates and applies the default.
+func NormalizeScopes(scopes []string) ([]string, error) {
+	if len(scopes) == 0 {
+		return append([]string(nil), DefaultScopes...), nil
+	}
+	want := map[string]bool{}
+	for _, s := range scopes {
+		if !isKnownScope(s) {
+			return nil, apperr.New(apperr.Invalid, "unknown scope %q: use %s", s, strings.Join(KnownScopes, " or "))
+		}
+		want[s] = true
+	}
+	var out []string
+	for _, s := range KnownScopes {
+		if want[s] {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+func isKnownScope(s string) bool {
+	for _, k := range KnownScopes {
+		if s == k {
+			return true
+		}
+	}
+	return false
+}

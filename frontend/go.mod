@@ -1,0 +1,3 @@
+module github.com/codemetrics/codemetrics/frontend
+
+go 1.26
