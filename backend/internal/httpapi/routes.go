@@ -135,4 +135,3 @@ func (a *api) noRoute(c *gin.Context) {
 	}
 	a.spa.serve(c)
 }
-

@@ -1,0 +1,88 @@
+// Package testenv starts whole CodeMetrics servers for tests, on SQLite and on MariaDB/MySQL,
+// with an injected clock and captured logs.
+package testenv
+
+import (
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/go-sql-driver/mysql"
+)
+
+// DB is a database for one test: a driver and a DSN.
+type DB struct {
+	Driver string
+	DSN    string
+}
+
+// Databases returns the databases every storage and HTTP test runs on, by name: "sqlite"
+// always, and "mysql" when TEST_MYSQL_DSN is set or CI=true (where a missing or unreachable
+// MySQL then fails the test instead of skipping it).
+func Databases() map[string]func(testing.TB) DB {
+	dbs := map[string]func(testing.TB) DB{"sqlite": SQLite}
+	if os.Getenv("TEST_MYSQL_DSN") != "" || os.Getenv("CI") == "true" {
+		dbs["mysql"] = MySQL
+	}
+	return dbs
+}
+
+// ForEachDB runs f as a subtest per database, each with a fresh database.
+func ForEachDB(t *testing.T, f func(t *testing.T, db DB)) {
+	for _, name := range []string{"sqlite", "mysql"} {
+		mk, ok := Databases()[name]
+		if !ok {
+			continue
+		}
+		t.Run(name, func(t *testing.T) { f(t, mk(t)) })
+	}
+}
+
+// SQLite returns a fresh SQLite database file in the test's temporary directory.
+func SQLite(t testing.TB) DB {
+	return DB{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "codemetrics.db")}
+}
+
+// MySQL creates a database of its own on the server of TEST_MYSQL_DSN and drops it when the
+// test ends.
+func MySQL(t testing.TB) DB {
+	t.Helper()
+	base := os.Getenv("TEST_MYSQL_DSN")
+	if base == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true but TEST_MYSQL_DSN is not set: the MySQL tests cannot be skipped in CI")
+		}
+		t.Skip("TEST_MYSQL_DSN is not set")
+	}
+	cfg, err := mysql.ParseDSN(base)
+	if err != nil {
+		t.Fatalf("TEST_MYSQL_DSN: %v", err)
+	}
+	admin, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		t.Fatalf("open MySQL: %v", err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	if err := admin.Ping(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("MySQL at TEST_MYSQL_DSN is unreachable (CI=true, so this fails): %v", err)
+		}
+		t.Skipf("MySQL at TEST_MYSQL_DSN is unreachable: %v", err)
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	name := "cm_test_" + hex.EncodeToString(b)
+	if _, err := admin.Exec("CREATE DATABASE " + name + " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"); err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin.Exec("DROP DATABASE IF EXISTS " + name); err != nil {
+			t.Errorf("drop test database %s: %v", name, err)
+		}
+	})
+	cfg.DBName = name
+	return DB{Driver: "mysql", DSN: cfg.FormatDSN()}
+}

@@ -1,0 +1,275 @@
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/codemetrics/codemetrics/backend/internal/auth"
+	"github.com/codemetrics/codemetrics/backend/internal/config"
+	"github.com/codemetrics/codemetrics/backend/internal/server"
+	"github.com/codemetrics/codemetrics/backend/internal/store"
+)
+
+// SigningKey is the test-only signing key of every test server.
+const SigningKey = "test-only-signing-key-0123456789-abcdefghijklmnop"
+
+// Epoch is where every test clock starts.
+var Epoch = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+
+// Clock is a settable clock shared by a test and its servers.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock returns a clock at Epoch.
+func NewClock() *Clock { return &Clock{t: Epoch} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock forward.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// Buffer is a goroutine-safe buffer for captured logs.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+// String returns everything written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// Env is one running CodeMetrics server in a test.
+type Env struct {
+	T      testing.TB
+	Server *server.Server
+	HTTP   *httptest.Server
+	URL    string
+	Clock  *Clock
+	Logs   *Buffer
+	DB     DB
+}
+
+// Settings adjust a test server before it starts.
+type Settings struct {
+	// Env holds extra environment variables.
+	Env map[string]string
+	// Clock is shared with other servers when set (two instances, one time).
+	Clock *Clock
+	// Config is called on the loaded configuration.
+	Config func(*config.Config)
+	// Store options (a query-counting plugin).
+	Store store.Options
+}
+
+// Start starts a server on db and stops it when the test ends. Background loops do not run:
+// tests read the revocation feed and flush last-use times explicitly.
+func Start(t testing.TB, db DB, s ...Settings) *Env {
+	t.Helper()
+	var set Settings
+	if len(s) > 0 {
+		set = s[0]
+	}
+	if set.Clock == nil {
+		set.Clock = NewClock()
+	}
+	hs := httptest.NewUnstartedServer(nil)
+	url := "http://" + hs.Listener.Addr().String()
+	env := map[string]string{
+		"DATABASE_DRIVER":   db.Driver,
+		"DATABASE_DSN":      db.DSN,
+		"TOKEN_SIGNING_KEY": SigningKey,
+		"PUBLIC_URL":        url,
+	}
+	for k, v := range set.Env {
+		env[k] = v
+	}
+	cfg, err := config.Load(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	if set.Config != nil {
+		set.Config(&cfg)
+	}
+	logs := &Buffer{}
+	srv, err := server.New(context.Background(), cfg, server.Options{
+		Log:     slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		SPA:     fstest.MapFS{"index.html": {Data: []byte("<!doctype html><title>CodeMetrics</title><div id=root></div>")}, "assets/app.js": {Data: []byte("console.log(1)")}},
+		Version: "test",
+		Now:     set.Clock.Now,
+		Store:   set.Store,
+	})
+	if err != nil {
+		t.Fatalf("start server: %v", err)
+	}
+	hs.Config.Handler = srv.Handler
+	hs.Start()
+	t.Cleanup(func() {
+		hs.Close()
+		srv.Close()
+		if t.Failed() {
+			t.Logf("server logs:\n%s", logs.String())
+		}
+	})
+	return &Env{T: t, Server: srv, HTTP: hs, URL: url, Clock: set.Clock, Logs: logs, DB: db}
+}
+
+// Session is a signed-in browser: its session cookie and CSRF token.
+type Session struct {
+	auth.Session
+	Cookie *http.Cookie
+	CSRF   string
+}
+
+// SignIn starts a session through the same function the OIDC sign-in calls.
+func (e *Env) SignIn(email string, admin bool) Session {
+	e.T.Helper()
+	secret, sess, err := e.Server.Sessions.Start(context.Background(), auth.Identity{Email: email, Name: strings.Split(email, "@")[0], IsAdmin: admin})
+	if err != nil {
+		e.T.Fatalf("start session: %v", err)
+	}
+	return Session{Session: sess, Cookie: &http.Cookie{Name: "codemetrics_session", Value: secret}, CSRF: e.Server.Sessions.CSRFToken(sess)}
+}
+
+// Response is a finished HTTP exchange.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into v, failing the test if it is not JSON.
+func (r *Response) JSON(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("response %d is not the JSON expected: %v\n%s", r.Status, err, r.Body)
+	}
+}
+
+// Opt changes a request before it is sent.
+type Opt func(*http.Request)
+
+// Bearer sends Authorization: Bearer tok.
+func Bearer(tok string) Opt {
+	return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+tok) }
+}
+
+// Header sets a header.
+func Header(k, v string) Opt { return func(r *http.Request) { r.Header.Set(k, v) } }
+
+// Cookie sends the session cookie only (no CSRF token), as a forged cross-site form would.
+func Cookie(s Session) Opt { return func(r *http.Request) { r.AddCookie(s.Cookie) } }
+
+// As sends what the portal sends: the session cookie, the CSRF token and a same-origin Origin.
+func (e *Env) As(s Session) Opt {
+	return func(r *http.Request) {
+		r.AddCookie(s.Cookie)
+		r.Header.Set("X-CSRF-Token", s.CSRF)
+		if r.Method != http.MethodGet {
+			r.Header.Set("Origin", e.URL)
+		}
+	}
+}
+
+// Do sends a request. body is sent as is when it is a string or []byte, else as JSON.
+func (e *Env) Do(method, path string, body any, opts ...Opt) *Response {
+	e.T.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			e.T.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, e.URL+path, rd)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for _, o := range opts {
+		o(req)
+	}
+	resp, err := e.HTTP.Client().Do(req)
+	if err != nil {
+		e.T.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// CreatedToken is what POST /api/tokens returned.
+type CreatedToken struct {
+	AccessToken string `json:"accessToken"`
+	TokenID     string `json:"tokenId"`
+	Expires     string `json:"expires"`
+}
+
+// CreateToken creates a service token through the API as admin, failing the test otherwise.
+func (e *Env) CreateToken(admin Session, body any) CreatedToken {
+	e.T.Helper()
+	r := e.Do(http.MethodPost, "/api/tokens", body, e.As(admin))
+	if r.Status != http.StatusCreated {
+		e.T.Fatalf("create token: %d %s", r.Status, r.Body)
+	}
+	var c CreatedToken
+	r.JSON(e.T, &c)
+	return c
+}
+
+// Sync reads the revocation feed now, as the background loop would.
+func (e *Env) Sync() {
+	e.T.Helper()
+	if err := e.Server.Guard.Sync(context.Background()); err != nil {
+		e.T.Fatalf("sync revocation feed: %v", err)
+	}
+}
+
+// Flush writes last-use times now, as the background loop would.
+func (e *Env) Flush() {
+	e.T.Helper()
+	if err := e.Server.Guard.Flush(context.Background()); err != nil {
+		e.T.Fatalf("flush last-use times: %v", err)
+	}
+}
