@@ -60,6 +60,7 @@ require (
 	github.com/codemetrics/codemetrics/frontend v0.0.0
 	github.com/gin-gonic/gin v1.12.0
 	github.com/go-sql-driver/mysql v1.10.1
+	github.com/gofrs/flock v0.13.1
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/hashicorp/golang-lru/v2 v2.0.7
 	gorm.io/driver/mysql v1.6.0

@@ -19,8 +19,12 @@ type spa struct {
 }
 
 func newSPA(files fs.FS) (*spa, error) {
-	index, err := fs.ReadFile(files, "index.html")
-	if err != nil {
+	var index []byte
+	var err error
+	if files != nil {
+		index, err = fs.ReadFile(files, "index.html")
+	}
+	if files == nil || err != nil {
 		// A binary built without the SPA still serves the API; say how to get the portal.
 		index = []byte("<!doctype html><title>CodeMetrics</title><h1>CodeMetrics</h1>" +
 			"<p>This binary was built without the web portal: run <code>make build</code>.</p>")

@@ -19,6 +19,7 @@ import (
 
 	"github.com/codemetrics/codemetrics/backend/internal/apperr"
 	"github.com/glebarez/sqlite"
+	"github.com/gofrs/flock"
 	"github.com/pressly/goose/v3"
 	"gorm.io/driver/mysql"
 	"gorm.io/gorm"
@@ -39,6 +40,7 @@ type Store struct {
 	db     *gorm.DB
 	sql    *sql.DB
 	driver string
+	path   string // the SQLite file, "" for MySQL or an in-memory database
 }
 
 // Options tune Open.
@@ -50,13 +52,14 @@ type Options struct {
 // Open connects to the database. It does not migrate: call Migrate.
 func Open(driver, dsn string, opts ...Options) (*Store, error) {
 	var dialector gorm.Dialector
+	var path string
 	switch driver {
 	case SQLite:
-		path := strings.TrimPrefix(dsn, "file:")
-		if p, _, _ := strings.Cut(path, "?"); p != "" && p != ":memory:" {
+		if p, _, _ := strings.Cut(strings.TrimPrefix(dsn, "file:"), "?"); p != "" && p != ":memory:" {
 			if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 				return nil, fmt.Errorf("create the database directory: %w", err)
 			}
+			path = p
 		}
 		dialector = sqlite.Open(sqliteDSN(dsn))
 	case MySQL:
@@ -99,7 +102,7 @@ func Open(driver, dsn string, opts ...Options) (*Store, error) {
 		sqlDB.SetMaxIdleConns(8)
 		sqlDB.SetConnMaxLifetime(5 * time.Minute)
 	}
-	return &Store{db: db, sql: sqlDB, driver: driver}, nil
+	return &Store{db: db, sql: sqlDB, driver: driver, path: path}, nil
 }
 
 // sqliteDSN adds what CodeMetrics needs of SQLite unless the DSN sets it: WAL for readers beside
@@ -156,14 +159,24 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Migrate applies every pending migration. On MySQL it holds a named lock meanwhile, so
-// replicas starting together take turns; migrations only ever add.
+// Migrate applies every pending migration while holding a lock, so that instances starting
+// together take turns: MySQL's named lock, or a lock file beside the SQLite database.
+// Migrations only ever add; none drops or rewrites data.
 func (s *Store) Migrate(ctx context.Context, log *slog.Logger) error {
 	dialect, dir := goose.DialectSQLite3, "migrations/sqlite"
 	var opts []goose.ProviderOption
 	if s.driver == MySQL {
 		dialect, dir = goose.DialectMySQL, "migrations/mysql"
 		opts = append(opts, goose.WithSessionLocker(mysqlLocker{}))
+	} else if s.path != "" {
+		lock := flock.New(s.path + ".migrate-lock")
+		lctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		locked, err := lock.TryLockContext(lctx, 50*time.Millisecond)
+		cancel()
+		if err != nil || !locked {
+			return fmt.Errorf("take the migration lock %s: %v", lock.Path(), err)
+		}
+		defer lock.Unlock()
 	}
 	fsys, err := fs.Sub(migrations, dir)
 	if err != nil {

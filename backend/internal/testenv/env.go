@@ -42,6 +42,9 @@ func (c *Clock) Now() time.Time {
 	return c.t
 }
 
+// NewClockAt returns a clock at t (tests that mix a server with the real-time command line).
+func NewClockAt(t time.Time) *Clock { return &Clock{t: t} }
+
 // Advance moves the clock forward.
 func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()

@@ -82,6 +82,10 @@ func (g *Guard) Verify(ctx context.Context, raw string) (*Claims, error) {
 		if err != nil {
 			return nil, apperr.Wrap(err, apperr.Unauthorized, "the bearer token is invalid: %s", reasonText(err))
 		}
+		// The parser's leeway is for iat and nbf; a token is dead the second it expires.
+		if !now.Before(c.ExpiresAt.Time) {
+			return nil, apperr.New(apperr.Unauthorized, "the token has expired")
+		}
 		if c.TokenUse != UseService {
 			return c, nil
 		}
@@ -121,11 +125,17 @@ func (g *Guard) lookup(ctx context.Context, c *Claims, now time.Time) (*verified
 	case t.RevokedAt != nil:
 		g.MarkRevoked(t.ID, t.ExpiresAt)
 		return nil, apperr.New(apperr.Unauthorized, "the token has been revoked")
-	case !now.Before(t.ExpiresAt):
+	}
+	// The parser allows clock-skew leeway on exp; expiry itself is exact, whichever of the
+	// claim and the row comes first (they agree for tokens we issued).
+	expires := t.ExpiresAt
+	if claimExp := c.ExpiresAt.Time; claimExp.Before(expires) {
+		expires = claimExp
+	}
+	if !now.Before(expires) {
 		return nil, apperr.New(apperr.Unauthorized, "the token has expired: ask an administrator for a new one")
 	}
-	// The database row is the authority on expiry; the claim and the row agree for our tokens.
-	return &verifiedToken{claims: c, expires: t.ExpiresAt}, nil
+	return &verifiedToken{claims: c, expires: expires}, nil
 }
 
 func (g *Guard) isRevoked(id string) bool {

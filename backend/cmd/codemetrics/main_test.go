@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/codemetrics/codemetrics/backend/internal/audit"
+	"github.com/codemetrics/codemetrics/backend/internal/testenv"
+)
+
+func runCLI(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, func(k string) string { return env[k] }, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// TestTokensCommandAgainstARunningServer issues, lists and revokes a token from the command
+// line while a server runs on the same database, as an operator bootstrapping would.
+func TestTokensCommandAgainstARunningServer(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		// The command line runs on the real clock; so does this server.
+		e := testenv.Start(t, db, testenv.Settings{Clock: testenv.NewClockAt(time.Now())})
+		env := map[string]string{"DATABASE_DRIVER": db.Driver, "DATABASE_DSN": db.DSN, "TOKEN_SIGNING_KEY": testenv.SigningKey, "USER": "ops"}
+
+		code, tok, stderr := runCLI(t, env, "tokens", "create", "--subject", "bootstrap", "--created-by", "ops@example.com", "--ttl", "30d", "--scope", "metrics:read,pipeline:write")
+		if code != 0 {
+			t.Fatalf("create: exit %d: %s", code, stderr)
+		}
+		tok = strings.TrimSpace(tok)
+		if strings.Count(tok, ".") != 2 || strings.Contains(stderr, tok) {
+			t.Fatalf("stdout should be exactly the token, stderr never: %q / %q", tok, stderr)
+		}
+		if r := e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(tok)); r.Status != http.StatusOK {
+			t.Fatalf("server refused the CLI's token: %d %s", r.Status, r.Body)
+		}
+
+		code, out, stderr := runCLI(t, env, "tokens", "list")
+		if code != 0 {
+			t.Fatalf("list: exit %d: %s", code, stderr)
+		}
+		var list []struct {
+			TokenID   string   `json:"tokenId"`
+			Sub       string   `json:"sub"`
+			CreatedBy string   `json:"createdBy"`
+			Scopes    []string `json:"scopes"`
+		}
+		if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) != 1 {
+			t.Fatalf("list output: %v\n%s", err, out)
+		}
+		if list[0].Sub != "bootstrap" || list[0].CreatedBy != "ops@example.com" || strings.Join(list[0].Scopes, " ") != "metrics:read pipeline:write" {
+			t.Errorf("listed %+v", list[0])
+		}
+		if strings.Contains(out, tok) {
+			t.Error("list shows the token value")
+		}
+
+		if code, _, stderr := runCLI(t, env, "tokens", "revoke", list[0].TokenID); code != 0 {
+			t.Fatalf("revoke: exit %d: %s", code, stderr)
+		}
+		e.Sync() // what the server's feed poll does within a second
+		if r := e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(tok)); r.Status != http.StatusUnauthorized {
+			t.Fatalf("revoked from the CLI, the server still answers %d", r.Status)
+		}
+		if code, _, stderr := runCLI(t, env, "tokens", "revoke", list[0].TokenID); code != 1 || !strings.Contains(stderr, "no active token") {
+			t.Errorf("second revoke: exit %d: %s", code, stderr)
+		}
+
+		// Audited like the API.
+		evs, err := e.Server.Audit.List(context.Background(), auditQuery())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var actions []string
+		for _, ev := range evs {
+			actions = append(actions, ev.Action+" by "+ev.Actor)
+		}
+		if got := strings.Join(actions, ", "); got != "token.revoked by cli:ops, token.created by ops@example.com" {
+			t.Errorf("audit log = %s", got)
+		}
+	})
+}
+
+func TestBadInvocations(t *testing.T) {
+	env := map[string]string{"DATABASE_DSN": t.TempDir() + "/x.db"}
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"frobnicate"}, 2, "unknown command"},
+		{[]string{"tokens"}, 2, "want create, list or revoke"},
+		{[]string{"tokens", "create", "--subject", "x"}, 2, "--created-by"},
+		{[]string{"tokens", "create", "--subject", "x", "--created-by", "y", "--ttl", "forever"}, 2, "--ttl"},
+		{[]string{"tokens", "create", "--subject", "x", "--created-by", "y", "--scope", "root"}, 1, "unknown scope"},
+		{[]string{"tokens", "revoke"}, 2, "exactly one token id"},
+	} {
+		code, _, stderr := runCLI(t, env, tc.args...)
+		if code != tc.code || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d mentioning %q", tc.args, code, stderr, tc.code, tc.want)
+		}
+	}
+	code, _, stderr := runCLI(t, map[string]string{"SERVICE_TOKEN_TTL": "1 year"}, "serve")
+	if code != 1 || !strings.Contains(stderr, "SERVICE_TOKEN_TTL") {
+		t.Errorf("bad SERVICE_TOKEN_TTL: exit %d, %q", code, stderr)
+	}
+}
+
+func TestMigrateIsRepeatable(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		env := map[string]string{"DATABASE_DRIVER": db.Driver, "DATABASE_DSN": db.DSN, "TOKEN_SIGNING_KEY": testenv.SigningKey}
+		for i := range 2 {
+			if code, _, stderr := runCLI(t, env, "migrate"); code != 0 {
+				t.Fatalf("migrate #%d: exit %d: %s", i+1, code, stderr)
+			}
+		}
+	})
+}
+
+func auditQuery() audit.Query { return audit.Query{Limit: 10} }

@@ -1,0 +1,129 @@
+package config
+
+import (
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDefaults(t *testing.T) {
+	c, err := Load(envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Env != EnvDevelopment || c.HTTPAddr != ":8080" || c.PublicURL.String() != "http://localhost:8080" ||
+		c.DatabaseDriver != DriverSQLite || c.DatabaseDSN != "data/codemetrics.db" ||
+		c.ServiceTokenTTL != 365*24*time.Hour || c.TokenIssuer != "codemetrics" || c.SessionTTL != 8*time.Hour {
+		t.Errorf("defaults = %+v", c)
+	}
+	if c.SigningKey != nil {
+		t.Error("no key should be set before ResolveSigningKey")
+	}
+}
+
+func TestServiceTokenTTL(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"720h": 30 * 24 * time.Hour, "30d": 30 * 24 * time.Hour, "365d": 365 * 24 * time.Hour, "8760h": 8760 * time.Hour, "90m": 90 * time.Minute,
+	} {
+		c, err := Load(envOf(map[string]string{"SERVICE_TOKEN_TTL": in}))
+		if err != nil || c.ServiceTokenTTL != want {
+			t.Errorf("SERVICE_TOKEN_TTL=%s: %v, %v; want %v", in, c.ServiceTokenTTL, err, want)
+		}
+	}
+	for _, bad := range []string{"1y", "abc", "-5h", "0", "0d", "30 days", "1.5d", "10s", "99999999d"} {
+		_, err := Load(envOf(map[string]string{"SERVICE_TOKEN_TTL": bad}))
+		if err == nil || !strings.Contains(err.Error(), "SERVICE_TOKEN_TTL") {
+			t.Errorf("SERVICE_TOKEN_TTL=%q: err = %v, want one naming the variable", bad, err)
+		}
+	}
+}
+
+func TestStartupErrorsSayWhatToDo(t *testing.T) {
+	cases := map[string]struct {
+		env  map[string]string
+		want string
+	}{
+		"short key":                {map[string]string{"TOKEN_SIGNING_KEY": "short"}, "at least 32"},
+		"mysql without key":        {map[string]string{"DATABASE_DRIVER": "mysql", "DATABASE_DSN": "u@tcp(db)/x"}, "TOKEN_SIGNING_KEY is required"},
+		"mysql without dsn":        {map[string]string{"DATABASE_DRIVER": "mysql", "TOKEN_SIGNING_KEY": strings.Repeat("k", 32)}, "DATABASE_DSN is required"},
+		"unknown driver":           {map[string]string{"DATABASE_DRIVER": "postgres"}, "DATABASE_DRIVER"},
+		"production without key":   {map[string]string{"APP_ENV": "production", "PUBLIC_URL": "https://cm.example.com", "DATABASE_DSN": "/var/lib/cm.db"}, "TOKEN_SIGNING_KEY is required"},
+		"production without url":   {map[string]string{"APP_ENV": "production", "TOKEN_SIGNING_KEY": strings.Repeat("k", 32), "DATABASE_DSN": "/x.db"}, "PUBLIC_URL is required"},
+		"production without dsn":   {map[string]string{"APP_ENV": "production", "TOKEN_SIGNING_KEY": strings.Repeat("k", 32), "PUBLIC_URL": "https://x"}, "DATABASE_DSN is required"},
+		"bad env":                  {map[string]string{"APP_ENV": "prod"}, "APP_ENV"},
+		"bad public url":           {map[string]string{"PUBLIC_URL": "ftp://x"}, "PUBLIC_URL"},
+		"bad trusted proxy":        {map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8, not-an-ip"}, "TRUSTED_PROXIES"},
+		"bad session ttl":          {map[string]string{"SESSION_TTL": "forever"}, "SESSION_TTL"},
+		"short cookie signing key": {map[string]string{"COOKIE_SIGNING_KEY": "x"}, "COOKIE_SIGNING_KEY"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := Load(envOf(tc.env))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, tc.want)
+			}
+			for _, v := range tc.env {
+				if len(v) >= 32 && strings.Contains(err.Error(), v) {
+					t.Errorf("error message repeats a secret: %v", err)
+				}
+			}
+		})
+	}
+}
+
+func TestProductionAcceptsCompleteConfig(t *testing.T) {
+	c, err := Load(envOf(map[string]string{
+		"APP_ENV": "production", "PUBLIC_URL": "https://cm.example.com/", "DATABASE_DRIVER": "mysql",
+		"DATABASE_DSN": "cm:pw@tcp(db:3306)/cm", "TOKEN_SIGNING_KEY": strings.Repeat("k", 48),
+		"TRUSTED_PROXIES": "10.0.0.0/8,192.168.1.10",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.PublicURL.String() != "https://cm.example.com" || len(c.TrustedProxies) != 2 {
+		t.Errorf("config = %+v", c)
+	}
+	if string(c.CookieKey) == string(c.SigningKey) || len(c.CookieKey) != 32 {
+		t.Error("the cookie key must be derived from, not equal to, the signing key")
+	}
+}
+
+func TestGeneratedKeyIsKeptBesideTheDatabase(t *testing.T) {
+	dir := t.TempDir()
+	c, err := Load(envOf(map[string]string{"DATABASE_DSN": filepath.Join(dir, "sub", "cm.db")}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if err := ResolveSigningKey(&c, log); err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(dir, "sub", "cm.db.signing-key")
+	st, err := os.Stat(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("key file mode %v, want 0600", st.Mode().Perm())
+	}
+	if len(c.SigningKey) < MinKeyLength {
+		t.Errorf("generated key is %d bytes", len(c.SigningKey))
+	}
+	// A restart reads the same key back, so tokens survive it.
+	c2, _ := Load(envOf(map[string]string{"DATABASE_DSN": filepath.Join(dir, "sub", "cm.db")}))
+	if err := ResolveSigningKey(&c2, log); err != nil {
+		t.Fatal(err)
+	}
+	if string(c2.SigningKey) != string(c.SigningKey) {
+		t.Error("the key changed across restarts")
+	}
+	if c.LogValue().String() == "" || strings.Contains(c.LogValue().String(), string(c.SigningKey)) {
+		t.Error("the logged configuration shows the signing key")
+	}
+}

@@ -1,0 +1,383 @@
+package token
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/codemetrics/codemetrics/backend/internal/apperr"
+	"github.com/codemetrics/codemetrics/backend/internal/audit"
+	"github.com/golang-jwt/jwt/v5"
+)
+
+var testKey = []byte("unit-test-signing-key-0123456789abcdef")
+
+type clock struct{ t time.Time }
+
+func (c *clock) Now() time.Time { return c.t }
+
+// memStore is an in-memory Store that counts the calls the request path makes.
+type memStore struct {
+	mu      sync.Mutex
+	tokens  map[string]Token
+	events  []audit.Event
+	seq     int64
+	revs    []Revocation
+	gets    int
+	failAll error
+}
+
+func newMemStore() *memStore { return &memStore{tokens: map[string]Token{}} }
+
+func (m *memStore) InsertToken(_ context.Context, t Token, ev audit.Event) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.failAll != nil {
+		return m.failAll
+	}
+	m.tokens[t.ID] = t
+	m.events = append(m.events, ev)
+	return nil
+}
+
+func (m *memStore) RevokeToken(_ context.Context, id string, at time.Time, by string, event func(Token) audit.Event) (Token, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t, ok := m.tokens[id]
+	if !ok || !t.Active(at) {
+		return Token{}, apperr.New(apperr.NotFound, "no active token")
+	}
+	t.RevokedAt, t.RevokedBy = &at, by
+	m.tokens[id] = t
+	m.seq++
+	m.revs = append(m.revs, Revocation{Seq: m.seq, TokenID: id, ExpiresAt: t.ExpiresAt})
+	m.events = append(m.events, event(t))
+	return t, nil
+}
+
+func (m *memStore) GetToken(_ context.Context, id string) (Token, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.gets++
+	if m.failAll != nil {
+		return Token{}, m.failAll
+	}
+	t, ok := m.tokens[id]
+	if !ok {
+		return Token{}, apperr.New(apperr.NotFound, "token not found")
+	}
+	return t, nil
+}
+
+func (m *memStore) ListActiveTokens(context.Context, ListQuery) ([]Token, error) { return nil, nil }
+
+func (m *memStore) RevocationsSince(_ context.Context, seq int64, limit int) ([]Revocation, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.failAll != nil {
+		return nil, m.failAll
+	}
+	var out []Revocation
+	for _, r := range m.revs {
+		if r.Seq > seq && len(out) < limit {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func (m *memStore) SaveLastUsed(_ context.Context, uses map[string]time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.failAll != nil {
+		return m.failAll
+	}
+	for id, at := range uses {
+		t := m.tokens[id]
+		at := at
+		t.LastUsedAt = &at
+		m.tokens[id] = t
+	}
+	return nil
+}
+
+type fixture struct {
+	clk   *clock
+	store *memStore
+	keys  *Keyring
+	guard *Guard
+	svc   *Service
+}
+
+func newFixture(t *testing.T) *fixture {
+	f := &fixture{clk: &clock{t: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)}, store: newMemStore()}
+	f.keys = NewKeyring("codemetrics", f.clk.Now, testKey)
+	f.guard = NewGuard(f.keys, f.store, f.clk.Now, slog.New(slog.NewTextHandler(io.Discard, nil)), GuardOptions{})
+	f.svc = NewService(f.store, f.keys, f.guard, 30*24*time.Hour, f.clk.Now)
+	if err := f.guard.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func payload(t *testing.T, raw string) map[string]any {
+	t.Helper()
+	parts := strings.Split(raw, ".")
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestIssueCarriesTheDocumentedClaims(t *testing.T) {
+	f := newFixture(t)
+	c, err := f.svc.Create(context.Background(), CreateRequest{Subject: "  ci  ", CreatedBy: "admin@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := payload(t, c.Value)
+	iat, exp := int64(p["iat"].(float64)), int64(p["exp"].(float64))
+	if p["jti"] != c.Token.ID || p["sub"] != "ci" || p["iss"] != "codemetrics" || p["aud"] != Audience ||
+		p["token_use"] != "service" || p["scope"] != "metrics:read" || exp-iat != 30*24*3600 || iat != f.clk.t.Unix() {
+		t.Errorf("claims = %v", p)
+	}
+	hb, _ := base64.RawURLEncoding.DecodeString(strings.Split(c.Value, ".")[0])
+	var h map[string]any
+	_ = json.Unmarshal(hb, &h)
+	if h["alg"] != "HS256" || h["typ"] != "JWT" || h["kid"] != KeyID(testKey) {
+		t.Errorf("header = %v", h)
+	}
+	if len(f.store.events) != 1 || f.store.events[0].Action != ActionCreated || strings.Contains(f.store.events[0].Target+toJSON(f.store.events[0].Details), c.Value) {
+		t.Errorf("audit events = %+v", f.store.events)
+	}
+	if _, err := f.guard.Verify(context.Background(), c.Value); err != nil {
+		t.Fatalf("fresh token refused: %v", err)
+	}
+}
+
+func toJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+func TestFailedStoreReturnsNoToken(t *testing.T) {
+	f := newFixture(t)
+	f.store.failAll = errors.New("disk full")
+	c, err := f.svc.Create(context.Background(), CreateRequest{Subject: "ci", CreatedBy: "a"})
+	if err == nil || c.Value != "" {
+		t.Fatalf("Create = %+v, %v; want an error and no token value", c, err)
+	}
+}
+
+func TestExpiryFollowsTheInjectedClock(t *testing.T) {
+	f := newFixture(t)
+	c, err := f.svc.Create(context.Background(), CreateRequest{Subject: "ci", CreatedBy: "a", TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clk.t = f.clk.t.Add(time.Hour - time.Second)
+	_ = f.guard.Sync(context.Background())
+	if _, err := f.guard.Verify(context.Background(), c.Value); err != nil {
+		t.Fatalf("a second before expiry: %v", err)
+	}
+	f.clk.t = f.clk.t.Add(time.Second)
+	if _, err := f.guard.Verify(context.Background(), c.Value); !apperr.Is(err, apperr.Unauthorized) {
+		t.Fatalf("at expiry: %v, want unauthorized", err)
+	}
+}
+
+// forge re-signs claims with key and header changes, for the refusal table.
+func forge(t *testing.T, method jwt.SigningMethod, key any, claims jwt.MapClaims, header map[string]any) string {
+	t.Helper()
+	tok := jwt.NewWithClaims(method, claims)
+	for k, v := range header {
+		tok.Header[k] = v
+	}
+	s, err := tok.SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestForgedTokensAreRefusedBeforeTheDatabase(t *testing.T) {
+	f := newFixture(t)
+	c, err := f.svc.Create(context.Background(), CreateRequest{Subject: "ci", CreatedBy: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := jwt.MapClaims(payload(t, c.Value))
+	with := func(k string, v any) jwt.MapClaims {
+		m := jwt.MapClaims{}
+		for kk, vv := range good {
+			m[kk] = vv
+		}
+		if v == nil {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+		return m
+	}
+	kid := map[string]any{"kid": KeyID(testKey)}
+	parts := strings.Split(c.Value, ".")
+	noneHeader := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`))
+	now := f.clk.t.Unix()
+	cases := map[string]string{
+		"alg none":           noneHeader + "." + parts[1] + ".",
+		"HS384":              forge(t, jwt.SigningMethodHS384, testKey, good, kid),
+		"HS512":              forge(t, jwt.SigningMethodHS512, testKey, good, kid),
+		"wrong key":          forge(t, jwt.SigningMethodHS256, []byte("another-deployment-key-0123456789abc"), good, kid),
+		"no kid":             forge(t, jwt.SigningMethodHS256, testKey, good, nil),
+		"unknown kid":        forge(t, jwt.SigningMethodHS256, testKey, good, map[string]any{"kid": "../../etc/passwd"}),
+		"changed sub":        parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(toJSON(with("sub", "root")))) + "." + parts[2],
+		"stripped signature": parts[0] + "." + parts[1] + ".",
+		"expired":            forge(t, jwt.SigningMethodHS256, testKey, with("exp", now-1), kid),
+		"no exp":             forge(t, jwt.SigningMethodHS256, testKey, with("exp", nil), kid),
+		"iat in the future":  forge(t, jwt.SigningMethodHS256, testKey, with("iat", now+3600), kid),
+		"nbf in the future":  forge(t, jwt.SigningMethodHS256, testKey, with("nbf", now+3600), kid),
+		"wrong iss":          forge(t, jwt.SigningMethodHS256, testKey, with("iss", "https://evil.example"), kid),
+		"wrong aud":          forge(t, jwt.SigningMethodHS256, testKey, with("aud", "other-api"), kid),
+		"aud array":          forge(t, jwt.SigningMethodHS256, testKey, with("aud", []string{"other", Audience}), kid),
+		"wrong token_use":    forge(t, jwt.SigningMethodHS256, testKey, with("token_use", "admin"), kid),
+		"no token_use":       forge(t, jwt.SigningMethodHS256, testKey, with("token_use", nil), kid),
+		"no jti":             forge(t, jwt.SigningMethodHS256, testKey, with("jti", nil), kid),
+		"garbage":            "not.a.jwt",
+		"empty":              "",
+	}
+	for name, raw := range cases {
+		t.Run(name, func(t *testing.T) {
+			before := f.store.gets
+			_, err := f.guard.Verify(context.Background(), raw)
+			if !apperr.Is(err, apperr.Unauthorized) {
+				t.Fatalf("Verify = %v, want unauthorized", err)
+			}
+			if f.store.gets != before {
+				t.Errorf("a forged token reached the database")
+			}
+		})
+	}
+	// A correctly signed token whose jti was never issued: one look-up, then refused.
+	unknown := forge(t, jwt.SigningMethodHS256, testKey, with("jti", "never-issued"), kid)
+	if _, err := f.guard.Verify(context.Background(), unknown); !apperr.Is(err, apperr.Unauthorized) {
+		t.Fatalf("unknown jti: %v", err)
+	}
+}
+
+func TestSteadyStateNeedsNoDatabase(t *testing.T) {
+	f := newFixture(t)
+	c, _ := f.svc.Create(context.Background(), CreateRequest{Subject: "ci", CreatedBy: "a"})
+	for range 100 {
+		if _, err := f.guard.Verify(context.Background(), c.Value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if f.store.gets != 1 {
+		t.Errorf("100 verifications made %d database look-ups, want 1", f.store.gets)
+	}
+}
+
+func TestRevocationThroughTheFeedAndFailClosed(t *testing.T) {
+	a := newFixture(t)
+	// b is another instance on the same store.
+	b := &fixture{clk: a.clk, store: a.store, keys: a.keys}
+	b.guard = NewGuard(b.keys, b.store, b.clk.Now, slog.New(slog.NewTextHandler(io.Discard, nil)), GuardOptions{MaxStaleness: 5 * time.Second})
+	if err := b.guard.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := a.svc.Create(context.Background(), CreateRequest{Subject: "ci", CreatedBy: "a"})
+	if _, err := b.guard.Verify(context.Background(), c.Value); err != nil {
+		t.Fatalf("b: %v", err)
+	}
+	if _, err := a.svc.Revoke(context.Background(), c.Token.ID, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.guard.Verify(context.Background(), c.Value); !apperr.Is(err, apperr.Unauthorized) {
+		t.Fatalf("a after revoke: %v", err)
+	}
+	if err := b.guard.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.guard.Verify(context.Background(), c.Value); !apperr.Is(err, apperr.Unauthorized) {
+		t.Fatalf("b after sync: %v", err)
+	}
+
+	// The database goes away: once the feed is older than the bound, tokens get 503.
+	c2, _ := a.svc.Create(context.Background(), CreateRequest{Subject: "ci2", CreatedBy: "a"})
+	if _, err := b.guard.Verify(context.Background(), c2.Value); err != nil {
+		t.Fatal(err)
+	}
+	a.store.failAll = errors.New("connection refused")
+	a.clk.t = a.clk.t.Add(6 * time.Second)
+	if err := b.guard.Sync(context.Background()); err == nil {
+		t.Fatal("sync should fail while the database is down")
+	}
+	if _, err := b.guard.Verify(context.Background(), c2.Value); !apperr.Is(err, apperr.Unavailable) {
+		t.Fatalf("stale feed: %v, want unavailable", err)
+	}
+	a.store.failAll = nil
+	if err := b.guard.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.guard.Verify(context.Background(), c2.Value); err != nil {
+		t.Fatalf("after recovery: %v", err)
+	}
+}
+
+func TestLastUsedIsBatched(t *testing.T) {
+	f := newFixture(t)
+	c, _ := f.svc.Create(context.Background(), CreateRequest{Subject: "ci", CreatedBy: "a"})
+	_, _ = f.guard.Verify(context.Background(), c.Value)
+	if f.store.tokens[c.Token.ID].LastUsedAt != nil {
+		t.Fatal("last used written on the request path")
+	}
+	f.clk.t = f.clk.t.Add(time.Minute)
+	_ = f.guard.Sync(context.Background())
+	if _, err := f.guard.Verify(context.Background(), c.Value); err != nil {
+		t.Fatal(err)
+	}
+	// A failed flush keeps the times for the next one.
+	f.store.failAll = errors.New("down")
+	if err := f.guard.Flush(context.Background()); err == nil {
+		t.Fatal("flush should fail")
+	}
+	f.store.failAll = nil
+	if err := f.guard.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := f.store.tokens[c.Token.ID].LastUsedAt
+	if got == nil || !got.Equal(f.clk.t) {
+		t.Errorf("last used = %v, want %v", got, f.clk.t)
+	}
+}
+
+func TestSubjectAndScopeValidation(t *testing.T) {
+	for _, ok := range []string{"ci", strings.Repeat("é", 100), "<b>x</b>", "  padded  "} {
+		if _, err := NormalizeSubject(ok); err != nil {
+			t.Errorf("%q refused: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "   ", strings.Repeat("a", 101), "a\nb", "a\x00b", "a\u0085b", "a\u2028b", "\xff"} {
+		if _, err := NormalizeSubject(bad); !apperr.Is(err, apperr.Invalid) {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	if s, err := NormalizeScopes(nil); err != nil || strings.Join(s, " ") != "metrics:read" {
+		t.Errorf("default scopes = %v, %v", s, err)
+	}
+	if s, _ := NormalizeScopes([]string{"pipeline:write", "metrics:read", "pipeline:write"}); strings.Join(s, " ") != "metrics:read pipeline:write" {
+		t.Errorf("scopes = %v", s)
+	}
+	if _, err := NormalizeScopes([]string{"admin"}); !apperr.Is(err, apperr.Invalid) {
+		t.Error("unknown scope accepted")
+	}
+}
