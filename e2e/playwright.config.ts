@@ -2,17 +2,18 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { defineConfig, devices } from '@playwright/test'
+import { appPort as port, appURL as baseURL, idpPort, idpURL } from './fixtures/servers'
 
 // End-to-end tests run the real CodeMetrics binary against a throwaway SQLite
-// database and drive the system Chromium (no Playwright browser download).
+// database and the development OpenID Provider (idp/server.mjs), and drive the
+// system Chromium (no Playwright browser download).
 //
 // Environment:
 //   CODEMETRICS_BIN  server binary (default ../bin/codemetrics)
 //   CHROMIUM_PATH    Chromium executable (default /usr/bin/chromium)
 //   E2E_PORT         port for the server (default 18080)
+//   E2E_IDP_PORT     port for the development OpenID Provider (default 19400)
 
-const port = Number(process.env.E2E_PORT || 18080)
-const baseURL = `http://127.0.0.1:${port}`
 const bin = process.env.CODEMETRICS_BIN || '../bin/codemetrics'
 
 // Test-only key; never use it anywhere else.
@@ -54,20 +55,40 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
-    command: `${bin} serve`,
-    url: `${baseURL}/healthz`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: 'pipe',
-    stderr: 'pipe',
-    env: {
-      APP_ENV: 'development',
-      HTTP_ADDR: `127.0.0.1:${port}`,
-      PUBLIC_URL: baseURL,
-      DATABASE_DRIVER: 'sqlite',
-      DATABASE_DSN: path.join(dataDir, 'e2e.db'),
-      TOKEN_SIGNING_KEY: testSigningKey,
+  webServer: [
+    {
+      command: 'node idp/server.mjs',
+      url: `${idpURL}/.well-known/openid-configuration`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+      env: {
+        APP_ENV: 'development',
+        IDP_PORT: String(idpPort),
+        IDP_REDIRECT_URIS: `${baseURL}/auth/callback`,
+      },
     },
-  },
+    {
+      command: `${bin} serve`,
+      url: `${baseURL}/healthz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+      env: {
+        APP_ENV: 'development',
+        HTTP_ADDR: `127.0.0.1:${port}`,
+        PUBLIC_URL: baseURL,
+        DATABASE_DRIVER: 'sqlite',
+        DATABASE_DSN: path.join(dataDir, 'e2e.db'),
+        TOKEN_SIGNING_KEY: testSigningKey,
+        OIDC_ISSUER_URL: idpURL,
+        OIDC_CLIENT_ID: 'codemetrics-dev',
+        // The development provider's well-known client secret.
+        OIDC_CLIENT_SECRET: 'codemetrics-dev-secret',
+        ADMIN_GROUPS: 'codemetrics-admins',
+      },
+    },
+  ],
 })

@@ -20,12 +20,14 @@ import (
 // Session is a signed-in person's server-side session. Its secret lives only in their cookie;
 // the database keeps a hash of it.
 type Session struct {
-	ID        string
-	Email     string
-	Name      string
-	IsAdmin   bool
-	CreatedAt time.Time
-	ExpiresAt time.Time
+	ID      string
+	Email   string
+	Name    string
+	IsAdmin bool
+	// AdminReason says why the person is an administrator ("group codemetrics-admins").
+	AdminReason string
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
 }
 
 // Identity is who the identity provider says signed in.
@@ -33,6 +35,8 @@ type Identity struct {
 	Email   string
 	Name    string
 	IsAdmin bool
+	// Reason says why IsAdmin is what it is, for the portal and the audit log.
+	Reason string
 }
 
 // SessionStore is what sessions need from persistence.
@@ -74,7 +78,7 @@ func (s *Sessions) Start(ctx context.Context, id Identity) (string, Session, err
 		return "", Session{}, apperr.Wrap(err, apperr.Internal, "generate session id")
 	}
 	now := s.now().UTC()
-	sess := Session{ID: sid, Email: id.Email, Name: id.Name, IsAdmin: id.IsAdmin, CreatedAt: now, ExpiresAt: now.Add(s.ttl)}
+	sess := Session{ID: sid, Email: id.Email, Name: id.Name, IsAdmin: id.IsAdmin, AdminReason: id.Reason, CreatedAt: now, ExpiresAt: now.Add(s.ttl)}
 	if err := s.store.InsertSession(ctx, sess, hashSecret(secret)); err != nil {
 		return "", Session{}, err
 	}

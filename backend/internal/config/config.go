@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -53,6 +54,14 @@ type Config struct {
 
 	TrustedProxies []string
 	SessionTTL     time.Duration
+
+	// Sign-in through OpenID Connect.
+	OIDCIssuerURL    string
+	OIDCClientID     string
+	OIDCClientSecret string
+	OIDCGroupsClaim  string
+	AdminEmails      []string // lower-case
+	AdminGroups      []string
 
 	// Tuning without environment variables: tests and benchmarks set them directly.
 	RevocationPollInterval time.Duration // how often the revocation feed is read
@@ -168,6 +177,30 @@ func Load(getenv func(string) string) (Config, error) {
 			c.TrustedProxies = append(c.TrustedProxies, p)
 		}
 	}
+	c.OIDCIssuerURL = strings.TrimRight(env("OIDC_ISSUER_URL", ""), "/")
+	c.OIDCClientID = env("OIDC_CLIENT_ID", "")
+	c.OIDCClientSecret = getenv("OIDC_CLIENT_SECRET")
+	c.OIDCGroupsClaim = env("OIDC_GROUPS_CLAIM", "groups")
+	c.AdminEmails = splitList(strings.ToLower(getenv("ADMIN_EMAILS")))
+	c.AdminGroups = splitList(getenv("ADMIN_GROUPS"))
+	if c.OIDCIssuerURL != "" || c.OIDCClientID != "" || c.OIDCClientSecret != "" || prod {
+		var missing []string
+		for name, v := range map[string]string{"OIDC_ISSUER_URL": c.OIDCIssuerURL, "OIDC_CLIENT_ID": c.OIDCClientID, "OIDC_CLIENT_SECRET": c.OIDCClientSecret} {
+			if v == "" {
+				missing = append(missing, name)
+			}
+		}
+		if len(missing) > 0 {
+			slices.Sort(missing)
+			fail("sign-in needs %s: set them from the client you registered with your identity provider", strings.Join(missing, ", "))
+		}
+		if u, err := url.Parse(c.OIDCIssuerURL); c.OIDCIssuerURL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "") {
+			fail("OIDC_ISSUER_URL=%q: want the issuer's absolute URL, such as https://login.example.com/realms/main", c.OIDCIssuerURL)
+		}
+	}
+	if prod && len(c.AdminEmails) == 0 && len(c.AdminGroups) == 0 {
+		fail("set ADMIN_GROUPS or ADMIN_EMAILS in production: without them nobody can administer CodeMetrics")
+	}
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
 	}
@@ -175,6 +208,19 @@ func Load(getenv func(string) string) (Config, error) {
 		c.CookieKey = DeriveKey(c.SigningKey, "codemetrics cookie signing v1")
 	}
 	return c, nil
+}
+
+// OIDCEnabled reports whether sign-in through an identity provider is configured.
+func (c Config) OIDCEnabled() bool { return c.OIDCIssuerURL != "" }
+
+func splitList(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // ParseDuration accepts Go durations ("8760h", "90m") and whole days ("365d").
@@ -281,5 +327,11 @@ func (c Config) LogValue() slog.Value {
 		slog.String("signing_key", c.SigningKeySource),
 		slog.Any("trusted_proxies", c.TrustedProxies),
 		slog.String("session_ttl", c.SessionTTL.String()),
+		slog.String("oidc_issuer_url", c.OIDCIssuerURL),
+		slog.String("oidc_client_id", c.OIDCClientID),
+		slog.Bool("oidc_client_secret_set", c.OIDCClientSecret != ""),
+		slog.String("oidc_groups_claim", c.OIDCGroupsClaim),
+		slog.Any("admin_emails", c.AdminEmails),
+		slog.Any("admin_groups", c.AdminGroups),
 	)
 }

@@ -82,12 +82,21 @@ func TestProductionAcceptsCompleteConfig(t *testing.T) {
 		"APP_ENV": "production", "PUBLIC_URL": "https://cm.example.com/", "DATABASE_DRIVER": "mysql",
 		"DATABASE_DSN": "cm:pw@tcp(db:3306)/cm", "TOKEN_SIGNING_KEY": strings.Repeat("k", 48),
 		"TRUSTED_PROXIES": "10.0.0.0/8,192.168.1.10",
+		"OIDC_ISSUER_URL": "https://login.example.com/realms/main/", "OIDC_CLIENT_ID": "codemetrics",
+		"OIDC_CLIENT_SECRET": "s3cret", "ADMIN_GROUPS": "platform, sre", "ADMIN_EMAILS": "Boss@Example.com",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.PublicURL.String() != "https://cm.example.com" || len(c.TrustedProxies) != 2 {
 		t.Errorf("config = %+v", c)
+	}
+	if c.OIDCIssuerURL != "https://login.example.com/realms/main" || c.OIDCGroupsClaim != "groups" ||
+		strings.Join(c.AdminGroups, "|") != "platform|sre" || strings.Join(c.AdminEmails, "|") != "boss@example.com" {
+		t.Errorf("OIDC config = %q %q %q %q", c.OIDCIssuerURL, c.OIDCGroupsClaim, c.AdminGroups, c.AdminEmails)
+	}
+	if strings.Contains(c.LogValue().String(), "s3cret") {
+		t.Error("the logged configuration shows the client secret")
 	}
 	if string(c.CookieKey) == string(c.SigningKey) || len(c.CookieKey) != 32 {
 		t.Error("the cookie key must be derived from, not equal to, the signing key")

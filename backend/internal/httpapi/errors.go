@@ -7,7 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/codemetrics/codemetrics/backend/internal/apperr"
 	"github.com/gin-gonic/gin"
@@ -86,9 +88,17 @@ func decodeJSON[T any](c *gin.Context, dst *T) bool {
 		failWith(c, http.StatusUnsupportedMediaType, "send the request body as application/json")
 		return false
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, maxBodyBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxBodyBytes))
+	if err == nil && !utf8.Valid(body) {
+		// encoding/json would quietly turn invalid bytes into U+FFFD; refuse them instead.
+		fail(c, apperr.New(apperr.Invalid, "the request body is not valid UTF-8"))
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	err := dec.Decode(dst)
+	if err == nil {
+		err = dec.Decode(dst)
+	}
 	if err == nil && dec.More() {
 		err = errors.New("trailing data")
 	}
@@ -106,8 +116,10 @@ func decodeJSON[T any](c *gin.Context, dst *T) bool {
 			fail(c, apperr.New(apperr.TooLarge, "the request body is larger than %d bytes", maxBodyBytes))
 		case errors.Is(err, io.EOF):
 			fail(c, apperr.New(apperr.Invalid, "the request body is empty: send a JSON object"))
+		case errors.As(err, &typeErr) && typeErr.Field == "":
+			fail(c, apperr.New(apperr.Invalid, "the request body must be a JSON object"))
 		case errors.As(err, &typeErr):
-			fail(c, apperr.New(apperr.Invalid, "field %q has the wrong type: want %s", typeErr.Field, typeErr.Type.String()))
+			fail(c, apperr.New(apperr.Invalid, "field %q has the wrong type: want %s", typeErr.Field, jsonKind(typeErr.Type)))
 		case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
 			fail(c, apperr.New(apperr.Invalid, "the request body is not valid JSON"))
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
@@ -125,4 +137,22 @@ func logFrom(c *gin.Context) *slog.Logger {
 		return l.(*slog.Logger)
 	}
 	return slog.Default()
+}
+
+// jsonKind names a Go type the way a JSON client thinks of it.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	default:
+		return "a number"
+	}
 }

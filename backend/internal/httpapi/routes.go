@@ -28,12 +28,14 @@ type Deps struct {
 	Tokens   *token.Service
 	Guard    *token.Guard
 	Sessions *auth.Sessions
-	Audit    *audit.Log
-	DB       Pinger
-	Log      *slog.Logger
-	SPA      fs.FS
-	Version  string
-	Now      func() time.Time
+	// SignIn is the OIDC sign-in; nil when no identity provider is configured.
+	SignIn  *auth.SignIn
+	Audit   *audit.Log
+	DB      Pinger
+	Log     *slog.Logger
+	SPA     fs.FS
+	Version string
+	Now     func() time.Time
 }
 
 type api struct {
@@ -76,6 +78,8 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	r.GET("/readyz", a.readyz)
 
 	authGroup := r.Group("/auth", a.authenticate)
+	authGroup.GET("/login", a.login)
+	authGroup.GET("/callback", a.callback)
 	authGroup.POST("/logout", a.logout)
 
 	apiGroup := r.Group("/api", a.authenticate)

@@ -13,16 +13,17 @@ import (
 const csrfCookie = "codemetrics_csrf"
 
 type meResponse struct {
-	Email     string `json:"email"`
-	Name      string `json:"name"`
-	IsAdmin   bool   `json:"isAdmin"`
-	Expires   string `json:"expires"`
-	CSRFToken string `json:"csrfToken,omitempty"`
+	Email       string `json:"email"`
+	Name        string `json:"name"`
+	IsAdmin     bool   `json:"isAdmin"`
+	Expires     string `json:"expires"`
+	AdminReason string `json:"adminReason"`
+	CSRFToken   string `json:"csrfToken,omitempty"`
 }
 
 func (a *api) me(c *gin.Context) {
 	p := principalOf(c)
-	resp := meResponse{Email: p.session.Email, Name: p.session.Name, IsAdmin: p.session.IsAdmin, Expires: formatTime(p.session.ExpiresAt)}
+	resp := meResponse{Email: p.session.Email, Name: p.session.Name, IsAdmin: p.session.IsAdmin, Expires: formatTime(p.session.ExpiresAt), AdminReason: p.session.AdminReason}
 	if p.viaCookie {
 		resp.CSRFToken = a.Sessions.CSRFToken(*p.session)
 		a.setCookie(c, csrfCookie, resp.CSRFToken, p.session.ExpiresAt, false)
@@ -60,7 +61,7 @@ func (a *api) logout(c *gin.Context) {
 			fail(c, err)
 			return
 		}
-		if err := a.Audit.Record(c.Request.Context(), p.session.Email, "auth.signed_out", p.session.Email, nil); err != nil {
+		if err := a.Audit.Record(c.Request.Context(), p.session.Email, actionSignedOut, p.session.Email, nil); err != nil {
 			logFrom(c).Error("could not record sign-out in the audit log", "err", err)
 		}
 	}

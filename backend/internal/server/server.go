@@ -40,6 +40,7 @@ type Server struct {
 	Guard    *token.Guard
 	Tokens   *token.Service
 	Sessions *auth.Sessions
+	SignIn   *auth.SignIn
 	Audit    *audit.Log
 	Handler  http.Handler
 	log      *slog.Logger
@@ -74,8 +75,16 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	s.Tokens = token.NewService(st, s.Keys, s.Guard, cfg.ServiceTokenTTL, opt.Now)
 	s.Sessions = auth.NewSessions(st, s.Keys, cfg.CookieKey, cfg.SessionTTL, opt.Now)
 	s.Audit = audit.NewLog(st, opt.Now)
+	if cfg.OIDCEnabled() {
+		s.SignIn = auth.NewSignIn(auth.OIDCConfig{
+			Issuer: cfg.OIDCIssuerURL, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
+			RedirectURL: cfg.PublicURL.String() + "/auth/callback", GroupsClaim: cfg.OIDCGroupsClaim,
+			AdminEmails: cfg.AdminEmails, AdminGroups: cfg.AdminGroups,
+			StateKey: cfg.CookieKey, Now: opt.Now,
+		}, st, opt.Log)
+	}
 	s.Handler, err = httpapi.NewRouter(httpapi.Deps{
-		Config: cfg, Tokens: s.Tokens, Guard: s.Guard, Sessions: s.Sessions, Audit: s.Audit,
+		Config: cfg, Tokens: s.Tokens, Guard: s.Guard, Sessions: s.Sessions, SignIn: s.SignIn, Audit: s.Audit,
 		DB: st, Log: opt.Log, SPA: opt.SPA, Version: opt.Version, Now: opt.Now,
 	})
 	if err != nil {
@@ -92,6 +101,9 @@ func (s *Server) RunBackground(ctx context.Context) (wait func()) {
 	wg.Go(func() {
 		s.Guard.Run(ctx, s.Config.RevocationPollInterval, s.Config.LastUsedFlushInterval)
 	})
+	if s.SignIn != nil {
+		wg.Go(func() { s.SignIn.KeepDiscovering(ctx) })
+	}
 	return wg.Wait
 }
 

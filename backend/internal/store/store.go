@@ -160,29 +160,23 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Migrate applies every pending migration while holding a lock, so that instances starting
-// together take turns: MySQL's named lock, or a lock file beside the SQLite database.
-// Migrations only ever add; none drops or rewrites data.
+// together take turns: MySQL's named lock (released by the server if the holder dies), or a
+// lock file beside the SQLite database. Migrations only ever add; none drops or rewrites data.
 func (s *Store) Migrate(ctx context.Context, log *slog.Logger) error {
+	unlock, err := s.migrationLock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	dialect, dir := goose.DialectSQLite3, "migrations/sqlite"
-	var opts []goose.ProviderOption
 	if s.driver == MySQL {
 		dialect, dir = goose.DialectMySQL, "migrations/mysql"
-		opts = append(opts, goose.WithSessionLocker(mysqlLocker{}))
-	} else if s.path != "" {
-		lock := flock.New(s.path + ".migrate-lock")
-		lctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-		locked, err := lock.TryLockContext(lctx, 50*time.Millisecond)
-		cancel()
-		if err != nil || !locked {
-			return fmt.Errorf("take the migration lock %s: %v", lock.Path(), err)
-		}
-		defer lock.Unlock()
 	}
 	fsys, err := fs.Sub(migrations, dir)
 	if err != nil {
 		return err
 	}
-	p, err := goose.NewProvider(dialect, s.sql, fsys, opts...)
+	p, err := goose.NewProvider(dialect, s.sql, fsys)
 	if err != nil {
 		return fmt.Errorf("prepare migrations: %w", err)
 	}
@@ -196,26 +190,37 @@ func (s *Store) Migrate(ctx context.Context, log *slog.Logger) error {
 	return nil
 }
 
-// mysqlLocker serialises migrations with MySQL's GET_LOCK, which the server releases by itself
-// if the holder's connection dies.
-type mysqlLocker struct{}
-
-const lockName = "LEFT(CONCAT('codemetrics.migrate.', DATABASE()), 64)"
-
-func (mysqlLocker) SessionLock(ctx context.Context, conn *sql.Conn) error {
-	var got sql.NullInt64
-	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK("+lockName+", 120)").Scan(&got); err != nil {
-		return fmt.Errorf("take the migration lock: %w", err)
+// migrationLock takes the lock that serialises migrations across instances; the whole of
+// goose's work (version table included) happens under it.
+func (s *Store) migrationLock(ctx context.Context) (unlock func(), err error) {
+	lctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	switch {
+	case s.driver == MySQL:
+		conn, err := s.sql.Conn(ctx)
+		if err != nil {
+			return nil, translate(err, "database connection")
+		}
+		const name = "LEFT(CONCAT('codemetrics.migrate.', DATABASE()), 64)"
+		var got sql.NullInt64
+		if err := conn.QueryRowContext(lctx, "SELECT GET_LOCK("+name+", 120)").Scan(&got); err != nil || !got.Valid || got.Int64 != 1 {
+			conn.Close()
+			return nil, fmt.Errorf("take the migration lock (held by another instance for over two minutes?): %v", err)
+		}
+		return func() {
+			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT RELEASE_LOCK("+name+")")
+			conn.Close()
+		}, nil
+	case s.path != "":
+		lock := flock.New(s.path + ".migrate-lock")
+		locked, err := lock.TryLockContext(lctx, 50*time.Millisecond)
+		if err != nil || !locked {
+			return nil, fmt.Errorf("take the migration lock %s: %v", lock.Path(), err)
+		}
+		return func() { _ = lock.Unlock() }, nil
+	default:
+		return func() {}, nil // an in-memory database has one user
 	}
-	if !got.Valid || got.Int64 != 1 {
-		return errors.New("take the migration lock: another instance has held it for over two minutes")
-	}
-	return nil
-}
-
-func (mysqlLocker) SessionUnlock(ctx context.Context, conn *sql.Conn) error {
-	_, err := conn.ExecContext(ctx, "SELECT RELEASE_LOCK("+lockName+")")
-	return err
 }
 
 // translate turns database errors into apperr errors: a missing row is NotFound, anything
@@ -249,4 +254,10 @@ func fromMSPtr(v *int64) *time.Time {
 	}
 	t := fromMS(*v)
 	return &t
+}
+
+// isUniqueViolation recognises a duplicate key from drivers whose errors GORM does not
+// translate.
+func isUniqueViolation(err error) bool {
+	return err != nil && (strings.Contains(err.Error(), "UNIQUE constraint failed") || strings.Contains(err.Error(), "Duplicate entry"))
 }

@@ -231,6 +231,10 @@ func NormalizeSubject(s string) (string, error) {
 		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
 			return "", apperr.New(apperr.Invalid, "subject must not contain control characters or line breaks")
 		}
+		if r == utf8.RuneError {
+			// What JSON decoding makes of invalid UTF-8 and lone surrogates ("\ud800").
+			return "", apperr.New(apperr.Invalid, "subject must be valid UTF-8 text: it contains an invalid character (U+FFFD)")
+		}
 	}
 	return s, nil
 }

@@ -55,6 +55,24 @@ describe('App', () => {
     expect(screen.getByRole('button', { name: 'Sign out' })).toBeInTheDocument()
   })
 
+  it('explains on /access-denied that the account is not an administrator', () => {
+    window.history.replaceState(null, '', '/access-denied')
+    const fetchMock = mockFetch({})
+    render(<App />)
+    expect(screen.getByRole('heading', { level: 2, name: 'Access denied' })).toBeInTheDocument()
+    expect(
+      screen.getByText(
+        'Your account signed in successfully, but it is not a CodeMetrics administrator. Administrator access is granted in your identity provider (the ADMIN_GROUPS or ADMIN_EMAILS settings).',
+      ),
+    ).toBeInTheDocument()
+    expect(screen.getByRole('link', { name: 'Sign in with a different account' })).toHaveAttribute(
+      'href',
+      '/auth/login?redirect=%2F',
+    )
+    expect(screen.queryByRole('button', { name: 'Copy session token' })).not.toBeInTheDocument()
+    expect(fetchMock).not.toHaveBeenCalled()
+  })
+
   it('shows the problem detail for other errors', async () => {
     mockFetch({ 'GET /api/auth/me': () => problem(503, 'Service Unavailable', 'The database is not reachable.') })
     render(<App />)

@@ -1,3 +1,4 @@
+import { ACCESS_DENIED_PATH, AccessDenied } from '../features/auth/AccessDenied'
 import { AuthPanel } from '../features/auth/AuthPanel'
 
 export function App() {
@@ -7,9 +8,7 @@ export function App() {
         <h1>CodeMetrics</h1>
         <p className="muted">Self-hosted code metrics — service tokens for your CI/CD pipelines.</p>
       </header>
-      <main>
-        <AuthPanel />
-      </main>
+      <main>{window.location.pathname === ACCESS_DENIED_PATH ? <AccessDenied /> : <AuthPanel />}</main>
     </div>
   )
 }

@@ -1,0 +1,117 @@
+package httpapi
+
+import (
+	"html/template"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/codemetrics/codemetrics/backend/internal/apperr"
+	"github.com/codemetrics/codemetrics/backend/internal/auth"
+	"github.com/gin-gonic/gin"
+)
+
+// Audit actions of the sign-in.
+const (
+	actionSignedIn     = "auth.signed_in"
+	actionSignInDenied = "auth.sign_in_denied"
+	actionSignedOut    = "auth.signed_out"
+)
+
+func (a *api) loginCookieName() string {
+	if a.https {
+		return "__Host-codemetrics_login"
+	}
+	return "codemetrics_login"
+}
+
+// login sends the browser to the identity provider, remembering in a signed, short-lived
+// cookie the state, nonce, PKCE verifier and the local page to come back to.
+func (a *api) login(c *gin.Context) {
+	if a.SignIn == nil {
+		a.signInPage(c, http.StatusServiceUnavailable, "Sign-in is not configured",
+			"This CodeMetrics has no identity provider configured. An operator must set OIDC_ISSUER_URL, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET.")
+		return
+	}
+	authURL, cookie, err := a.SignIn.Begin(c.Request.Context(), auth.SafeRedirect(c.Query("redirect")))
+	if err != nil {
+		logFrom(c).Warn("cannot start sign-in", "err", err)
+		a.signInPage(c, http.StatusServiceUnavailable, "Sign-in is unavailable", apperr.MessageOf(err))
+		return
+	}
+	a.setCookie(c, a.loginCookieName(), cookie, a.Now().Add(auth.LoginStateTTL), true)
+	c.Header("Cache-Control", "no-store")
+	c.Redirect(http.StatusFound, authURL)
+}
+
+// providerError matches the error codes of RFC 6749 §4.1.2.1; anything else is not echoed.
+var providerError = regexp.MustCompile(`^[a-z_]{1,64}$`)
+
+// callback finishes the sign-in. Administrators get a new session (never one planted
+// beforehand); everyone else gets the access-denied page and no session.
+func (a *api) callback(c *gin.Context) {
+	cookie, _ := c.Cookie(a.loginCookieName())
+	a.setCookie(c, a.loginCookieName(), "", time.Unix(0, 0), true) // one use, whatever happens
+	c.Header("Cache-Control", "no-store")
+	if a.SignIn == nil {
+		a.signInPage(c, http.StatusServiceUnavailable, "Sign-in is not configured", "This CodeMetrics has no identity provider configured.")
+		return
+	}
+	if e := c.Query("error"); e != "" {
+		if !providerError.MatchString(e) {
+			e = "unknown error"
+		}
+		a.signInPage(c, http.StatusBadRequest, "Sign-in was not completed", "The identity provider answered: "+e+". Start again, or ask your administrator.")
+		return
+	}
+	out, err := a.SignIn.Finish(c.Request.Context(), cookie, c.Query("state"), c.Query("code"))
+	if err != nil {
+		status := http.StatusBadRequest
+		switch apperr.CodeOf(err) {
+		case apperr.Unavailable:
+			status = http.StatusServiceUnavailable
+		case apperr.Internal:
+			status = http.StatusInternalServerError
+		case apperr.Forbidden:
+			status = http.StatusForbidden
+		}
+		logFrom(c).Warn("sign-in refused", "err", err)
+		a.signInPage(c, status, "Sign-in failed", apperr.MessageOf(err))
+		return
+	}
+	id := out.Identity
+	ctx := c.Request.Context()
+	if !id.IsAdmin {
+		if err := a.Audit.Record(ctx, id.Email, actionSignInDenied, id.Email, map[string]any{"reason": id.Reason}); err != nil {
+			logFrom(c).Error("could not record a denied sign-in", "err", err)
+		}
+		logFrom(c).Info("sign-in denied: not an administrator", "user", id.Email)
+		c.Redirect(http.StatusSeeOther, "/access-denied")
+		return
+	}
+	// A session cookie the browser already had (perhaps planted) is ended, never reused.
+	if p := principalOf(c); p != nil && p.session != nil {
+		_ = a.Sessions.End(ctx, p.session.ID)
+	}
+	if _, err := a.startSession(c, id); err != nil {
+		fail(c, err)
+		return
+	}
+	if err := a.Audit.Record(ctx, id.Email, actionSignedIn, id.Email, map[string]any{"name": id.Name, "reason": id.Reason}); err != nil {
+		logFrom(c).Error("could not record a sign-in", "err", err)
+	}
+	c.Redirect(http.StatusSeeOther, out.Redirect)
+}
+
+var signInTemplate = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{{.Title}} · CodeMetrics</title></head>
+<body><main><h1>{{.Title}}</h1><p>{{.Detail}}</p><p><a href="/auth/login">Try signing in again</a> · <a href="/">CodeMetrics home</a></p></main></body></html>`))
+
+// signInPage answers a browser navigation with a small HTML page; the text is escaped.
+func (a *api) signInPage(c *gin.Context, status int, title, detail string) {
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	c.Header("Cache-Control", "no-store")
+	c.Status(status)
+	_ = signInTemplate.Execute(c.Writer, struct{ Title, Detail string }{title, detail})
+	c.Abort()
+}
