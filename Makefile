@@ -31,8 +31,12 @@ build: frontend ## build bin/codemetrics with the portal embedded
 	cd backend && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o ../$(BIN) ./cmd/codemetrics
 
 .PHONY: run
-run: build ## build and start CodeMetrics on the embedded SQLite database
-	./$(BIN) serve
+run: build $(E2E_DEPS) ## build and start CodeMetrics (SQLite) with the development identity provider
+	./e2e/idp/run-dev.sh
+
+.PHONY: idp
+idp: $(E2E_DEPS) ## start the development identity provider alone (IDP_PORT, IDP_ISSUER, IDP_REDIRECT_URIS)
+	cd e2e && node idp/server.mjs
 
 .PHONY: test
 test: test-go test-frontend test-e2e ## every test: Go (unit and integration), frontend, Playwright

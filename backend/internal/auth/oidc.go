@@ -33,6 +33,7 @@ type OIDCConfig struct {
 	ClientSecret string
 	RedirectURL  string // PUBLIC_URL + /auth/callback
 	GroupsClaim  string
+	Scopes       []string // default: openid email profile and the groups claim
 	AdminEmails  []string // lower-case
 	AdminGroups  []string
 	// StateKey signs the login-state cookie.
@@ -69,6 +70,9 @@ func NewSignIn(cfg OIDCConfig, states StateStore, log *slog.Logger) *SignIn {
 	if cfg.GroupsClaim == "" {
 		cfg.GroupsClaim = "groups"
 	}
+	if len(cfg.Scopes) == 0 {
+		cfg.Scopes = []string{oidc.ScopeOpenID, "email", "profile", cfg.GroupsClaim}
+	}
 	return &SignIn{cfg: cfg, states: states, log: log}
 }
 
@@ -90,7 +94,7 @@ func (s *SignIn) Discover(ctx context.Context) error {
 	}
 	s.oauth = &oauth2.Config{
 		ClientID: s.cfg.ClientID, ClientSecret: s.cfg.ClientSecret, RedirectURL: s.cfg.RedirectURL,
-		Endpoint: p.Endpoint(), Scopes: []string{oidc.ScopeOpenID, "email", "profile", s.cfg.GroupsClaim},
+		Endpoint: p.Endpoint(), Scopes: s.cfg.Scopes,
 	}
 	s.verifier = p.Verifier(&oidc.Config{ClientID: s.cfg.ClientID, Now: s.cfg.Now})
 	s.lastErr = nil

@@ -60,6 +60,7 @@ type Config struct {
 	OIDCClientID     string
 	OIDCClientSecret string
 	OIDCGroupsClaim  string
+	OIDCScopes       []string
 	AdminEmails      []string // lower-case
 	AdminGroups      []string
 
@@ -181,6 +182,10 @@ func Load(getenv func(string) string) (Config, error) {
 	c.OIDCClientID = env("OIDC_CLIENT_ID", "")
 	c.OIDCClientSecret = getenv("OIDC_CLIENT_SECRET")
 	c.OIDCGroupsClaim = env("OIDC_GROUPS_CLAIM", "groups")
+	c.OIDCScopes = strings.Fields(strings.ReplaceAll(env("OIDC_SCOPES", "openid email profile groups"), ",", " "))
+	if !slices.Contains(c.OIDCScopes, "openid") {
+		fail("OIDC_SCOPES must include openid (and usually email and profile)")
+	}
 	c.AdminEmails = splitList(strings.ToLower(getenv("ADMIN_EMAILS")))
 	c.AdminGroups = splitList(getenv("ADMIN_GROUPS"))
 	if c.OIDCIssuerURL != "" || c.OIDCClientID != "" || c.OIDCClientSecret != "" || prod {
@@ -331,6 +336,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("oidc_client_id", c.OIDCClientID),
 		slog.Bool("oidc_client_secret_set", c.OIDCClientSecret != ""),
 		slog.String("oidc_groups_claim", c.OIDCGroupsClaim),
+		slog.Any("oidc_scopes", c.OIDCScopes),
 		slog.Any("admin_emails", c.AdminEmails),
 		slog.Any("admin_groups", c.AdminGroups),
 	)

@@ -78,7 +78,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	if cfg.OIDCEnabled() {
 		s.SignIn = auth.NewSignIn(auth.OIDCConfig{
 			Issuer: cfg.OIDCIssuerURL, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
-			RedirectURL: cfg.PublicURL.String() + "/auth/callback", GroupsClaim: cfg.OIDCGroupsClaim,
+			RedirectURL: cfg.PublicURL.String() + "/auth/callback", GroupsClaim: cfg.OIDCGroupsClaim, Scopes: cfg.OIDCScopes,
 			AdminEmails: cfg.AdminEmails, AdminGroups: cfg.AdminGroups,
 			StateKey: cfg.CookieKey, Now: opt.Now,
 		}, st, opt.Log)
