@@ -215,7 +215,7 @@ func tokens(ctx context.Context, args []string, getenv func(string) string, stdo
 			created.Token.ID, created.Token.Subject, created.Token.ExpiresAt.Format(time.RFC3339))
 		fmt.Fprintln(stdout, created.Value)
 	case "list":
-		list, err := srv.Tokens.List(ctx, 0, nil)
+		list, err := srv.Tokens.List(ctx, token.ListQuery{})
 		if err != nil {
 			return err
 		}

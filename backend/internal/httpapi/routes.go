@@ -90,6 +90,9 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	apiGroup.GET("/tokens", a.requireAdmin, a.listTokens)
 	apiGroup.DELETE("/tokens/:tokenId", a.requireAdmin, a.revokeToken)
 
+	apiGroup.GET("/audit-events", a.requireAdmin, a.listAuditEvents)
+	apiGroup.GET("/admin/access", a.requireAdmin, a.access)
+
 	apiGroup.GET("/system/config", a.requireScope(token.ScopeMetricsRead), a.systemConfig)
 
 	r.NoRoute(a.noRoute)

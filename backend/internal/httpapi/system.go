@@ -14,6 +14,7 @@ type systemConfigResponse struct {
 	TokenIssuer            string `json:"tokenIssuer"`
 	PublicURL              string `json:"publicUrl"`
 	SessionTTL             string `json:"sessionTtl"`
+	IdentityProvider       string `json:"identityProvider"`
 }
 
 // systemConfig returns the configuration in force, without a secret in it.
@@ -27,5 +28,6 @@ func (a *api) systemConfig(c *gin.Context) {
 		TokenIssuer:            cfg.TokenIssuer,
 		PublicURL:              cfg.PublicURL.String(),
 		SessionTTL:             cfg.SessionTTL.String(),
+		IdentityProvider:       cfg.OIDCIssuerURL,
 	})
 }

@@ -81,41 +81,55 @@ func (a *api) createToken(c *gin.Context) {
 // maxPageSize caps ?limit on GET /api/tokens.
 const maxPageSize = 1000
 
-// listTokens returns the docs' plain array of active tokens. With ?limit it returns one page and,
-// when more may follow, a Link header with rel="next" (?cursor continues from there).
+// listTokens returns the docs' plain array of active tokens. Query parameters, all optional:
+// subject (contains, any case), sort (created: newest first; expires: soonest first), limit and
+// cursor (paging: when more may follow, a Link header with rel="next"). X-Total-Count counts the
+// tokens the filter selects.
 func (a *api) listTokens(c *gin.Context) {
-	limit := 0
+	q := token.ListQuery{Subject: c.Query("subject"), Sort: c.Query("sort")}
 	if v := c.Query("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxPageSize {
 			fail(c, apperr.New(apperr.Invalid, "limit must be a whole number from 1 to %d", maxPageSize))
 			return
 		}
-		limit = n
+		q.Limit = n
 	}
-	var after *token.Cursor
 	if v := c.Query("cursor"); v != "" {
 		cur, err := decodeCursor(v)
 		if err != nil {
 			fail(c, apperr.New(apperr.Invalid, "cursor is not one this server gave out: start again without it"))
 			return
 		}
-		after = cur
+		q.After = cur
 	}
-	tokens, err := a.Tokens.List(c.Request.Context(), limit, after)
+	ctx := c.Request.Context()
+	tokens, err := a.Tokens.List(ctx, q)
 	if err != nil {
 		fail(c, err)
 		return
+	}
+	total := int64(len(tokens))
+	if q.Limit > 0 || q.After != nil {
+		if total, err = a.Tokens.Count(ctx, q); err != nil {
+			fail(c, err)
+			return
+		}
 	}
 	out := make([]tokenResponse, len(tokens))
 	for i, t := range tokens {
 		out[i] = toTokenResponse(t)
 	}
-	if limit > 0 && len(tokens) == limit {
-		last := tokens[len(tokens)-1]
-		next := url.Values{"limit": {strconv.Itoa(limit)}, "cursor": {encodeCursor(token.Cursor{CreatedAt: last.CreatedAt, ID: last.ID})}}
+	if q.Limit > 0 && len(tokens) == q.Limit {
+		next := url.Values{"limit": {strconv.Itoa(q.Limit)}, "cursor": {encodeCursor(token.CursorAfter(tokens[len(tokens)-1], q.Sort))}}
+		for _, k := range []string{"subject", "sort"} {
+			if v := c.Query(k); v != "" {
+				next.Set(k, v)
+			}
+		}
 		c.Header("Link", fmt.Sprintf(`</api/tokens?%s>; rel="next"`, next.Encode()))
 	}
+	c.Header("X-Total-Count", strconv.FormatInt(total, 10))
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, out)
 }
@@ -129,12 +143,12 @@ func (a *api) revokeToken(c *gin.Context) {
 }
 
 type cursorJSON struct {
-	CreatedMS int64  `json:"c"`
-	ID        string `json:"i"`
+	AtMS int64  `json:"c"`
+	ID   string `json:"i"`
 }
 
 func encodeCursor(cur token.Cursor) string {
-	b, _ := json.Marshal(cursorJSON{CreatedMS: cur.CreatedAt.UnixMilli(), ID: cur.ID})
+	b, _ := json.Marshal(cursorJSON{AtMS: cur.At.UnixMilli(), ID: cur.ID})
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
@@ -147,5 +161,5 @@ func decodeCursor(s string) (*token.Cursor, error) {
 	if err := json.Unmarshal(b, &cj); err != nil || cj.ID == "" || len(cj.ID) > 64 {
 		return nil, fmt.Errorf("bad cursor")
 	}
-	return &token.Cursor{CreatedAt: time.UnixMilli(cj.CreatedMS), ID: cj.ID}, nil
+	return &token.Cursor{At: time.UnixMilli(cj.AtMS), ID: cj.ID}, nil
 }

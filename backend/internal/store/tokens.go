@@ -134,14 +134,20 @@ func (s *Store) GetToken(ctx context.Context, id string) (token.Token, error) {
 	return row.toToken(), nil
 }
 
-// ListActiveTokens returns tokens neither revoked nor expired, newest first.
+// ListActiveTokens returns tokens neither revoked nor expired, in the order q asks.
 func (s *Store) ListActiveTokens(ctx context.Context, q token.ListQuery) ([]token.Token, error) {
-	db := s.db.WithContext(ctx).
-		Where("revoked_at IS NULL AND expires_at > ?", ms(q.Now)).
-		Order("created_at DESC, id DESC")
+	col, dir := "created_at", "DESC"
+	if q.Sort == token.SortExpiring {
+		col, dir = "expires_at", "ASC"
+	}
+	db := s.activeTokens(ctx, q).Order(col + " " + dir + ", id " + dir)
 	if q.After != nil {
-		c := ms(q.After.CreatedAt)
-		db = db.Where("created_at < ? OR (created_at = ? AND id < ?)", c, c, q.After.ID)
+		op := "<"
+		if dir == "ASC" {
+			op = ">"
+		}
+		at := ms(q.After.At)
+		db = db.Where(col+" "+op+" ? OR ("+col+" = ? AND id "+op+" ?)", at, at, q.After.ID)
 	}
 	if q.Limit > 0 {
 		db = db.Limit(q.Limit)
@@ -156,6 +162,24 @@ func (s *Store) ListActiveTokens(ctx context.Context, q token.ListQuery) ([]toke
 	}
 	return out, nil
 }
+
+// CountActiveTokens counts the tokens ListActiveTokens selects, without paging.
+func (s *Store) CountActiveTokens(ctx context.Context, q token.ListQuery) (int64, error) {
+	var n int64
+	err := s.activeTokens(ctx, q).Count(&n).Error
+	return n, translate(err, "tokens")
+}
+
+func (s *Store) activeTokens(ctx context.Context, q token.ListQuery) *gorm.DB {
+	db := s.db.WithContext(ctx).Model(&tokenRow{}).Where("revoked_at IS NULL AND expires_at > ?", ms(q.Now))
+	if q.Subject != "" {
+		// LOWER on both sides: SQLite's LIKE ignores ASCII case, MySQL's binary collation does not.
+		db = db.Where("LOWER(subject) LIKE ? ESCAPE '!'", "%"+likeEscaper.Replace(strings.ToLower(q.Subject))+"%")
+	}
+	return db
+}
+
+var likeEscaper = strings.NewReplacer("!", "!!", "%", "!%", "_", "!_")
 
 // RevocationsSince returns the revocation feed above seq.
 func (s *Store) RevocationsSince(ctx context.Context, seq int64, limit int) ([]token.Revocation, error) {

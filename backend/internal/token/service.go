@@ -58,17 +58,34 @@ type Revocation struct {
 	ExpiresAt time.Time
 }
 
-// ListQuery selects active tokens, newest first. Limit 0 means all; After continues a page.
+// Sort orders of a token list.
+const (
+	SortNewest   = "created" // newest first (the default)
+	SortExpiring = "expires" // soonest expiry first
+)
+
+// ListQuery selects active tokens. Limit 0 means all; After continues a page.
 type ListQuery struct {
-	Now   time.Time
-	Limit int
-	After *Cursor
+	Now time.Time
+	// Subject keeps tokens whose subject contains it, ignoring case.
+	Subject string
+	Sort    string
+	Limit   int
+	After   *Cursor
 }
 
-// Cursor is the position after the last token of a page.
+// Cursor is the position after the last token of a page: its sort key and id.
 type Cursor struct {
-	CreatedAt time.Time
-	ID        string
+	At time.Time
+	ID string
+}
+
+// CursorAfter returns the cursor that continues a list sorted by sort after t.
+func CursorAfter(t Token, sort string) Cursor {
+	if sort == SortExpiring {
+		return Cursor{At: t.ExpiresAt, ID: t.ID}
+	}
+	return Cursor{At: t.CreatedAt, ID: t.ID}
 }
 
 // Store is what the token package needs from persistence.
@@ -82,6 +99,8 @@ type Store interface {
 	// GetToken returns a token whatever its state; NotFound when there is none.
 	GetToken(ctx context.Context, id string) (Token, error)
 	ListActiveTokens(ctx context.Context, q ListQuery) ([]Token, error)
+	// CountActiveTokens counts what ListActiveTokens would return without a limit.
+	CountActiveTokens(ctx context.Context, q ListQuery) (int64, error)
 	// RevocationsSince returns revocations with a sequence number above seq, in order.
 	RevocationsSince(ctx context.Context, seq int64, limit int) ([]Revocation, error)
 	// SaveLastUsed records last-use times; a time older than the stored one changes nothing.
@@ -160,9 +179,36 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (Created, error
 	return Created{Token: t, Value: value}, nil
 }
 
-// List returns active tokens, newest first.
-func (s *Service) List(ctx context.Context, limit int, after *Cursor) ([]Token, error) {
-	return s.store.ListActiveTokens(ctx, ListQuery{Now: s.now(), Limit: limit, After: after})
+// List returns active tokens as q asks (newest first by default).
+func (s *Service) List(ctx context.Context, q ListQuery) ([]Token, error) {
+	if err := s.checkList(&q); err != nil {
+		return nil, err
+	}
+	return s.store.ListActiveTokens(ctx, q)
+}
+
+// Count counts the active tokens q selects, ignoring its limit and cursor.
+func (s *Service) Count(ctx context.Context, q ListQuery) (int64, error) {
+	if err := s.checkList(&q); err != nil {
+		return 0, err
+	}
+	q.After, q.Limit = nil, 0
+	return s.store.CountActiveTokens(ctx, q)
+}
+
+func (s *Service) checkList(q *ListQuery) error {
+	q.Now = s.now()
+	switch q.Sort {
+	case "":
+		q.Sort = SortNewest
+	case SortNewest, SortExpiring:
+	default:
+		return apperr.New(apperr.Invalid, "sort must be %q (newest first) or %q (soonest expiry first)", SortNewest, SortExpiring)
+	}
+	if utf8.RuneCountInString(q.Subject) > MaxSubjectLength || !utf8.ValidString(q.Subject) {
+		return apperr.New(apperr.Invalid, "subject filter must be valid text of at most %d characters", MaxSubjectLength)
+	}
+	return nil
 }
 
 // Get returns one token's metadata, whatever its state.

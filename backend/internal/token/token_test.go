@@ -78,6 +78,8 @@ func (m *memStore) GetToken(_ context.Context, id string) (Token, error) {
 
 func (m *memStore) ListActiveTokens(context.Context, ListQuery) ([]Token, error) { return nil, nil }
 
+func (m *memStore) CountActiveTokens(context.Context, ListQuery) (int64, error) { return 0, nil }
+
 func (m *memStore) RevocationsSince(_ context.Context, seq int64, limit int) ([]Revocation, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

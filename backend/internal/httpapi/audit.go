@@ -1,0 +1,68 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/codemetrics/codemetrics/backend/internal/apperr"
+	"github.com/codemetrics/codemetrics/backend/internal/audit"
+	"github.com/gin-gonic/gin"
+)
+
+type auditEventResponse struct {
+	ID      int64          `json:"id"`
+	Time    string         `json:"time"`
+	Actor   string         `json:"actor"`
+	Action  string         `json:"action"`
+	Target  string         `json:"target"`
+	Details map[string]any `json:"details"`
+}
+
+type auditEventsResponse struct {
+	Events     []auditEventResponse `json:"events"`
+	NextCursor string               `json:"nextCursor,omitempty"`
+}
+
+// listAuditEvents returns audit events newest first: ?action= filters, ?limit= (1..500,
+// default 50) and ?cursor= (the nextCursor of the previous page) page.
+func (a *api) listAuditEvents(c *gin.Context) {
+	q := audit.Query{Action: c.Query("action"), Limit: 50}
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			fail(c, apperr.New(apperr.Invalid, "limit must be a whole number from 1 to 500"))
+			return
+		}
+		q.Limit = n
+	}
+	if v := c.Query("cursor"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			fail(c, apperr.New(apperr.Invalid, "cursor is not one this server gave out: start again without it"))
+			return
+		}
+		q.Before = n
+	}
+	if len(q.Action) > 64 {
+		fail(c, apperr.New(apperr.Invalid, "action is at most 64 characters"))
+		return
+	}
+	events, err := a.Audit.List(c.Request.Context(), q)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	resp := auditEventsResponse{Events: make([]auditEventResponse, len(events))}
+	for i, ev := range events {
+		details := ev.Details
+		if details == nil {
+			details = map[string]any{}
+		}
+		resp.Events[i] = auditEventResponse{ID: ev.ID, Time: formatTime(ev.At), Actor: ev.Actor, Action: ev.Action, Target: ev.Target, Details: details}
+	}
+	if len(events) == q.Limit {
+		resp.NextCursor = strconv.FormatInt(events[len(events)-1].ID, 10)
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, resp)
+}
