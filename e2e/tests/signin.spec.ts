@@ -51,6 +51,7 @@ test('a user who is not an administrator gets no session', async ({ page, idp })
 
   await expect(page.getByRole('heading', { name: 'Access denied' })).toBeVisible()
   expect(new URL(page.url()).origin).toBe(appURL)
+  expect(new URL(page.url()).pathname).toBe('/access-denied')
   await expect(page.getByRole('link', { name: 'Sign in with a different account' })).toHaveAttribute(
     'href',
     '/auth/login?redirect=%2F',
