@@ -68,6 +68,7 @@ require (
 	github.com/hashicorp/golang-lru/v2 v2.0.7
 	github.com/oauth2-proxy/mockoidc v0.0.0-20240214162133-caebfff84d25
 	golang.org/x/oauth2 v0.37.0
+	golang.org/x/time v0.16.0
 	gorm.io/driver/mysql v1.6.0
 )
 

@@ -17,6 +17,7 @@ const (
 	NotFound     Code = "not_found"
 	Conflict     Code = "conflict"
 	TooLarge     Code = "too_large"
+	TooMany      Code = "too_many_requests"
 	Unavailable  Code = "unavailable"
 	Internal     Code = "internal"
 )

@@ -55,6 +55,11 @@ type Config struct {
 	TrustedProxies []string
 	SessionTTL     time.Duration
 
+	// RateLimitPerMinute limits each service token (0: no limit); AuthRateLimitPerMinute limits
+	// failed authentications and sign-in attempts per client address.
+	RateLimitPerMinute     int
+	AuthRateLimitPerMinute int
+
 	// Sign-in through OpenID Connect.
 	OIDCIssuerURL    string
 	OIDCClientID     string
@@ -176,6 +181,18 @@ func Load(getenv func(string) string) (Config, error) {
 				}
 			}
 			c.TrustedProxies = append(c.TrustedProxies, p)
+		}
+	}
+	c.RateLimitPerMinute = 600
+	c.AuthRateLimitPerMinute = 30
+	for name, dst := range map[string]*int{"RATE_LIMIT_PER_MINUTE": &c.RateLimitPerMinute, "AUTH_RATE_LIMIT_PER_MINUTE": &c.AuthRateLimitPerMinute} {
+		if v := env(name, ""); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 1_000_000 {
+				fail("%s=%q: want a whole number of requests per minute from 0 (no limit) to 1000000", name, v)
+				continue
+			}
+			*dst = n
 		}
 	}
 	c.OIDCIssuerURL = strings.TrimRight(env("OIDC_ISSUER_URL", ""), "/")
@@ -332,6 +349,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("signing_key", c.SigningKeySource),
 		slog.Any("trusted_proxies", c.TrustedProxies),
 		slog.String("session_ttl", c.SessionTTL.String()),
+		slog.Int("rate_limit_per_minute", c.RateLimitPerMinute),
+		slog.Int("auth_rate_limit_per_minute", c.AuthRateLimitPerMinute),
 		slog.String("oidc_issuer_url", c.OIDCIssuerURL),
 		slog.String("oidc_client_id", c.OIDCClientID),
 		slog.Bool("oidc_client_secret_set", c.OIDCClientSecret != ""),

@@ -1,11 +1,14 @@
 package httpapi
 
 import (
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/codemetrics/codemetrics/backend/internal/apperr"
 	"github.com/codemetrics/codemetrics/backend/internal/auth"
+	"github.com/codemetrics/codemetrics/backend/internal/ratelimit"
 	"github.com/codemetrics/codemetrics/backend/internal/token"
 	"github.com/gin-gonic/gin"
 )
@@ -55,30 +58,30 @@ var (
 func (a *api) authenticate(c *gin.Context) {
 	headers := c.Request.Header.Values("Authorization")
 	switch {
-	case len(headers) > 1:
-		fail(c, errTwoAuthHeader)
-		return
-	case len(headers) == 1:
-		raw, ok := bearerToken(headers[0])
-		if !ok {
-			fail(c, errBadAuthHeader)
+	case len(headers) > 0:
+		// A client that keeps failing is slowed down before its attempt costs anything.
+		if d := a.authFailures.Check(c.ClientIP()); !d.Allowed {
+			a.tooMany(c, d, "too many failed authentications from your address: wait and try again")
 			return
 		}
-		claims, err := a.Guard.Verify(c.Request.Context(), raw)
+		p, err := a.bearer(c, headers)
 		if err != nil {
+			if apperr.Is(err, apperr.Unauthorized) {
+				a.authFailures.Take(c.ClientIP())
+			}
 			fail(c, err)
 			return
 		}
-		if claims.TokenUse == token.UseService {
-			c.Set(ctxPrincipal, &principal{service: claims})
-			break
+		if p.service != nil {
+			d := a.tokenLimit.Take(p.service.ID)
+			setRateLimitHeaders(c, d)
+			if !d.Allowed {
+				c.Set(ctxPrincipal, p) // the log line still names the caller
+				a.tooMany(c, d, "this token has made too many requests: slow down (see the RateLimit headers)")
+				return
+			}
 		}
-		sess, err := a.Sessions.FromToken(c.Request.Context(), claims)
-		if err != nil {
-			fail(c, err)
-			return
-		}
-		c.Set(ctxPrincipal, &principal{session: &sess})
+		c.Set(ctxPrincipal, p)
 	default:
 		secret, err := c.Cookie(a.sessionCookie)
 		if err != nil || secret == "" {
@@ -96,6 +99,58 @@ func (a *api) authenticate(c *gin.Context) {
 		c.Set(ctxPrincipal, &principal{session: &sess, viaCookie: true})
 	}
 	c.Next()
+}
+
+// bearer authenticates the Authorization header: a service token, or a session token whose
+// session is still live.
+func (a *api) bearer(c *gin.Context, headers []string) (*principal, error) {
+	if len(headers) > 1 {
+		return nil, errTwoAuthHeader
+	}
+	raw, ok := bearerToken(headers[0])
+	if !ok {
+		return nil, errBadAuthHeader
+	}
+	claims, err := a.Guard.Verify(c.Request.Context(), raw)
+	if err != nil {
+		return nil, err
+	}
+	if claims.TokenUse == token.UseService {
+		return &principal{service: claims}, nil
+	}
+	sess, err := a.Sessions.FromToken(c.Request.Context(), claims)
+	if err != nil {
+		return nil, err
+	}
+	return &principal{session: &sess}, nil
+}
+
+// limitSignIns limits sign-in attempts per client address.
+func (a *api) limitSignIns(c *gin.Context) {
+	if d := a.signIns.Take(c.ClientIP()); !d.Allowed {
+		c.Header("Retry-After", retryAfterSeconds(d))
+		a.signInPage(c, http.StatusTooManyRequests, "Too many sign-in attempts", "Too many sign-in attempts from your address: wait a minute and try again.")
+		return
+	}
+	c.Next()
+}
+
+func (a *api) tooMany(c *gin.Context, d ratelimit.Decision, msg string) {
+	c.Header("Retry-After", retryAfterSeconds(d))
+	fail(c, apperr.New(apperr.TooMany, "%s", msg))
+}
+
+// setRateLimitHeaders reports the limit as the IETF RateLimit header fields draft does.
+func setRateLimitHeaders(c *gin.Context, d ratelimit.Decision) {
+	if d.Limit == 0 {
+		return
+	}
+	c.Header("RateLimit-Policy", strconv.Itoa(d.Limit)+";w=60")
+	c.Header("RateLimit", "limit="+strconv.Itoa(d.Limit)+", remaining="+strconv.Itoa(d.Remaining)+", reset="+strconv.Itoa(int(math.Ceil(d.Reset.Seconds()))))
+}
+
+func retryAfterSeconds(d ratelimit.Decision) string {
+	return strconv.Itoa(max(1, int(math.Ceil(d.RetryAfter.Seconds()))))
 }
 
 // bearerToken extracts the token of "Bearer <token>" (the scheme is case-insensitive, as RFC

@@ -13,6 +13,7 @@ import (
 	"github.com/codemetrics/codemetrics/backend/internal/audit"
 	"github.com/codemetrics/codemetrics/backend/internal/auth"
 	"github.com/codemetrics/codemetrics/backend/internal/config"
+	"github.com/codemetrics/codemetrics/backend/internal/ratelimit"
 	"github.com/codemetrics/codemetrics/backend/internal/token"
 	"github.com/gin-gonic/gin"
 )
@@ -45,6 +46,11 @@ type api struct {
 	sessionCookie string
 	cop           *http.CrossOriginProtection
 	spa           *spa
+	// tokenLimit limits each service token; authFailures limits failed authentications and
+	// signIns sign-in attempts, both per client address.
+	tokenLimit   *ratelimit.Limiter
+	authFailures *ratelimit.Limiter
+	signIns      *ratelimit.Limiter
 }
 
 // NewRouter returns the whole HTTP handler of CodeMetrics.
@@ -55,6 +61,9 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 		// __Host-: only ever set by this host, over https, for the whole site.
 		a.sessionCookie = "__Host-codemetrics_session"
 	}
+	a.tokenLimit = ratelimit.New(d.Config.RateLimitPerMinute, d.Now)
+	a.authFailures = ratelimit.New(d.Config.AuthRateLimitPerMinute, d.Now)
+	a.signIns = ratelimit.New(d.Config.AuthRateLimitPerMinute, d.Now)
 	a.cop = http.NewCrossOriginProtection()
 	if err := a.cop.AddTrustedOrigin(d.Config.PublicURL.Scheme + "://" + d.Config.PublicURL.Host); err != nil {
 		return nil, err
@@ -78,8 +87,8 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	r.GET("/readyz", a.readyz)
 
 	authGroup := r.Group("/auth", a.authenticate)
-	authGroup.GET("/login", a.login)
-	authGroup.GET("/callback", a.callback)
+	authGroup.GET("/login", a.limitSignIns, a.login)
+	authGroup.GET("/callback", a.limitSignIns, a.callback)
 	authGroup.POST("/logout", a.logout)
 
 	apiGroup := r.Group("/api", a.authenticate)

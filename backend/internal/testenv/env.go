@@ -112,6 +112,9 @@ func Start(t testing.TB, db DB, s ...Settings) *Env {
 		"DATABASE_DSN":      db.DSN,
 		"TOKEN_SIGNING_KEY": SigningKey,
 		"PUBLIC_URL":        url,
+		// Limits off unless a test sets them: many tests send many requests from one address.
+		"RATE_LIMIT_PER_MINUTE":      "0",
+		"AUTH_RATE_LIMIT_PER_MINUTE": "0",
 	}
 	for k, v := range set.Env {
 		env[k] = v
