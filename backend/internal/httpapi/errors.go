@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/codemetrics/codemetrics/backend/internal/apperr"
@@ -112,7 +113,10 @@ func decodeJSON[T any](c *gin.Context, dst *T) bool {
 		var tooBig *http.MaxBytesError
 		var typeErr *json.UnmarshalTypeError
 		var syntaxErr *json.SyntaxError
+		var timeErr *time.ParseError
 		switch {
+		case errors.As(err, &timeErr):
+			fail(c, apperr.New(apperr.Invalid, "times must be RFC 3339, such as 2024-01-15T10:30:00Z"))
 		case errors.As(err, &tooBig):
 			fail(c, apperr.New(apperr.TooLarge, "the request body is larger than %d bytes", maxBodyBytes))
 		case errors.Is(err, io.EOF):

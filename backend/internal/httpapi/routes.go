@@ -13,6 +13,7 @@ import (
 	"github.com/codemetrics/codemetrics/backend/internal/audit"
 	"github.com/codemetrics/codemetrics/backend/internal/auth"
 	"github.com/codemetrics/codemetrics/backend/internal/config"
+	"github.com/codemetrics/codemetrics/backend/internal/pipeline"
 	"github.com/codemetrics/codemetrics/backend/internal/ratelimit"
 	"github.com/codemetrics/codemetrics/backend/internal/token"
 	"github.com/gin-gonic/gin"
@@ -30,13 +31,14 @@ type Deps struct {
 	Guard    *token.Guard
 	Sessions *auth.Sessions
 	// SignIn is the OIDC sign-in; nil when no identity provider is configured.
-	SignIn  *auth.SignIn
-	Audit   *audit.Log
-	DB      Pinger
-	Log     *slog.Logger
-	SPA     fs.FS
-	Version string
-	Now     func() time.Time
+	SignIn   *auth.SignIn
+	Audit    *audit.Log
+	Pipeline *pipeline.Service
+	DB       Pinger
+	Log      *slog.Logger
+	SPA      fs.FS
+	Version  string
+	Now      func() time.Time
 }
 
 type api struct {
@@ -97,12 +99,17 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 
 	apiGroup.POST("/tokens", a.requireAdmin, a.createToken)
 	apiGroup.GET("/tokens", a.requireAdmin, a.listTokens)
+	apiGroup.GET("/tokens/self", a.tokenSelf)
 	apiGroup.DELETE("/tokens/:tokenId", a.requireAdmin, a.revokeToken)
 
 	apiGroup.GET("/audit-events", a.requireAdmin, a.listAuditEvents)
 	apiGroup.GET("/admin/access", a.requireAdmin, a.access)
 
 	apiGroup.GET("/system/config", a.requireScope(token.ScopeMetricsRead), a.systemConfig)
+	apiGroup.POST("/query", a.requireScope(token.ScopeMetricsRead), a.query)
+	apiGroup.GET("/workloads", a.requireScope(token.ScopeMetricsRead), a.listWorkloads)
+	apiGroup.GET("/pipeline/runs", a.requireScope(token.ScopeMetricsRead), a.listRuns)
+	apiGroup.POST("/pipeline/runs", a.requireScope(token.ScopePipelineWrite), a.recordRun)
 
 	r.NoRoute(a.noRoute)
 	r.NoMethod(func(c *gin.Context) {

@@ -17,6 +17,7 @@ import (
 	"github.com/codemetrics/codemetrics/backend/internal/auth"
 	"github.com/codemetrics/codemetrics/backend/internal/config"
 	"github.com/codemetrics/codemetrics/backend/internal/httpapi"
+	"github.com/codemetrics/codemetrics/backend/internal/pipeline"
 	"github.com/codemetrics/codemetrics/backend/internal/store"
 	"github.com/codemetrics/codemetrics/backend/internal/token"
 )
@@ -42,6 +43,7 @@ type Server struct {
 	Sessions *auth.Sessions
 	SignIn   *auth.SignIn
 	Audit    *audit.Log
+	Pipeline *pipeline.Service
 	Handler  http.Handler
 	log      *slog.Logger
 }
@@ -75,6 +77,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	s.Tokens = token.NewService(st, s.Keys, s.Guard, cfg.ServiceTokenTTL, opt.Now)
 	s.Sessions = auth.NewSessions(st, s.Keys, cfg.CookieKey, cfg.SessionTTL, opt.Now)
 	s.Audit = audit.NewLog(st, opt.Now)
+	s.Pipeline = pipeline.NewService(st, opt.Now)
 	if cfg.OIDCEnabled() {
 		s.SignIn = auth.NewSignIn(auth.OIDCConfig{
 			Issuer: cfg.OIDCIssuerURL, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
@@ -84,7 +87,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 		}, st, opt.Log)
 	}
 	s.Handler, err = httpapi.NewRouter(httpapi.Deps{
-		Config: cfg, Tokens: s.Tokens, Guard: s.Guard, Sessions: s.Sessions, SignIn: s.SignIn, Audit: s.Audit,
+		Config: cfg, Tokens: s.Tokens, Guard: s.Guard, Sessions: s.Sessions, SignIn: s.SignIn, Audit: s.Audit, Pipeline: s.Pipeline,
 		DB: st, Log: opt.Log, SPA: opt.SPA, Version: opt.Version, Now: opt.Now,
 	})
 	if err != nil {

@@ -1,0 +1,246 @@
+package httpapi
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/codemetrics/codemetrics/backend/internal/apperr"
+	"github.com/codemetrics/codemetrics/backend/internal/pipeline"
+	"github.com/gin-gonic/gin"
+)
+
+type testsJSON struct {
+	Passed  *int `json:"passed"`
+	Failed  *int `json:"failed"`
+	Skipped *int `json:"skipped"`
+}
+
+type runRequest struct {
+	ID         string     `json:"id"`
+	Workload   string     `json:"workload"`
+	Pipeline   string     `json:"pipeline"`
+	Kind       string     `json:"kind"`
+	Status     string     `json:"status"`
+	Branch     string     `json:"branch"`
+	Commit     string     `json:"commit"`
+	StartedAt  *time.Time `json:"startedAt"`
+	FinishedAt *time.Time `json:"finishedAt"`
+	Coverage   *float64   `json:"coverage"`
+	Tests      *testsJSON `json:"tests"`
+}
+
+type runResponse struct {
+	ID         string   `json:"id"`
+	Workload   string   `json:"workload"`
+	Pipeline   string   `json:"pipeline"`
+	Kind       string   `json:"kind"`
+	Status     string   `json:"status"`
+	Branch     string   `json:"branch"`
+	Commit     string   `json:"commit"`
+	StartedAt  string   `json:"startedAt"`
+	FinishedAt string   `json:"finishedAt"`
+	Coverage   *float64 `json:"coverage"`
+	Tests      *struct {
+		Passed  int `json:"passed"`
+		Failed  int `json:"failed"`
+		Skipped int `json:"skipped"`
+	} `json:"tests"`
+	RecordedAt string `json:"recordedAt"`
+	RecordedBy string `json:"recordedBy"`
+}
+
+func toRunResponse(r pipeline.Run) runResponse {
+	out := runResponse{
+		ID: r.ID, Workload: r.Workload, Pipeline: r.Pipeline, Kind: r.Kind, Status: r.Status, Branch: r.Branch,
+		Commit: r.Commit, StartedAt: formatTime(r.StartedAt), FinishedAt: formatTime(r.FinishedAt),
+		Coverage: r.Coverage, RecordedAt: formatTime(r.RecordedAt), RecordedBy: r.RecordedBy,
+	}
+	if r.Tests != nil {
+		out.Tests = &struct {
+			Passed  int `json:"passed"`
+			Failed  int `json:"failed"`
+			Skipped int `json:"skipped"`
+		}{r.Tests.Passed, r.Tests.Failed, r.Tests.Skipped}
+	}
+	return out
+}
+
+// recordRun stores a run: 201 when new, 200 with the stored run when the same run is recorded
+// again, 409 when its id was used for a different run.
+func (a *api) recordRun(c *gin.Context) {
+	var req runRequest
+	if !decodeJSON(c, &req) {
+		return
+	}
+	run := pipeline.Run{
+		ID: req.ID, Workload: req.Workload, Pipeline: req.Pipeline, Kind: req.Kind, Status: req.Status,
+		Branch: req.Branch, Commit: req.Commit, Coverage: req.Coverage, RecordedBy: principalOf(c).actor(),
+	}
+	if req.StartedAt != nil {
+		run.StartedAt = *req.StartedAt
+	}
+	if req.FinishedAt != nil {
+		run.FinishedAt = *req.FinishedAt
+	}
+	if t := req.Tests; t != nil {
+		if t.Passed == nil || t.Failed == nil || t.Skipped == nil {
+			fail(c, apperr.New(apperr.Invalid, "tests needs passed, failed and skipped"))
+			return
+		}
+		run.Tests = &pipeline.Tests{Passed: *t.Passed, Failed: *t.Failed, Skipped: *t.Skipped}
+	}
+	stored, created, err := a.Pipeline.Record(c.Request.Context(), run)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	c.JSON(status, toRunResponse(stored))
+}
+
+type runsResponse struct {
+	Runs       []runResponse `json:"runs"`
+	NextCursor string        `json:"nextCursor,omitempty"`
+}
+
+// listRuns returns runs newest first: ?workload=, ?limit= (default 50, at most 500), ?cursor=.
+func (a *api) listRuns(c *gin.Context) {
+	q := pipeline.ListQuery{Workload: c.Query("workload"), Limit: 50}
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			fail(c, apperr.New(apperr.Invalid, "limit must be a whole number from 1 to 500"))
+			return
+		}
+		q.Limit = min(n, 500)
+	}
+	if v := c.Query("cursor"); v != "" {
+		b, err := base64.RawURLEncoding.DecodeString(v)
+		var cur struct {
+			S int64  `json:"s"`
+			W string `json:"w"`
+			I string `json:"i"`
+		}
+		if err != nil || json.Unmarshal(b, &cur) != nil || cur.I == "" {
+			fail(c, apperr.New(apperr.Invalid, "cursor is not one this server gave out: start again without it"))
+			return
+		}
+		q.After = &pipeline.Cursor{StartedAt: time.UnixMilli(cur.S), Workload: cur.W, ID: cur.I}
+	}
+	runs, err := a.Pipeline.List(c.Request.Context(), q)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	resp := runsResponse{Runs: make([]runResponse, len(runs))}
+	for i, r := range runs {
+		resp.Runs[i] = toRunResponse(r)
+	}
+	if len(runs) == q.Limit {
+		last := runs[len(runs)-1]
+		b, _ := json.Marshal(map[string]any{"s": last.StartedAt.UnixMilli(), "w": last.Workload, "i": last.ID})
+		resp.NextCursor = base64.RawURLEncoding.EncodeToString(b)
+	}
+	c.JSON(http.StatusOK, resp)
+}
+
+func (a *api) listWorkloads(c *gin.Context) {
+	names, err := a.Pipeline.Workloads(c.Request.Context())
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if names == nil {
+		names = []string{}
+	}
+	c.JSON(http.StatusOK, gin.H{"workloads": names})
+}
+
+type queryRequest struct {
+	Queries   []string `json:"queries"`
+	Workloads []string `json:"workloads"`
+	DateRange *struct {
+		Start string `json:"start"`
+		End   string `json:"end"`
+	} `json:"dateRange"`
+}
+
+type pointResponse struct {
+	Date  string   `json:"date"`
+	Value *float64 `json:"value"`
+	P50   *float64 `json:"p50,omitempty"`
+	P95   *float64 `json:"p95,omitempty"`
+	Count int      `json:"count"`
+}
+
+type seriesResponse struct {
+	Query    string          `json:"query"`
+	Workload string          `json:"workload"`
+	Unit     string          `json:"unit"`
+	Points   []pointResponse `json:"points"`
+}
+
+// query answers the docs' POST /api/query with one daily series per query and workload.
+func (a *api) query(c *gin.Context) {
+	var req queryRequest
+	if !decodeJSON(c, &req) {
+		return
+	}
+	if req.DateRange == nil {
+		fail(c, apperr.New(apperr.Invalid, "dateRange is required: {\"start\": \"2024-01-01\", \"end\": \"2024-01-31\"}"))
+		return
+	}
+	series, err := a.Pipeline.Query(c.Request.Context(), pipeline.QueryRequest{
+		Queries: req.Queries, Workloads: req.Workloads, Start: req.DateRange.Start, End: req.DateRange.End,
+	})
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	out := make([]seriesResponse, len(series))
+	for i, s := range series {
+		out[i] = seriesResponse{Query: s.Query, Workload: s.Workload, Unit: s.Unit, Points: make([]pointResponse, len(s.Points))}
+		for j, p := range s.Points {
+			out[i].Points[j] = pointResponse{Date: p.Date, Value: p.Value, P50: p.P50, P95: p.P95, Count: p.Count}
+		}
+	}
+	c.JSON(http.StatusOK, gin.H{"results": out})
+}
+
+type selfResponse struct {
+	TokenID  string   `json:"tokenId"`
+	Sub      string   `json:"sub"`
+	Scopes   []string `json:"scopes"`
+	Created  string   `json:"created"`
+	Expires  string   `json:"expires"`
+	LastUsed *string  `json:"lastUsed"`
+}
+
+// tokenSelf lets a service token read its own metadata, e.g. to warn before it expires.
+func (a *api) tokenSelf(c *gin.Context) {
+	p := principalOf(c)
+	if p == nil {
+		fail(c, errNoCredentials)
+		return
+	}
+	if p.service == nil {
+		fail(c, apperr.New(apperr.Forbidden, "/api/tokens/self describes the service token that calls it: call it with a service token"))
+		return
+	}
+	t, err := a.Tokens.Get(c.Request.Context(), p.service.ID)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, selfResponse{
+		TokenID: t.ID, Sub: t.Subject, Scopes: t.Scopes, Created: formatTime(t.CreatedAt),
+		Expires: formatTime(t.ExpiresAt), LastUsed: formatTimePtr(t.LastUsedAt),
+	})
+}

@@ -1,0 +1,241 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/codemetrics/codemetrics/backend/internal/testenv"
+)
+
+func run(id, workload, kind, status string, start time.Time, seconds int, coverage any) map[string]any {
+	r := map[string]any{
+		"id": id, "workload": workload, "pipeline": "main-ci", "kind": kind, "status": status,
+		"branch": "main", "commit": "0123456789abcdef0123456789abcdef01234567",
+		"startedAt": start.Format(time.RFC3339), "finishedAt": start.Add(time.Duration(seconds) * time.Second).Format(time.RFC3339),
+	}
+	if coverage != nil {
+		r["coverage"] = coverage
+		r["tests"] = map[string]int{"passed": 120, "failed": 0, "skipped": 3}
+	}
+	return r
+}
+
+func TestRecordAndListPipelineRuns(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		admin := e.SignIn("admin@example.com", true)
+		writer := e.CreateToken(admin, map[string]any{"subject": "ci", "scopes": []string{"pipeline:write"}})
+		reader := e.CreateToken(admin, map[string]any{"subject": "dash"})
+		day := time.Date(2026, 2, 10, 8, 0, 0, 0, time.UTC)
+
+		first := run("gh-1001", "my-team", "build", "success", day, 300, 81.5)
+		r := e.Do(http.MethodPost, "/api/pipeline/runs", first, testenv.Bearer(writer.AccessToken))
+		if r.Status != http.StatusCreated {
+			t.Fatalf("record: %d %s", r.Status, r.Body)
+		}
+		var stored map[string]any
+		r.JSON(t, &stored)
+		if stored["id"] != "gh-1001" || stored["workload"] != "my-team" || stored["coverage"] != 81.5 || stored["startedAt"] != "2026-02-10T08:00:00.000Z" ||
+			stored["recordedBy"] != "token:"+writer.TokenID || stored["tests"].(map[string]any)["skipped"] != 3.0 {
+			t.Errorf("stored run = %s", r.Body)
+		}
+		// The same run again is idempotent; the same id with other data is a conflict.
+		if r := e.Do(http.MethodPost, "/api/pipeline/runs", first, testenv.Bearer(writer.AccessToken)); r.Status != http.StatusOK {
+			t.Errorf("recording the same run again: %d %s", r.Status, r.Body)
+		}
+		changed := run("gh-1001", "my-team", "build", "failed", day, 300, 81.5)
+		wantProblem(t, e.Do(http.MethodPost, "/api/pipeline/runs", changed, testenv.Bearer(writer.AccessToken)), http.StatusConflict)
+		// The same id in another workload is another run.
+		if r := e.Do(http.MethodPost, "/api/pipeline/runs", run("gh-1001", "other-team", "build", "success", day, 60, nil), testenv.Bearer(writer.AccessToken)); r.Status != http.StatusCreated {
+			t.Errorf("same id, other workload: %d %s", r.Status, r.Body)
+		}
+		for i := 2; i <= 5; i++ {
+			body := run(fmt.Sprintf("gh-100%d", i), "my-team", "build", "success", day.Add(time.Duration(i)*time.Hour), 100, nil)
+			if r := e.Do(http.MethodPost, "/api/pipeline/runs", body, testenv.Bearer(writer.AccessToken)); r.Status != http.StatusCreated {
+				t.Fatalf("record %d: %d %s", i, r.Status, r.Body)
+			}
+		}
+
+		// Scopes: a metrics:read token reads but cannot record; a pipeline:write token cannot read.
+		wantProblem(t, e.Do(http.MethodPost, "/api/pipeline/runs", run("x-1", "my-team", "build", "success", day, 1, nil), testenv.Bearer(reader.AccessToken)), http.StatusForbidden)
+		wantProblem(t, e.Do(http.MethodGet, "/api/pipeline/runs", nil, testenv.Bearer(writer.AccessToken)), http.StatusForbidden)
+		wantProblem(t, e.Do(http.MethodPost, "/api/pipeline/runs", first), http.StatusUnauthorized)
+
+		var ids []string
+		next := "/api/pipeline/runs?workload=my-team&limit=2"
+		for next != "" {
+			r := e.Do(http.MethodGet, next, nil, testenv.Bearer(reader.AccessToken))
+			var page struct {
+				Runs       []map[string]any `json:"runs"`
+				NextCursor string           `json:"nextCursor"`
+			}
+			r.JSON(t, &page)
+			for _, x := range page.Runs {
+				ids = append(ids, x["id"].(string))
+			}
+			next = ""
+			if page.NextCursor != "" {
+				next = "/api/pipeline/runs?workload=my-team&limit=2&cursor=" + page.NextCursor
+			}
+		}
+		if strings.Join(ids, ",") != "gh-1005,gh-1004,gh-1003,gh-1002,gh-1001" {
+			t.Errorf("runs newest first: %v", ids)
+		}
+		r = e.Do(http.MethodGet, "/api/workloads", nil, testenv.Bearer(reader.AccessToken))
+		if r.Status != http.StatusOK || !strings.Contains(string(r.Body), `["my-team","other-team"]`) {
+			t.Errorf("workloads: %d %s", r.Status, r.Body)
+		}
+		wantProblem(t, e.Do(http.MethodGet, "/api/pipeline/runs?limit=0", nil, testenv.Bearer(reader.AccessToken)), http.StatusBadRequest)
+		wantProblem(t, e.Do(http.MethodGet, "/api/pipeline/runs?cursor=zz", nil, testenv.Bearer(reader.AccessToken)), http.StatusBadRequest)
+	})
+}
+
+func TestRecordRunValidation(t *testing.T) {
+	e := testenv.Start(t, testenv.SQLite(t))
+	admin := e.SignIn("admin@example.com", true)
+	writer := e.CreateToken(admin, map[string]any{"subject": "ci", "scopes": []string{"pipeline:write"}})
+	day := time.Date(2026, 2, 10, 8, 0, 0, 0, time.UTC)
+	cases := map[string]struct {
+		change func(map[string]any)
+		want   string
+	}{
+		"no id":              {func(r map[string]any) { delete(r, "id") }, "id is required"},
+		"bad workload":       {func(r map[string]any) { r["workload"] = "my team!" }, "workload must be"},
+		"bad kind":           {func(r map[string]any) { r["kind"] = "test" }, "kind must be"},
+		"bad status":         {func(r map[string]any) { r["status"] = "ok" }, "status must be"},
+		"no branch":          {func(r map[string]any) { r["branch"] = "" }, "branch is required"},
+		"bad commit":         {func(r map[string]any) { r["commit"] = "xyz" }, "commit must be"},
+		"no start":           {func(r map[string]any) { delete(r, "startedAt") }, "startedAt and finishedAt are required"},
+		"bad time":           {func(r map[string]any) { r["startedAt"] = "yesterday" }, "RFC 3339"},
+		"finished first":     {func(r map[string]any) { r["finishedAt"] = day.Add(-time.Minute).Format(time.RFC3339) }, "finishedAt is before startedAt"},
+		"coverage over 100":  {func(r map[string]any) { r["coverage"] = 101 }, "coverage is a percentage"},
+		"coverage as string": {func(r map[string]any) { r["coverage"] = "80" }, `"coverage" has the wrong type`},
+		"negative tests":     {func(r map[string]any) { r["tests"] = map[string]int{"passed": -1, "failed": 0, "skipped": 0} }, "cannot be negative"},
+		"partial tests":      {func(r map[string]any) { r["tests"] = map[string]int{"passed": 1} }, "tests needs passed, failed and skipped"},
+		"unknown field":      {func(r map[string]any) { r["author"] = "x" }, "unknown field"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			body := run("r-1", "team", "build", "success", day, 60, 50)
+			tc.change(body)
+			r := e.Do(http.MethodPost, "/api/pipeline/runs", body, testenv.Bearer(writer.AccessToken))
+			p := wantProblem(t, r, http.StatusBadRequest)
+			if !strings.Contains(p.Detail, tc.want) {
+				t.Errorf("detail %q does not say %q", p.Detail, tc.want)
+			}
+		})
+	}
+	r := e.Do(http.MethodGet, "/api/pipeline/runs", nil, e.As(admin))
+	if r.Status != http.StatusOK || strings.Contains(string(r.Body), "r-1") {
+		t.Errorf("a refused run was stored: %s", r.Body)
+	}
+}
+
+func TestQueryDailySeries(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		admin := e.SignIn("admin@example.com", true)
+		writer := e.CreateToken(admin, map[string]any{"subject": "ci", "scopes": []string{"pipeline:write", "metrics:read"}})
+		d1 := time.Date(2026, 2, 10, 23, 0, 0, 0, time.UTC) // late: still 10 February in UTC
+		d2 := time.Date(2026, 2, 12, 1, 0, 0, 0, time.UTC)
+		for _, r := range []map[string]any{
+			run("b1", "my-team", "build", "success", d1, 100, 80.0),
+			run("b2", "my-team", "build", "failed", d1, 300, 70.0),
+			run("b3", "my-team", "build", "cancelled", d1, 1000, nil),
+			run("b4", "my-team", "build", "success", d2, 200, 90.0),
+			run("d1", "my-team", "deploy", "success", d2, 50, nil),
+			run("d2", "my-team", "deploy", "success", d2, 50, nil),
+			run("d3", "my-team", "deploy", "failed", d2, 50, nil),
+		} {
+			if res := e.Do(http.MethodPost, "/api/pipeline/runs", r, testenv.Bearer(writer.AccessToken)); res.Status != http.StatusCreated {
+				t.Fatalf("record: %d %s", res.Status, res.Body)
+			}
+		}
+		body := `{"queries": ["code-coverage", "build-success-rate", "build-duration", "deployment-frequency"], "workloads": ["my-team"],
+		          "dateRange": {"start": "2026-02-10", "end": "2026-02-12"}}`
+		r := e.Do(http.MethodPost, "/api/query", body, testenv.Bearer(writer.AccessToken))
+		if r.Status != http.StatusOK {
+			t.Fatalf("query: %d %s", r.Status, r.Body)
+		}
+		var got struct {
+			Results []struct {
+				Query, Workload, Unit string
+				Points                []struct {
+					Date     string
+					Value    *float64
+					P50, P95 *float64
+				}
+			}
+		}
+		r.JSON(t, &got)
+		vals := map[string]string{}
+		for _, s := range got.Results {
+			var parts []string
+			for _, p := range s.Points {
+				v := "null"
+				if p.Value != nil {
+					v = fmt.Sprint(*p.Value)
+				}
+				if p.P95 != nil {
+					v += "/" + fmt.Sprint(*p.P95)
+				}
+				parts = append(parts, p.Date[8:]+"="+v)
+			}
+			vals[s.Query] = strings.Join(parts, " ")
+		}
+		want := map[string]string{
+			"code-coverage":        "10=75 11=null 12=90",
+			"build-success-rate":   "10=50 11=null 12=100",           // the cancelled build counts for neither
+			"build-duration":       "10=300/1000 11=null 12=200/200", // p50/p95 by nearest rank over 100, 300, 1000 s
+			"deployment-frequency": "10=0 11=0 12=2",
+		}
+		for q, w := range want {
+			if vals[q] != w {
+				t.Errorf("%s = %q, want %q", q, vals[q], w)
+			}
+		}
+
+		bad := map[string]string{
+			`{"queries": ["lines-of-code"], "workloads": ["my-team"], "dateRange": {"start": "2026-02-10", "end": "2026-02-12"}}`: `unknown query "lines-of-code"`,
+			`{"queries": ["code-coverage"], "workloads": ["nobody"], "dateRange": {"start": "2026-02-10", "end": "2026-02-12"}}`:  `unknown workload "nobody"`,
+			`{"queries": ["code-coverage"], "workloads": ["my-team"], "dateRange": {"start": "2026-02-12", "end": "2026-02-10"}}`: "reversed",
+			`{"queries": ["code-coverage"], "workloads": ["my-team"], "dateRange": {"start": "2024-01-01", "end": "2026-02-10"}}`: "at most 366",
+			`{"queries": ["code-coverage"], "workloads": ["my-team"], "dateRange": {"start": "10/02/2026", "end": "2026-02-10"}}`: "dateRange.start",
+			`{"queries": ["code-coverage"], "workloads": ["my-team"]}`:                                                            "dateRange is required",
+			`{"queries": [], "workloads": ["my-team"], "dateRange": {"start": "2026-02-10", "end": "2026-02-12"}}`:                "queries is required",
+		}
+		for b, w := range bad {
+			p := wantProblem(t, e.Do(http.MethodPost, "/api/query", b, testenv.Bearer(writer.AccessToken)), http.StatusBadRequest)
+			if !strings.Contains(p.Detail, w) {
+				t.Errorf("%s: detail %q, want it to name %q", b, p.Detail, w)
+			}
+		}
+	})
+}
+
+func TestTokenSelf(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		admin := e.SignIn("admin@example.com", true)
+		c := e.CreateToken(admin, map[string]any{"subject": "nightly", "scopes": []string{"pipeline:write"}})
+		r := e.Do(http.MethodGet, "/api/tokens/self", nil, testenv.Bearer(c.AccessToken))
+		var self map[string]any
+		r.JSON(t, &self)
+		if r.Status != http.StatusOK || self["tokenId"] != c.TokenID || self["sub"] != "nightly" || self["expires"] != c.Expires ||
+			fmt.Sprint(self["scopes"]) != "[pipeline:write]" {
+			t.Fatalf("self: %d %s", r.Status, r.Body)
+		}
+		e.Flush()
+		r = e.Do(http.MethodGet, "/api/tokens/self", nil, testenv.Bearer(c.AccessToken))
+		_ = json.Unmarshal(r.Body, &self)
+		if self["lastUsed"] != testenv.Epoch.Format(apiTimeFormat) {
+			t.Errorf("lastUsed after a flush = %v", self["lastUsed"])
+		}
+		wantProblem(t, e.Do(http.MethodGet, "/api/tokens/self", nil, e.As(admin)), http.StatusForbidden)
+		wantProblem(t, e.Do(http.MethodGet, "/api/tokens/self", nil), http.StatusUnauthorized)
+	})
+}
