@@ -93,6 +93,8 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	authGroup.GET("/callback", a.limitSignIns, a.callback)
 	authGroup.POST("/logout", a.logout)
 
+	r.GET("/api/openapi.json", a.openAPI)
+
 	apiGroup := r.Group("/api", a.authenticate)
 	apiGroup.GET("/auth/me", a.requireSession, a.me)
 	apiGroup.POST("/auth/session-token", a.requireAdmin, a.sessionToken)

@@ -148,6 +148,14 @@ func checkName(field, v string, maxLen int) error {
 	return nil
 }
 
+// checkText checks free text such as a branch or pipeline name.
+func checkText(field, v string, maxLen int) error {
+	if v == "" || utf8.RuneCountInString(v) > maxLen || !utf8.ValidString(v) || strings.ContainsFunc(v, func(c rune) bool { return c < 0x20 || c == 0x7f || c == utf8.RuneError }) {
+		return apperr.New(apperr.Invalid, "%s is required: 1 to %d characters without control characters", field, maxLen)
+	}
+	return nil
+}
+
 // Validate checks a run field by field and normalises its times to UTC milliseconds.
 func Validate(r *Run) error {
 	if err := checkName("id", r.ID, 200); err != nil {
@@ -156,7 +164,7 @@ func Validate(r *Run) error {
 	if err := checkName("workload", r.Workload, 100); err != nil {
 		return err
 	}
-	if err := checkName("pipeline", r.Pipeline, 200); err != nil {
+	if err := checkText("pipeline", r.Pipeline, 200); err != nil {
 		return err
 	}
 	if r.Kind != KindBuild && r.Kind != KindDeploy {
@@ -165,8 +173,8 @@ func Validate(r *Run) error {
 	if !slices.Contains([]string{StatusSuccess, StatusFailed, StatusCancelled}, r.Status) {
 		return apperr.New(apperr.Invalid, "status must be %q, %q or %q", StatusSuccess, StatusFailed, StatusCancelled)
 	}
-	if r.Branch == "" || utf8.RuneCountInString(r.Branch) > 250 || !utf8.ValidString(r.Branch) || strings.ContainsFunc(r.Branch, func(c rune) bool { return c < 0x20 || c == 0x7f }) {
-		return apperr.New(apperr.Invalid, "branch is required: 1 to 250 characters without control characters")
+	if err := checkText("branch", r.Branch, 250); err != nil {
+		return err
 	}
 	if !commitPattern.MatchString(r.Commit) {
 		return apperr.New(apperr.Invalid, "commit must be a hexadecimal commit hash of 7 to 64 characters")
