@@ -473,3 +473,60 @@ func TestProviderDownAtStartIsNotFatal(t *testing.T) {
 		t.Fatalf("healthz: %d", r.Status)
 	}
 }
+
+// TestCookiesBehindHTTPS signs in with PUBLIC_URL on https (TLS ends at a proxy): the session
+// cookie takes the __Host- prefix and Secure, and HSTS is sent.
+func TestCookiesBehindHTTPS(t *testing.T) {
+	p := startIDP(t)
+	cfg := p.Config()
+	e := testenv.Start(t, testenv.SQLite(t), testenv.Settings{
+		Clock: testenv.NewClockAt(time.Now()),
+		Env: map[string]string{
+			"OIDC_ISSUER_URL": cfg.Issuer, "OIDC_CLIENT_ID": cfg.ClientID, "OIDC_CLIENT_SECRET": cfg.ClientSecret,
+			"ADMIN_GROUPS": "codemetrics-admins", "PUBLIC_URL": "https://codemetrics.example.com",
+		},
+	})
+	p.QueueUser(admin())
+	b := newBrowser(t)
+	resp := b.get(e.URL + "/auth/login")
+	if resp.Header.Get("Strict-Transport-Security") == "" {
+		t.Error("no HSTS header behind https")
+	}
+	var login *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "__Host-codemetrics_login" {
+			login = c
+		}
+	}
+	if login == nil || !login.Secure || !login.HttpOnly || login.Path != "/" {
+		t.Fatalf("login-state cookie = %+v", login)
+	}
+	auth, _ := url.Parse(resp.Header.Get("Location"))
+	if auth.Query().Get("redirect_uri") != "https://codemetrics.example.com/auth/callback" {
+		t.Errorf("redirect_uri = %q", auth.Query().Get("redirect_uri"))
+	}
+	// The proxy would bring the browser back to the https URL; here it reaches the server directly.
+	cb, _ := url.Parse(b.atProvider(auth))
+	req, _ := http.NewRequest(http.MethodGet, e.URL+"/auth/callback?"+cb.RawQuery, nil)
+	req.AddCookie(&http.Cookie{Name: login.Name, Value: login.Value})
+	res, err := b.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	var session, csrf *http.Cookie
+	for _, c := range res.Cookies() {
+		switch c.Name {
+		case "__Host-codemetrics_session":
+			session = c
+		case "codemetrics_csrf":
+			csrf = c
+		}
+	}
+	if res.StatusCode != http.StatusSeeOther || session == nil || !session.Secure || !session.HttpOnly || session.Path != "/" || session.SameSite != http.SameSiteLaxMode {
+		t.Fatalf("callback %d, session cookie %+v", res.StatusCode, session)
+	}
+	if csrf == nil || !csrf.Secure || csrf.HttpOnly {
+		t.Errorf("CSRF cookie = %+v (readable by the portal's script, Secure)", csrf)
+	}
+}
