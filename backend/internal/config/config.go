@@ -49,6 +49,8 @@ type Config struct {
 	// ("environment", "file <path>" or "generated <path>"), never the key itself.
 	SigningKey       []byte
 	SigningKeySource string
+	// PreviousSigningKeys still verify tokens signed before a key rotation.
+	PreviousSigningKeys [][]byte
 	// CookieKey signs cookies (CSRF tokens, and the login state of the sign-in).
 	CookieKey []byte
 
@@ -159,6 +161,16 @@ func Load(getenv func(string) string) (Config, error) {
 	} else if prod || c.DatabaseDriver == DriverMySQL {
 		fail("TOKEN_SIGNING_KEY is required with %s: every replica must share one key (try: openssl rand -base64 48)",
 			map[bool]string{true: "APP_ENV=production", false: "DATABASE_DRIVER=mysql"}[prod])
+	}
+	if v := getenv("TOKEN_SIGNING_KEYS_PREVIOUS"); v != "" {
+		for i, key := range strings.Split(v, ",") {
+			key = strings.TrimSpace(key)
+			if len(key) < MinKeyLength {
+				fail("TOKEN_SIGNING_KEYS_PREVIOUS: key %d is %d bytes long: each must be at least %d", i+1, len(key), MinKeyLength)
+				continue
+			}
+			c.PreviousSigningKeys = append(c.PreviousSigningKeys, []byte(key))
+		}
 	}
 	if key := getenv("COOKIE_SIGNING_KEY"); key != "" {
 		if len(key) < MinKeyLength {
@@ -347,6 +359,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("service_token_ttl", c.ServiceTokenTTL.String()),
 		slog.String("token_issuer", c.TokenIssuer),
 		slog.String("signing_key", c.SigningKeySource),
+		slog.Int("previous_signing_keys", len(c.PreviousSigningKeys)),
 		slog.Any("trusted_proxies", c.TrustedProxies),
 		slog.String("session_ttl", c.SessionTTL.String()),
 		slog.Int("rate_limit_per_minute", c.RateLimitPerMinute),

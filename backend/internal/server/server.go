@@ -68,7 +68,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{Config: cfg, Store: st, log: opt.Log}
-	s.Keys = token.NewKeyring(cfg.TokenIssuer, opt.Now, cfg.SigningKey)
+	s.Keys = token.NewKeyring(cfg.TokenIssuer, opt.Now, cfg.SigningKey, cfg.PreviousSigningKeys...)
 	s.Guard = token.NewGuard(s.Keys, st, opt.Now, opt.Log, token.GuardOptions{MaxStaleness: cfg.RevocationMaxStaleness})
 	if err := s.Guard.Sync(ctx); err != nil {
 		st.Close()
