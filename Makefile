@@ -51,7 +51,7 @@ test-frontend: $(FRONTEND_DEPS) ## frontend type check and unit tests
 
 .PHONY: test-e2e
 test-e2e: build $(E2E_DEPS) ## Playwright end-to-end tests in Chromium against the real binary
-	cd e2e && CODEMETRICS_BIN=../$(BIN) npx playwright test
+	cd e2e && METRICS_ADDR=off CODEMETRICS_BIN=../$(BIN) npx playwright test
 
 .PHONY: fmt
 fmt: ## format the Go code

@@ -37,8 +37,10 @@ const MinKeyLength = 32
 
 // Config is the whole configuration of a CodeMetrics process.
 type Config struct {
-	Env            string
-	HTTPAddr       string
+	Env      string
+	HTTPAddr string
+	// MetricsAddr serves Prometheus metrics; "" when turned off.
+	MetricsAddr    string
 	PublicURL      *url.URL
 	DatabaseDriver string
 	DatabaseDSN    string
@@ -92,6 +94,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c := Config{
 		Env:                    env("APP_ENV", EnvDevelopment),
 		HTTPAddr:               env("HTTP_ADDR", ":8080"),
+		MetricsAddr:            env("METRICS_ADDR", "127.0.0.1:9090"),
 		DatabaseDriver:         env("DATABASE_DRIVER", DriverSQLite),
 		TokenIssuer:            env("TOKEN_ISSUER", "codemetrics"),
 		RevocationPollInterval: 250 * time.Millisecond,
@@ -105,6 +108,11 @@ func Load(getenv func(string) string) (Config, error) {
 		fail("APP_ENV=%q: use %q or %q", c.Env, EnvDevelopment, EnvProduction)
 	}
 	prod := c.Env == EnvProduction
+	if c.MetricsAddr == "off" {
+		c.MetricsAddr = ""
+	} else if c.MetricsAddr == c.HTTPAddr {
+		fail("METRICS_ADDR must differ from HTTP_ADDR: metrics are never served on the public port (use \"off\" to turn them off)")
+	}
 
 	rawURL := getenv("PUBLIC_URL")
 	if strings.TrimSpace(rawURL) == "" {
@@ -354,6 +362,7 @@ func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("env", c.Env),
 		slog.String("http_addr", c.HTTPAddr),
+		slog.String("metrics_addr", c.MetricsAddr),
 		slog.String("public_url", pub),
 		slog.String("database_driver", c.DatabaseDriver),
 		slog.String("service_token_ttl", c.ServiceTokenTTL.String()),

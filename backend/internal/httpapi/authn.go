@@ -61,7 +61,7 @@ func (a *api) authenticate(c *gin.Context) {
 	case len(headers) > 0:
 		// A client that keeps failing is slowed down before its attempt costs anything.
 		if d := a.authFailures.Check(c.ClientIP()); !d.Allowed {
-			a.tooMany(c, d, "too many failed authentications from your address: wait and try again")
+			a.tooMany(c, d, "auth_failures", "too many failed authentications from your address: wait and try again")
 			return
 		}
 		p, err := a.bearer(c, headers)
@@ -77,7 +77,7 @@ func (a *api) authenticate(c *gin.Context) {
 			setRateLimitHeaders(c, d)
 			if !d.Allowed {
 				c.Set(ctxPrincipal, p) // the log line still names the caller
-				a.tooMany(c, d, "this token has made too many requests: slow down (see the RateLimit headers)")
+				a.tooMany(c, d, "token", "this token has made too many requests: slow down (see the RateLimit headers)")
 				return
 			}
 		}
@@ -128,6 +128,9 @@ func (a *api) bearer(c *gin.Context, headers []string) (*principal, error) {
 // limitSignIns limits sign-in attempts per client address.
 func (a *api) limitSignIns(c *gin.Context) {
 	if d := a.signIns.Take(c.ClientIP()); !d.Allowed {
+		if a.Metrics != nil {
+			a.Metrics.RateLimited.WithLabelValues("sign_in").Inc()
+		}
 		c.Header("Retry-After", retryAfterSeconds(d))
 		a.signInPage(c, http.StatusTooManyRequests, "Too many sign-in attempts", "Too many sign-in attempts from your address: wait a minute and try again.")
 		return
@@ -135,7 +138,10 @@ func (a *api) limitSignIns(c *gin.Context) {
 	c.Next()
 }
 
-func (a *api) tooMany(c *gin.Context, d ratelimit.Decision, msg string) {
+func (a *api) tooMany(c *gin.Context, d ratelimit.Decision, limit, msg string) {
+	if a.Metrics != nil {
+		a.Metrics.RateLimited.WithLabelValues(limit).Inc()
+	}
 	c.Header("Retry-After", retryAfterSeconds(d))
 	fail(c, apperr.New(apperr.TooMany, "%s", msg))
 }

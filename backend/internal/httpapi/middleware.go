@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -48,6 +50,7 @@ func (a *api) requestContext(c *gin.Context) {
 	if reason := c.GetString(ctxAuthFailure); reason != "" {
 		attrs = append(attrs, "auth_failure", reason)
 	}
+	a.observe(c, time.Since(start))
 	level := slog.LevelInfo
 	if c.Writer.Status() >= 500 {
 		level = slog.LevelError
@@ -100,4 +103,35 @@ func (a *api) crossOrigin(c *gin.Context) {
 		return
 	}
 	c.Next()
+}
+
+// observe records the request in the metrics.
+func (a *api) observe(c *gin.Context, took time.Duration) {
+	if a.Metrics == nil {
+		return
+	}
+	route := c.FullPath()
+	if route == "" {
+		route = "unmatched"
+	}
+	status := c.Writer.Status()
+	a.Metrics.Requests.WithLabelValues(route, c.Request.Method, strconv.Itoa(status)).Inc()
+	a.Metrics.Latency.WithLabelValues(route).Observe(took.Seconds())
+	if status == http.StatusUnauthorized {
+		a.Metrics.AuthFailures.WithLabelValues(authFailureReason(c.GetString(ctxAuthFailure))).Inc()
+	}
+}
+
+// authFailureReason turns a refusal's message into a label of few values.
+func authFailureReason(msg string) string {
+	for _, r := range []struct{ needle, label string }{
+		{"revoked", "revoked"}, {"expired", "expired"}, {"not recognised", "unknown_token"},
+		{"Authorization header", "malformed_header"}, {"authentication required", "missing"},
+		{"not signed in", "session_ended"}, {"invalid", "invalid_token"},
+	} {
+		if strings.Contains(msg, r.needle) {
+			return r.label
+		}
+	}
+	return "other"
 }

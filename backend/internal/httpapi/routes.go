@@ -13,6 +13,7 @@ import (
 	"github.com/codemetrics/codemetrics/backend/internal/audit"
 	"github.com/codemetrics/codemetrics/backend/internal/auth"
 	"github.com/codemetrics/codemetrics/backend/internal/config"
+	"github.com/codemetrics/codemetrics/backend/internal/metrics"
 	"github.com/codemetrics/codemetrics/backend/internal/pipeline"
 	"github.com/codemetrics/codemetrics/backend/internal/ratelimit"
 	"github.com/codemetrics/codemetrics/backend/internal/token"
@@ -34,6 +35,7 @@ type Deps struct {
 	SignIn   *auth.SignIn
 	Audit    *audit.Log
 	Pipeline *pipeline.Service
+	Metrics  *metrics.Metrics
 	DB       Pinger
 	Log      *slog.Logger
 	SPA      fs.FS
@@ -154,6 +156,10 @@ func okText(ok bool) string {
 // noRoute answers unknown API paths with a JSON 404 and everything else with the SPA.
 func (a *api) noRoute(c *gin.Context) {
 	p := c.Request.URL.Path
+	if p == "/metrics" {
+		failWith(c, http.StatusNotFound, "metrics are served on METRICS_ADDR, not on this port")
+		return
+	}
 	if p == "/api" || p == "/auth" || strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/auth/") {
 		failWith(c, http.StatusNotFound, "no such endpoint: "+c.Request.Method+" "+p)
 		return

@@ -72,6 +72,9 @@ func (a *api) createToken(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	if a.Metrics != nil {
+		a.Metrics.TokensIssued.Inc()
+	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusCreated, createTokenResponse{
 		AccessToken: created.Value, TokenID: created.Token.ID, Expires: formatTime(created.Token.ExpiresAt),
@@ -138,6 +141,9 @@ func (a *api) revokeToken(c *gin.Context) {
 	if _, err := a.Tokens.Revoke(c.Request.Context(), c.Param("tokenId"), principalOf(c).actor()); err != nil {
 		fail(c, err)
 		return
+	}
+	if a.Metrics != nil {
+		a.Metrics.TokensRevoked.Inc()
 	}
 	c.Status(http.StatusNoContent)
 }

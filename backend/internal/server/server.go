@@ -17,6 +17,7 @@ import (
 	"github.com/codemetrics/codemetrics/backend/internal/auth"
 	"github.com/codemetrics/codemetrics/backend/internal/config"
 	"github.com/codemetrics/codemetrics/backend/internal/httpapi"
+	"github.com/codemetrics/codemetrics/backend/internal/metrics"
 	"github.com/codemetrics/codemetrics/backend/internal/pipeline"
 	"github.com/codemetrics/codemetrics/backend/internal/store"
 	"github.com/codemetrics/codemetrics/backend/internal/token"
@@ -44,6 +45,7 @@ type Server struct {
 	SignIn   *auth.SignIn
 	Audit    *audit.Log
 	Pipeline *pipeline.Service
+	Metrics  *metrics.Metrics
 	Handler  http.Handler
 	log      *slog.Logger
 }
@@ -59,7 +61,16 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	if err := config.ResolveSigningKey(&cfg, opt.Log); err != nil {
 		return nil, err
 	}
-	st, err := store.Open(cfg.DatabaseDriver, cfg.DatabaseDSN, opt.Store)
+	s := &Server{Config: cfg, log: opt.Log}
+	s.Metrics = metrics.New(func() time.Duration {
+		if s.Guard == nil || s.Guard.SyncedAt().IsZero() {
+			return 0
+		}
+		return opt.Now().Sub(s.Guard.SyncedAt())
+	})
+	storeOpt := opt.Store
+	storeOpt.OnError = s.Metrics.DatabaseErrors.Inc
+	st, err := store.Open(cfg.DatabaseDriver, cfg.DatabaseDSN, storeOpt)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +78,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	s := &Server{Config: cfg, Store: st, log: opt.Log}
+	s.Store = st
 	s.Keys = token.NewKeyring(cfg.TokenIssuer, opt.Now, cfg.SigningKey, cfg.PreviousSigningKeys...)
 	s.Guard = token.NewGuard(s.Keys, st, opt.Now, opt.Log, token.GuardOptions{MaxStaleness: cfg.RevocationMaxStaleness})
 	if err := s.Guard.Sync(ctx); err != nil {
@@ -87,7 +98,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 		}, st, opt.Log)
 	}
 	s.Handler, err = httpapi.NewRouter(httpapi.Deps{
-		Config: cfg, Tokens: s.Tokens, Guard: s.Guard, Sessions: s.Sessions, SignIn: s.SignIn, Audit: s.Audit, Pipeline: s.Pipeline,
+		Config: cfg, Tokens: s.Tokens, Guard: s.Guard, Sessions: s.Sessions, SignIn: s.SignIn, Audit: s.Audit, Pipeline: s.Pipeline, Metrics: s.Metrics,
 		DB: st, Log: opt.Log, SPA: opt.SPA, Version: opt.Version, Now: opt.Now,
 	})
 	if err != nil {
@@ -132,6 +143,17 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", hs.Addr, err)
 	}
+	var ms *http.Server
+	if s.Config.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", s.Config.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen for metrics on %s (METRICS_ADDR; \"off\" turns metrics off): %w", s.Config.MetricsAddr, err)
+		}
+		ms = &http.Server{Handler: s.Metrics.Handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
+		go func() { _ = ms.Serve(mln) }()
+		s.log.Info("serving metrics", "addr", mln.Addr().String())
+	}
 	bgCtx, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	waitBG := s.RunBackground(bgCtx)
 	errc := make(chan error, 1)
@@ -146,6 +168,9 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		err = hs.Shutdown(sctx)
 		cancel()
+	}
+	if ms != nil {
+		_ = ms.Close()
 	}
 	stopBG()
 	waitBG()

@@ -37,16 +37,19 @@ var migrations embed.FS
 
 // Store is the database behind CodeMetrics.
 type Store struct {
-	db     *gorm.DB
-	sql    *sql.DB
-	driver string
-	path   string // the SQLite file, "" for MySQL or an in-memory database
+	onError func()
+	db      *gorm.DB
+	sql     *sql.DB
+	driver  string
+	path    string // the SQLite file, "" for MySQL or an in-memory database
 }
 
 // Options tune Open.
 type Options struct {
 	// Plugin, when set, is registered with GORM (tests use one to count queries).
 	Plugin gorm.Plugin
+	// OnError, when set, is called for every failed database operation (metrics).
+	OnError func()
 }
 
 // Open connects to the database. It does not migrate: call Migrate.
@@ -102,7 +105,33 @@ func Open(driver, dsn string, opts ...Options) (*Store, error) {
 		sqlDB.SetMaxIdleConns(8)
 		sqlDB.SetConnMaxLifetime(5 * time.Minute)
 	}
-	return &Store{db: db, sql: sqlDB, driver: driver, path: path}, nil
+	st := &Store{db: db, sql: sqlDB, driver: driver, path: path}
+	for _, o := range opts {
+		if o.OnError != nil {
+			st.onError = o.OnError
+		}
+	}
+	if st.onError != nil {
+		// Every query, whoever makes it, reports a failure other than "no such row".
+		cb := func(tx *gorm.DB) {
+			if tx.Error != nil && !errors.Is(tx.Error, gorm.ErrRecordNotFound) && !errors.Is(tx.Error, gorm.ErrDuplicatedKey) {
+				st.onError()
+			}
+		}
+		for _, err := range []error{
+			db.Callback().Query().After("gorm:query").Register("codemetrics:errors_q", cb),
+			db.Callback().Create().After("gorm:create").Register("codemetrics:errors_c", cb),
+			db.Callback().Update().After("gorm:update").Register("codemetrics:errors_u", cb),
+			db.Callback().Delete().After("gorm:delete").Register("codemetrics:errors_d", cb),
+			db.Callback().Row().After("gorm:row").Register("codemetrics:errors_r", cb),
+			db.Callback().Raw().After("gorm:raw").Register("codemetrics:errors_x", cb),
+		} {
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	return st, nil
 }
 
 // sqliteDSN adds what CodeMetrics needs of SQLite unless the DSN sets it: WAL for readers beside
