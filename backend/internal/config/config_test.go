@@ -49,18 +49,26 @@ func TestStartupErrorsSayWhatToDo(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		"short key":                {map[string]string{"TOKEN_SIGNING_KEY": "short"}, "at least 32"},
-		"mysql without key":        {map[string]string{"DATABASE_DRIVER": "mysql", "DATABASE_DSN": "u@tcp(db)/x"}, "TOKEN_SIGNING_KEY is required"},
-		"mysql without dsn":        {map[string]string{"DATABASE_DRIVER": "mysql", "TOKEN_SIGNING_KEY": strings.Repeat("k", 32)}, "DATABASE_DSN is required"},
-		"unknown driver":           {map[string]string{"DATABASE_DRIVER": "postgres"}, "DATABASE_DRIVER"},
-		"production without key":   {map[string]string{"APP_ENV": "production", "PUBLIC_URL": "https://cm.example.com", "DATABASE_DSN": "/var/lib/cm.db"}, "TOKEN_SIGNING_KEY is required"},
-		"production without url":   {map[string]string{"APP_ENV": "production", "TOKEN_SIGNING_KEY": strings.Repeat("k", 32), "DATABASE_DSN": "/x.db"}, "PUBLIC_URL is required"},
-		"production without dsn":   {map[string]string{"APP_ENV": "production", "TOKEN_SIGNING_KEY": strings.Repeat("k", 32), "PUBLIC_URL": "https://x"}, "DATABASE_DSN is required"},
-		"bad env":                  {map[string]string{"APP_ENV": "prod"}, "APP_ENV"},
-		"bad public url":           {map[string]string{"PUBLIC_URL": "ftp://x"}, "PUBLIC_URL"},
-		"bad trusted proxy":        {map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8, not-an-ip"}, "TRUSTED_PROXIES"},
-		"bad session ttl":          {map[string]string{"SESSION_TTL": "forever"}, "SESSION_TTL"},
-		"short cookie signing key": {map[string]string{"COOKIE_SIGNING_KEY": "x"}, "COOKIE_SIGNING_KEY"},
+		"short key":                  {map[string]string{"TOKEN_SIGNING_KEY": "short"}, "at least 32"},
+		"mysql without key":          {map[string]string{"DATABASE_DRIVER": "mysql", "DATABASE_DSN": "u@tcp(db)/x"}, "TOKEN_SIGNING_KEY is required"},
+		"mysql without dsn":          {map[string]string{"DATABASE_DRIVER": "mysql", "TOKEN_SIGNING_KEY": strings.Repeat("k", 32)}, "DATABASE_DSN is required"},
+		"unknown driver":             {map[string]string{"DATABASE_DRIVER": "postgres"}, "DATABASE_DRIVER"},
+		"production without key":     {map[string]string{"APP_ENV": "production", "PUBLIC_URL": "https://cm.example.com", "DATABASE_DSN": "/var/lib/cm.db"}, "TOKEN_SIGNING_KEY is required"},
+		"production without url":     {map[string]string{"APP_ENV": "production", "TOKEN_SIGNING_KEY": strings.Repeat("k", 32), "DATABASE_DSN": "/x.db"}, "PUBLIC_URL is required"},
+		"production without dsn":     {map[string]string{"APP_ENV": "production", "TOKEN_SIGNING_KEY": strings.Repeat("k", 32), "PUBLIC_URL": "https://x"}, "DATABASE_DSN is required"},
+		"bad env":                    {map[string]string{"APP_ENV": "prod"}, "APP_ENV"},
+		"bad public url":             {map[string]string{"PUBLIC_URL": "ftp://x"}, "PUBLIC_URL"},
+		"bad trusted proxy":          {map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8, not-an-ip"}, "TRUSTED_PROXIES"},
+		"bad session ttl":            {map[string]string{"SESSION_TTL": "forever"}, "SESSION_TTL"},
+		"short cookie signing key":   {map[string]string{"COOKIE_SIGNING_KEY": "x"}, "COOKIE_SIGNING_KEY"},
+		"metrics on the public port": {map[string]string{"HTTP_ADDR": ":8080", "METRICS_ADDR": ":8080"}, "METRICS_ADDR must differ"},
+		"bad rate limit":             {map[string]string{"RATE_LIMIT_PER_MINUTE": "lots"}, "RATE_LIMIT_PER_MINUTE"},
+		"short previous key":         {map[string]string{"TOKEN_SIGNING_KEYS_PREVIOUS": "old"}, "TOKEN_SIGNING_KEYS_PREVIOUS"},
+		"half an OIDC client":        {map[string]string{"OIDC_ISSUER_URL": "https://idp.example"}, "OIDC_CLIENT_ID, OIDC_CLIENT_SECRET"},
+		"bad OIDC issuer":            {map[string]string{"OIDC_ISSUER_URL": "idp.example", "OIDC_CLIENT_ID": "a", "OIDC_CLIENT_SECRET": "b"}, "OIDC_ISSUER_URL"},
+		"OIDC scopes without openid": {map[string]string{"OIDC_SCOPES": "email profile"}, "OIDC_SCOPES must include openid"},
+		"production without OIDC":    {map[string]string{"APP_ENV": "production", "PUBLIC_URL": "https://x", "DATABASE_DSN": "/x.db", "TOKEN_SIGNING_KEY": strings.Repeat("k", 32), "ADMIN_GROUPS": "a"}, "OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_ISSUER_URL"},
+		"production without admins":  {map[string]string{"APP_ENV": "production", "PUBLIC_URL": "https://x", "DATABASE_DSN": "/x.db", "TOKEN_SIGNING_KEY": strings.Repeat("k", 32), "OIDC_ISSUER_URL": "https://i", "OIDC_CLIENT_ID": "a", "OIDC_CLIENT_SECRET": "b"}, "ADMIN_GROUPS or ADMIN_EMAILS"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
