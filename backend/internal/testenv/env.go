@@ -137,7 +137,11 @@ func Start(t testing.TB, db DB, s ...Settings) *Env {
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}
+	// The same limits as production: timeouts, header size.
+	prod := srv.HTTPServer()
 	hs.Config.Handler = srv.Handler
+	hs.Config.ReadHeaderTimeout, hs.Config.ReadTimeout = prod.ReadHeaderTimeout, prod.ReadTimeout
+	hs.Config.WriteTimeout, hs.Config.IdleTimeout, hs.Config.MaxHeaderBytes = prod.WriteTimeout, prod.IdleTimeout, prod.MaxHeaderBytes
 	hs.Start()
 	t.Cleanup(func() {
 		hs.Close()

@@ -1,0 +1,132 @@
+package attack
+
+import (
+	"encoding/base64"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"testing"
+
+	"github.com/codemetrics/codemetrics/backend/internal/store"
+	"github.com/codemetrics/codemetrics/backend/internal/testenv"
+	"github.com/golang-jwt/jwt/v5"
+	"gorm.io/gorm"
+)
+
+// queryCounter counts every statement GORM sends.
+type queryCounter struct{ n atomic.Int64 }
+
+func (q *queryCounter) Name() string { return "query-counter" }
+
+func (q *queryCounter) Initialize(db *gorm.DB) error {
+	count := func(*gorm.DB) { q.n.Add(1) }
+	for _, err := range []error{
+		db.Callback().Query().Before("gorm:query").Register("count:q", count),
+		db.Callback().Create().Before("gorm:create").Register("count:c", count),
+		db.Callback().Update().Before("gorm:update").Register("count:u", count),
+		db.Callback().Delete().Before("gorm:delete").Register("count:d", count),
+		db.Callback().Row().Before("gorm:row").Register("count:r", count),
+		db.Callback().Raw().Before("gorm:raw").Register("count:x", count),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func forge(t *testing.T, method jwt.SigningMethod, key any, header map[string]any, claims jwt.MapClaims) string {
+	t.Helper()
+	tok := jwt.NewWithClaims(method, claims)
+	for k, v := range header {
+		tok.Header[k] = v
+	}
+	s, err := tok.SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestForgedTokensNeverReachTheDatabase sends forged tokens through real HTTP and counts the
+// database statements they cause: none. A valid token costs one look-up, then none.
+func TestForgedTokensNeverReachTheDatabase(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		qc := &queryCounter{}
+		e := testenv.Start(t, db, testenv.Settings{Store: store.Options{Plugin: qc}})
+		admin := e.SignIn("admin@example.com", true)
+		good := e.CreateToken(admin, map[string]any{"subject": "ci"})
+		_, claims := parts(t, good.AccessToken)
+		now := testenv.Epoch.Unix()
+		other := []byte("another-deployment-signing-key-0123456789")
+		forged := map[string]string{
+			"alg none":          b64(`{"alg":"none","typ":"JWT"}`) + "." + b64json(t, claims) + ".",
+			"another key":       forge(t, jwt.SigningMethodHS256, other, map[string]any{"kid": kidOf(t, good.AccessToken)}, claims),
+			"expired":           forge(t, jwt.SigningMethodHS256, []byte(testenv.SigningKey), map[string]any{"kid": kidOf(t, good.AccessToken)}, with(claims, "exp", now-1)),
+			"wrong audience":    forge(t, jwt.SigningMethodHS256, []byte(testenv.SigningKey), map[string]any{"kid": kidOf(t, good.AccessToken)}, with(claims, "aud", "other")),
+			"kid SQL injection": forge(t, jwt.SigningMethodHS256, []byte(testenv.SigningKey), map[string]any{"kid": "' OR 1=1 --"}, claims),
+			"kid path":          forge(t, jwt.SigningMethodHS256, []byte(""), map[string]any{"kid": "../../../../dev/null"}, claims),
+			"garbage":           "eyJ.eyJ.sig",
+		}
+		qc.n.Store(0)
+		for name, tok := range forged {
+			if r := e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(tok)); r.Status != http.StatusUnauthorized {
+				t.Errorf("%s: %d, want 401", name, r.Status)
+			}
+		}
+		if n := qc.n.Load(); n != 0 {
+			t.Errorf("forged tokens caused %d database statements, want 0", n)
+		}
+		// Steady state: the first use looks the id up once; the next hundred cost nothing.
+		for range 101 {
+			if r := e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(good.AccessToken)); r.Status != http.StatusOK {
+				t.Fatalf("valid token: %d", r.Status)
+			}
+		}
+		if n := qc.n.Load(); n != 1 {
+			t.Errorf("101 authenticated requests made %d database statements, want 1 (the first look-up)", n)
+		}
+	})
+}
+
+// TestKeyFetchingHeadersAreNeverFollowed puts jku, x5u and jwk headers pointing at a canary
+// listener into tokens: no connection may ever reach it.
+func TestKeyFetchingHeadersAreNeverFollowed(t *testing.T) {
+	canary, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer canary.Close()
+	var hits atomic.Int64
+	go func() {
+		for {
+			c, err := canary.Accept()
+			if err != nil {
+				return
+			}
+			hits.Add(1)
+			c.Close()
+		}
+	}()
+	url := "http://" + canary.Addr().String() + "/keys.json"
+
+	e := testenv.Start(t, testenv.SQLite(t))
+	admin := e.SignIn("admin@example.com", true)
+	good := e.CreateToken(admin, map[string]any{"subject": "ci"})
+	_, claims := parts(t, good.AccessToken)
+	attackerKey := []byte("attacker-chosen-hmac-key-0123456789abcdef")
+	for name, h := range map[string]map[string]any{
+		"jku": {"jku": url, "kid": "attacker"},
+		"x5u": {"x5u": url, "kid": "attacker"},
+		"jwk": {"jwk": map[string]any{"kty": "oct", "k": base64.RawURLEncoding.EncodeToString(attackerKey)}, "kid": "attacker"},
+	} {
+		tok := forge(t, jwt.SigningMethodHS256, attackerKey, h, claims)
+		if r := e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(tok)); r.Status != http.StatusUnauthorized {
+			t.Errorf("%s header: %d, want 401", name, r.Status)
+		}
+	}
+	// Verification is synchronous: a fetch would have connected before the 401 was written.
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("the canary saw %d connections: a key URL in a token was fetched", n)
+	}
+}
