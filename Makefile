@@ -39,7 +39,21 @@ idp: $(E2E_DEPS) ## start the development identity provider alone (IDP_PORT, IDP
 	cd e2e && node idp/server.mjs
 
 .PHONY: test
-test: test-go test-frontend test-e2e ## every test: Go (unit and integration), frontend, Playwright
+test: test-go test-fuzz test-frontend test-e2e ## every test: Go (unit and integration), fuzzing, frontend, Playwright
+
+# package:target pairs of the fuzz tests; their committed corpora replay in every `go test`.
+FUZZ_TARGETS := ./internal/token:FuzzParse ./internal/httpapi:FuzzCreateTokenBody ./internal/httpapi:FuzzRecordRunBody ./internal/httpapi:FuzzQueryBody
+FUZZTIME ?= 60s
+
+.PHONY: test-fuzz
+test-fuzz: ## fuzz each target for a few seconds (FUZZTIME=5s)
+	$(MAKE) fuzz FUZZTIME=5s
+
+.PHONY: fuzz
+fuzz: ## fuzz each target longer (FUZZTIME, default 60s)
+	cd backend && for t in $(FUZZ_TARGETS); do \
+	  go test -count=1 -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) "$${t%%:*}" || exit 1; \
+	done
 
 .PHONY: test-go
 test-go: ## Go tests with the race detector (MariaDB too when TEST_MYSQL_DSN is set)
