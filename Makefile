@@ -64,8 +64,13 @@ test-frontend: $(FRONTEND_DEPS) ## frontend type check and unit tests
 	cd frontend && npm run typecheck && npm test
 
 .PHONY: test-e2e
-test-e2e: build $(E2E_DEPS) ## Playwright end-to-end tests in Chromium against the real binary
+test-e2e: build $(E2E_DEPS) ## Playwright end-to-end tests in Chromium against the real binary, on SQLite then MariaDB
 	cd e2e && METRICS_ADDR=off CODEMETRICS_BIN=../$(BIN) npx playwright test
+	cd e2e && METRICS_ADDR=off CODEMETRICS_BIN=../$(BIN) E2E_DATABASE=mysql npx playwright test
+
+.PHONY: screenshots
+screenshots: build $(E2E_DEPS) ## refresh the portal screenshots in docs/screenshots (light and dark)
+	cd e2e && METRICS_ADDR=off CODEMETRICS_BIN=../$(BIN) npm run screenshots
 
 .PHONY: fmt
 fmt: ## format the Go code

@@ -1,6 +1,7 @@
 /// <reference types="vitest/config" />
 import { writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
+import tailwindcss from '@tailwindcss/vite'
 import react from '@vitejs/plugin-react'
 import { defineConfig, type Plugin } from 'vite'
 
@@ -24,7 +25,7 @@ function keepDistPlaceholder(): Plugin {
 }
 
 export default defineConfig({
-  plugins: [react(), keepDistPlaceholder()],
+  plugins: [react(), tailwindcss(), keepDistPlaceholder()],
   server: {
     proxy: {
       '/api': backend,

@@ -14,6 +14,7 @@ type systemConfigResponse struct {
 	TokenIssuer            string `json:"tokenIssuer"`
 	PublicURL              string `json:"publicUrl"`
 	SessionTTL             string `json:"sessionTtl"`
+	SessionTTLSeconds      int64  `json:"sessionTtlSeconds"`
 	IdentityProvider       string `json:"identityProvider"`
 }
 
@@ -28,6 +29,7 @@ func (a *api) systemConfig(c *gin.Context) {
 		TokenIssuer:            cfg.TokenIssuer,
 		PublicURL:              cfg.PublicURL.String(),
 		SessionTTL:             cfg.SessionTTL.String(),
+		SessionTTLSeconds:      int64(cfg.SessionTTL.Seconds()),
 		IdentityProvider:       cfg.OIDCIssuerURL,
 	})
 }

@@ -1,14 +1,22 @@
-import { fireEvent, render, screen } from '@testing-library/react'
+import { fireEvent, render, screen, within } from '@testing-library/react'
 import { describe, expect, it, vi } from 'vitest'
 import { jsonResponse, mockFetch, problem } from '../test/http'
+import { stubClipboard } from '../test/render'
 import { App } from './App'
 
 const admin = { email: 'ada@example.com', name: 'Ada Lovelace', isAdmin: true, expires: '2030-01-01T00:00:00Z' }
+const DAY = 86_400_000
 
-function stubClipboard() {
-  const writeText = vi.fn<(text: string) => Promise<void>>().mockResolvedValue(undefined)
-  Object.defineProperty(window.navigator, 'clipboard', { value: { writeText }, configurable: true })
-  return writeText
+function token(sub: string, expiresInDays: number, lastUsed: string | null = null) {
+  return {
+    tokenId: `id-${sub}`,
+    created: new Date(Date.now() - DAY).toISOString(),
+    expires: new Date(Date.now() + expiresInDays * DAY).toISOString(),
+    sub,
+    createdBy: 'admin@example.com',
+    lastUsed,
+    scopes: ['metrics:read'],
+  }
 }
 
 describe('App', () => {
@@ -20,14 +28,14 @@ describe('App', () => {
   })
 
   it('offers a sign-in link that returns to the current page when signed out', async () => {
-    window.history.replaceState(null, '', '/admin/service-tokens?page=2')
+    window.history.replaceState(null, '', '/admin/service-tokens?subject=ci')
     mockFetch({ 'GET /api/auth/me': () => problem(401, 'Unauthorized') })
     render(<App />)
     const link = await screen.findByRole('link', { name: 'Sign in' })
-    expect(link).toHaveAttribute('href', '/auth/login?redirect=%2Fadmin%2Fservice-tokens%3Fpage%3D2')
+    expect(link).toHaveAttribute('href', '/auth/login?redirect=%2Fadmin%2Fservice-tokens%3Fsubject%3Dci')
   })
 
-  it('lets an administrator copy a session token to the clipboard', async () => {
+  it('lets an administrator copy a session token from the user menu', async () => {
     const writeText = stubClipboard()
     const fetchMock = mockFetch({
       'GET /api/auth/me': () => jsonResponse(200, admin),
@@ -35,8 +43,8 @@ describe('App', () => {
         jsonResponse(200, { sessionToken: 'cm_session_secret', expires: '2030-01-01T00:00:00Z' }),
     })
     render(<App />)
-    expect(await screen.findByText(/Signed in as/)).toHaveTextContent('Signed in as Ada Lovelace (ada@example.com)')
-    expect(screen.queryByText(/Access denied/)).not.toBeInTheDocument()
+    fireEvent.click(await screen.findByRole('button', { name: /Ada Lovelace/ }))
+    expect(screen.getByText(/Signed in as/)).toHaveTextContent('Signed in as Ada Lovelace (ada@example.com)')
 
     fireEvent.click(screen.getByRole('button', { name: 'Copy session token' }))
 
@@ -44,53 +52,93 @@ describe('App', () => {
     expect(writeText).toHaveBeenCalledWith('cm_session_secret')
     expect(fetchMock).toHaveBeenCalledWith('/api/auth/session-token', expect.objectContaining({ method: 'POST' }))
     expect(document.body).not.toHaveTextContent('cm_session_secret')
-    expect(window.location.href).not.toContain('cm_session_secret')
   })
 
   it('denies access to a signed-in user who is not an administrator', async () => {
     mockFetch({ 'GET /api/auth/me': () => jsonResponse(200, { ...admin, isAdmin: false }) })
     render(<App />)
-    expect(await screen.findByText(/Access denied/)).toHaveTextContent(/granted through your identity provider/)
+    expect(await screen.findByRole('heading', { name: 'Access denied' })).toBeVisible()
     expect(screen.queryByRole('button', { name: 'Copy session token' })).not.toBeInTheDocument()
     expect(screen.getByRole('button', { name: 'Sign out' })).toBeInTheDocument()
   })
 
-  it('explains on /access-denied that the account is not an administrator', () => {
+  it('explains on /access-denied that the account is not an administrator, without asking the server', () => {
     window.history.replaceState(null, '', '/access-denied')
     const fetchMock = mockFetch({})
     render(<App />)
     expect(screen.getByRole('heading', { level: 2, name: 'Access denied' })).toBeInTheDocument()
-    expect(
-      screen.getByText(
-        'Your account signed in successfully, but it is not a CodeMetrics administrator. Administrator access is granted in your identity provider (the ADMIN_GROUPS or ADMIN_EMAILS settings).',
-      ),
-    ).toBeInTheDocument()
+    expect(screen.getByText(/not a CodeMetrics administrator/)).toHaveTextContent(/ADMIN_GROUPS or ADMIN_EMAILS/)
     expect(screen.getByRole('link', { name: 'Sign in with a different account' })).toHaveAttribute(
       'href',
       '/auth/login?redirect=%2F',
     )
-    expect(screen.queryByRole('button', { name: 'Copy session token' })).not.toBeInTheDocument()
     expect(fetchMock).not.toHaveBeenCalled()
   })
 
   it('shows the problem detail for other errors', async () => {
     mockFetch({ 'GET /api/auth/me': () => problem(503, 'Service Unavailable', 'The database is not reachable.') })
     render(<App />)
-    expect(await screen.findByRole('alert')).toHaveTextContent('The database is not reachable.')
+    expect(await screen.findByRole('alert', {}, { timeout: 5000 })).toHaveTextContent('The database is not reachable.')
   })
 
   it('signs out with the CSRF token and reloads to /', async () => {
     document.cookie = 'codemetrics_csrf=csrf-123; path=/'
     const assign = vi.fn()
-    vi.spyOn(window, 'location', 'get').mockReturnValue({ ...window.location, pathname: '/', search: '', assign })
+    const real = window.location
+    vi.spyOn(window, 'location', 'get').mockReturnValue({ ...real, href: real.href, pathname: '/', search: '', hash: '', assign })
     const fetchMock = mockFetch({
       'GET /api/auth/me': () => jsonResponse(200, admin),
       'POST /auth/logout': () => new Response(null, { status: 204 }),
     })
     render(<App />)
-    fireEvent.click(await screen.findByRole('button', { name: 'Sign out' }))
+    fireEvent.click(await screen.findByRole('button', { name: /Ada Lovelace/ }))
+    fireEvent.click(screen.getByRole('button', { name: 'Sign out' }))
     await vi.waitFor(() => expect(assign).toHaveBeenCalledWith('/'))
     const init = fetchMock.mock.calls.find(([url]) => url === '/auth/logout')?.[1]
     expect(new Headers(init?.headers).get('X-CSRF-Token')).toBe('csrf-123')
+  })
+
+  it('lists tokens with breadcrumbs, "Never", the expiring-soon badge, and subjects as text', async () => {
+    window.history.replaceState(null, '', '/admin/service-tokens')
+    const markup = '<img src=x onerror=alert(1)>'
+    mockFetch({
+      'GET /api/auth/me': () => jsonResponse(200, admin),
+      'GET /api/tokens?limit=50&sort=created': () =>
+        new Response(JSON.stringify([token('ci-pipeline', 200, new Date().toISOString()), token(markup, 10)]), {
+          status: 200,
+          headers: { 'Content-Type': 'application/json', 'X-Total-Count': '2' },
+        }),
+    })
+    render(<App />)
+    expect(await screen.findByRole('heading', { level: 1, name: 'Service Tokens' })).toBeVisible()
+    const crumbs = screen.getByRole('navigation', { name: 'Breadcrumb' })
+    expect(within(crumbs).getByRole('link', { name: 'Admin' })).toHaveAttribute('href', '/admin')
+    const soon = (await screen.findByRole('rowheader', { name: new RegExp('onerror') })).closest('tr')!
+    expect(within(soon).getByText(markup)).toBeVisible()
+    expect(document.querySelector('img')).toBeNull()
+    expect(within(soon).getByText('Expiring soon')).toBeVisible()
+    expect(within(soon).getByText('Never')).toBeVisible()
+    const ok = screen.getByRole('rowheader', { name: /ci-pipeline/ }).closest('tr')!
+    expect(within(ok).queryByText('Expiring soon')).not.toBeInTheDocument()
+    expect(screen.getByRole('button', { name: `Revoke ${markup}` })).toBeVisible()
+    expect(screen.getByText('Showing 2 of 2 tokens')).toBeVisible()
+  })
+
+  it('shows an empty state and an error state', async () => {
+    window.history.replaceState(null, '', '/admin/service-tokens')
+    mockFetch({
+      'GET /api/auth/me': () => jsonResponse(200, admin),
+      'GET /api/tokens?limit=50&sort=created': () => jsonResponse(200, []),
+    })
+    const { unmount } = render(<App />)
+    expect(await screen.findByText('No active service tokens')).toBeVisible()
+    unmount()
+
+    mockFetch({
+      'GET /api/auth/me': () => jsonResponse(200, admin),
+      'GET /api/tokens?limit=50&sort=created': () => problem(403, 'Forbidden', 'Administrator access required.'),
+    })
+    render(<App />)
+    expect(await screen.findByRole('alert')).toHaveTextContent('Administrator access required.')
   })
 })

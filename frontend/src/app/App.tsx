@@ -1,14 +1,15 @@
-import { ACCESS_DENIED_PATH, AccessDenied } from '../features/auth/AccessDenied'
-import { AuthPanel } from '../features/auth/AuthPanel'
+import { useState } from 'react'
+import { QueryClientProvider } from '@tanstack/react-query'
+import { createBrowserRouter, RouterProvider } from 'react-router'
+import { createQueryClient } from '../lib/queryClient'
+import { routes } from './routes'
 
 export function App() {
+  const [queryClient] = useState(createQueryClient)
+  const [router] = useState(() => createBrowserRouter(routes))
   return (
-    <div className="app">
-      <header className="app-header">
-        <h1>CodeMetrics</h1>
-        <p className="muted">Self-hosted code metrics — service tokens for your CI/CD pipelines.</p>
-      </header>
-      <main>{window.location.pathname === ACCESS_DENIED_PATH ? <AccessDenied /> : <AuthPanel />}</main>
-    </div>
+    <QueryClientProvider client={queryClient}>
+      <RouterProvider router={router} />
+    </QueryClientProvider>
   )
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { jsonResponse, mockFetch, problem } from '../test/http'
-import { ApiError, api, readCookie } from './api'
+import { ApiError, api, nextLink, readCookie } from './api'
 
 function headersOf(fetchMock: ReturnType<typeof mockFetch>, call = 0): Headers {
   return new Headers(fetchMock.mock.calls[call]?.[1]?.headers)
@@ -56,5 +56,14 @@ describe('api client', () => {
     expect(readCookie('codemetrics_csrf')).toBeUndefined()
     document.cookie = 'codemetrics_csrf=right; path=/'
     expect(readCookie('codemetrics_csrf')).toBe('right')
+  })
+})
+
+describe('nextLink', () => {
+  it('finds the rel="next" target', () => {
+    expect(nextLink('</api/tokens?limit=50&cursor=abc>; rel="next"')).toBe('/api/tokens?limit=50&cursor=abc')
+    expect(nextLink('</a>; rel="prev", </b>; rel="next"')).toBe('/b')
+    expect(nextLink('</a>; rel="prev"')).toBeUndefined()
+    expect(nextLink(null)).toBeUndefined()
   })
 })

@@ -63,7 +63,21 @@ function isJson(contentType: string | null): boolean {
   return contentType !== null && /^application\/([\w.+-]+\+)?json\b/i.test(contentType)
 }
 
+/** A parsed response body together with the response headers (for paging headers). */
+export interface ApiResponse<T> {
+  data: T
+  headers: Headers
+}
+
 export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+  return (await requestWithHeaders<T>(method, path, options)).data
+}
+
+export async function requestWithHeaders<T>(
+  method: string,
+  path: string,
+  options: RequestOptions = {},
+): Promise<ApiResponse<T>> {
   const headers = new Headers({ Accept: 'application/json' })
   let body: string | undefined
   if (options.body !== undefined) {
@@ -104,13 +118,25 @@ export async function request<T>(method: string, path: string, options: RequestO
   }
 
   if (response.status === 204 || !isJson(contentType)) {
-    return undefined as T
+    return { data: undefined as T, headers: response.headers }
   }
-  return (await response.json()) as T
+  return { data: (await response.json()) as T, headers: response.headers }
+}
+
+/** The target of the `rel="next"` link in an RFC 8288 Link header, if any. */
+export function nextLink(header: string | null): string | undefined {
+  if (!header) return undefined
+  for (const part of header.split(',')) {
+    const match = /<([^>]*)>\s*;(.*)/.exec(part.trim())
+    if (match && /(^|;)\s*rel="?next"?\s*(;|$)/.test(match[2] ?? '')) return match[1]
+  }
+  return undefined
 }
 
 export const api = {
   get: <T>(path: string, options?: Omit<RequestOptions, 'body'>) => request<T>('GET', path, options),
+  getWithHeaders: <T>(path: string, options?: Omit<RequestOptions, 'body'>) =>
+    requestWithHeaders<T>('GET', path, options),
   post: <T>(path: string, body?: unknown, options?: Omit<RequestOptions, 'body'>) =>
     request<T>('POST', path, { ...options, body }),
   put: <T>(path: string, body?: unknown, options?: Omit<RequestOptions, 'body'>) =>

@@ -1,13 +1,34 @@
-import { api } from '../../lib/api'
+import { useQuery } from '@tanstack/react-query'
+import { api } from '../../../lib/api'
 
-interface SessionToken {
-  sessionToken: string
+/** The signed-in user, as returned by GET /api/auth/me. */
+export interface Me {
+  email: string
+  name: string
+  isAdmin: boolean
   expires: string
+  adminReason?: string
+}
+
+export const meQueryKey = ['auth', 'me'] as const
+
+/** The current session; a 401 is an error with status 401 (signed out). */
+export function useMe() {
+  return useQuery({
+    queryKey: meQueryKey,
+    queryFn: ({ signal }) => api.get<Me>('/api/auth/me', { signal }),
+    staleTime: 5 * 60_000,
+  })
 }
 
 /** The login URL that brings the user back to where they are now. */
 export function loginUrl(location: Pick<Location, 'pathname' | 'search'> = window.location): string {
   return `/auth/login?redirect=${encodeURIComponent(location.pathname + location.search)}`
+}
+
+interface SessionToken {
+  sessionToken: string
+  expires: string
 }
 
 /**

@@ -1,0 +1,71 @@
+import { expect, type Locator, type Page } from '@playwright/test'
+
+/** The signed-in portal: navigation, breadcrumbs, user menu. */
+export class PortalPage {
+  readonly mainNav: Locator
+  readonly breadcrumbs: Locator
+  readonly heading: Locator
+
+  constructor(readonly page: Page) {
+    this.mainNav = page.getByRole('navigation', { name: 'Main' })
+    this.breadcrumbs = page.getByRole('navigation', { name: 'Breadcrumb' })
+    this.heading = page.getByRole('heading', { level: 1 })
+  }
+
+  async openUserMenu(name: string) {
+    const button = this.page.getByRole('button', { name })
+    if ((await button.getAttribute('aria-expanded')) !== 'true') await button.click()
+  }
+
+  async expectHeading(text: string) {
+    await expect(this.heading).toHaveText(text)
+  }
+}
+
+/** Admin > Service Tokens. */
+export class TokensPage {
+  readonly createButton: Locator
+  readonly dialog: Locator
+  readonly subjectField: Locator
+  readonly tokenValue: Locator
+  readonly notice: Locator
+  readonly filter: Locator
+
+  constructor(readonly page: Page) {
+    this.createButton = page.getByRole('button', { name: 'Create Token' }).first()
+    this.dialog = page.getByRole('dialog')
+    this.subjectField = this.dialog.getByLabel('Subject')
+    this.tokenValue = this.dialog.getByLabel('Service token')
+    this.notice = page.getByRole('status').filter({ hasText: /Created a token|Revoked the token/ })
+    this.filter = page.getByLabel('Filter by subject')
+  }
+
+  async goto() {
+    await this.page.goto('/admin/service-tokens')
+    await expect(this.page.getByRole('heading', { level: 1, name: 'Service Tokens' })).toBeVisible()
+  }
+
+  row(subject: string): Locator {
+    return this.page.getByRole('row').filter({ has: this.page.getByRole('rowheader', { name: subject }) })
+  }
+
+  revokeButton(subject: string): Locator {
+    return this.page.getByRole('button', { name: `Revoke ${subject}`, exact: true })
+  }
+
+  /** Creates a token through the dialog and returns its value (read from the clipboard). */
+  async create(subject: string): Promise<string> {
+    await this.createButton.click()
+    await this.subjectField.fill(subject)
+    await this.dialog.getByRole('button', { name: 'Create Token' }).click()
+    await expect(this.tokenValue).toBeVisible()
+    await this.dialog.getByRole('button', { name: 'Copy token' }).click()
+    await expect(this.dialog.getByText('Copied', { exact: true })).toBeVisible()
+    return this.page.evaluate(() => navigator.clipboard.readText())
+  }
+
+  async closeDialog() {
+    await this.dialog.getByRole('button', { name: 'Done' }).click()
+    await expect(this.dialog).toBeHidden()
+  }
+}

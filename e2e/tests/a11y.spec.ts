@@ -1,0 +1,99 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import AxeBuilder from '@axe-core/playwright'
+import type { Page, TestInfo } from '@playwright/test'
+import { createTokenWithCli } from '../fixtures/cli'
+import { e2eDir } from '../fixtures/servers'
+import { expect, signInAs, test, users, watchForErrors } from '../fixtures/auth'
+import { TokensPage } from '../pages/PortalPage'
+
+// Every screen, dialogs open, in the light and the dark theme: no serious or critical axe
+// violation, and a screenshot of each (E2E_SCREENSHOT_DIR, default screenshots/).
+
+const screenshotDir = path.resolve(e2eDir, process.env.E2E_SCREENSHOT_DIR || 'screenshots')
+
+async function check(page: Page, name: string, testInfo: TestInfo) {
+  // Let transitions and fonts settle so the screenshot and the contrast checks see the final state.
+  await page.evaluate(() => document.fonts.ready)
+  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']).analyze()
+  const serious = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+  expect(
+    serious.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`),
+    `axe on ${name}`,
+  ).toEqual([])
+  fs.mkdirSync(screenshotDir, { recursive: true })
+  const file = path.join(screenshotDir, `${name}-${testInfo.project.use.colorScheme ?? scheme}.png`)
+  await page.screenshot({ path: file, fullPage: false, animations: 'disabled' })
+}
+
+let scheme: 'light' | 'dark' = 'light'
+
+for (const colorScheme of ['light', 'dark'] as const) {
+  test.describe(`${colorScheme} theme`, () => {
+    test.use({ colorScheme, viewport: { width: 1280, height: 860 }, permissions: ['clipboard-read', 'clipboard-write'] })
+    test.beforeEach(() => {
+      scheme = colorScheme
+      // Eight screens, each with a full axe run.
+      test.setTimeout(120_000)
+    })
+
+    test('signed out, and access denied', async ({ page }, testInfo) => {
+      const errors = watchForErrors(page)
+      await page.goto('/admin/service-tokens')
+      await expect(page.getByRole('link', { name: 'Sign in' })).toBeVisible()
+      await check(page, 'sign-in', testInfo)
+      await page.goto('/access-denied')
+      await expect(page.getByRole('heading', { name: 'Access denied' })).toBeVisible()
+      await check(page, 'access-denied', testInfo)
+      expect(errors).toEqual([])
+    })
+
+    test('portal screens and dialogs', async ({ page }, testInfo) => {
+      const errors = watchForErrors(page)
+      createTokenWithCli({ subject: 'nightly-export', createdBy: 'ops@example.com', ttl: '240h' })
+      createTokenWithCli({ subject: 'grafana-dashboards', createdBy: users.admin.email })
+      await signInAs(page, users.admin, '/admin')
+      await expect(page.getByRole('heading', { level: 1, name: 'Administration' })).toBeVisible()
+      await expect(page.getByText('Service token lifetime')).toBeVisible()
+      await expect(page.getByText(/active tokens?$/)).toBeVisible()
+      await check(page, 'admin', testInfo)
+
+      await page.getByRole('button', { name: users.admin.name }).click()
+      await expect(page.getByRole('button', { name: 'Copy session token' })).toBeVisible()
+      await check(page, 'user-menu', testInfo)
+      await page.keyboard.press('Escape')
+
+      const tokens = new TokensPage(page)
+      await tokens.goto()
+      await expect(tokens.row('nightly-export').first()).toBeVisible()
+      await check(page, 'service-tokens', testInfo)
+
+      await tokens.createButton.click()
+      await tokens.dialog.getByRole('button', { name: 'Create Token' }).click()
+      await expect(tokens.dialog.getByText(/^Enter a subject/)).toBeVisible()
+      await check(page, 'create-token-dialog', testInfo)
+      await tokens.subjectField.fill(`ci-pipeline-${colorScheme}`)
+      await tokens.dialog.getByRole('button', { name: 'Create Token' }).click()
+      await expect(tokens.tokenValue).toBeVisible()
+      await tokens.dialog.getByRole('button', { name: 'Copy token' }).click()
+      await expect(tokens.dialog.getByText('Copied', { exact: true })).toBeVisible()
+      await check(page, 'token-created-dialog', testInfo)
+      await tokens.closeDialog()
+
+      await tokens.revokeButton('nightly-export').first().click()
+      await expect(tokens.dialog.getByRole('button', { name: 'Revoke token' })).toBeVisible()
+      await check(page, 'revoke-token-dialog', testInfo)
+      await page.keyboard.press('Escape')
+
+      await page.goto('/admin/audit-log')
+      await expect(page.getByRole('heading', { level: 1, name: 'Audit Log' })).toBeVisible()
+      await expect(page.getByRole('row').nth(1)).toBeVisible()
+      await check(page, 'audit-log', testInfo)
+
+      await page.goto('/')
+      await expect(page.getByRole('heading', { level: 1, name: /Welcome/ })).toBeVisible()
+      await check(page, 'home', testInfo)
+      expect(errors).toEqual([])
+    })
+  })
+}

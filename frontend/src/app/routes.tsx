@@ -1,0 +1,30 @@
+import type { RouteObject } from 'react-router'
+import { NotFound } from '../components/layout/NotFound'
+import { PublicFrame } from '../components/layout/PublicFrame'
+import { AuditLogPage } from '../features/audit/components/AuditLogPage'
+import { ACCESS_DENIED_PATH, AccessDenied } from '../features/auth/components/AccessDenied'
+import { AdminHub } from '../features/dashboard/components/AdminHub'
+import { HomePage } from '../features/dashboard/components/HomePage'
+import { TokensPage } from '../features/tokens/components/TokensPage'
+import { AuthGate } from './AuthGate'
+
+export const routes: RouteObject[] = [
+  {
+    path: ACCESS_DENIED_PATH,
+    element: (
+      <PublicFrame>
+        <AccessDenied />
+      </PublicFrame>
+    ),
+  },
+  {
+    element: <AuthGate />,
+    children: [
+      { index: true, element: <HomePage /> },
+      { path: 'admin', element: <AdminHub /> },
+      { path: 'admin/service-tokens', element: <TokensPage /> },
+      { path: 'admin/audit-log', element: <AuditLogPage /> },
+      { path: '*', element: <NotFound /> },
+    ],
+  },
+]

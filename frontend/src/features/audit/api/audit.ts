@@ -1,0 +1,69 @@
+import { useInfiniteQuery } from '@tanstack/react-query'
+import { api } from '../../../lib/api'
+
+/** One audit event, as GET /api/audit-events returns it. */
+export interface AuditEvent {
+  id: number
+  time: string
+  actor: string
+  action: string
+  target: string
+  details: Record<string, unknown> | null
+}
+
+interface AuditPage {
+  events: AuditEvent[]
+  nextCursor?: string
+}
+
+export const AUDIT_ACTIONS = [
+  { value: 'token.created', label: 'Token created' },
+  { value: 'token.revoked', label: 'Token revoked' },
+  { value: 'auth.signed_in', label: 'Signed in' },
+  { value: 'auth.sign_in_denied', label: 'Sign-in denied' },
+  { value: 'auth.signed_out', label: 'Signed out' },
+] as const
+
+export function actionLabel(action: string): string {
+  return AUDIT_ACTIONS.find((a) => a.value === action)?.label ?? action
+}
+
+export const AUDIT_PAGE_SIZE = 50
+
+/** The audit log, newest first, a page at a time, optionally for one action. */
+export function useAuditEvents(action: string) {
+  return useInfiniteQuery({
+    queryKey: ['audit-events', { action }],
+    initialPageParam: '',
+    queryFn: ({ pageParam, signal }) => {
+      const params = new URLSearchParams({ limit: String(AUDIT_PAGE_SIZE) })
+      if (action) params.set('action', action)
+      if (pageParam) params.set('cursor', pageParam)
+      return api.get<AuditPage>(`/api/audit-events?${params}`, { signal })
+    },
+    getNextPageParam: (last) => last.nextCursor || undefined,
+    placeholderData: (previous) => previous,
+  })
+}
+
+/** A one-line, human summary of an event's details. */
+export function describeDetails(event: AuditEvent): string {
+  const d = event.details ?? {}
+  const str = (key: string) => (typeof d[key] === 'string' ? (d[key] as string) : undefined)
+  switch (event.action) {
+    case 'token.created': {
+      const scopes = Array.isArray(d.scopes) ? (d.scopes as unknown[]).join(', ') : undefined
+      return [str('subject') && `Subject “${str('subject')}”`, scopes && `scopes ${scopes}`].filter(Boolean).join('; ')
+    }
+    case 'token.revoked':
+      return str('subject') ? `Subject “${str('subject')}”` : ''
+    case 'auth.signed_in':
+      return [str('name'), str('reason')].filter(Boolean).join(' — ')
+    case 'auth.sign_in_denied':
+      return str('reason') ?? ''
+    default:
+      return Object.entries(d)
+        .map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
+        .join('; ')
+  }
+}

@@ -1,0 +1,134 @@
+import { useId } from 'react'
+import { ScrollText } from 'lucide-react'
+import { useSearchParams } from 'react-router'
+import { PageHeader } from '../../../components/layout/PageHeader'
+import { Alert } from '../../../components/ui/Alert'
+import { Badge } from '../../../components/ui/Badge'
+import { RelativeTime } from '../../../components/ui/RelativeTime'
+import { Spinner } from '../../../components/ui/Spinner'
+import { errorMessage } from '../../../lib/api'
+import { useNow } from '../../../lib/useNow'
+import { AUDIT_ACTIONS, actionLabel, describeDetails, useAuditEvents } from '../api/audit'
+
+const th = 'px-4 py-3 text-left text-xs font-semibold tracking-wide text-slate-600 uppercase dark:text-slate-400'
+const td = 'px-4 py-3 align-top text-sm'
+
+const actionTone = (action: string) =>
+  action === 'token.revoked' || action === 'auth.sign_in_denied'
+    ? 'danger'
+    : action === 'token.created'
+      ? 'success'
+      : 'neutral'
+
+/** Admin > Audit Log: who did what, when, to which token. */
+export function AuditLogPage() {
+  const [params, setParams] = useSearchParams()
+  const known = AUDIT_ACTIONS.map((a) => a.value as string)
+  const action = known.includes(params.get('action') ?? '') ? (params.get('action') as string) : ''
+  const query = useAuditEvents(action)
+  const events = query.data?.pages.flatMap((p) => p.events) ?? []
+  const now = useNow()
+  const selectId = useId()
+
+  return (
+    <>
+      <PageHeader
+        title="Audit Log"
+        breadcrumbs={[{ label: 'Admin', to: '/admin' }, { label: 'Audit Log' }]}
+        description={<p>Every token and sign-in action: who did what, when, and to which token. Newest first.</p>}
+      />
+
+      <div className="mb-4 space-y-1">
+        <label htmlFor={selectId} className="block text-sm font-medium">
+          Action
+        </label>
+        <select
+          id={selectId}
+          className="field-input w-auto"
+          value={action}
+          onChange={(e) =>
+            setParams(
+              () => {
+                const next = new URLSearchParams(window.location.search)
+                if (e.target.value) next.set('action', e.target.value)
+                else next.delete('action')
+                return next
+              },
+              { replace: true },
+            )
+          }
+        >
+          <option value="">All actions</option>
+          {AUDIT_ACTIONS.map((a) => (
+            <option key={a.value} value={a.value}>
+              {a.label}
+            </option>
+          ))}
+        </select>
+      </div>
+
+      {query.isPending ? (
+        <Spinner label="Loading the audit log…" />
+      ) : query.isError ? (
+        <Alert tone="error" role="alert" title="Could not load the audit log">
+          <p>{errorMessage(query.error)}</p>
+          <button type="button" className="btn-secondary mt-2" onClick={() => void query.refetch()}>
+            Try again
+          </button>
+        </Alert>
+      ) : events.length === 0 ? (
+        <div className="card flex flex-col items-center gap-3 py-12 text-center">
+          <ScrollText aria-hidden="true" className="muted size-8" />
+          <p className="font-medium">No events{action ? ` of type “${actionLabel(action)}”` : ''} yet.</p>
+        </div>
+      ) : (
+        <>
+          <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
+            <table className="min-w-full divide-y divide-slate-200 dark:divide-slate-800">
+              <caption className="sr-only">Audit events, newest first</caption>
+              <thead className="bg-slate-50 dark:bg-slate-900">
+                <tr>
+                  <th scope="col" className={th}>Time</th>
+                  <th scope="col" className={th}>Actor</th>
+                  <th scope="col" className={th}>Action</th>
+                  <th scope="col" className={th}>Target</th>
+                  <th scope="col" className={th}>Details</th>
+                </tr>
+              </thead>
+              <tbody className="divide-y divide-slate-200 dark:divide-slate-800">
+                {events.map((event) => (
+                  <tr key={event.id}>
+                    <td className={`${td} whitespace-nowrap`}>
+                      <RelativeTime value={event.time} now={now} />
+                    </td>
+                    <td className={`${td} break-all`}>{event.actor}</td>
+                    <td className={`${td} whitespace-nowrap`}>
+                      <Badge tone={actionTone(event.action)}>{actionLabel(event.action)}</Badge>
+                    </td>
+                    <td className={`${td} font-mono text-xs break-all`}>{event.target || '—'}</td>
+                    <td className={`${td} break-all`}>{describeDetails(event)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          <div className="mt-3 flex items-center justify-between text-sm">
+            <p className="muted">
+              Showing {events.length.toLocaleString('en')} {events.length === 1 ? 'event' : 'events'}
+            </p>
+            {query.hasNextPage && (
+              <button
+                type="button"
+                className="btn-secondary"
+                onClick={() => void query.fetchNextPage()}
+                disabled={query.isFetchingNextPage}
+              >
+                {query.isFetchingNextPage ? 'Loading…' : 'Load more'}
+              </button>
+            )}
+          </div>
+        </>
+      )}
+    </>
+  )
+}

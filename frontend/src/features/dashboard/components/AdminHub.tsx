@@ -1,0 +1,189 @@
+import type { ReactNode } from 'react'
+import { ArrowRight, ClipboardList, KeyRound, Settings, Users } from 'lucide-react'
+import { Link } from 'react-router'
+import { PageHeader } from '../../../components/layout/PageHeader'
+import { Alert } from '../../../components/ui/Alert'
+import { RelativeTime } from '../../../components/ui/RelativeTime'
+import { Spinner } from '../../../components/ui/Spinner'
+import { errorMessage } from '../../../lib/api'
+import { formatDuration } from '../../../lib/time'
+import { useTokenCount } from '../../tokens/api/tokens'
+import { useAdminAccess, useSystemConfig } from '../api/admin'
+
+function Card({ title, icon, children }: { title: string; icon: ReactNode; children: ReactNode }) {
+  const id = `card-${title.toLowerCase().replace(/\W+/g, '-')}`
+  return (
+    <section aria-labelledby={id} className="card flex flex-col gap-3">
+      <h2 id={id} className="flex items-center gap-2 text-lg font-semibold">
+        {icon}
+        {title}
+      </h2>
+      {children}
+    </section>
+  )
+}
+
+/** The Administration page: the portal's hub. */
+export function AdminHub() {
+  return (
+    <>
+      <PageHeader
+        title="Administration"
+        description={
+          <p>
+            The central hub for managing this CodeMetrics instance: service tokens for API access, the audit log, the
+            system settings in force and who may administer it.
+          </p>
+        }
+      />
+      <div className="grid gap-5 lg:grid-cols-2">
+        <ServiceTokensCard />
+        <AuditLogCard />
+        <SystemSettingsCard />
+        <UserAccessCard />
+      </div>
+    </>
+  )
+}
+
+const icon = 'size-5 text-blue-700 dark:text-blue-400'
+
+function ServiceTokensCard() {
+  const count = useTokenCount()
+  return (
+    <Card title="Service Tokens" icon={<KeyRound aria-hidden="true" className={icon} />}>
+      <p className="muted text-sm">
+        Secure, long-lived access to the CodeMetrics API for automated systems, background processes and third-party
+        integrations: automated data analysis, CI/CD pipelines, external monitoring.
+      </p>
+      <p className="text-sm">
+        {count.isSuccess
+          ? `${count.data.toLocaleString('en')} active ${count.data === 1 ? 'token' : 'tokens'}`
+          : count.isError
+            ? 'Active tokens: unknown'
+            : 'Counting active tokens…'}
+      </p>
+      <div className="mt-auto">
+        <Link to="/admin/service-tokens" className="btn-primary">
+          Manage Service Tokens
+          <ArrowRight aria-hidden="true" className="size-4" />
+        </Link>
+      </div>
+    </Card>
+  )
+}
+
+function AuditLogCard() {
+  return (
+    <Card title="Audit Log" icon={<ClipboardList aria-hidden="true" className={icon} />}>
+      <p className="muted text-sm">
+        All token management actions are logged: who created or revoked which token and when, along with every sign-in,
+        denied sign-in and sign-out.
+      </p>
+      <div className="mt-auto">
+        <Link to="/admin/audit-log" className="btn-secondary">
+          View Audit Log
+          <ArrowRight aria-hidden="true" className="size-4" />
+        </Link>
+      </div>
+    </Card>
+  )
+}
+
+function Setting({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <>
+      <dt className="muted">{label}</dt>
+      <dd className="font-medium break-all">{children}</dd>
+    </>
+  )
+}
+
+function SystemSettingsCard() {
+  const config = useSystemConfig()
+  return (
+    <Card title="System Settings" icon={<Settings aria-hidden="true" className={icon} />}>
+      <p className="muted text-sm">The configuration in force, read from environment variables at start-up. Secrets are never shown.</p>
+      {config.isPending ? (
+        <Spinner />
+      ) : config.isError ? (
+        <Alert tone="error" role="alert">
+          <p>Could not load the settings: {errorMessage(config.error)}</p>
+        </Alert>
+      ) : (
+        <dl className="grid grid-cols-[auto_1fr] gap-x-6 gap-y-1.5 text-sm">
+          <Setting label="Service token lifetime">
+            {formatDuration(config.data.serviceTokenTtlSeconds)}{' '}
+            <span className="muted font-normal">(SERVICE_TOKEN_TTL)</span>
+          </Setting>
+          <Setting label="Session lifetime">{config.data.sessionTtl}</Setting>
+          <Setting label="Identity provider">{config.data.identityProvider || '—'}</Setting>
+          <Setting label="Database driver">{config.data.databaseDriver}</Setting>
+          <Setting label="Token issuer">{config.data.tokenIssuer}</Setting>
+          <Setting label="Public URL">{config.data.publicUrl}</Setting>
+          <Setting label="Version">{config.data.version}</Setting>
+        </dl>
+      )}
+    </Card>
+  )
+}
+
+function List({ items }: { items: string[] | null }) {
+  if (!items || items.length === 0) return <span className="muted font-normal">none</span>
+  return <>{items.join(', ')}</>
+}
+
+function UserAccessCard() {
+  const access = useAdminAccess()
+  return (
+    <Card title="User Access" icon={<Users aria-hidden="true" className={icon} />}>
+      <p className="muted text-sm">
+        Administrators come from the identity provider, not from CodeMetrics: members of a group in{' '}
+        <code className="font-mono">ADMIN_GROUPS</code> and people whose verified email is in{' '}
+        <code className="font-mono">ADMIN_EMAILS</code>. To grant or withdraw access, change the group membership in
+        the identity provider. Only administrators can access the Administration Portal.
+      </p>
+      {access.isPending ? (
+        <Spinner />
+      ) : access.isError ? (
+        <Alert tone="error" role="alert">
+          <p>Could not load who has access: {errorMessage(access.error)}</p>
+        </Alert>
+      ) : (
+        <>
+          <dl className="grid grid-cols-[auto_1fr] gap-x-6 gap-y-1.5 text-sm">
+            <Setting label="Identity provider">{access.data.identityProvider || '—'}</Setting>
+            <Setting label="Groups claim">{access.data.groupsClaim}</Setting>
+            <Setting label="ADMIN_GROUPS">
+              <List items={access.data.adminGroups} />
+            </Setting>
+            <Setting label="ADMIN_EMAILS">
+              <List items={access.data.adminEmails} />
+            </Setting>
+          </dl>
+          <div>
+            <h3 className="mb-2 text-sm font-semibold">Recent administrator sign-ins</h3>
+            {access.data.recentAdmins && access.data.recentAdmins.length > 0 ? (
+              <ul className="divide-y divide-slate-200 text-sm dark:divide-slate-800">
+                {access.data.recentAdmins.map((admin) => (
+                  <li key={admin.email} className="flex flex-wrap items-baseline justify-between gap-x-4 py-1.5">
+                    <span>
+                      <span className="font-medium">{admin.name || admin.email}</span>{' '}
+                      <span className="muted">({admin.email})</span>
+                      {admin.reason && <span className="muted block text-xs">{admin.reason}</span>}
+                    </span>
+                    <span className="muted text-xs">
+                      <RelativeTime value={admin.lastSignIn} />
+                    </span>
+                  </li>
+                ))}
+              </ul>
+            ) : (
+              <p className="muted text-sm">No administrator has signed in recently.</p>
+            )}
+          </div>
+        </>
+      )}
+    </Card>
+  )
+}

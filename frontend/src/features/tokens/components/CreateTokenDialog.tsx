@@ -1,0 +1,208 @@
+import { useId, useState, type FormEvent } from 'react'
+import { Alert } from '../../../components/ui/Alert'
+import { CopyButton } from '../../../components/ui/CopyButton'
+import { Dialog } from '../../../components/ui/Dialog'
+import { RelativeTime } from '../../../components/ui/RelativeTime'
+import { errorMessage } from '../../../lib/api'
+import { SCOPES, createToken, validateSubject, type CreatedToken } from '../api/tokens'
+
+interface CreateTokenDialogProps {
+  onClose: () => void
+  /** Called with the metadata only; the value never leaves this dialog. */
+  onCreated: (token: { tokenId: string; subject: string }) => void
+}
+
+/**
+ * Creates a token and shows its value once. The value lives only in this component's state:
+ * closing the dialog unmounts it and the value is gone for good.
+ */
+export function CreateTokenDialog({ onClose, onCreated }: CreateTokenDialogProps) {
+  const [created, setCreated] = useState<(CreatedToken & { subject: string }) | null>(null)
+  const [busy, setBusy] = useState(false)
+
+  return (
+    <Dialog title={created ? 'Service token created' : 'Create service token'} onClose={onClose} busy={busy} size="lg">
+      {created ? (
+        <TokenCreated token={created} onDone={onClose} />
+      ) : (
+        <CreateTokenForm
+          onCancel={onClose}
+          onBusy={setBusy}
+          onCreated={(token) => {
+            setCreated(token)
+            onCreated({ tokenId: token.tokenId, subject: token.subject })
+          }}
+        />
+      )}
+    </Dialog>
+  )
+}
+
+function CreateTokenForm({
+  onCancel,
+  onBusy,
+  onCreated,
+}: {
+  onCancel: () => void
+  onBusy: (busy: boolean) => void
+  onCreated: (token: CreatedToken & { subject: string }) => void
+}) {
+  const [subject, setSubject] = useState('')
+  const [scopes, setScopes] = useState<string[]>(['metrics:read'])
+  const [fieldError, setFieldError] = useState<string>()
+  const [serverError, setServerError] = useState<string>()
+  const [submitting, setSubmitting] = useState(false)
+  const subjectId = useId()
+  const hintId = useId()
+  const errorId = useId()
+
+  async function submit(event: FormEvent) {
+    event.preventDefault()
+    setServerError(undefined)
+    const problem = validateSubject(subject)
+    setFieldError(problem)
+    if (problem) {
+      document.getElementById(subjectId)?.focus()
+      return
+    }
+    if (scopes.length === 0) {
+      setServerError('Choose at least one scope.')
+      return
+    }
+    setSubmitting(true)
+    onBusy(true)
+    try {
+      const token = await createToken(subject.trim(), scopes)
+      onCreated({ ...token, subject: subject.trim() })
+    } catch (err) {
+      setServerError(errorMessage(err))
+    } finally {
+      setSubmitting(false)
+      onBusy(false)
+    }
+  }
+
+  return (
+    <form onSubmit={submit} noValidate className="space-y-5">
+      <div className="space-y-1.5">
+        <label htmlFor={subjectId} className="block text-sm font-medium">
+          Subject
+        </label>
+        <input
+          id={subjectId}
+          data-autofocus
+          className="field-input aria-invalid:border-red-600 dark:aria-invalid:border-red-400"
+          value={subject}
+          onChange={(e) => {
+            setSubject(e.target.value)
+            if (fieldError) setFieldError(validateSubject(e.target.value))
+          }}
+          aria-invalid={fieldError ? true : undefined}
+          aria-describedby={fieldError ? `${errorId} ${hintId}` : hintId}
+          autoComplete="off"
+          spellCheck={false}
+          placeholder="e.g. ci-pipeline"
+        />
+        {fieldError && (
+          <p id={errorId} className="text-sm font-medium text-red-700 dark:text-red-400">
+            {fieldError}
+          </p>
+        )}
+        <p id={hintId} className="muted text-xs">
+          A descriptive name for the service or application using the token (1–100 characters).
+        </p>
+      </div>
+
+      <fieldset className="space-y-2">
+        <legend className="text-sm font-medium">Scopes</legend>
+        {SCOPES.map((scope) => (
+          <label key={scope.value} className="flex items-start gap-2 text-sm">
+            <input
+              type="checkbox"
+              className="mt-1 size-4 accent-blue-700"
+              checked={scopes.includes(scope.value)}
+              onChange={(e) =>
+                setScopes((current) =>
+                  e.target.checked ? [...current, scope.value] : current.filter((s) => s !== scope.value),
+                )
+              }
+            />
+            <span>
+              <code className="font-mono">{scope.value}</code> — {scope.description}
+            </span>
+          </label>
+        ))}
+      </fieldset>
+
+      {serverError && (
+        <Alert tone="error" role="alert" title="The token was not created">
+          <p>{serverError}</p>
+        </Alert>
+      )}
+
+      <div className="flex justify-end gap-2 border-t border-slate-200 pt-4 dark:border-slate-700">
+        <button type="button" className="btn-secondary" onClick={onCancel} disabled={submitting}>
+          Cancel
+        </button>
+        <button type="submit" className="btn-primary" disabled={submitting}>
+          {submitting ? 'Creating…' : 'Create Token'}
+        </button>
+      </div>
+    </form>
+  )
+}
+
+function TokenCreated({ token, onDone }: { token: CreatedToken & { subject: string }; onDone: () => void }) {
+  const valueId = useId()
+  const curl = `curl -H "Authorization: Bearer $CODEMETRICS_TOKEN" \\\n     ${window.location.origin}/api/system/config`
+
+  return (
+    <div className="space-y-5">
+      <p className="text-sm">
+        The token for <strong className="break-all">{token.subject}</strong> was created. It expires{' '}
+        <RelativeTime value={token.expires} />.
+      </p>
+
+      <Alert tone="warning" title="This token is shown only once">
+        <ul className="list-disc space-y-0.5 pl-4">
+          <li>Copy it now: it cannot be retrieved again, not even by an administrator.</li>
+          <li>Store it securely, in a secret manager or an environment variable.</li>
+          <li>Never commit it to a source code repository or paste it into tickets or chats.</li>
+        </ul>
+      </Alert>
+
+      <div className="space-y-2">
+        <label htmlFor={valueId} className="block text-sm font-medium">
+          Service token
+        </label>
+        <textarea
+          id={valueId}
+          readOnly
+          rows={3}
+          value={token.accessToken}
+          onFocus={(e) => e.currentTarget.select()}
+          className="field-input resize-none font-mono text-xs break-all"
+          spellCheck={false}
+        />
+        <CopyButton text={() => token.accessToken} label="Copy token" className="btn-primary" />
+      </div>
+
+      <div className="space-y-2">
+        <h3 className="text-sm font-medium">Try it</h3>
+        <p className="muted text-xs">
+          With the token in the <code className="font-mono">CODEMETRICS_TOKEN</code> environment variable:
+        </p>
+        <pre className="code-block">
+          <code>{curl}</code>
+        </pre>
+        <CopyButton text={() => curl} label="Copy example" />
+      </div>
+
+      <div className="flex justify-end border-t border-slate-200 pt-4 dark:border-slate-700">
+        <button type="button" className="btn-secondary" onClick={onDone}>
+          Done
+        </button>
+      </div>
+    </div>
+  )
+}
