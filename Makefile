@@ -42,7 +42,7 @@ idp: $(E2E_DEPS) ## start the development identity provider alone (IDP_PORT, IDP
 test: test-go test-fuzz test-frontend test-e2e ## every test: Go (unit and integration), fuzzing, frontend, Playwright
 
 # package:target pairs of the fuzz tests; their committed corpora replay in every `go test`.
-FUZZ_TARGETS := ./internal/token:FuzzParse ./internal/httpapi:FuzzCreateTokenBody ./internal/httpapi:FuzzRecordRunBody ./internal/httpapi:FuzzQueryBody
+FUZZ_TARGETS := ./internal/token:FuzzParse ./internal/httpapi:FuzzCreateTokenBody ./internal/httpapi:FuzzRecordRunBody ./internal/httpapi:FuzzQueryBody ./internal/httpapi:FuzzAppendJSONString
 FUZZTIME ?= 60s
 
 .PHONY: test-fuzz
@@ -71,6 +71,10 @@ test-e2e: build $(E2E_DEPS) ## Playwright end-to-end tests in Chromium against t
 .PHONY: screenshots
 screenshots: build $(E2E_DEPS) ## refresh the portal screenshots in docs/screenshots (light and dark)
 	cd e2e && METRICS_ADDR=off CODEMETRICS_BIN=../$(BIN) npm run screenshots
+
+.PHONY: bench
+bench: build ## performance benchmarks on SQLite and MariaDB, written to docs/benchmarks.md (about 7 minutes)
+	BENCH_SKIP_BUILD=1 backend/scripts/bench.sh
 
 .PHONY: fmt
 fmt: ## format the Go code

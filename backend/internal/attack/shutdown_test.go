@@ -41,6 +41,7 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
 	addrc := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, func(a string) { addrc <- a }) }()

@@ -60,14 +60,14 @@ func (a *api) authenticate(c *gin.Context) {
 	switch {
 	case len(headers) > 0:
 		// A client that keeps failing is slowed down before its attempt costs anything.
-		if d := a.authFailures.Check(c.ClientIP()); !d.Allowed {
+		if d := a.authFailures.Check(clientIP(c)); !d.Allowed {
 			a.tooMany(c, d, "auth_failures", "too many failed authentications from your address: wait and try again")
 			return
 		}
 		p, err := a.bearer(c, headers)
 		if err != nil {
 			if apperr.Is(err, apperr.Unauthorized) {
-				a.authFailures.Take(c.ClientIP())
+				a.authFailures.Take(clientIP(c))
 			}
 			fail(c, err)
 			return
@@ -127,7 +127,7 @@ func (a *api) bearer(c *gin.Context, headers []string) (*principal, error) {
 
 // limitSignIns limits sign-in attempts per client address.
 func (a *api) limitSignIns(c *gin.Context) {
-	if d := a.signIns.Take(c.ClientIP()); !d.Allowed {
+	if d := a.signIns.Take(clientIP(c)); !d.Allowed {
 		if a.Metrics != nil {
 			a.Metrics.RateLimited.WithLabelValues("sign_in").Inc()
 		}

@@ -18,6 +18,7 @@ const (
 	ctxLogger      = "codemetrics.logger"
 	ctxPrincipal   = "codemetrics.principal"
 	ctxAuthFailure = "codemetrics.auth_failure"
+	ctxClientIP    = "codemetrics.client_ip"
 )
 
 // contentSecurityPolicy allows only the SPA's own files: no inline script, no framing.
@@ -42,7 +43,7 @@ func (a *api) requestContext(c *gin.Context) {
 		"route", c.FullPath(),
 		"status", c.Writer.Status(),
 		"duration_ms", float64(time.Since(start).Microseconds()) / 1000,
-		"client_ip", c.ClientIP(),
+		"client_ip", clientIP(c),
 	}
 	if p := principalOf(c); p != nil {
 		attrs = append(attrs, p.logAttrs()...)
@@ -134,4 +135,15 @@ func authFailureReason(msg string) string {
 		}
 	}
 	return "other"
+}
+
+// clientIP is the request's client address (a trusted proxy's X-Forwarded-For, else the
+// connection's), worked out once per request.
+func clientIP(c *gin.Context) string {
+	if v, ok := c.Get(ctxClientIP); ok {
+		return v.(string)
+	}
+	ip := c.ClientIP()
+	c.Set(ctxClientIP, ip)
+	return ip
 }

@@ -50,6 +50,7 @@ type api struct {
 	sessionCookie string
 	cop           *http.CrossOriginProtection
 	spa           *spa
+	configJSON    []byte
 	// tokenLimit limits each service token; authFailures limits failed authentications and
 	// signIns sign-in attempts, both per client address.
 	tokenLimit   *ratelimit.Limiter
@@ -65,6 +66,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 		// __Host-: only ever set by this host, over https, for the whole site.
 		a.sessionCookie = "__Host-codemetrics_session"
 	}
+	a.configJSON = systemConfigJSON(d.Config, d.Version)
 	a.tokenLimit = ratelimit.New(d.Config.RateLimitPerMinute, d.Now)
 	a.authFailures = ratelimit.New(d.Config.AuthRateLimitPerMinute, d.Now)
 	a.signIns = ratelimit.New(d.Config.AuthRateLimitPerMinute, d.Now)

@@ -1,7 +1,10 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
+
+	"github.com/codemetrics/codemetrics/backend/internal/config"
 
 	"github.com/gin-gonic/gin"
 )
@@ -18,11 +21,11 @@ type systemConfigResponse struct {
 	IdentityProvider       string `json:"identityProvider"`
 }
 
-// systemConfig returns the configuration in force, without a secret in it.
-func (a *api) systemConfig(c *gin.Context) {
-	cfg := a.Config
-	c.JSON(http.StatusOK, systemConfigResponse{
-		Version:                a.Version,
+// systemConfigJSON encodes the configuration in force, without a secret in it. It never
+// changes while the process runs, so it is encoded once.
+func systemConfigJSON(cfg config.Config, version string) []byte {
+	b, err := json.Marshal(systemConfigResponse{
+		Version:                version,
 		DatabaseDriver:         cfg.DatabaseDriver,
 		ServiceTokenTTL:        cfg.ServiceTokenTTL.String(),
 		ServiceTokenTTLSeconds: int64(cfg.ServiceTokenTTL.Seconds()),
@@ -32,4 +35,12 @@ func (a *api) systemConfig(c *gin.Context) {
 		SessionTTLSeconds:      int64(cfg.SessionTTL.Seconds()),
 		IdentityProvider:       cfg.OIDCIssuerURL,
 	})
+	if err != nil {
+		panic(err) // strings and numbers only
+	}
+	return b
+}
+
+func (a *api) systemConfig(c *gin.Context) {
+	c.Data(http.StatusOK, "application/json; charset=utf-8", a.configJSON)
 }

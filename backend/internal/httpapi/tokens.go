@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/codemetrics/codemetrics/backend/internal/apperr"
 	"github.com/codemetrics/codemetrics/backend/internal/token"
@@ -119,10 +120,6 @@ func (a *api) listTokens(c *gin.Context) {
 			return
 		}
 	}
-	out := make([]tokenResponse, len(tokens))
-	for i, t := range tokens {
-		out[i] = toTokenResponse(t)
-	}
 	if q.Limit > 0 && len(tokens) == q.Limit {
 		next := url.Values{"limit": {strconv.Itoa(q.Limit)}, "cursor": {encodeCursor(token.CursorAfter(tokens[len(tokens)-1], q.Sort))}}
 		for _, k := range []string{"subject", "sort"} {
@@ -134,7 +131,105 @@ func (a *api) listTokens(c *gin.Context) {
 	}
 	c.Header("X-Total-Count", strconv.FormatInt(total, 10))
 	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, out)
+	// Encoded by hand: on 10,000 tokens, encoding/json's reflection is a third of the request.
+	buf := make([]byte, 0, 64+len(tokens)*240)
+	buf = append(buf, '[')
+	for i, t := range tokens {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = appendTokenJSON(buf, t)
+	}
+	buf = append(buf, ']')
+	c.Data(http.StatusOK, "application/json; charset=utf-8", buf)
+}
+
+// appendTokenJSON appends what json.Marshal(toTokenResponse(t)) would (a test holds them equal).
+func appendTokenJSON(b []byte, t token.Token) []byte {
+	b = append(b, `{"tokenId":`...)
+	b = appendJSONString(b, t.ID)
+	b = append(b, `,"created":"`...)
+	b = t.CreatedAt.UTC().AppendFormat(b, timeFormat)
+	b = append(b, `","expires":"`...)
+	b = t.ExpiresAt.UTC().AppendFormat(b, timeFormat)
+	b = append(b, `","sub":`...)
+	b = appendJSONString(b, t.Subject)
+	b = append(b, `,"createdBy":`...)
+	b = appendJSONString(b, t.CreatedBy)
+	b = append(b, `,"lastUsed":`...)
+	if t.LastUsedAt == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '"')
+		b = t.LastUsedAt.UTC().AppendFormat(b, timeFormat)
+		b = append(b, '"')
+	}
+	b = append(b, `,"scopes":`...)
+	if t.Scopes == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, sc := range t.Scopes {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, sc)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// appendJSONString appends s as a JSON string, escaped as encoding/json does (including <, >,
+// & and the line separators, so the output is safe to embed anywhere).
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 || r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			if r == utf8.RuneError {
+				b = append(b, `\ufffd`...)
+			} else {
+				b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			}
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 func (a *api) revokeToken(c *gin.Context) {

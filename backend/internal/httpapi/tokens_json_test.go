@@ -1,0 +1,44 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/codemetrics/codemetrics/backend/internal/token"
+)
+
+// TestHandEncodedTokensMatchEncodingJSON holds the list's hand-written encoder to what
+// encoding/json makes of the same response, on awkward subjects.
+func TestHandEncodedTokensMatchEncodingJSON(t *testing.T) {
+	at := time.Date(2026, 3, 1, 9, 0, 0, 123456789, time.FixedZone("x", 3600))
+	for _, subject := range []string{
+		"ci", "", `quote " backslash \ slash /`, "<script>alert(1)</script> & co", "tab\tnew\nline\rcr\x00\x1f\x7f",
+		"é 日本 🚀", "line\u2028sep\u2029", "bad \xff\xfe utf8", "\ufffd", "trailing \\",
+	} {
+		for _, lastUsed := range []*time.Time{nil, &at} {
+			for _, scopes := range [][]string{nil, {}, {"metrics:read", "pipeline:write"}} {
+				tok := token.Token{ID: "id-" + subject, Subject: subject, Scopes: scopes, CreatedAt: at, ExpiresAt: at.Add(time.Hour), CreatedBy: subject + "@example.com", LastUsedAt: lastUsed}
+				want, err := json.Marshal(toTokenResponse(tok))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := appendTokenJSON(nil, tok); string(got) != string(want) {
+					t.Errorf("subject %q:\n got %s\nwant %s", subject, got, want)
+				}
+			}
+		}
+	}
+}
+
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range []string{"", "a\"b", "\x00", "\xff", "\u2028", "<&>", "é"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, _ := json.Marshal(s)
+		if got := appendJSONString(nil, s); string(got) != string(want) {
+			t.Fatalf("%q: got %s want %s", s, got, want)
+		}
+	})
+}
