@@ -20,38 +20,14 @@ import (
 	"github.com/codemetrics/codemetrics/backend/internal/store"
 	"github.com/codemetrics/codemetrics/backend/internal/testenv"
 	"github.com/codemetrics/codemetrics/backend/internal/token"
-	"gorm.io/gorm"
 )
 
 // Benchmarks of the whole authenticated request path through the gin router (make bench):
 // go test -run '^$' -bench . -benchmem -count 5 ./internal/httpapi/
 
-// queryCounter is a GORM plugin that counts every statement the server sends.
-type queryCounter struct{ n atomic.Int64 }
-
-func (q *queryCounter) Name() string { return "bench_query_counter" }
-
-func (q *queryCounter) Initialize(db *gorm.DB) error {
-	count := func(*gorm.DB) { q.n.Add(1) }
-	cb := db.Callback()
-	for _, err := range []error{
-		cb.Create().After("gorm:create").Register("bench:count_create", count),
-		cb.Query().After("gorm:query").Register("bench:count_query", count),
-		cb.Update().After("gorm:update").Register("bench:count_update", count),
-		cb.Delete().After("gorm:delete").Register("bench:count_delete", count),
-		cb.Row().After("gorm:row").Register("bench:count_row", count),
-		cb.Raw().After("gorm:raw").Register("bench:count_raw", count),
-	} {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 type benchServer struct {
 	srv     *server.Server
-	queries *queryCounter
+	queries *atomic.Int64
 	token   string
 }
 
@@ -67,12 +43,12 @@ func newBenchServer(b *testing.B) *benchServer {
 	if err != nil {
 		b.Fatal(err)
 	}
-	q := &queryCounter{}
+	q := &atomic.Int64{}
 	srv, err := server.New(context.Background(), cfg, server.Options{
 		Log:     slog.New(slog.NewJSONHandler(io.Discard, nil)),
 		SPA:     fstest.MapFS{"index.html": {Data: []byte("<!doctype html>")}},
 		Version: "bench",
-		Store:   store.Options{Plugin: q},
+		Store:   store.Options{Queries: q},
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -109,9 +85,9 @@ func BenchmarkAuthMiddlewareServiceToken(b *testing.B) {
 	req.Header.Set("Authorization", "Bearer "+s.token)
 	rec := httptest.NewRecorder()
 	s.srv.Handler.ServeHTTP(rec, req)
-	before := s.queries.n.Load()
+	before := s.queries.Load()
 	serveLoop(b, s.srv.Handler, req, http.StatusOK)
-	b.ReportMetric(float64(s.queries.n.Load()-before)/float64(b.N), "queries/op")
+	b.ReportMetric(float64(s.queries.Load()-before)/float64(b.N), "queries/op")
 }
 
 // BenchmarkAuthMiddlewareParallel is the same from every core at once.
@@ -121,7 +97,7 @@ func BenchmarkAuthMiddlewareParallel(b *testing.B) {
 	warm := httptest.NewRequest(http.MethodGet, "/api/system/config", nil)
 	warm.Header.Set("Authorization", "Bearer "+s.token)
 	s.srv.Handler.ServeHTTP(rec, warm)
-	before := s.queries.n.Load()
+	before := s.queries.Load()
 	b.RunParallel(func(pb *testing.PB) {
 		req := httptest.NewRequest(http.MethodGet, "/api/system/config", nil)
 		req.Header.Set("Authorization", "Bearer "+s.token)
@@ -134,7 +110,7 @@ func BenchmarkAuthMiddlewareParallel(b *testing.B) {
 			}
 		}
 	})
-	b.ReportMetric(float64(s.queries.n.Load()-before)/float64(b.N), "queries/op")
+	b.ReportMetric(float64(s.queries.Load()-before)/float64(b.N), "queries/op")
 }
 
 // BenchmarkHealthzUnauthenticated is GET /healthz through the same router: no authentication.

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/codemetrics/codemetrics/backend/internal/apperr"
@@ -38,6 +39,7 @@ var migrations embed.FS
 // Store is the database behind CodeMetrics.
 type Store struct {
 	onError func()
+	queries *atomic.Int64
 	db      *gorm.DB
 	sql     *sql.DB
 	driver  string
@@ -46,8 +48,8 @@ type Store struct {
 
 // Options tune Open.
 type Options struct {
-	// Plugin, when set, is registered with GORM (tests use one to count queries).
-	Plugin gorm.Plugin
+	// Queries, when set, counts every statement sent to the database (tests and benchmarks).
+	Queries *atomic.Int64
 	// OnError, when set, is called for every failed database operation (metrics).
 	OnError func()
 }
@@ -83,13 +85,6 @@ func Open(driver, dsn string, opts ...Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", driver, err)
 	}
-	for _, o := range opts {
-		if o.Plugin != nil {
-			if err := db.Use(o.Plugin); err != nil {
-				return nil, err
-			}
-		}
-	}
 	sqlDB, err := db.DB()
 	if err != nil {
 		return nil, err
@@ -109,6 +104,24 @@ func Open(driver, dsn string, opts ...Options) (*Store, error) {
 	for _, o := range opts {
 		if o.OnError != nil {
 			st.onError = o.OnError
+		}
+		if o.Queries != nil {
+			st.queries = o.Queries
+		}
+	}
+	if st.queries != nil {
+		count := func(*gorm.DB) { st.queries.Add(1) }
+		for _, err := range []error{
+			db.Callback().Query().Before("gorm:query").Register("codemetrics:count_q", count),
+			db.Callback().Create().Before("gorm:create").Register("codemetrics:count_c", count),
+			db.Callback().Update().Before("gorm:update").Register("codemetrics:count_u", count),
+			db.Callback().Delete().Before("gorm:delete").Register("codemetrics:count_d", count),
+			db.Callback().Row().Before("gorm:row").Register("codemetrics:count_r", count),
+			db.Callback().Raw().Before("gorm:raw").Register("codemetrics:count_x", count),
+		} {
+			if err != nil {
+				return nil, err
+			}
 		}
 	}
 	if st.onError != nil {
@@ -289,4 +302,14 @@ func fromMSPtr(v *int64) *time.Time {
 // translate.
 func isUniqueViolation(err error) bool {
 	return err != nil && (strings.Contains(err.Error(), "UNIQUE constraint failed") || strings.Contains(err.Error(), "Duplicate entry"))
+}
+
+// sawRaw accounts for a statement sent with database/sql directly (bypassing GORM's callbacks).
+func (s *Store) sawRaw(err error) {
+	if s.queries != nil {
+		s.queries.Add(1)
+	}
+	if err != nil && s.onError != nil {
+		s.onError()
+	}
 }

@@ -161,6 +161,7 @@ func (s *Store) ListActiveTokens(ctx context.Context, q token.ListQuery) ([]toke
 		b.WriteString(" LIMIT " + strconv.Itoa(q.Limit))
 	}
 	rows, err := s.sql.QueryContext(ctx, b.String(), args...)
+	s.sawRaw(err)
 	if err != nil {
 		return nil, translate(err, "tokens")
 	}
