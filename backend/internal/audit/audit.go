@@ -45,13 +45,11 @@ func (l *Log) Record(ctx context.Context, actor, action, target string, details 
 	return l.store.AppendEvent(ctx, Event{At: l.now().UTC(), Actor: actor, Action: action, Target: target, Details: details})
 }
 
-// List returns events, newest first; limit is clamped to 1..500.
+// List returns events, newest first: 50 unless the query says, 500 at most.
 func (l *Log) List(ctx context.Context, q Query) ([]Event, error) {
-	if q.Limit <= 0 || q.Limit > 500 {
-		q.Limit = min(max(q.Limit, 0), 500)
-		if q.Limit == 0 {
-			q.Limit = 50
-		}
+	if q.Limit <= 0 {
+		q.Limit = 50
 	}
+	q.Limit = min(q.Limit, 500)
 	return l.store.ListEvents(ctx, q)
 }

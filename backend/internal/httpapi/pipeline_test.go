@@ -239,3 +239,27 @@ func TestTokenSelf(t *testing.T) {
 		wantProblem(t, e.Do(http.MethodGet, "/api/tokens/self", nil), http.StatusUnauthorized)
 	})
 }
+
+// TestCookieWritesToMetricsNeedCSRF: an administrator's browser session may record runs and
+// query, but a forged cross-site POST (cookie without the CSRF token, or from another origin)
+// is refused and stores nothing.
+func TestCookieWritesToMetricsNeedCSRF(t *testing.T) {
+	e := testenv.Start(t, testenv.SQLite(t))
+	admin := e.SignIn("admin@example.com", true)
+	day := time.Date(2026, 2, 10, 8, 0, 0, 0, time.UTC)
+	body := run("csrf-1", "team", "build", "success", day, 60, nil)
+	query := map[string]any{"queries": []string{"code-coverage"}, "workloads": []string{"team"}, "dateRange": map[string]string{"start": "2026-02-10", "end": "2026-02-10"}}
+
+	wantProblem(t, e.Do(http.MethodPost, "/api/pipeline/runs", body, testenv.Cookie(admin)), http.StatusForbidden)
+	wantProblem(t, e.Do(http.MethodPost, "/api/pipeline/runs", body, e.As(admin), testenv.Header("Origin", "https://evil.example")), http.StatusForbidden)
+	if r := e.Do(http.MethodGet, "/api/workloads", nil, e.As(admin)); r.Status != http.StatusOK || strings.Contains(string(r.Body), "team") {
+		t.Fatalf("a forged request stored a run: %d %s", r.Status, r.Body)
+	}
+	if r := e.Do(http.MethodPost, "/api/pipeline/runs", body, e.As(admin)); r.Status != http.StatusCreated {
+		t.Fatalf("with the CSRF token: %d %s", r.Status, r.Body)
+	}
+	wantProblem(t, e.Do(http.MethodPost, "/api/query", query, testenv.Cookie(admin)), http.StatusForbidden)
+	if r := e.Do(http.MethodPost, "/api/query", query, e.As(admin)); r.Status != http.StatusOK {
+		t.Fatalf("query with the CSRF token: %d %s", r.Status, r.Body)
+	}
+}

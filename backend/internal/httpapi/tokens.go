@@ -39,24 +39,6 @@ type createTokenResponse struct {
 	Expires     string `json:"expires"`
 }
 
-// tokenResponse is one entry of GET /api/tokens, with the field names of the docs.
-type tokenResponse struct {
-	TokenID   string   `json:"tokenId"`
-	Created   string   `json:"created"`
-	Expires   string   `json:"expires"`
-	Sub       string   `json:"sub"`
-	CreatedBy string   `json:"createdBy"`
-	LastUsed  *string  `json:"lastUsed"`
-	Scopes    []string `json:"scopes"`
-}
-
-func toTokenResponse(t token.Token) tokenResponse {
-	return tokenResponse{
-		TokenID: t.ID, Created: formatTime(t.CreatedAt), Expires: formatTime(t.ExpiresAt),
-		Sub: t.Subject, CreatedBy: t.CreatedBy, LastUsed: formatTimePtr(t.LastUsedAt), Scopes: t.Scopes,
-	}
-}
-
 func (a *api) createToken(c *gin.Context) {
 	var req createTokenRequest
 	if !decodeJSON(c, &req) {
@@ -144,7 +126,9 @@ func (a *api) listTokens(c *gin.Context) {
 	c.Data(http.StatusOK, "application/json; charset=utf-8", buf)
 }
 
-// appendTokenJSON appends what json.Marshal(toTokenResponse(t)) would (a test holds them equal).
+// appendTokenJSON appends one entry of GET /api/tokens, with the field names of the docs:
+// {tokenId, created, expires, sub, createdBy, lastUsed, scopes}. A test holds it equal to
+// encoding/json on the same fields.
 func appendTokenJSON(b []byte, t token.Token) []byte {
 	b = append(b, `{"tokenId":`...)
 	b = appendJSONString(b, t.ID)

@@ -42,3 +42,21 @@ func FuzzAppendJSONString(f *testing.F) {
 		}
 	})
 }
+
+// tokenResponse is the reference the hand-written encoder is held to.
+type tokenResponse struct {
+	TokenID   string   `json:"tokenId"`
+	Created   string   `json:"created"`
+	Expires   string   `json:"expires"`
+	Sub       string   `json:"sub"`
+	CreatedBy string   `json:"createdBy"`
+	LastUsed  *string  `json:"lastUsed"`
+	Scopes    []string `json:"scopes"`
+}
+
+func toTokenResponse(t token.Token) tokenResponse {
+	return tokenResponse{
+		TokenID: t.ID, Created: formatTime(t.CreatedAt), Expires: formatTime(t.ExpiresAt),
+		Sub: t.Subject, CreatedBy: t.CreatedBy, LastUsed: formatTimePtr(t.LastUsedAt), Scopes: t.Scopes,
+	}
+}

@@ -2,11 +2,10 @@ import { useId } from 'react'
 import { ScrollText } from 'lucide-react'
 import { useSearchParams } from 'react-router'
 import { PageHeader } from '../../../components/layout/PageHeader'
-import { Alert } from '../../../components/ui/Alert'
+import { LoadError } from '../../../components/ui/LoadError'
 import { Badge } from '../../../components/ui/Badge'
 import { RelativeTime } from '../../../components/ui/RelativeTime'
 import { Spinner } from '../../../components/ui/Spinner'
-import { errorMessage } from '../../../lib/api'
 import { useNow } from '../../../lib/useNow'
 import { AUDIT_ACTIONS, actionLabel, describeDetails, useAuditEvents } from '../api/audit'
 
@@ -70,12 +69,7 @@ export function AuditLogPage() {
       {query.isPending ? (
         <Spinner label="Loading the audit log…" />
       ) : query.isError ? (
-        <Alert tone="error" role="alert" title="Could not load the audit log">
-          <p>{errorMessage(query.error)}</p>
-          <button type="button" className="btn-secondary mt-2" onClick={() => void query.refetch()}>
-            Try again
-          </button>
-        </Alert>
+        <LoadError title="Could not load the audit log" error={query.error} onRetry={() => void query.refetch()} />
       ) : events.length === 0 ? (
         <div className="card flex flex-col items-center gap-3 py-12 text-center">
           <ScrollText aria-hidden="true" className="muted size-8" />

@@ -4,8 +4,8 @@ import { BookOpen, KeyRound, Plus, Search } from 'lucide-react'
 import { useSearchParams } from 'react-router'
 import { PageHeader } from '../../../components/layout/PageHeader'
 import { Alert } from '../../../components/ui/Alert'
+import { LoadError } from '../../../components/ui/LoadError'
 import { Spinner } from '../../../components/ui/Spinner'
-import { errorMessage } from '../../../lib/api'
 import { useNow } from '../../../lib/useNow'
 import { removeTokenFromCache, tokenKeys, useTokens, type ServiceToken, type TokenSort } from '../api/tokens'
 import { ApiUsageHint } from './ApiUsageHint'
@@ -131,12 +131,7 @@ export function TokensPage() {
       {query.isPending ? (
         <Spinner label="Loading tokens…" />
       ) : query.isError ? (
-        <Alert tone="error" role="alert" title="Could not load the tokens">
-          <p>{errorMessage(query.error)}</p>
-          <button type="button" className="btn-secondary mt-2" onClick={() => void query.refetch()}>
-            Try again
-          </button>
-        </Alert>
+        <LoadError title="Could not load the tokens" error={query.error} onRetry={() => void query.refetch()} />
       ) : tokens.length === 0 ? (
         <div className="card flex flex-col items-center gap-3 py-12 text-center">
           <KeyRound aria-hidden="true" className="muted size-8" />
