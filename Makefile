@@ -73,7 +73,7 @@ screenshots: build $(E2E_DEPS) ## refresh the portal screenshots in docs/screens
 	cd e2e && METRICS_ADDR=off CODEMETRICS_BIN=../$(BIN) npm run screenshots
 
 .PHONY: bench
-bench: build ## performance benchmarks on SQLite and MariaDB, written to docs/benchmarks.md (about 7 minutes)
+bench: build $(E2E_DEPS) ## performance benchmarks on SQLite and MariaDB, the tokens page in Chromium, written to docs/benchmarks.md (about 8 minutes)
 	BENCH_SKIP_BUILD=1 backend/scripts/bench.sh
 
 .PHONY: fmt

@@ -7,7 +7,10 @@
 # Settings (environment): BENCH_DURATION (4s), BENCH_WARMUP (1s), BENCH_ROUNDS (3),
 # BENCH_GOBENCHTIME (500ms), BENCH_GOCOUNT (5), BENCH_MYSQL_HOST (127.0.0.1),
 # BENCH_MYSQL_PORT (3306), BENCH_MYSQL_USER (root), BENCH_MYSQL_PASSWORD (empty),
-# BENCH_SKIP_BUILD (1: use the existing bin/codemetrics), BENCH_OUT (docs/benchmarks.md).
+# BENCH_SKIP_BUILD (1: use the existing bin/codemetrics), BENCH_OUT (docs/benchmarks.md),
+# BENCH_BROWSER (1; 0 skips the tokens page in Chromium), BENCH_BROWSER_LOADS (5: timed page loads
+# per database and token count), CHROMIUM_PATH (/usr/bin/chromium). The browser measurement
+# (e2e/bench/tokens-page.mjs) needs Node.js and the e2e/ packages (make deps).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -23,6 +26,8 @@ my_host=${BENCH_MYSQL_HOST:-127.0.0.1}
 my_port=${BENCH_MYSQL_PORT:-3306}
 my_user=${BENCH_MYSQL_USER:-root}
 my_pass=${BENCH_MYSQL_PASSWORD:-}
+browser=${BENCH_BROWSER:-1}
+browser_loads=${BENCH_BROWSER_LOADS:-5}
 signing_key="benchmark-signing-key-not-secret-0123456789abcdef"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/codemetrics-bench.XXXXXX")
@@ -77,6 +82,25 @@ fact duration "$duration"
 fact warmup "$warmup"
 fact loadavg_start "$(cut -d' ' -f1-3 /proc/loadavg)"
 fact binary_bytes "$(stat -c %s "$bin")"
+
+# --- the browser ---------------------------------------------------------------------------
+# browser_skip says why the tokens page is not measured in Chromium (empty: it is).
+browser_skip=""
+if [[ $browser == 0 ]]; then
+	browser_skip="BENCH_BROWSER=0"
+elif ! command -v node >/dev/null; then
+	browser_skip="Node.js is not installed"
+elif [[ ! -d e2e/node_modules/@playwright/test ]]; then
+	browser_skip="the e2e/ packages are not installed (make deps)"
+elif [[ ! -x ${CHROMIUM_PATH:-/usr/bin/chromium} ]]; then
+	browser_skip="no Chromium at ${CHROMIUM_PATH:-/usr/bin/chromium} (set CHROMIUM_PATH)"
+fi
+if [[ -n $browser_skip ]]; then
+	echo "bench: not measuring the tokens page in Chromium: $browser_skip" >&2
+	fact browser_skipped "$browser_skip"
+else
+	fact browser_loads "$browser_loads"
+fi
 
 # --- servers -------------------------------------------------------------------------------
 # server_env DRIVER DSN PORT: the environment of one instance.
@@ -153,6 +177,22 @@ token_list() {
 		-H "Authorization: Bearer $session" "$url/api/tokens?limit=50" >>"$results"
 }
 
+# tokens_page DB URL N COOKIES: section 4 in Chromium, the tokens page with N tokens, signed in
+# with the cookies "SESSION CSRF" (benchtool session-cookie; never logged).
+tokens_page() {
+	local db=$1 url=$2 n=$3 sess csrf
+	if [[ -n $browser_skip ]]; then
+		return 0
+	fi
+	read -r sess csrf <<<"$4"
+	log "$db: the tokens page in Chromium, $n tokens ($browser_loads loads)"
+	if ! (cd e2e && CODEMETRICS_SESSION="$sess" CODEMETRICS_CSRF="$csrf" node bench/tokens-page.mjs --url "$url" \
+		--loads "$browser_loads" --tag "db=$db" --tag "tokens=$n" >>"$results"); then
+		echo "bench: the tokens page measurement failed ($db, $n tokens); the report says so" >&2
+		fact "browser_failed_${db}_$n" 1
+	fi
+}
+
 # bench_db DB DSN: sections 1, 4 and 5 on one database; MariaDB adds 2 and 3.
 bench_db() {
 	local db=$1 dsn=$2 port env bport benv a_pid bare_pid url bare_url id tok session
@@ -223,10 +263,16 @@ bench_db() {
 
 	log "$db: the token list"
 	session=$(env $env "$benchtool" session-token)
+	local cookies=""
+	if [[ -z $browser_skip ]]; then
+		cookies=$(env $env "$benchtool" session-cookie)
+	fi
 	env $env "$benchtool" seed -n 10000
 	token_list "$db" "$env" "$url" "$session" 10000 30
+	tokens_page "$db" "$url" 10000 "$cookies"
 	env $env "$benchtool" seed -n 90000
 	token_list "$db" "$env" "$url" "$session" 100000 10
+	tokens_page "$db" "$url" 100000 "$cookies"
 
 	stop "$a_pid"
 	stop "$bare_pid"

@@ -2,6 +2,8 @@
 // product binary. It reads the same environment variables as codemetrics.
 //
 //	benchtool session-token          start an administrator session in the database and print a bearer session token
+//	benchtool session-cookie         start an administrator session and print "SESSION CSRF": the values of the
+//	                                 session cookie and the CSRF cookie a browser would get from the sign-in
 //	benchtool bare                   serve the stateless-JWT baseline on HTTP_ADDR
 //	benchtool seed -n N              insert N active service tokens straight into the database
 //	benchtool startup -bin B [-runs 5] [-tag k=v]  time start to first 200 on /healthz
@@ -36,7 +38,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: benchtool session-token|bare|seed|startup|report|freeport|wait ...")
+		fmt.Fprintln(os.Stderr, "usage: benchtool session-token|session-cookie|bare|seed|startup|report|freeport|wait ...")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -45,6 +47,8 @@ func main() {
 	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
 	case "session-token":
 		err = sessionToken(ctx)
+	case "session-cookie":
+		err = sessionCookie(ctx)
 	case "bare":
 		err = bare(ctx)
 	case "seed":
@@ -78,9 +82,9 @@ func loadConfig() (config.Config, error) {
 	return cfg, config.ResolveSigningKey(&cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
 }
 
-// sessionToken signs an administrator in the way the OIDC callback does and prints a bearer
-// session token taken from that session.
-func sessionToken(ctx context.Context) error {
+// startSession signs an administrator in the way the OIDC callback does, and calls use with
+// the session and the secret of its cookie.
+func startSession(ctx context.Context, use func(srv *server.Server, secret string, sess auth.Session) error) error {
 	cfg, err := loadConfig()
 	if err != nil {
 		return err
@@ -90,16 +94,32 @@ func sessionToken(ctx context.Context) error {
 		return err
 	}
 	defer srv.Close()
-	_, sess, err := srv.Sessions.Start(ctx, auth.Identity{Email: "bench@example.com", Name: "bench", IsAdmin: true, Reason: "benchmark"})
+	secret, sess, err := srv.Sessions.Start(ctx, auth.Identity{Email: "bench@example.com", Name: "bench", IsAdmin: true, Reason: "benchmark"})
 	if err != nil {
 		return err
 	}
-	tok, _, err := srv.Sessions.IssueToken(sess)
-	if err != nil {
-		return err
-	}
-	fmt.Println(tok)
-	return nil
+	return use(srv, secret, sess)
+}
+
+// sessionToken prints a bearer session token taken from a new administrator session.
+func sessionToken(ctx context.Context) error {
+	return startSession(ctx, func(srv *server.Server, _ string, sess auth.Session) error {
+		tok, _, err := srv.Sessions.IssueToken(sess)
+		if err != nil {
+			return err
+		}
+		fmt.Println(tok)
+		return nil
+	})
+}
+
+// sessionCookie prints what the sign-in would put in a browser's cookies for a new
+// administrator session: the session secret and the session's CSRF token.
+func sessionCookie(ctx context.Context) error {
+	return startSession(ctx, func(srv *server.Server, secret string, sess auth.Session) error {
+		fmt.Println(secret, srv.Sessions.CSRFToken(sess))
+		return nil
+	})
 }
 
 func bare(ctx context.Context) error {
