@@ -76,7 +76,14 @@ fact memory "$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
 fact kernel "$(uname -sr)"
 fact go "$(go version | awk '{print $3}')"
 fact mariadb "$(mysql_cli -e 'SELECT VERSION()' 2>/dev/null || echo unavailable)"
-fact commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- backend 2>/dev/null || echo ' (backend has uncommitted changes)')"
+# the server and the portal it embeds are measured: say when either differs from the commit
+dirty=""
+for d in backend frontend e2e/bench; do
+	if [[ -n $(git status --porcelain -- "$d" 2>/dev/null) ]]; then
+		dirty+="${dirty:+, }$d"
+	fi
+done
+fact commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)${dirty:+ (uncommitted changes in $dirty)}"
 fact rounds "$rounds"
 fact duration "$duration"
 fact warmup "$warmup"
