@@ -54,9 +54,15 @@ export class TokensPage {
   }
 
   /** Creates a token through the dialog and returns its value (read from the clipboard). */
-  async create(subject: string): Promise<string> {
+  async create(subject: string, scopes?: string[]): Promise<string> {
     await this.createButton.click()
     await this.subjectField.fill(subject)
+    if (scopes) {
+      for (const box of await this.dialog.getByRole('checkbox').all()) {
+        const scope = (await box.locator('xpath=..').locator('code').textContent()) ?? ''
+        await box.setChecked(scopes.includes(scope))
+      }
+    }
     await this.dialog.getByRole('button', { name: 'Create Token' }).click()
     await expect(this.tokenValue).toBeVisible()
     await this.dialog.getByRole('button', { name: 'Copy token' }).click()

@@ -4,7 +4,7 @@ import { PublicFrame } from '../components/layout/PublicFrame'
 import { AuditLogPage } from '../features/audit/components/AuditLogPage'
 import { ACCESS_DENIED_PATH, AccessDenied } from '../features/auth/components/AccessDenied'
 import { AdminHub } from '../features/dashboard/components/AdminHub'
-import { HomePage } from '../features/dashboard/components/HomePage'
+import { DashboardPage } from '../features/dashboard/components/DashboardPage'
 import { TokensPage } from '../features/tokens/components/TokensPage'
 import { AuthGate } from './AuthGate'
 
@@ -20,7 +20,7 @@ export const routes: RouteObject[] = [
   {
     element: <AuthGate />,
     children: [
-      { index: true, element: <HomePage /> },
+      { index: true, element: <DashboardPage /> },
       { path: 'admin', element: <AdminHub /> },
       { path: 'admin/service-tokens', element: <TokensPage /> },
       { path: 'admin/audit-log', element: <AuditLogPage /> },

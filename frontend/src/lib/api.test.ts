@@ -1,21 +1,24 @@
 import { describe, expect, it } from 'vitest'
 import { jsonResponse, mockFetch, problem } from '../test/http'
-import { ApiError, api, nextLink, readCookie } from './api'
-
-function headersOf(fetchMock: ReturnType<typeof mockFetch>, call = 0): Headers {
-  return new Headers(fetchMock.mock.calls[call]?.[1]?.headers)
-}
+import { ApiError, client, nextLink, ok, readCookie } from './api'
 
 describe('api client', () => {
   it('returns parsed JSON and sends same-origin credentials', async () => {
-    const fetchMock = mockFetch({ 'GET /api/thing': () => jsonResponse(200, { ok: true }) })
-    await expect(api.get('/api/thing')).resolves.toEqual({ ok: true })
-    expect(fetchMock.mock.calls[0]?.[1]).toMatchObject({ method: 'GET', credentials: 'same-origin' })
+    const requests = mockFetch({ 'GET /api/workloads': () => jsonResponse(200, { workloads: ['web'] }) })
+    await expect(ok(client.GET('/api/workloads'))).resolves.toEqual({ workloads: ['web'] })
+    expect(requests[0]?.request.credentials).toBe('same-origin')
+    expect(requests[0]?.request.headers.get('Accept')).toBe('application/json')
+  })
+
+  it('serializes query parameters and leaves out the unset ones', async () => {
+    const requests = mockFetch({ 'GET /api/pipeline/runs?workload=a%20b&limit=5': () => jsonResponse(200, { runs: [] }) })
+    await ok(client.GET('/api/pipeline/runs', { params: { query: { workload: 'a b', limit: 5, cursor: undefined } } }))
+    expect(requests.map((r) => r.key)).toEqual(['GET /api/pipeline/runs?workload=a%20b&limit=5'])
   })
 
   it('throws ApiError with status, title and detail from a problem+json body', async () => {
-    mockFetch({ 'GET /api/thing': () => problem(403, 'Forbidden', 'Administrator access required.') })
-    const error = await api.get('/api/thing').catch((e: unknown) => e)
+    mockFetch({ 'GET /api/admin/access': () => problem(403, 'Forbidden', 'Administrator access required.') })
+    const error = await ok(client.GET('/api/admin/access')).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(ApiError)
     expect(error).toMatchObject({ status: 403, title: 'Forbidden', detail: 'Administrator access required.' })
     expect((error as ApiError).problem).toMatchObject({ type: 'about:blank', status: 403 })
@@ -23,32 +26,37 @@ describe('api client', () => {
 
   it('falls back to the status text when the error body is not JSON', async () => {
     mockFetch({
-      'GET /api/thing': () => new Response('<html>oops</html>', { status: 502, statusText: 'Bad Gateway', headers: { 'Content-Type': 'text/html' } }),
+      'GET /api/workloads': () => new Response('<html>oops</html>', { status: 502, statusText: 'Bad Gateway', headers: { 'Content-Type': 'text/html' } }),
     })
-    await expect(api.get('/api/thing')).rejects.toMatchObject({ status: 502, title: 'Bad Gateway', detail: undefined })
+    await expect(ok(client.GET('/api/workloads'))).rejects.toMatchObject({ status: 502, title: 'Bad Gateway', detail: undefined })
   })
 
   it('sends the CSRF cookie value as X-CSRF-Token on POST with a JSON body', async () => {
     document.cookie = 'other=1; path=/'
     document.cookie = 'codemetrics_csrf=tok%2Ben; path=/'
-    const fetchMock = mockFetch({ 'POST /api/thing': () => new Response(null, { status: 204 }) })
-    await expect(api.post('/api/thing', { a: 1 })).resolves.toBeUndefined()
-    const headers = headersOf(fetchMock)
-    expect(headers.get('X-CSRF-Token')).toBe('tok+en')
-    expect(headers.get('Content-Type')).toBe('application/json')
-    expect(fetchMock.mock.calls[0]?.[1]?.body).toBe('{"a":1}')
+    const requests = mockFetch({ 'POST /api/tokens': () => jsonResponse(201, { accessToken: 'x', tokenId: 'id', expires: '2030-01-01T00:00:00Z' }) })
+    await ok(client.POST('/api/tokens', { body: { subject: 'ci' } }))
+    const sent = requests[0]!.request
+    expect(sent.headers.get('X-CSRF-Token')).toBe('tok+en')
+    expect(sent.headers.get('Content-Type')).toBe('application/json')
+    expect(await sent.text()).toBe('{"subject":"ci"}')
+  })
+
+  it('resolves to undefined on 204 No Content', async () => {
+    mockFetch({ 'DELETE /api/tokens/abc': () => new Response(null, { status: 204 }) })
+    await expect(ok(client.DELETE('/api/tokens/{tokenId}', { params: { path: { tokenId: 'abc' } } }))).resolves.toBeUndefined()
   })
 
   it('does not send the CSRF header on GET or when the cookie is absent', async () => {
-    const fetchMock = mockFetch({
-      'GET /api/thing': () => jsonResponse(200, {}),
-      'POST /api/thing': () => jsonResponse(200, {}),
+    const requests = mockFetch({
+      'GET /api/auth/me': () => jsonResponse(200, {}),
+      'POST /auth/logout': () => new Response(null, { status: 204 }),
     })
-    await api.post('/api/thing')
-    expect(headersOf(fetchMock, 0).has('X-CSRF-Token')).toBe(false)
+    await ok(client.POST('/auth/logout'))
+    expect(requests[0]?.request.headers.has('X-CSRF-Token')).toBe(false)
     document.cookie = 'codemetrics_csrf=abc; path=/'
-    await api.get('/api/thing')
-    expect(headersOf(fetchMock, 1).has('X-CSRF-Token')).toBe(false)
+    await ok(client.GET('/api/auth/me'))
+    expect(requests[1]?.request.headers.has('X-CSRF-Token')).toBe(false)
   })
 
   it('reads cookies by exact name', () => {

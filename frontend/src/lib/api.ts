@@ -1,10 +1,18 @@
-// Minimal client for the CodeMetrics HTTP API.
+// The client for the CodeMetrics HTTP API, typed from its OpenAPI document.
 //
-// - Sends and receives JSON, with the session cookie (same-origin only).
-// - Non-2xx responses become an ApiError carrying the HTTP status and the
-//   RFC 9457 problem details (`title`, `detail`) when the body has them.
-// - Unsafe methods send the CSRF token from the `codemetrics_csrf` cookie
-//   in the `X-CSRF-Token` header (double-submit cookie).
+// - `client` is openapi-fetch over the types that openapi-typescript generates from
+//   backend/internal/httpapi/openapi.json (`npm run gen:api`; a test fails when they drift), so
+//   paths, parameters, bodies and responses are checked by the compiler.
+// - Requests carry the session cookie (same-origin only); unsafe methods send the CSRF token
+//   from the `codemetrics_csrf` cookie in the `X-CSRF-Token` header (double-submit cookie).
+// - `ok` turns a non-2xx response into an ApiError carrying the HTTP status and the RFC 9457
+//   problem details (`title`, `detail`) when the body has them.
+
+import createClient, { type Middleware } from 'openapi-fetch'
+import type { components, paths } from './openapi-schema'
+
+/** The API's named schemas (Token, Run, Series, ...). */
+export type Schemas = components['schemas']
 
 export const CSRF_COOKIE = 'codemetrics_csrf'
 export const CSRF_HEADER = 'X-CSRF-Token'
@@ -54,73 +62,52 @@ export function readCookie(name: string): string | undefined {
   return undefined
 }
 
-export interface RequestOptions {
-  body?: unknown
-  signal?: AbortSignal
-}
-
-function isJson(contentType: string | null): boolean {
-  return contentType !== null && /^application\/([\w.+-]+\+)?json\b/i.test(contentType)
-}
-
-/** A parsed response body together with the response headers (for paging headers). */
-export interface ApiResponse<T> {
-  data: T
-  headers: Headers
-}
-
-export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-  return (await requestWithHeaders<T>(method, path, options)).data
-}
-
-export async function requestWithHeaders<T>(
-  method: string,
-  path: string,
-  options: RequestOptions = {},
-): Promise<ApiResponse<T>> {
-  const headers = new Headers({ Accept: 'application/json' })
-  let body: string | undefined
-  if (options.body !== undefined) {
-    headers.set('Content-Type', 'application/json')
-    body = JSON.stringify(options.body)
-  }
-  const upper = method.toUpperCase()
-  if (!SAFE_METHODS.has(upper)) {
-    const csrf = readCookie(CSRF_COOKIE)
-    if (csrf) headers.set(CSRF_HEADER, csrf)
-  }
-
-  const response = await fetch(path, {
-    method: upper,
-    headers,
-    body,
-    credentials: 'same-origin',
-    signal: options.signal,
-  })
-
-  const contentType = response.headers.get('Content-Type')
-  if (!response.ok) {
-    let problem: ProblemDetails | undefined
-    if (isJson(contentType)) {
-      try {
-        const parsed: unknown = await response.json()
-        if (parsed && typeof parsed === 'object') problem = parsed as ProblemDetails
-      } catch {
-        // Not valid JSON: fall back to the status line.
-      }
+const csrf: Middleware = {
+  onRequest({ request }) {
+    if (!SAFE_METHODS.has(request.method)) {
+      const token = readCookie(CSRF_COOKIE)
+      if (token) request.headers.set(CSRF_HEADER, token)
     }
-    const title =
-      typeof problem?.title === 'string' && problem.title
-        ? problem.title
-        : response.statusText || `HTTP ${response.status}`
-    const detail = typeof problem?.detail === 'string' ? problem.detail : undefined
-    throw new ApiError(response.status, title, detail, problem)
-  }
+    return request
+  },
+}
 
-  if (response.status === 204 || !isJson(contentType)) {
-    return { data: undefined as T, headers: response.headers }
-  }
-  return { data: (await response.json()) as T, headers: response.headers }
+export const client = createClient<paths>({
+  // Absolute, so the same code runs in the browser and under the unit tests' fetch.
+  baseUrl: window.location.origin,
+  credentials: 'same-origin',
+  headers: { Accept: 'application/json' },
+  // Looked up on each call, so tests can stub the global fetch after this module loads.
+  fetch: (request) => globalThis.fetch(request),
+})
+client.use(csrf)
+
+/** What every openapi-fetch call resolves to. */
+interface Result<D> {
+  data?: D
+  error?: unknown
+  response: Response
+}
+
+/** The error for a non-2xx response, from its problem details when it has them. */
+export function toApiError(response: Response, body: unknown): ApiError {
+  const problem = body && typeof body === 'object' ? (body as ProblemDetails) : undefined
+  const title =
+    typeof problem?.title === 'string' && problem.title ? problem.title : response.statusText || `HTTP ${response.status}`
+  const detail = typeof problem?.detail === 'string' ? problem.detail : undefined
+  return new ApiError(response.status, title, detail, problem)
+}
+
+/** The body of a successful response, with its headers (for paging headers). */
+export async function okWithHeaders<D>(pending: Promise<Result<D>>): Promise<{ data: D; headers: Headers }> {
+  const { data, error, response } = await pending
+  if (!response.ok) throw toApiError(response, error)
+  return { data: data as D, headers: response.headers }
+}
+
+/** The body of a successful response; throws an ApiError for any other. */
+export async function ok<D>(pending: Promise<Result<D>>): Promise<D> {
+  return (await okWithHeaders(pending)).data
 }
 
 /** The target of the `rel="next"` link in an RFC 8288 Link header, if any. */
@@ -131,19 +118,6 @@ export function nextLink(header: string | null): string | undefined {
     if (match && /(^|;)\s*rel="?next"?\s*(;|$)/.test(match[2] ?? '')) return match[1]
   }
   return undefined
-}
-
-export const api = {
-  get: <T>(path: string, options?: Omit<RequestOptions, 'body'>) => request<T>('GET', path, options),
-  getWithHeaders: <T>(path: string, options?: Omit<RequestOptions, 'body'>) =>
-    requestWithHeaders<T>('GET', path, options),
-  post: <T>(path: string, body?: unknown, options?: Omit<RequestOptions, 'body'>) =>
-    request<T>('POST', path, { ...options, body }),
-  put: <T>(path: string, body?: unknown, options?: Omit<RequestOptions, 'body'>) =>
-    request<T>('PUT', path, { ...options, body }),
-  patch: <T>(path: string, body?: unknown, options?: Omit<RequestOptions, 'body'>) =>
-    request<T>('PATCH', path, { ...options, body }),
-  delete: <T>(path: string, options?: Omit<RequestOptions, 'body'>) => request<T>('DELETE', path, options),
 }
 
 /** A human-readable message for any error thrown by the client. */

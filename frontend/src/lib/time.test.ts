@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { expiryStatus, formatDuration, relativeTime } from './time'
+import { expiryStatus, formatDuration, formatElapsed, relativeTime } from './time'
 
 const now = new Date('2026-11-23T10:00:00Z')
 const at = (ms: number) => new Date(now.getTime() + ms)
@@ -51,5 +51,17 @@ describe('formatDuration', () => {
     [59, '59 seconds'],
   ])('%d s → %s', (seconds, expected) => {
     expect(formatDuration(seconds)).toBe(expected)
+  })
+})
+
+describe('formatElapsed', () => {
+  it('says how long a run took in the two largest units', () => {
+    expect(formatElapsed(0)).toBe('0s')
+    expect(formatElapsed(45.4)).toBe('45s')
+    expect(formatElapsed(372)).toBe('6m 12s')
+    expect(formatElapsed(300)).toBe('5m')
+    expect(formatElapsed(3_720)).toBe('1h 2m')
+    expect(formatElapsed(7_200)).toBe('2h')
+    expect(formatElapsed(-5)).toBe('0s')
   })
 })

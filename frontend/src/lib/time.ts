@@ -57,3 +57,12 @@ export function formatDuration(seconds: number): string {
   if (seconds > 0 && seconds % 60 === 0) return plural(seconds / 60, 'minute')
   return plural(seconds, 'second')
 }
+
+/** "45s", "6m 12s", "1h 2m": how long something ran, for tables. */
+export function formatElapsed(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds))
+  if (s < 60) return `${s}s`
+  if (s < 3_600) return s % 60 ? `${Math.floor(s / 60)}m ${s % 60}s` : `${s / 60}m`
+  const m = Math.floor(s / 60)
+  return m % 60 ? `${Math.floor(m / 60)}h ${m % 60}m` : `${m / 60}h`
+}

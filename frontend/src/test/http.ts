@@ -8,16 +8,30 @@ export function problem(status: number, title: string, detail?: string): Respons
   return jsonResponse(status, { type: 'about:blank', title, status, detail }, 'application/problem+json')
 }
 
-type Route = (init: RequestInit | undefined) => Response | Promise<Response>
+type Route = (request: Request) => Response | Promise<Response>
 
-/** Stubs global fetch with a table of `"METHOD /path"` handlers; unknown routes get 404. */
-export function mockFetch(routes: Record<string, Route>) {
-  const fetchMock = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
-    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url
-    const key = `${(init?.method ?? 'GET').toUpperCase()} ${url}`
-    const route = routes[key]
-    return route ? route(init) : problem(404, 'Not Found', `no mock for ${key}`)
-  })
-  vi.stubGlobal('fetch', fetchMock)
-  return fetchMock
+/** A recorded request, keyed like the routes ("METHOD /path?query"). */
+export interface RecordedRequest {
+  key: string
+  request: Request
+}
+
+/**
+ * Stubs global fetch with a table of `"METHOD /path?query"` handlers (same-origin paths);
+ * unknown routes get 404. Returns the requests made, in order, each still readable.
+ */
+export function mockFetch(routes: Record<string, Route>): RecordedRequest[] {
+  const requests: RecordedRequest[] = []
+  vi.stubGlobal(
+    'fetch',
+    vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
+      const request = input instanceof Request ? input : new Request(new URL(input, window.location.origin), init)
+      const url = new URL(request.url)
+      const key = `${request.method} ${url.pathname}${url.search}`
+      requests.push({ key, request: request.clone() })
+      const route = routes[key]
+      return route ? route(request) : problem(404, 'Not Found', `no mock for ${key}`)
+    }),
+  )
+  return requests
 }

@@ -1,4 +1,4 @@
-import { ClipboardList, House, KeyRound, LayoutDashboard } from 'lucide-react'
+import { ChartLine, ClipboardList, KeyRound, LayoutDashboard } from 'lucide-react'
 import { NavLink, Outlet } from 'react-router'
 import type { Me } from '../../features/auth/api/session'
 import { UserMenu } from '../../features/auth/components/UserMenu'
@@ -39,8 +39,8 @@ export function AppShell({ me }: { me: Me }) {
           <ul className="space-y-1">
             <li>
               <NavLink to="/" end className={navLink}>
-                <House aria-hidden="true" className="size-4" />
-                Home
+                <ChartLine aria-hidden="true" className="size-4" />
+                Dashboard
               </NavLink>
             </li>
           </ul>

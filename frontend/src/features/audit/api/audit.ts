@@ -1,20 +1,8 @@
 import { useInfiniteQuery } from '@tanstack/react-query'
-import { api } from '../../../lib/api'
+import { client, ok, type Schemas } from '../../../lib/api'
 
 /** One audit event, as GET /api/audit-events returns it. */
-export interface AuditEvent {
-  id: number
-  time: string
-  actor: string
-  action: string
-  target: string
-  details: Record<string, unknown> | null
-}
-
-interface AuditPage {
-  events: AuditEvent[]
-  nextCursor?: string
-}
+export type AuditEvent = Schemas['AuditEvent']
 
 export const AUDIT_ACTIONS = [
   { value: 'token.created', label: 'Token created' },
@@ -36,10 +24,8 @@ export function useAuditEvents(action: string) {
     queryKey: ['audit-events', { action }],
     initialPageParam: '',
     queryFn: ({ pageParam, signal }) => {
-      const params = new URLSearchParams({ limit: String(AUDIT_PAGE_SIZE) })
-      if (action) params.set('action', action)
-      if (pageParam) params.set('cursor', pageParam)
-      return api.get<AuditPage>(`/api/audit-events?${params}`, { signal })
+      const query = { limit: AUDIT_PAGE_SIZE, action: action || undefined, cursor: pageParam || undefined }
+      return ok(client.GET('/api/audit-events', { params: { query }, signal }))
     },
     getNextPageParam: (last) => last.nextCursor || undefined,
     placeholderData: (previous) => previous,

@@ -1,14 +1,8 @@
 import { useQuery } from '@tanstack/react-query'
-import { api } from '../../../lib/api'
+import { client, ok, type Schemas } from '../../../lib/api'
 
 /** The signed-in user, as returned by GET /api/auth/me. */
-export interface Me {
-  email: string
-  name: string
-  isAdmin: boolean
-  expires: string
-  adminReason?: string
-}
+export type Me = Schemas['Me']
 
 export const meQueryKey = ['auth', 'me'] as const
 
@@ -16,7 +10,7 @@ export const meQueryKey = ['auth', 'me'] as const
 export function useMe() {
   return useQuery({
     queryKey: meQueryKey,
-    queryFn: ({ signal }) => api.get<Me>('/api/auth/me', { signal }),
+    queryFn: ({ signal }) => ok(client.GET('/api/auth/me', { signal })),
     staleTime: 5 * 60_000,
   })
 }
@@ -26,22 +20,17 @@ export function loginUrl(location: Pick<Location, 'pathname' | 'search'> = windo
   return `/auth/login?redirect=${encodeURIComponent(location.pathname + location.search)}`
 }
 
-interface SessionToken {
-  sessionToken: string
-  expires: string
-}
-
 /**
  * Mints a session token and writes it straight to the clipboard.
  * The token is never returned, stored or rendered.
  */
 export async function copySessionToken(): Promise<void> {
-  const { sessionToken } = await api.post<SessionToken>('/api/auth/session-token')
+  const { sessionToken } = await ok(client.POST('/api/auth/session-token'))
   await navigator.clipboard.writeText(sessionToken)
 }
 
 /** Ends the session, then reloads the app from the root. */
 export async function signOut(): Promise<void> {
-  await api.post('/auth/logout')
+  await ok(client.POST('/auth/logout'))
   window.location.assign('/')
 }

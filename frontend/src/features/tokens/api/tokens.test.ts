@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { tokensUrl, validateSubject } from './tokens'
+import { validateSubject } from './tokens'
 
 describe('validateSubject', () => {
   it('accepts a trimmed subject of 1 to 100 characters', () => {
@@ -15,12 +15,5 @@ describe('validateSubject', () => {
     expect(validateSubject('x'.repeat(101))).toMatch(/too long: 101 characters, at most 100/)
     expect(validateSubject('a\tb')).toMatch(/control characters/)
     expect(validateSubject('a\u0085b')).toMatch(/control characters/)
-  })
-})
-
-describe('tokensUrl', () => {
-  it('pages, sorts and filters through the query string', () => {
-    expect(tokensUrl('', 'created')).toBe('/api/tokens?limit=50&sort=created')
-    expect(tokensUrl('a b&c', 'expires', 1)).toBe('/api/tokens?limit=1&sort=expires&subject=a+b%26c')
   })
 })

@@ -1,26 +1,20 @@
 import { useInfiniteQuery, useQuery, type InfiniteData, type QueryClient } from '@tanstack/react-query'
-import { api, nextLink } from '../../../lib/api'
+import type { paths } from '../../../lib/openapi-schema'
+import { client, nextLink, ok, okWithHeaders, type Schemas } from '../../../lib/api'
 
 /** A service token's metadata, as GET /api/tokens returns it (never the value). */
-export interface ServiceToken {
-  tokenId: string
-  created: string
-  expires: string
-  sub: string
-  createdBy: string
-  /** null when the token has never been used. */
-  lastUsed: string | null
-  scopes: string[]
-}
+export type ServiceToken = Schemas['Token']
 
 /** POST /api/tokens: the value is in this response and nowhere else, ever. */
-export interface CreatedToken {
-  accessToken: string
-  tokenId: string
-  expires: string
-}
+export type CreatedToken = Schemas['CreatedToken']
 
-export type TokenSort = 'created' | 'expires'
+/** A token's permission (least privilege: only what the integration needs). */
+export type Scope = Schemas['Scope']
+
+export type TokenSort = NonNullable<TokenQuery['sort']>
+
+/** The query of GET /api/tokens. */
+type TokenQuery = NonNullable<paths['/api/tokens']['get']['parameters']['query']>
 
 export const SCOPES = [
   { value: 'metrics:read', label: 'Read metrics', description: 'Query metrics and the system configuration.' },
@@ -42,19 +36,23 @@ export const tokenKeys = {
   count: ['tokens', 'count'] as const,
 }
 
-export function tokensUrl(subject: string, sort: TokenSort, limit = PAGE_SIZE): string {
-  const params = new URLSearchParams({ limit: String(limit), sort })
-  if (subject) params.set('subject', subject)
-  return `/api/tokens?${params}`
+export function tokensQuery(subject: string, sort: TokenSort, limit = PAGE_SIZE): TokenQuery {
+  return subject ? { limit, sort, subject } : { limit, sort }
 }
 
-async function fetchPage(url: string, signal?: AbortSignal): Promise<TokenPage> {
-  const { data, headers } = await api.getWithHeaders<ServiceToken[]>(url, { signal })
+/** The `cursor` of the next page, from the `rel="next"` Link header. */
+function nextCursor(headers: Headers): string | undefined {
+  const next = nextLink(headers.get('Link'))
+  return next ? (new URL(next, window.location.origin).searchParams.get('cursor') ?? undefined) : undefined
+}
+
+async function fetchPage(query: TokenQuery, signal?: AbortSignal): Promise<TokenPage> {
+  const { data, headers } = await okWithHeaders(client.GET('/api/tokens', { params: { query }, signal }))
   const total = Number(headers.get('X-Total-Count'))
   return {
     tokens: data,
     total: Number.isFinite(total) && headers.has('X-Total-Count') ? total : data.length,
-    next: nextLink(headers.get('Link')),
+    next: nextCursor(headers),
   }
 }
 
@@ -62,8 +60,8 @@ async function fetchPage(url: string, signal?: AbortSignal): Promise<TokenPage> 
 export function useTokens(subject: string, sort: TokenSort) {
   return useInfiniteQuery({
     queryKey: tokenKeys.list(subject, sort),
-    initialPageParam: tokensUrl(subject, sort),
-    queryFn: ({ pageParam, signal }) => fetchPage(pageParam, signal),
+    initialPageParam: undefined as string | undefined,
+    queryFn: ({ pageParam, signal }) => fetchPage({ ...tokensQuery(subject, sort), cursor: pageParam }, signal),
     getNextPageParam: (last) => last.next,
     placeholderData: (previous) => previous,
   })
@@ -73,16 +71,16 @@ export function useTokens(subject: string, sort: TokenSort) {
 export function useTokenCount() {
   return useQuery({
     queryKey: tokenKeys.count,
-    queryFn: async ({ signal }) => (await fetchPage(tokensUrl('', 'created', 1), signal)).total,
+    queryFn: async ({ signal }) => (await fetchPage(tokensQuery('', 'created', 1), signal)).total,
   })
 }
 
-export function createToken(subject: string, scopes: string[]): Promise<CreatedToken> {
-  return api.post<CreatedToken>('/api/tokens', { subject, scopes })
+export function createToken(subject: string, scopes: Scope[]): Promise<CreatedToken> {
+  return ok(client.POST('/api/tokens', { body: { subject, scopes } }))
 }
 
-export function revokeToken(tokenId: string): Promise<void> {
-  return api.delete<void>(`/api/tokens/${encodeURIComponent(tokenId)}`)
+export async function revokeToken(tokenId: string): Promise<void> {
+  await ok(client.DELETE('/api/tokens/{tokenId}', { params: { path: { tokenId } } }))
 }
 
 /** Removes a revoked token from every cached list, so its row disappears at once. */

@@ -4,7 +4,7 @@ import { CopyButton } from '../../../components/ui/CopyButton'
 import { Dialog } from '../../../components/ui/Dialog'
 import { RelativeTime } from '../../../components/ui/RelativeTime'
 import { errorMessage } from '../../../lib/api'
-import { SCOPES, createToken, validateSubject, type CreatedToken } from '../api/tokens'
+import { SCOPES, createToken, validateSubject, type CreatedToken, type Scope } from '../api/tokens'
 
 interface CreateTokenDialogProps {
   onClose: () => void
@@ -48,7 +48,7 @@ function CreateTokenForm({
   onCreated: (token: CreatedToken & { subject: string }) => void
 }) {
   const [subject, setSubject] = useState('')
-  const [scopes, setScopes] = useState<string[]>(['metrics:read'])
+  const [scopes, setScopes] = useState<Scope[]>(['metrics:read'])
   const [fieldError, setFieldError] = useState<string>()
   const [serverError, setServerError] = useState<string>()
   const [submitting, setSubmitting] = useState(false)
