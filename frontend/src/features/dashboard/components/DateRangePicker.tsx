@@ -36,34 +36,22 @@ export function DateRangePicker({ value, now, error, onChange }: DateRangePicker
           <option value="custom">Custom</option>
         </select>
       </div>
-      <div>
-        <label htmlFor={`${id}-start`} className="mb-1 block text-sm font-medium">
-          From
-        </label>
-        <input
-          id={`${id}-start`}
-          type="date"
-          className="field-input"
-          value={value.start}
-          max={value.end || undefined}
-          aria-invalid={error ? true : undefined}
-          onChange={(e) => onChange({ ...value, start: e.target.value })}
-        />
-      </div>
-      <div>
-        <label htmlFor={`${id}-end`} className="mb-1 block text-sm font-medium">
-          To
-        </label>
-        <input
-          id={`${id}-end`}
-          type="date"
-          className="field-input"
-          value={value.end}
-          min={value.start || undefined}
-          aria-invalid={error ? true : undefined}
-          onChange={(e) => onChange({ ...value, end: e.target.value })}
-        />
-      </div>
+      <DateField
+        id={`${id}-start`}
+        label="From"
+        value={value.start}
+        max={value.end}
+        invalid={!!error}
+        onChange={(start) => onChange({ ...value, start })}
+      />
+      <DateField
+        id={`${id}-end`}
+        label="To"
+        value={value.end}
+        min={value.start}
+        invalid={!!error}
+        onChange={(end) => onChange({ ...value, end })}
+      />
       {error ? (
         <p id={`${id}-error`} role="alert" className="w-full text-sm font-medium text-red-700 dark:text-red-400">
           {error}
@@ -74,5 +62,35 @@ export function DateRangePicker({ value, now, error, onChange }: DateRangePicker
         </p>
       )}
     </fieldset>
+  )
+}
+
+interface DateFieldProps {
+  id: string
+  label: string
+  value: string
+  min?: string
+  max?: string
+  invalid: boolean
+  onChange: (value: string) => void
+}
+
+function DateField({ id, label, value, min, max, invalid, onChange }: DateFieldProps) {
+  return (
+    <div>
+      <label htmlFor={id} className="mb-1 block text-sm font-medium">
+        {label}
+      </label>
+      <input
+        id={id}
+        type="date"
+        className="field-input"
+        value={value}
+        min={min || undefined}
+        max={max || undefined}
+        aria-invalid={invalid || undefined}
+        onChange={(e) => onChange(e.target.value)}
+      />
+    </div>
   )
 }
