@@ -26,6 +26,7 @@
 // CODEMETRICS_SESSION is the session cookie's value and CODEMETRICS_CSRF the CSRF cookie's
 // (`benchtool session-cookie` prints both). CHROMIUM_PATH is the browser (/usr/bin/chromium).
 import { chromium } from '@playwright/test'
+import { chromiumArgs, chromiumPath } from '../fixtures/chromium.mjs'
 
 function parseArgs(argv) {
   const opts = { url: '', loads: 5, warmup: 1, rows: 50, path: '/admin/service-tokens', tags: {} }
@@ -228,16 +229,8 @@ async function main() {
   if (csrf) cookies.push({ name: 'codemetrics_csrf', value: csrf, url: opts.url, secure, sameSite: 'Lax' })
 
   const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-gpu',
-    ],
+    executablePath: chromiumPath,
+    args: chromiumArgs,
   })
   const version = browser.version()
   const runs = []
