@@ -40,8 +40,8 @@ function TrendTooltip({ active, payload, trend }: Pick<TooltipContentProps, 'act
 }
 
 /**
- * One workload's daily trend as a line chart, days without builds left as gaps between the
- * points that exist, with the numbers as a table for screen readers and for copying.
+ * One workload's daily trend as a line chart: a point for each day with builds, the line
+ * joining them across days without any; the numbers as a table for screen readers and copying.
  */
 export function TrendChart({ rows, trend }: { rows: ChartRow[]; trend: TrendKey }) {
   const id = useId()
