@@ -8,7 +8,8 @@
 # BENCH_GOBENCHTIME (500ms), BENCH_GOCOUNT (5), BENCH_MYSQL_HOST (127.0.0.1),
 # BENCH_MYSQL_PORT (3306), BENCH_MYSQL_USER (root), BENCH_MYSQL_PASSWORD (empty),
 # BENCH_SKIP_BUILD (1: use the existing bin/codemetrics), BENCH_OUT (docs/benchmarks.md),
-# BENCH_BROWSER (1; 0 skips the tokens page in Chromium), BENCH_BROWSER_LOADS (5: timed page loads
+# BENCH_RATE (10000: the offered load, requests/s, of the open-loop latency runs at 64
+# connections), BENCH_BROWSER (1; 0 skips the tokens page in Chromium), BENCH_BROWSER_LOADS (5: timed page loads
 # per database and token count), CHROMIUM_PATH (/usr/bin/chromium). The browser measurement
 # (e2e/bench/tokens-page.mjs) needs Node.js and the e2e/ packages (make deps).
 set -euo pipefail
@@ -19,6 +20,7 @@ cd "$root"
 duration=${BENCH_DURATION:-4s}
 warmup=${BENCH_WARMUP:-1s}
 rounds=${BENCH_ROUNDS:-3}
+rate=${BENCH_RATE:-10000}
 gobenchtime=${BENCH_GOBENCHTIME:-500ms}
 gocount=${BENCH_GOCOUNT:-5}
 out=${BENCH_OUT:-docs/benchmarks.md}
@@ -175,6 +177,24 @@ throughput() {
 	done
 }
 
+# latency DB PID URL BARE_URL TOKEN BARE_PID: the open-loop rounds of section 1. A closed loop
+# at 64 connections saturates the two cores, so its latency is queueing (Little's law); here
+# requests are due at a fixed rate below saturation, and latency counts from when each was due.
+latency() {
+	local db=$1 pid=$2 url=$3 bare=$4 tok=$5 bare_pid=$6 round target
+	for round in $(seq 1 "$rounds"); do
+		for target in healthz auth bare; do
+			local args=(-c 64 -rate "$rate" -d "$duration" -warmup "$warmup" -json -tag kind=latency -tag "db=$db" -tag "target=$target" -tag conns=64 -tag "rate=$rate" -tag "round=$round")
+			case $target in
+			healthz) args+=(-pid "$pid" "$url/healthz") ;;
+			auth) args+=(-pid "$pid" -H "Authorization: Bearer $tok" "$url/api/system/config") ;;
+			bare) args+=(-pid "$bare_pid" -H "Authorization: Bearer $tok" "$bare/api/system/config") ;;
+			esac
+			"$loadgen" "${args[@]}" >>"$results"
+		done
+	done
+}
+
 # token_list DB ENV URL SESSION: section 4 at the current number of tokens.
 token_list() {
 	local db=$1 env=$2 url=$3 session=$4 n=$5 reqs=$6
@@ -235,6 +255,8 @@ bench_db() {
 	read -r id tok < <(create_token "$env" bench-load)
 	log "$db: throughput ($rounds rounds × 16/64 connections × healthz/auth/bare)"
 	throughput "$db" "$a_pid" "$url" "$bare_url" "$tok" "$bare_pid"
+	log "$db: latency at $rate requests/s offered ($rounds rounds × 64 connections × healthz/auth/bare)"
+	latency "$db" "$a_pid" "$url" "$bare_url" "$tok" "$bare_pid"
 	fact "hwm_kb_$db" "$(hwm_kb "$a_pid")"
 
 	if [[ $db == mysql ]]; then

@@ -105,3 +105,31 @@ func TestRevocationSmoke(t *testing.T) {
 		t.Fatalf("B refused after %.1f ms, want about 100", res.BFirstRefusalMs)
 	}
 }
+
+// TestOpenLoopCountsWaitingTime: with -rate, a slow answer delays the requests due behind it on
+// the same connection, and their latency counts from when they were due, not from when they
+// could be sent (a closed loop would hide that wait: coordinated omission).
+func TestOpenLoopCountsWaitingTime(t *testing.T) {
+	const stall = 40 * time.Millisecond
+	var first atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if first.CompareAndSwap(false, true) {
+			time.Sleep(stall) // the server's slow answer, not the test waiting
+		}
+	}))
+	defer srv.Close()
+
+	// One connection, a request due every 2 ms: about 20 fall due during the stall.
+	res, err := Run(context.Background(), LoadConfig{URL: srv.URL, Conns: 1, Rate: 500, Requests: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Requests != 30 || res.Errors != 0 {
+		t.Fatalf("unexpected result: %+v", res)
+	}
+	// Only the first request is slow to serve; the next ones waited for it. Counted from when
+	// they were due, at least a tenth of the requests took 10 ms or more.
+	if res.P90ms < 10 || res.MaxMs < float64(stall/time.Millisecond) {
+		t.Fatalf("waiting time not counted: p90 %.3f ms, max %.3f ms", res.P90ms, res.MaxMs)
+	}
+}

@@ -66,14 +66,20 @@ func (t tagList) Set(v string) error {
 
 // LoadConfig describes one load run.
 type LoadConfig struct {
-	URL         string
-	Method      string
-	Headers     []string
-	Conns       int
-	Duration    time.Duration // 0: until Requests are done
-	Requests    int64         // 0: until Duration is over
-	Warmup      time.Duration // requests in the warm-up are sent but not counted
-	PID         int           // when set, the server's CPU time per request is read from /proc
+	URL      string
+	Method   string
+	Headers  []string
+	Conns    int
+	Duration time.Duration // 0: until Requests are done
+	Requests int64         // 0: until Duration is over
+	Warmup   time.Duration // requests in the warm-up are sent but not counted
+	// Rate, when above 0, is an open-loop load: requests are due at this many per second in
+	// all, spread evenly over the connections, whether or not earlier answers have come.
+	// Latency is then counted from when a request was due, so time spent waiting for a busy
+	// connection counts too (no coordinated omission). 0 is a closed loop: each connection
+	// sends its next request as soon as the answer to the last one is read.
+	Rate        float64
+	PID         int // when set, the server's CPU time per request is read from /proc
 	DialTimeout time.Duration
 }
 
@@ -117,6 +123,7 @@ func loadMain(args []string, out io.Writer) error {
 	fs.DurationVar(&cfg.Duration, "d", 5*time.Second, "how long to measure (0: until -n requests)")
 	fs.Int64Var(&cfg.Requests, "n", 0, "stop after this many measured requests (0: no limit)")
 	fs.DurationVar(&cfg.Warmup, "warmup", time.Second, "warm-up before measuring")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "open loop: requests per second in all, latency from when each was due (0: closed loop)")
 	fs.StringVar(&cfg.Method, "X", http.MethodGet, "request method")
 	fs.Var(&headers, "H", "a request header 'Name: value' (repeatable)")
 	fs.IntVar(&cfg.PID, "pid", 0, "server process id: report its CPU time per request (Linux)")
@@ -288,14 +295,26 @@ func Run(ctx context.Context, cfg LoadConfig) (Result, error) {
 			selfStart, selfErr = processCPUSeconds(os.Getpid())
 		}
 	}()
+	// Open loop: connection i's requests are due every interval, staggered by i/Conns of one.
+	var interval time.Duration
+	if cfg.Rate > 0 {
+		interval = time.Duration(float64(time.Second) * float64(cfg.Conns) / cfg.Rate)
+	}
 	for i := range cfg.Conns {
 		ws := &workerStats{statuses: map[int]int64{}, lat: make([]int64, 0, 4096)}
 		stats[i] = ws
 		wg.Go(func() {
 			c := &client{t: t}
 			defer c.close()
+			due := start.Add(interval * time.Duration(i) / time.Duration(cfg.Conns))
 			for !stop.Load() && ctx.Err() == nil {
 				t0 := time.Now()
+				if interval > 0 {
+					if wait := due.Sub(t0); wait > 0 {
+						time.Sleep(wait)
+					}
+					t0, due = due, due.Add(interval)
+				}
 				if !deadline.IsZero() && !t0.Before(deadline) {
 					break
 				}

@@ -139,6 +139,29 @@ func (r *results) cell(db, target, conns string) (cell, bool) {
 	return c, true
 }
 
+// latencyCell is the median over rounds of one open-loop run (kind=latency: a fixed offered
+// rate at 64 connections, latency counted from when each request was due).
+type latencyCell struct {
+	rate, rps, p50, p90, p99, max float64
+	non2xx, rounds                int64
+}
+
+func (r *results) latency(db, target string) (latencyCell, bool) {
+	recs := r.find(map[string]string{"kind": "latency", "db": db, "target": target})
+	if len(recs) == 0 {
+		return latencyCell{}, false
+	}
+	var rps, p50, p90, p99, mx []float64
+	var c latencyCell
+	for _, rec := range recs {
+		rps, p50, p90, p99, mx = append(rps, rec.RPS), append(p50, rec.P50), append(p90, rec.P90), append(p99, rec.P99), append(mx, rec.Max)
+		c.non2xx += rec.non2xx()
+		c.rate, _ = strconv.ParseFloat(rec.Tags["rate"], 64)
+	}
+	c.rps, c.p50, c.p90, c.p99, c.max, c.rounds = median(rps), median(p50), median(p90), median(p99), median(mx), int64(len(recs))
+	return c, true
+}
+
 // goBench is the median of one Go benchmark over its -count runs.
 type goBench struct {
 	name    string
@@ -361,18 +384,42 @@ func Report(dir string) (string, error) {
 		goals = append(goals, g)
 	}
 	{
+		// The goal is judged on the open-loop runs (a fixed rate below saturation), where latency
+		// is the server's; the closed-loop figure at saturation is queueing and is shown beside it.
 		g := goal{figure: "p99 at 64 connections, authenticated", target: "< 5 ms", met: true}
-		var parts []string
+		var open, closed []string
 		for _, db := range dbs {
-			if a, ok := r.cell(db, "auth", "64"); ok {
+			if a, ok := r.latency(db, "auth"); ok {
 				g.known = true
-				parts = append(parts, dbNames[db]+": "+f2(a.p99)+" ms")
-				if a.p99 >= 5 {
+				share := ""
+				if h, ok := r.cell(db, "healthz", "64"); ok && h.rps > 0 {
+					share = fmt.Sprintf(", %s%% of the closed-loop `/healthz` throughput", f0(100*a.rate/h.rps))
+				}
+				open = append(open, fmt.Sprintf("%s: %s ms (%s req/s offered%s)", dbNames[db], f2(a.p99), f0(a.rate), share))
+				if a.p99 >= 5 || a.non2xx > 0 {
 					g.met = false
 				}
 			}
 		}
-		g.measured = strings.Join(parts, ", ")
+		for _, db := range dbs {
+			if a, ok := r.cell(db, "auth", "64"); ok {
+				closed = append(closed, dbNames[db]+": "+f2(a.p99)+" ms")
+				if len(open) == 0 { // results without open-loop runs: judge the closed loop
+					g.known = true
+					if a.p99 >= 5 {
+						g.met = false
+					}
+				}
+			}
+		}
+		if len(open) > 0 {
+			g.measured = "open loop at a fixed rate: " + strings.Join(open, ", ")
+			if len(closed) > 0 {
+				g.measured += "; closed loop at saturation (queueing, see section 1): " + strings.Join(closed, ", ")
+			}
+		} else {
+			g.measured = strings.Join(closed, ", ")
+		}
 		goals = append(goals, g)
 	}
 	revs := r.find(map[string]string{"kind": "revocation"})
@@ -523,6 +570,27 @@ func Report(dir string) (string, error) {
 		}
 		w("\n")
 	}
+
+	w("### Latency at a fixed rate (open loop)\n\n")
+	w("The closed-loop runs above keep every connection busy, so at 64 connections they measure the machine at saturation:\n")
+	w("by Little's law the mean latency is then connections ÷ throughput whatever the server does. Latency is measured\n")
+	w("here instead with requests due at a fixed rate in all (`loadgen -rate`), spread evenly over 64 connections, below\n")
+	w("saturation; each latency counts from when the request was due, so time waiting for a busy connection counts too\n")
+	w("(no coordinated omission). Median of the rounds.\n\n")
+	w("| database | target | offered req/s | achieved req/s | p50 ms | p90 ms | p99 ms | max ms | non-2xx or errors |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	anyLatency := false
+	for _, db := range dbs {
+		for _, t := range []string{"healthz", "auth", "bare"} {
+			if x, ok := r.latency(db, t); ok {
+				anyLatency = true
+				w("| %s | %s | %s | %s | %s | %s | %s | %s | %d |\n", dbNames[db], t, f0(x.rate), f0(x.rps), f3(x.p50), f3(x.p90), f3(x.p99), f3(x.max), x.non2xx)
+			}
+		}
+	}
+	if !anyLatency {
+		w("| (not measured) | | | | | | | | |\n")
+	}
+	w("\n")
 
 	// Round trips.
 	w("## 2. Database round trips per authenticated request\n\n")

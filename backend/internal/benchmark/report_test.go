@@ -58,3 +58,44 @@ func TestReportTokensPageSkipped(t *testing.T) {
 		t.Errorf("the report lacks %q:\n%s", want, md)
 	}
 }
+
+// loadLine is a loadgen result line as bench.sh records it.
+func loadLine(kind, db, target, rate string, rps, p99 float64) string {
+	return `{"tags":{"kind":"` + kind + `","db":"` + db + `","target":"` + target + `","conns":"64","rate":"` + rate + `"},` +
+		`"requests":1000,"rps":` + f0(rps) + `,"p50Ms":0.5,"p90Ms":1,"p99Ms":` + f2(p99) + `,"maxMs":9,"statuses":{"200":1000}}` + "\n"
+}
+
+func TestReportP99GoalJudgesTheOpenLoop(t *testing.T) {
+	closed := loadLine("load", "sqlite", "healthz", "", 20000, 11) + loadLine("load", "sqlite", "auth", "", 19000, 11.8)
+	for _, c := range []struct {
+		name, lines, verdict string
+	}{
+		{"open loop under 5 ms", closed + loadLine("latency", "sqlite", "auth", "10000", 9990, 3.25), "met"},
+		{"open loop over 5 ms", closed + loadLine("latency", "sqlite", "auth", "10000", 9990, 6.5), "**missed**"},
+		{"closed loop only", closed, "**missed**"},
+	} {
+		md, err := Report(writeResults(t, "", c.lines))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var row string
+		for _, line := range strings.Split(md, "\n") {
+			if strings.HasPrefix(line, "| p99 at 64 connections") {
+				row = line
+			}
+		}
+		if !strings.HasSuffix(row, "| "+c.verdict+" |") {
+			t.Errorf("%s: goal row %q, want verdict %s", c.name, row, c.verdict)
+		}
+		if strings.Contains(c.lines, `"latency"`) {
+			for _, want := range []string{"open loop at a fixed rate: SQLite: ", "10000 req/s offered, 50% of the closed-loop `/healthz` throughput", "closed loop at saturation (queueing, see section 1): SQLite: 11.80 ms"} {
+				if !strings.Contains(row, want) {
+					t.Errorf("%s: goal row %q lacks %q", c.name, row, want)
+				}
+			}
+			if !strings.Contains(md, "| SQLite | auth | 10000 | 9990 | 0.500 | 1.000 |") {
+				t.Errorf("%s: no open-loop table row:\n%s", c.name, md)
+			}
+		}
+	}
+}
