@@ -78,6 +78,9 @@ func TestReportP99GoalJudgesTheOpenLoop(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if want := "| authenticated / unauthenticated throughput (same run) | ≥ 0.90 | SQLite/64: 0.95 | met |"; !strings.Contains(md, want) {
+			t.Errorf("%s: the report lacks %q", c.name, want)
+		}
 		var row string
 		for _, line := range strings.Split(md, "\n") {
 			if strings.HasPrefix(line, "| p99 at 64 connections") {

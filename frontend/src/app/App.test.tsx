@@ -124,6 +124,30 @@ describe('App', () => {
     expect(screen.getByText('Showing 2 of 2 tokens')).toBeVisible()
   })
 
+  it('pages through the tokens with "Load more", following the Link header\'s cursor', async () => {
+    window.history.replaceState(null, '', '/admin/service-tokens')
+    const page = (subjects: string[], next?: string) =>
+      new Response(JSON.stringify(subjects.map((sub) => token(sub, 200))), {
+        status: 200,
+        headers: {
+          'Content-Type': 'application/json',
+          'X-Total-Count': '3',
+          ...(next ? { Link: `<${next}>; rel="next"` } : {}),
+        },
+      })
+    mockFetch({
+      'GET /api/auth/me': () => jsonResponse(200, admin),
+      'GET /api/tokens?limit=50&sort=created': () => page(['first', 'second'], '/api/tokens?limit=50&sort=created&cursor=c2'),
+      'GET /api/tokens?limit=50&sort=created&cursor=c2': () => page(['third']),
+    })
+    render(<App />)
+    expect(await screen.findByText('Showing 2 of 3 tokens')).toBeVisible()
+    fireEvent.click(screen.getByRole('button', { name: 'Load more' }))
+    expect(await screen.findByRole('rowheader', { name: /third/ })).toBeVisible()
+    expect(screen.getByText('Showing 3 of 3 tokens')).toBeVisible()
+    expect(screen.queryByRole('button', { name: 'Load more' })).not.toBeInTheDocument()
+  })
+
   it('shows an empty state and an error state', async () => {
     window.history.replaceState(null, '', '/admin/service-tokens')
     mockFetch({

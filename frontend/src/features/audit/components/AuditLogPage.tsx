@@ -3,6 +3,7 @@ import { ScrollText } from 'lucide-react'
 import { useSearchParams } from 'react-router'
 import { PageHeader } from '../../../components/layout/PageHeader'
 import { LoadError } from '../../../components/ui/LoadError'
+import { LoadMoreButton } from '../../../components/ui/LoadMoreButton'
 import { Badge } from '../../../components/ui/Badge'
 import { RelativeTime } from '../../../components/ui/RelativeTime'
 import { Spinner } from '../../../components/ui/Spinner'
@@ -110,16 +111,7 @@ export function AuditLogPage() {
             <p className="muted">
               Showing {events.length.toLocaleString('en')} {events.length === 1 ? 'event' : 'events'}
             </p>
-            {query.hasNextPage && (
-              <button
-                type="button"
-                className="btn-secondary"
-                onClick={() => void query.fetchNextPage()}
-                disabled={query.isFetchingNextPage}
-              >
-                {query.isFetchingNextPage ? 'Loading…' : 'Load more'}
-              </button>
-            )}
+            <LoadMoreButton query={query} />
           </div>
         </>
       )}

@@ -5,6 +5,7 @@ import { useSearchParams } from 'react-router'
 import { PageHeader } from '../../../components/layout/PageHeader'
 import { Alert } from '../../../components/ui/Alert'
 import { LoadError } from '../../../components/ui/LoadError'
+import { LoadMoreButton } from '../../../components/ui/LoadMoreButton'
 import { Spinner } from '../../../components/ui/Spinner'
 import { useNow } from '../../../lib/useNow'
 import { removeTokenFromCache, tokenKeys, useTokens, type ServiceToken, type TokenSort } from '../api/tokens'
@@ -157,16 +158,7 @@ export function TokensPage() {
               {total === 1 ? 'token' : 'tokens'}
               {query.isFetching && !query.isFetchingNextPage ? ' (updating…)' : ''}
             </p>
-            {query.hasNextPage && (
-              <button
-                type="button"
-                className="btn-secondary"
-                onClick={() => void query.fetchNextPage()}
-                disabled={query.isFetchingNextPage}
-              >
-                {query.isFetchingNextPage ? 'Loading…' : 'Load more'}
-              </button>
-            )}
+            <LoadMoreButton query={query} />
           </div>
         </>
       )}
