@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -43,6 +44,42 @@ type Claims struct {
 }
 
 var _ jwt.Claims = (*Claims)(nil)
+
+// UnmarshalJSON decodes claims strictly by JSON type, as RFC 7519 wants: jwt.NumericDate alone
+// would take "exp": "1999999999" (a string) for a date, and a claim of the wrong type must
+// make the token invalid, not be read leniently.
+func (c *Claims) UnmarshalJSON(b []byte) error {
+	type plain Claims // the same fields without this method
+	var w struct {
+		plain
+		IssuedAt  *numericDate `json:"iat"`
+		ExpiresAt *numericDate `json:"exp"`
+		NotBefore *numericDate `json:"nbf,omitempty"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*c = Claims(w.plain)
+	c.IssuedAt, c.ExpiresAt, c.NotBefore = w.IssuedAt.date(), w.ExpiresAt.date(), w.NotBefore.date()
+	return nil
+}
+
+// numericDate is a jwt.NumericDate that must be a JSON number.
+type numericDate struct{ jwt.NumericDate }
+
+func (d *numericDate) UnmarshalJSON(b []byte) error {
+	if len(b) == 0 || !(b[0] == '-' || b[0] >= '0' && b[0] <= '9') {
+		return errors.New("a date claim must be a JSON number")
+	}
+	return d.NumericDate.UnmarshalJSON(b)
+}
+
+func (d *numericDate) date() *jwt.NumericDate {
+	if d == nil {
+		return nil
+	}
+	return &d.NumericDate
+}
 
 // GetExpirationTime implements jwt.Claims.
 func (c *Claims) GetExpirationTime() (*jwt.NumericDate, error) { return c.ExpiresAt, nil }
@@ -100,6 +137,9 @@ func NewKeyring(issuer string, now func() time.Time, current []byte, previous ..
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(Leeway),
 		jwt.WithTimeFunc(now),
+		// One token, one spelling: the last character of a base64url segment carries bits
+		// that decode to nothing, so without this each signature verifies in four spellings.
+		jwt.WithStrictDecoding(),
 	)
 	return k
 }
