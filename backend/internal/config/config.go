@@ -46,7 +46,10 @@ type Config struct {
 	DatabaseDSN    string
 
 	ServiceTokenTTL time.Duration
-	TokenIssuer     string
+	// TokenRecheckInterval is how long a verified service token is trusted from an instance's
+	// cache before its database row is read again.
+	TokenRecheckInterval time.Duration
+	TokenIssuer          string
 	// SigningKey signs and verifies tokens. SigningKeySource says where it came from
 	// ("environment", "file <path>" or "generated <path>"), never the key itself.
 	SigningKey       []byte
@@ -149,6 +152,14 @@ func Load(getenv func(string) string) (Config, error) {
 			fail("SERVICE_TOKEN_TTL=%q: %v", v, err)
 		} else {
 			c.ServiceTokenTTL = d
+		}
+	}
+	c.TokenRecheckInterval = 5 * time.Minute
+	if v := env("TOKEN_RECHECK_INTERVAL", ""); v != "" {
+		if d, err := time.ParseDuration(v); err != nil || d < time.Second || d > 24*time.Hour {
+			fail("TOKEN_RECHECK_INTERVAL=%q: want a Go duration from 1s to 24h, such as \"5m\"", v)
+		} else {
+			c.TokenRecheckInterval = d
 		}
 	}
 	c.SessionTTL = 8 * time.Hour
@@ -366,6 +377,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("public_url", pub),
 		slog.String("database_driver", c.DatabaseDriver),
 		slog.String("service_token_ttl", c.ServiceTokenTTL.String()),
+		slog.String("token_recheck_interval", c.TokenRecheckInterval.String()),
 		slog.String("token_issuer", c.TokenIssuer),
 		slog.String("signing_key", c.SigningKeySource),
 		slog.Int("previous_signing_keys", len(c.PreviousSigningKeys)),

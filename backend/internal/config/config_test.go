@@ -44,6 +44,28 @@ func TestServiceTokenTTL(t *testing.T) {
 	}
 }
 
+func TestTokenRecheckInterval(t *testing.T) {
+	c, err := Load(envOf(nil))
+	if err != nil || c.TokenRecheckInterval != 5*time.Minute {
+		t.Errorf("default TOKEN_RECHECK_INTERVAL = %v, %v; want 5m", c.TokenRecheckInterval, err)
+	}
+	if !strings.Contains(c.LogValue().String(), "token_recheck_interval=5m0s") {
+		t.Errorf("the logged configuration lacks the re-check interval: %s", c.LogValue())
+	}
+	for in, want := range map[string]time.Duration{"30s": 30 * time.Second, "1s": time.Second, "15m": 15 * time.Minute, "24h": 24 * time.Hour} {
+		c, err := Load(envOf(map[string]string{"TOKEN_RECHECK_INTERVAL": in}))
+		if err != nil || c.TokenRecheckInterval != want {
+			t.Errorf("TOKEN_RECHECK_INTERVAL=%s: %v, %v; want %v", in, c.TokenRecheckInterval, err, want)
+		}
+	}
+	for _, bad := range []string{"5", "abc", "-5m", "0", "0s", "500ms", "25h", "1d"} {
+		_, err := Load(envOf(map[string]string{"TOKEN_RECHECK_INTERVAL": bad}))
+		if err == nil || !strings.Contains(err.Error(), "TOKEN_RECHECK_INTERVAL") {
+			t.Errorf("TOKEN_RECHECK_INTERVAL=%q: err = %v, want one naming the variable", bad, err)
+		}
+	}
+}
+
 func TestStartupErrorsSayWhatToDo(t *testing.T) {
 	cases := map[string]struct {
 		env  map[string]string

@@ -138,6 +138,12 @@ func (a *api) readyz(c *gin.Context) {
 	if synced := a.Guard.SyncedAt(); !synced.IsZero() {
 		body["revocationFeedAge"] = a.Now().Sub(synced).Round(time.Millisecond).String()
 	}
+	// A database restored or failed over: the feed was found replaced and read again.
+	resets, lastReset := a.Guard.FeedResets()
+	body["revocationFeedResets"] = resets
+	if resets > 0 {
+		body["revocationFeedLastReset"] = lastReset.UTC().Format(time.RFC3339)
+	}
 	status := http.StatusOK
 	body["status"] = "ready"
 	if !dbOK || !feedOK {

@@ -80,7 +80,9 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	}
 	s.Store = st
 	s.Keys = token.NewKeyring(cfg.TokenIssuer, opt.Now, cfg.SigningKey, cfg.PreviousSigningKeys...)
-	s.Guard = token.NewGuard(s.Keys, st, opt.Now, opt.Log, token.GuardOptions{MaxStaleness: cfg.RevocationMaxStaleness})
+	s.Guard = token.NewGuard(s.Keys, st, opt.Now, opt.Log, token.GuardOptions{
+		MaxStaleness: cfg.RevocationMaxStaleness, RecheckInterval: cfg.TokenRecheckInterval,
+	})
 	if err := s.Guard.Sync(ctx); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("read the revocation feed: %w", err)

@@ -92,8 +92,8 @@ func TestChangeAndAuditEventCommitTogether(t *testing.T) {
 		if err != nil || got.RevokedAt != nil {
 			t.Fatalf("token revoked without its audit event: %+v %v", got, err)
 		}
-		if revs, err := st.RevocationsSince(ctx, 0, 10); err != nil || len(revs) != 0 {
-			t.Fatalf("revocation feed moved on a rolled-back revocation: %v %v", revs, err)
+		if page, err := st.RevocationsFrom(ctx, 0, 10); err != nil || len(page.Entries) != 0 || page.Counter != 0 {
+			t.Fatalf("revocation feed moved on a rolled-back revocation: %+v %v", page, err)
 		}
 
 		// Concurrent revocations of different tokens get distinct, gap-free sequence numbers.
@@ -112,9 +112,10 @@ func TestChangeAndAuditEventCommitTogether(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		revs, err := st.RevocationsSince(ctx, 0, 100)
-		if err != nil || len(revs) != 6 {
-			t.Fatalf("feed = %v, %v; want 6 revocations", revs, err)
+		page, err := st.RevocationsFrom(ctx, 0, 100)
+		revs := page.Entries
+		if err != nil || len(revs) != 6 || page.Counter != 6 {
+			t.Fatalf("feed = %+v, %v; want 6 revocations", page, err)
 		}
 		for i, r := range revs {
 			if r.Seq != int64(i+1) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -208,19 +209,77 @@ func subjectPattern(q string) string {
 	return "%" + likeEscaper.Replace(strings.ToLower(q)) + "%"
 }
 
-// RevocationsSince returns the revocation feed above seq.
-func (s *Store) RevocationsSince(ctx context.Context, seq int64, limit int) ([]token.Revocation, error) {
-	var rows []tokenRow
-	err := s.db.WithContext(ctx).Select("id", "expires_at", "revocation_seq").
-		Where("revocation_seq > ?", seq).Order("revocation_seq").Limit(limit).Find(&rows).Error
+// RevocationsFrom returns the feed's counter and the revocations from seq on, inclusive, in
+// one statement: the counter row joined to the entries, so an empty feed still gives a row.
+func (s *Store) RevocationsFrom(ctx context.Context, seq int64, limit int) (token.FeedPage, error) {
+	rows, err := s.sql.QueryContext(ctx,
+		"SELECT f.seq, t.revocation_seq, t.id, t.expires_at, t.revoked_at FROM revocation_feed f"+
+			" LEFT JOIN service_tokens t ON t.revocation_seq >= ? WHERE f.id = 1"+
+			" ORDER BY t.revocation_seq LIMIT "+strconv.Itoa(limit), seq)
+	s.sawRaw(err)
 	if err != nil {
-		return nil, translate(err, "revocations")
+		return token.FeedPage{}, translate(err, "revocations")
 	}
-	out := make([]token.Revocation, len(rows))
-	for i, r := range rows {
-		out[i] = token.Revocation{Seq: *r.RevocationSeq, TokenID: r.ID, ExpiresAt: fromMS(r.ExpiresMS)}
+	defer rows.Close()
+	var page token.FeedPage
+	for rows.Next() {
+		var seq, expires, revoked sql.NullInt64
+		var id sql.NullString
+		if err := rows.Scan(&page.Counter, &seq, &id, &expires, &revoked); err != nil {
+			return token.FeedPage{}, translate(err, "revocations")
+		}
+		if seq.Valid {
+			page.Entries = append(page.Entries, token.Revocation{
+				Seq: seq.Int64, TokenID: id.String, ExpiresAt: fromMS(expires.Int64), RevokedAt: fromMS(revoked.Int64),
+			})
+		}
 	}
-	return out, nil
+	return page, translate(rows.Err(), "revocations")
+}
+
+// UnexpiredRevocations returns the feed's last entry, then the revocations of tokens that
+// expire after now, from the (expires_at, revocation_seq, id) index: revocations of expired
+// tokens, however many, are never read. In that order, so that a revocation committed in
+// between is read twice rather than not at all.
+func (s *Store) UnexpiredRevocations(ctx context.Context, now time.Time) (token.Revocation, []token.Revocation, error) {
+	var last token.Revocation
+	var expires, revoked int64
+	err := s.sql.QueryRowContext(ctx,
+		"SELECT revocation_seq, id, expires_at, revoked_at FROM service_tokens"+
+			" WHERE revocation_seq IS NOT NULL ORDER BY revocation_seq DESC LIMIT 1").
+		Scan(&last.Seq, &last.TokenID, &expires, &revoked)
+	noRows := errors.Is(err, sql.ErrNoRows)
+	if noRows {
+		s.sawRaw(nil)
+	} else {
+		s.sawRaw(err)
+	}
+	switch {
+	case noRows:
+		last = token.Revocation{}
+	case err != nil:
+		return token.Revocation{}, nil, translate(err, "revocations")
+	default:
+		last.ExpiresAt, last.RevokedAt = fromMS(expires), fromMS(revoked)
+	}
+	rows, err := s.sql.QueryContext(ctx,
+		"SELECT revocation_seq, id, expires_at FROM service_tokens"+
+			" WHERE expires_at > ? AND revocation_seq IS NOT NULL", ms(now))
+	s.sawRaw(err)
+	if err != nil {
+		return token.Revocation{}, nil, translate(err, "revocations")
+	}
+	defer rows.Close()
+	var live []token.Revocation
+	for rows.Next() {
+		var r token.Revocation
+		if err := rows.Scan(&r.Seq, &r.TokenID, &expires); err != nil {
+			return token.Revocation{}, nil, translate(err, "revocations")
+		}
+		r.ExpiresAt = fromMS(expires)
+		live = append(live, r)
+	}
+	return last, live, translate(rows.Err(), "revocations")
 }
 
 // SaveLastUsed writes last-use times in one transaction; an older time never overwrites a newer.

@@ -52,6 +52,13 @@ func (c *Clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// Set puts the clock at t, backwards too: a clock stepped back by NTP or an operator.
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	c.t = t
+	c.mu.Unlock()
+}
+
 // Buffer is a goroutine-safe buffer for captured logs.
 type Buffer struct {
 	mu sync.Mutex

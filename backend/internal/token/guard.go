@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,37 +20,67 @@ type GuardOptions struct {
 	// MaxStaleness is how old the last successful revocation-feed read may be before service
 	// tokens are refused with 503: the guard fails closed when it cannot know of revocations.
 	MaxStaleness time.Duration
+	// RecheckInterval is how long a verified token is trusted from the cache before its row is
+	// read again (default 5 minutes), so a row deleted or revoked by hand, outside the feed,
+	// stops the token within the interval.
+	RecheckInterval time.Duration
 }
 
+// recheckRetry is how soon a re-check that could not reach the database is tried again.
+const recheckRetry = time.Second
+
+// feedPage is how many revocations one read of the feed returns at most.
+const feedPage = 1000
+
 // Guard verifies bearer tokens on the request path. In the steady state a service token costs
-// no database round trip: a verified token is cached by its value, revocations arrive through
-// a feed polled from the database (Sync), and last-use times are written in batches (Flush).
+// no database round trip: a verified token is cached by its value (and its row read again once
+// per RecheckInterval), revocations arrive through a feed polled from the database (Sync), and
+// last-use times are written in batches (Flush).
 type Guard struct {
 	keys     *Keyring
 	store    Store
 	now      func() time.Time
 	log      *slog.Logger
 	maxStale time.Duration
+	recheck  time.Duration
 
 	verified *lru.Cache[string, *verifiedToken]
 	// revoked holds id -> expiry (unix seconds) of revoked, unexpired tokens. It is checked on
 	// every request and never evicted, so no cache order or race can let a revoked token by.
 	revoked sync.Map
 
-	syncMu   sync.Mutex // one Sync at a time
-	feedSeq  int64      // guarded by syncMu
+	syncMu sync.Mutex // one Sync at a time; guards the fields up to syncedAt
+	// cursor is the last feed entry read (zero before the feed had one). Each read starts at
+	// it, inclusive: if the database no longer holds that very entry there, it was restored or
+	// replaced, and the feed is read again from the start.
+	cursor Revocation
+	// readAll makes the next Sync read the feed from the start: at start-up and after a reset.
+	readAll bool
+	// compare makes that read report tokens this instance refuses that the database no longer
+	// has revoked (after a reset).
+	compare  bool
 	syncedAt atomic.Int64
+	// high is the latest clock reading (unix ns) Sync acted on when dropping revocations of
+	// expired tokens. Expiry decisions never go behind it, so a clock stepped back cannot make
+	// a token whose revocation was dropped look unexpired again.
+	high      atomic.Int64
+	resets    atomic.Int64
+	lastReset atomic.Int64 // unix ns
 
 	dirtyMu sync.Mutex
 	dirty   []*verifiedToken
 }
 
 type verifiedToken struct {
-	claims   *Claims
-	expires  time.Time
-	lastUsed atomic.Int64 // unix nanoseconds
-	isDirty  atomic.Bool
+	claims    *Claims
+	expires   atomic.Int64 // unix ns: the earlier of the claim's and the row's expiry
+	checkedAt atomic.Int64 // unix ns: when the row was last read
+	checking  atomic.Bool  // a re-check is under way; other requests keep using the entry
+	lastUsed  atomic.Int64 // unix nanoseconds
+	isDirty   atomic.Bool
 }
+
+func (v *verifiedToken) expiry() time.Time { return time.Unix(0, v.expires.Load()) }
 
 // NewGuard returns a guard. It refuses service tokens until the first successful Sync.
 func NewGuard(keys *Keyring, store Store, now func() time.Time, log *slog.Logger, opt GuardOptions) *Guard {
@@ -59,11 +90,17 @@ func NewGuard(keys *Keyring, store Store, now func() time.Time, log *slog.Logger
 	if opt.MaxStaleness <= 0 {
 		opt.MaxStaleness = 10 * time.Second
 	}
+	if opt.RecheckInterval <= 0 {
+		opt.RecheckInterval = 5 * time.Minute
+	}
 	cache, err := lru.New[string, *verifiedToken](opt.CacheSize)
 	if err != nil {
 		panic(err) // only for a non-positive size
 	}
-	return &Guard{keys: keys, store: store, now: now, log: log, maxStale: opt.MaxStaleness, verified: cache}
+	return &Guard{
+		keys: keys, store: store, now: now, log: log, maxStale: opt.MaxStaleness, recheck: opt.RecheckInterval,
+		verified: cache, readAll: true,
+	}
 }
 
 // Errors of Verify; each carries an apperr code.
@@ -75,9 +112,10 @@ var (
 // signature, claims, that the id was issued, and that it is neither revoked nor expired. Session
 // tokens are checked by signature and claims only; their session is the caller's to check.
 func (g *Guard) Verify(ctx context.Context, raw string) (*Claims, error) {
-	now := g.now()
-	v, ok := g.verified.Get(raw)
-	if !ok {
+	clock := g.now()
+	now := g.notBehind(clock)
+	v, cached := g.verified.Get(raw)
+	if !cached {
 		c, err := g.keys.Parse(raw)
 		if err != nil {
 			return nil, apperr.Wrap(err, apperr.Unauthorized, "the bearer token is invalid: %s", reasonText(err))
@@ -89,7 +127,7 @@ func (g *Guard) Verify(ctx context.Context, raw string) (*Claims, error) {
 		if c.TokenUse != UseService {
 			return c, nil
 		}
-		if err := g.fresh(now); err != nil {
+		if err := g.fresh(clock); err != nil {
 			return nil, err
 		}
 		if g.isRevoked(c.ID) {
@@ -99,17 +137,30 @@ func (g *Guard) Verify(ctx context.Context, raw string) (*Claims, error) {
 			return nil, err
 		}
 		g.verified.Add(raw, v)
-	} else if err := g.fresh(now); err != nil {
+	} else if err := g.fresh(clock); err != nil {
 		return nil, err
 	}
-	if !now.Before(v.expires) {
+	if !now.Before(v.expiry()) {
 		return nil, apperr.New(apperr.Unauthorized, "the token has expired: ask an administrator for a new one")
 	}
 	if g.isRevoked(v.claims.ID) {
 		return nil, apperr.New(apperr.Unauthorized, "the token has been revoked")
 	}
+	if cached {
+		if err := g.recheckIfDue(ctx, v, now); err != nil {
+			return nil, err
+		}
+	}
 	g.touch(v, now)
 	return v.claims, nil
+}
+
+// notBehind returns clock, or the latest time Sync acted on if the clock is behind it.
+func (g *Guard) notBehind(clock time.Time) time.Time {
+	if high := g.high.Load(); clock.UnixNano() < high {
+		return time.Unix(0, high)
+	}
+	return clock
 }
 
 // lookup confirms with the database that a correctly signed token was issued and is active.
@@ -135,7 +186,54 @@ func (g *Guard) lookup(ctx context.Context, c *Claims, now time.Time) (*verified
 	if !now.Before(expires) {
 		return nil, apperr.New(apperr.Unauthorized, "the token has expired: ask an administrator for a new one")
 	}
-	return &verifiedToken{claims: c, expires: expires}, nil
+	v := &verifiedToken{claims: c}
+	v.expires.Store(expires.UnixNano())
+	v.checkedAt.Store(now.UnixNano())
+	return v, nil
+}
+
+// recheckIfDue reads a cached token's row again once it has been trusted for the re-check
+// interval: one request re-checks while the others keep using the entry. A row found deleted
+// or revoked refuses the token from then on. A database that cannot be reached leaves the
+// entry trusted and the re-check is retried a second later: if the outage lasts, the feed goes
+// stale and every service token is refused with 503 after MaxStaleness anyway.
+func (g *Guard) recheckIfDue(ctx context.Context, v *verifiedToken, now time.Time) error {
+	due := func() bool {
+		// Also due when the clock went back by more than an interval, so that a clock reset
+		// cannot postpone the re-check for as long as it stepped.
+		d := now.UnixNano() - v.checkedAt.Load()
+		return d >= int64(g.recheck) || d < -int64(g.recheck)
+	}
+	if !due() || !v.checking.CompareAndSwap(false, true) {
+		return nil
+	}
+	defer v.checking.Store(false)
+	if !due() { // another request re-checked between the two looks
+		return nil
+	}
+	id := v.claims.ID
+	t, err := g.store.GetToken(ctx, id)
+	switch {
+	case apperr.Is(err, apperr.NotFound):
+		g.log.Warn("a cached token's row is gone from the database: refusing the token from now on", "token_id", id)
+		g.MarkRevoked(id, v.expiry())
+		return apperr.New(apperr.Unauthorized, "the token is not recognised")
+	case err != nil:
+		v.checkedAt.Store(now.Add(recheckRetry - g.recheck).UnixNano())
+		g.log.Warn("cannot re-check a cached token: still trusting it until the revocation feed goes stale; will retry", "token_id", id, "err", err)
+		return nil
+	case t.RevokedAt != nil:
+		g.MarkRevoked(t.ID, t.ExpiresAt)
+		return apperr.New(apperr.Unauthorized, "the token has been revoked")
+	}
+	if t.ExpiresAt.Before(v.expiry()) { // shortened by hand
+		v.expires.Store(t.ExpiresAt.UnixNano())
+		if !now.Before(t.ExpiresAt) {
+			return apperr.New(apperr.Unauthorized, "the token has expired: ask an administrator for a new one")
+		}
+	}
+	v.checkedAt.Store(now.UnixNano())
+	return nil
 }
 
 func (g *Guard) isRevoked(id string) bool {
@@ -143,8 +241,11 @@ func (g *Guard) isRevoked(id string) bool {
 	return ok
 }
 
-func (g *Guard) fresh(now time.Time) error {
-	if now.Sub(time.Unix(0, g.syncedAt.Load())) > g.maxStale {
+// fresh fails when the feed was last read more than MaxStaleness ago, and also when the clock
+// is more than MaxStaleness behind that read: after a clock stepped back, the age of the last
+// read is unknown until the next one.
+func (g *Guard) fresh(clock time.Time) error {
+	if age := clock.Sub(time.Unix(0, g.syncedAt.Load())); age > g.maxStale || age < -g.maxStale {
 		return errStale
 	}
 	return nil
@@ -160,35 +261,123 @@ func (g *Guard) MarkRevoked(id string, expires time.Time) {
 
 // Sync reads the revocation feed once: every revocation committed since the last read. The
 // feed is ordered by a sequence number that revocations take under a lock, in commit order, so
-// reading "above the last number seen" never skips one.
+// reading on from the last entry seen never skips one. Each read starts at that entry itself:
+// when the database no longer has it (a restore from an older dump, a failover to another
+// database), the counter has gone back or been reused, and the feed is read again from the
+// start. The first read, and such a re-read, take only revocations of unexpired tokens.
 func (g *Guard) Sync(ctx context.Context) error {
 	g.syncMu.Lock()
 	defer g.syncMu.Unlock()
-	started := g.now()
-	for {
-		revs, err := g.store.RevocationsSince(ctx, g.feedSeq, 1000)
-		if err != nil {
-			return err
-		}
-		for _, r := range revs {
-			if started.Before(r.ExpiresAt) {
-				g.MarkRevoked(r.TokenID, r.ExpiresAt)
-			}
-			g.feedSeq = r.Seq
-		}
-		if len(revs) < 1000 {
-			break
-		}
+	clock := g.now()
+	if clock.UnixNano() > g.high.Load() {
+		g.high.Store(clock.UnixNano()) // only Sync stores, under syncMu
+	}
+	now := g.notBehind(clock)
+	if err := g.read(ctx, now); err != nil {
+		return err
 	}
 	// Expired tokens are refused on their expiry; their revocation entries can go.
 	g.revoked.Range(func(k, v any) bool {
-		if v.(int64) <= started.Unix() {
+		if v.(int64) <= now.Unix() {
 			g.revoked.Delete(k)
 		}
 		return true
 	})
-	g.syncedAt.Store(started.UnixNano())
+	g.syncedAt.Store(clock.UnixNano())
 	return nil
+}
+
+func (g *Guard) read(ctx context.Context, now time.Time) error {
+	if g.readAll {
+		return g.readFromStart(ctx, now)
+	}
+	for {
+		page, err := g.store.RevocationsFrom(ctx, g.cursor.Seq, feedPage)
+		if err != nil {
+			return err
+		}
+		entries := page.Entries
+		if g.cursor.Seq > 0 {
+			if page.Counter < g.cursor.Seq || len(entries) == 0 || !entries[0].same(g.cursor) {
+				g.feedReplaced(page)
+				return g.readFromStart(ctx, now)
+			}
+			entries = entries[1:]
+		}
+		for _, r := range entries {
+			if now.Before(r.ExpiresAt) {
+				g.MarkRevoked(r.TokenID, r.ExpiresAt)
+			}
+			g.cursor = r
+		}
+		if len(page.Entries) < feedPage {
+			return nil
+		}
+	}
+}
+
+// feedReplaced reacts to a feed that no longer holds the cursor: every cached verification is
+// dropped (a token may have lost its row, or been revoked in a history this instance never
+// read), and the next read starts from the beginning. The revocations already known stay:
+// a token revoked before the restore stays refused here.
+func (g *Guard) feedReplaced(page FeedPage) {
+	g.verified.Purge()
+	n := g.resets.Add(1)
+	g.lastReset.Store(g.now().UnixNano())
+	found := "none"
+	if len(page.Entries) > 0 {
+		found = page.Entries[0].TokenID
+	}
+	g.log.Error("the revocation feed went backwards or was replaced (was the database restored or failed over?): reading it again from the start and dropping the verified-token cache",
+		"cursor_seq", g.cursor.Seq, "cursor_token_id", g.cursor.TokenID, "database_seq", page.Counter,
+		"token_id_at_cursor", found, "resets", n)
+	g.readAll, g.compare = true, true
+}
+
+// readFromStart reads the revocations of unexpired tokens and takes the feed's last entry as
+// the cursor. After a reset it also reports the tokens this instance refuses that the database
+// does not have revoked, so that an operator can revoke them again.
+func (g *Guard) readFromStart(ctx context.Context, now time.Time) error {
+	last, live, err := g.store.UnexpiredRevocations(ctx, now)
+	if err != nil {
+		return err
+	}
+	if g.compare {
+		inDB := make(map[string]bool, len(live))
+		for _, r := range live {
+			inDB[r.TokenID] = true
+		}
+		var lost []string
+		g.revoked.Range(func(k, v any) bool {
+			if id := k.(string); !inDB[id] && v.(int64) > now.Unix() {
+				lost = append(lost, id)
+			}
+			return true
+		})
+		if len(lost) > 0 {
+			slices.Sort(lost)
+			const show = 100
+			g.log.Error("tokens revoked before the database was replaced are active in it again: this instance keeps refusing them, others may not; revoke them again",
+				"count", len(lost), "token_ids", lost[:min(len(lost), show)])
+		}
+	}
+	for _, r := range live {
+		if now.Before(r.ExpiresAt) {
+			g.MarkRevoked(r.TokenID, r.ExpiresAt)
+		}
+	}
+	g.cursor, g.readAll, g.compare = last, false, false
+	return nil
+}
+
+// FeedResets reports how often this instance found the revocation feed gone backwards or
+// replaced, and when it last did (zero if never).
+func (g *Guard) FeedResets() (n int64, last time.Time) {
+	n = g.resets.Load()
+	if n > 0 {
+		last = time.Unix(0, g.lastReset.Load())
+	}
+	return n, last
 }
 
 // SyncedAt is when the revocation feed was last read successfully (zero if never).

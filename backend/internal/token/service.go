@@ -56,6 +56,21 @@ type Revocation struct {
 	Seq       int64
 	TokenID   string
 	ExpiresAt time.Time
+	// RevokedAt tells an entry from one that took its place after a restore, even when the
+	// same token was revoked again and got the same sequence number.
+	RevokedAt time.Time
+}
+
+func (r Revocation) same(o Revocation) bool {
+	return r.Seq == o.Seq && r.TokenID == o.TokenID && r.RevokedAt.Equal(o.RevokedAt)
+}
+
+// FeedPage is one read of the revocation feed.
+type FeedPage struct {
+	// Counter is the feed's counter: the sequence number the last revocation took.
+	Counter int64
+	// Entries are in sequence order.
+	Entries []Revocation
 }
 
 // Sort orders of a token list.
@@ -101,8 +116,12 @@ type Store interface {
 	ListActiveTokens(ctx context.Context, q ListQuery) ([]Token, error)
 	// CountActiveTokens counts what ListActiveTokens would return without a limit.
 	CountActiveTokens(ctx context.Context, q ListQuery) (int64, error)
-	// RevocationsSince returns revocations with a sequence number above seq, in order.
-	RevocationsSince(ctx context.Context, seq int64, limit int) ([]Revocation, error)
+	// RevocationsFrom returns, in one statement, the feed's counter and up to limit revocations
+	// with a sequence number of at least seq, in order.
+	RevocationsFrom(ctx context.Context, seq int64, limit int) (FeedPage, error)
+	// UnexpiredRevocations returns the revocations of tokens unexpired at now, in any order,
+	// and the feed's last entry (zero when there is none), without reading the whole history.
+	UnexpiredRevocations(ctx context.Context, now time.Time) (last Revocation, live []Revocation, err error)
 	// SaveLastUsed records last-use times; a time older than the stored one changes nothing.
 	SaveLastUsed(ctx context.Context, uses map[string]time.Time) error
 }

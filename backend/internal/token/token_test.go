@@ -25,13 +25,15 @@ func (c *clock) Now() time.Time { return c.t }
 
 // memStore is an in-memory Store that counts the calls the request path makes.
 type memStore struct {
-	mu      sync.Mutex
-	tokens  map[string]Token
-	events  []audit.Event
-	seq     int64
-	revs    []Revocation
-	gets    int
-	failAll error
+	mu     sync.Mutex
+	tokens map[string]Token
+	events []audit.Event
+	seq    int64
+	revs   []Revocation
+	gets   int
+	// feedReads and fullReads count reads of the feed from the cursor and from the start.
+	feedReads, fullReads int
+	failAll              error
 }
 
 func newMemStore() *memStore { return &memStore{tokens: map[string]Token{}} }
@@ -57,7 +59,7 @@ func (m *memStore) RevokeToken(_ context.Context, id string, at time.Time, by st
 	t.RevokedAt, t.RevokedBy = &at, by
 	m.tokens[id] = t
 	m.seq++
-	m.revs = append(m.revs, Revocation{Seq: m.seq, TokenID: id, ExpiresAt: t.ExpiresAt})
+	m.revs = append(m.revs, Revocation{Seq: m.seq, TokenID: id, ExpiresAt: t.ExpiresAt, RevokedAt: at})
 	m.events = append(m.events, event(t))
 	return t, nil
 }
@@ -80,19 +82,52 @@ func (m *memStore) ListActiveTokens(context.Context, ListQuery) ([]Token, error)
 
 func (m *memStore) CountActiveTokens(context.Context, ListQuery) (int64, error) { return 0, nil }
 
-func (m *memStore) RevocationsSince(_ context.Context, seq int64, limit int) ([]Revocation, error) {
+func (m *memStore) RevocationsFrom(_ context.Context, seq int64, limit int) (FeedPage, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.feedReads++
 	if m.failAll != nil {
-		return nil, m.failAll
+		return FeedPage{}, m.failAll
 	}
-	var out []Revocation
+	page := FeedPage{Counter: m.seq}
 	for _, r := range m.revs {
-		if r.Seq > seq && len(out) < limit {
-			out = append(out, r)
+		if r.Seq >= seq && len(page.Entries) < limit {
+			page.Entries = append(page.Entries, r)
 		}
 	}
-	return out, nil
+	return page, nil
+}
+
+func (m *memStore) UnexpiredRevocations(_ context.Context, now time.Time) (Revocation, []Revocation, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.fullReads++
+	if m.failAll != nil {
+		return Revocation{}, nil, m.failAll
+	}
+	var last Revocation
+	var live []Revocation
+	for _, r := range m.revs {
+		last = r
+		if now.Before(r.ExpiresAt) {
+			live = append(live, r)
+		}
+	}
+	return last, live, nil
+}
+
+// restore puts the store back to when the feed held its first n entries, as restoring an
+// older dump does: later revocations are undone and the counter goes back to n.
+func (m *memStore) restore(n int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, r := range m.revs[n:] {
+		t := m.tokens[r.TokenID]
+		t.RevokedAt, t.RevokedBy = nil, ""
+		m.tokens[r.TokenID] = t
+	}
+	m.revs = m.revs[:n]
+	m.seq = int64(n)
 }
 
 func (m *memStore) SaveLastUsed(_ context.Context, uses map[string]time.Time) error {
@@ -381,5 +416,172 @@ func TestSubjectAndScopeValidation(t *testing.T) {
 	}
 	if _, err := NormalizeScopes([]string{"admin"}); !apperr.Is(err, apperr.Invalid) {
 		t.Error("unknown scope accepted")
+	}
+}
+
+// TestFeedReplacedIsNoticed restores the store to an older feed, twice: once with the counter
+// left below the cursor, once with it caught up and the cursor's sequence number taken by the
+// same token revoked again (only the revocation time tells the entries apart). Each time the
+// other instance reads the feed again, refuses what was revoked after the restore, keeps
+// refusing what was revoked before it, and names those tokens.
+func TestFeedReplacedIsNoticed(t *testing.T) {
+	ctx := context.Background()
+	a := newFixture(t)
+	var logs strings.Builder
+	var mu sync.Mutex
+	b := NewGuard(a.keys, a.store, a.clk.Now, slog.New(slog.NewJSONHandler(lockedWriter{&mu, &logs}, nil)), GuardOptions{})
+	if err := b.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mk := func() Created {
+		c, err := a.svc.Create(ctx, CreateRequest{Subject: "ci", CreatedBy: "a"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	revoke := func(c Created) {
+		a.clk.t = a.clk.t.Add(time.Second)
+		if _, err := a.svc.Revoke(ctx, c.Token.ID, "admin"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sync := func() {
+		if err := b.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := func(c Created, ok bool, what string) {
+		t.Helper()
+		_, err := b.Verify(ctx, c.Value)
+		if ok && err != nil || !ok && !apperr.Is(err, apperr.Unauthorized) {
+			t.Errorf("%s: Verify = %v, want ok=%v", what, err, ok)
+		}
+	}
+	t1, t2, t3, t4, t5, t6 := mk(), mk(), mk(), mk(), mk(), mk()
+	revoke(t1)
+	revoke(t2)
+	revoke(t3)
+	sync() // cursor: seq 3, t3
+	want(t4, true, "t4 before")
+	a.store.restore(1) // counter 1, below the cursor
+	revoke(t4)         // seq 2
+	sync()
+	want(t4, false, "t4 revoked after the restore")
+	want(t2, false, "t2 revoked before the restore")
+	if n, at := b.FeedResets(); n != 1 || !at.Equal(a.clk.t) {
+		t.Errorf("FeedResets = %d, %v; want 1 now", n, at)
+	}
+	mu.Lock()
+	got := logs.String()
+	mu.Unlock()
+	if !strings.Contains(got, `"level":"ERROR","msg":"the revocation feed went backwards`) ||
+		!strings.Contains(got, `"cursor_seq":3`) || !strings.Contains(got, `"database_seq":2`) {
+		t.Errorf("the reset is not logged with the cursor and the counter:\n%s", got)
+	}
+	var named string
+	for _, line := range strings.Split(got, "\n") {
+		if strings.Contains(line, "revoke them again") {
+			named = line
+		}
+	}
+	if !strings.Contains(named, t2.Token.ID) || !strings.Contains(named, t3.Token.ID) ||
+		strings.Contains(named, t1.Token.ID) || strings.Contains(named, t4.Token.ID) {
+		t.Errorf("want t2 and t3 named as revoked here and active in the database, not t1 or t4: %s", named)
+	}
+
+	// Cursor now seq 2, t4. Revoke t5 (seq 3): the cursor moves to t5.
+	revoke(t5)
+	sync()
+	if n, _ := b.FeedResets(); n != 1 {
+		t.Errorf("an ordinary read counted as a reset: %d", n)
+	}
+	want(t6, true, "t6 before")
+	a.store.restore(2) // t5's revocation lost
+	revoke(t6)         // seq 3: another token where the cursor was
+	sync()
+	want(t6, false, "t6 revoked where the cursor was")
+	a.store.restore(2)
+	revoke(t5) // seq 3 again: t5 itself, revoked again at another time
+	sync()
+	if n, _ := b.FeedResets(); n != 3 {
+		t.Errorf("FeedResets = %d, want 3 (the re-revocation at the same number is another entry)", n)
+	}
+	// Steady again: one read from the cursor per Sync, none from the start.
+	full := a.store.fullReads
+	sync()
+	sync()
+	if a.store.fullReads != full {
+		t.Errorf("steady Syncs read the feed from the start")
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	b  *strings.Builder
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+// TestRecheckWhenTheDatabaseIsDown: a re-check that cannot reach the database leaves the
+// cached token trusted (the feed's staleness limit governs outages) and is retried a second
+// later, not on every request.
+func TestRecheckWhenTheDatabaseIsDown(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	c, _ := f.svc.Create(ctx, CreateRequest{Subject: "ci", CreatedBy: "a"})
+	if _, err := f.guard.Verify(ctx, c.Value); err != nil {
+		t.Fatal(err)
+	}
+	step := func(d time.Duration) {
+		f.clk.t = f.clk.t.Add(d)
+		f.store.mu.Lock()
+		down := f.store.failAll
+		f.store.failAll = nil
+		f.store.mu.Unlock()
+		if err := f.guard.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		f.store.mu.Lock()
+		f.store.failAll = down
+		f.store.mu.Unlock()
+	}
+	gets := func() int { f.store.mu.Lock(); defer f.store.mu.Unlock(); return f.store.gets }
+	step(5 * time.Minute)
+	f.store.failAll = errors.New("connection refused")
+	before := gets()
+	for range 10 {
+		if _, err := f.guard.Verify(ctx, c.Value); err != nil {
+			t.Fatalf("a failed re-check refused the token: %v", err)
+		}
+	}
+	if n := gets() - before; n != 1 {
+		t.Errorf("10 requests with the database down made %d re-checks, want 1", n)
+	}
+	step(time.Second)
+	f.store.failAll = nil
+	_, _ = f.guard.Verify(ctx, c.Value)
+	_, _ = f.guard.Verify(ctx, c.Value)
+	if n := gets() - before; n != 2 {
+		t.Errorf("re-checks after the retry delay: %d, want 2", n)
+	}
+	// Revoked by hand, outside the feed: the next re-check refuses it.
+	f.store.mu.Lock()
+	tok := f.store.tokens[c.Token.ID]
+	at := f.clk.t
+	tok.RevokedAt = &at
+	f.store.tokens[c.Token.ID] = tok
+	f.store.mu.Unlock()
+	step(5*time.Minute - time.Second)
+	if _, err := f.guard.Verify(ctx, c.Value); err != nil {
+		t.Errorf("before the interval: %v", err)
+	}
+	step(time.Second)
+	if _, err := f.guard.Verify(ctx, c.Value); !apperr.Is(err, apperr.Unauthorized) {
+		t.Errorf("after the interval: %v, want unauthorized", err)
 	}
 }
