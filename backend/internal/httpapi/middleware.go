@@ -5,10 +5,12 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/codemetrics/codemetrics/backend/internal/ratelimit"
 	"github.com/gin-gonic/gin"
 )
 
@@ -34,6 +36,9 @@ func (a *api) requestContext(c *gin.Context) {
 	log := a.log.With("request_id", id)
 	c.Set(ctxLogger, log)
 	start := time.Now()
+	if a.watchProxy && a.untrustedProxy.Load() == nil {
+		a.noticeProxy(c, log)
+	}
 
 	c.Next()
 
@@ -106,6 +111,24 @@ func (a *api) crossOrigin(c *gin.Context) {
 	c.Next()
 }
 
+// noticeProxy warns, once, when a request shows that a proxy forwards to this instance
+// without being listed in TRUSTED_PROXIES: every client then has the proxy's address, so one
+// client's failures limit everyone, and logs name the proxy.
+func (a *api) noticeProxy(c *gin.Context, log *slog.Logger) {
+	if c.Request.Header.Get("X-Forwarded-For") == "" {
+		return
+	}
+	ip, err := netip.ParseAddr(c.RemoteIP())
+	if ip = ip.Unmap(); err != nil || !(ip.IsLoopback() || ip.IsPrivate()) {
+		return
+	}
+	msg := "requests arrive through a proxy that is not in TRUSTED_PROXIES: list the proxy's address there, " +
+		"or every client has the proxy's address in rate limits and logs"
+	if a.untrustedProxy.CompareAndSwap(nil, &msg) {
+		log.Warn(msg, "proxy", ip.String())
+	}
+}
+
 // observe records the request in the metrics.
 func (a *api) observe(c *gin.Context, took time.Duration) {
 	if a.Metrics == nil {
@@ -146,4 +169,9 @@ func clientIP(c *gin.Context) string {
 	ip := c.ClientIP()
 	c.Set(ctxClientIP, ip)
 	return ip
+}
+
+// addressKey is the rate-limit key of the client's address (an IPv6 client is its /64).
+func addressKey(c *gin.Context) string {
+	return ratelimit.AddressKey(clientIP(c))
 }
