@@ -43,7 +43,7 @@ func (a *api) requestContext(c *gin.Context) {
 	c.Next()
 
 	attrs := []any{
-		"method", c.Request.Method,
+		"method", logMethod(c.Request.Method),
 		"path", c.Request.URL.Path,
 		"route", c.FullPath(),
 		"status", c.Writer.Status(),
@@ -62,6 +62,14 @@ func (a *api) requestContext(c *gin.Context) {
 		level = slog.LevelError
 	}
 	log.Log(c.Request.Context(), level, "request", attrs...)
+}
+
+// logMethod bounds the method in the log line: a client may send one of many kilobytes.
+func logMethod(m string) string {
+	if len(m) > 16 {
+		return m[:16] + "…"
+	}
+	return m
 }
 
 func newRequestID() string {
@@ -139,11 +147,37 @@ func (a *api) observe(c *gin.Context, took time.Duration) {
 		route = "unmatched"
 	}
 	status := c.Writer.Status()
-	a.Metrics.Requests.WithLabelValues(route, c.Request.Method, strconv.Itoa(status)).Inc()
+	a.Metrics.Requests.WithLabelValues(route, methodLabel(c.Request.Method), strconv.Itoa(status)).Inc()
 	a.Metrics.Latency.WithLabelValues(route).Observe(took.Seconds())
 	if status == http.StatusUnauthorized {
 		a.Metrics.AuthFailures.WithLabelValues(authFailureReason(c.GetString(ctxAuthFailure))).Inc()
 	}
+}
+
+// knownMethods are the methods a label or a message may name; any other is client input of
+// any length and any number of values.
+var knownMethods = map[string]bool{
+	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true,
+	http.MethodPatch: true, http.MethodDelete: true, http.MethodOptions: true,
+}
+
+// methodLabel is the request method if it is a known one, else OTHER: a label value must come
+// from a small fixed set, or every new value is a new series kept for good.
+func methodLabel(m string) string {
+	if knownMethods[m] {
+		return m
+	}
+	return "OTHER"
+}
+
+// methodNotAllowed answers 405; a method outside the known set is client input of any length,
+// so it is not echoed.
+func methodNotAllowed(c *gin.Context) {
+	m := "this method"
+	if knownMethods[c.Request.Method] {
+		m = "method " + c.Request.Method
+	}
+	failWith(c, http.StatusMethodNotAllowed, m+" is not allowed here: see the Allow header")
 }
 
 // authFailureReason turns a refusal's message into a label of few values.

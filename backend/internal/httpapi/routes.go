@@ -129,9 +129,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	apiGroup.POST("/pipeline/runs", a.requireScope(token.ScopePipelineWrite), a.recordRun)
 
 	r.NoRoute(a.noRoute)
-	r.NoMethod(func(c *gin.Context) {
-		failWith(c, http.StatusMethodNotAllowed, "method "+c.Request.Method+" is not allowed here")
-	})
+	r.NoMethod(methodNotAllowed)
 	return r, nil
 }
 
@@ -177,7 +175,7 @@ func (a *api) noRoute(c *gin.Context) {
 		return
 	}
 	if p == "/api" || p == "/auth" || strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/auth/") {
-		failWith(c, http.StatusNotFound, "no such endpoint: "+c.Request.Method+" "+p)
+		failWith(c, http.StatusNotFound, "no such endpoint: "+methodLabel(c.Request.Method)+" "+p)
 		return
 	}
 	a.spa.serve(c)
