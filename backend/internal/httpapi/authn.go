@@ -59,27 +59,34 @@ func (a *api) authenticate(c *gin.Context) {
 	headers := c.Request.Header.Values("Authorization")
 	switch {
 	case len(headers) > 0:
-		// A client that keeps failing is slowed down before its attempt costs anything.
-		if d := a.authFailures.Check(clientIP(c)); !d.Allowed {
-			a.tooMany(c, d, "auth_failures", "too many failed authentications from your address: wait and try again")
-			return
-		}
+		// Verify first (in memory for a forged token): only failures spend the address's
+		// budget, so nobody sharing the address can lock a valid credential out.
 		p, err := a.bearer(c, headers)
 		if err != nil {
 			if apperr.Is(err, apperr.Unauthorized) {
-				a.authFailures.Take(clientIP(c))
+				if d := a.authFailures.Take(addressKey(c)); !d.Allowed {
+					c.Set(ctxAuthFailure, apperr.MessageOf(err)) // the log line still says why
+					a.tooMany(c, d, "auth_failures", "too many failed authentications from your address: wait and try again")
+					return
+				}
 			}
 			fail(c, err)
 			return
 		}
+		// Each credential has its own budget: a service token by its id, a session token by its
+		// session, so minting more session tokens from one session does not add budget.
+		var key string
 		if p.service != nil {
-			d := a.tokenLimit.Take(p.service.ID)
-			setRateLimitHeaders(c, d)
-			if !d.Allowed {
-				c.Set(ctxPrincipal, p) // the log line still names the caller
-				a.tooMany(c, d, "token", "this token has made too many requests: slow down (see the RateLimit headers)")
-				return
-			}
+			key = p.service.ID
+		} else {
+			key = "session:" + p.session.ID
+		}
+		d := a.tokenLimit.Take(key)
+		setRateLimitHeaders(c, d)
+		if !d.Allowed {
+			c.Set(ctxPrincipal, p) // the log line still names the caller
+			a.tooMany(c, d, "token", "this token has made too many requests: slow down (see the RateLimit headers)")
+			return
 		}
 		c.Set(ctxPrincipal, p)
 	default:
@@ -125,17 +132,21 @@ func (a *api) bearer(c *gin.Context, headers []string) (*principal, error) {
 	return &principal{session: &sess}, nil
 }
 
-// limitSignIns limits sign-in attempts per client address.
-func (a *api) limitSignIns(c *gin.Context) {
-	if d := a.signIns.Take(clientIP(c)); !d.Allowed {
-		if a.Metrics != nil {
-			a.Metrics.RateLimited.WithLabelValues("sign_in").Inc()
-		}
-		c.Header("Retry-After", retryAfterSeconds(d))
-		a.signInPage(c, http.StatusTooManyRequests, "Too many sign-in attempts", "Too many sign-in attempts from your address: wait a minute and try again.")
-		return
+// limitSignIns counts a failed sign-in callback against the client's address and, once the
+// address has failed too often, answers 429 in place of the failure page (true: answered).
+// Only failures are counted: /auth/login is a redirect that gains an attacker nothing, and a
+// callback the provider vouches for always succeeds, whoever else shares the address.
+func (a *api) limitSignIns(c *gin.Context) bool {
+	d := a.signIns.Take(addressKey(c))
+	if d.Allowed {
+		return false
 	}
-	c.Next()
+	if a.Metrics != nil {
+		a.Metrics.RateLimited.WithLabelValues("sign_in").Inc()
+	}
+	c.Header("Retry-After", retryAfterSeconds(d))
+	a.signInPage(c, http.StatusTooManyRequests, "Too many sign-in attempts", "Too many failed sign-in attempts from your address: wait a minute and try again.")
+	return true
 }
 
 func (a *api) tooMany(c *gin.Context, d ratelimit.Decision, limit, msg string) {

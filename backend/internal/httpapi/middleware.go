@@ -5,10 +5,12 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/codemetrics/codemetrics/backend/internal/ratelimit"
 	"github.com/gin-gonic/gin"
 )
 
@@ -34,11 +36,14 @@ func (a *api) requestContext(c *gin.Context) {
 	log := a.log.With("request_id", id)
 	c.Set(ctxLogger, log)
 	start := time.Now()
+	if a.watchProxy && a.untrustedProxy.Load() == nil {
+		a.noticeProxy(c, log)
+	}
 
 	c.Next()
 
 	attrs := []any{
-		"method", c.Request.Method,
+		"method", logMethod(c.Request.Method),
 		"path", c.Request.URL.Path,
 		"route", c.FullPath(),
 		"status", c.Writer.Status(),
@@ -57,6 +62,14 @@ func (a *api) requestContext(c *gin.Context) {
 		level = slog.LevelError
 	}
 	log.Log(c.Request.Context(), level, "request", attrs...)
+}
+
+// logMethod bounds the method in the log line: a client may send one of many kilobytes.
+func logMethod(m string) string {
+	if len(m) > 16 {
+		return m[:16] + "…"
+	}
+	return m
 }
 
 func newRequestID() string {
@@ -106,6 +119,24 @@ func (a *api) crossOrigin(c *gin.Context) {
 	c.Next()
 }
 
+// noticeProxy warns, once, when a request shows that a proxy forwards to this instance
+// without being listed in TRUSTED_PROXIES: every client then has the proxy's address, so one
+// client's failures limit everyone, and logs name the proxy.
+func (a *api) noticeProxy(c *gin.Context, log *slog.Logger) {
+	if c.Request.Header.Get("X-Forwarded-For") == "" {
+		return
+	}
+	ip, err := netip.ParseAddr(c.RemoteIP())
+	if ip = ip.Unmap(); err != nil || !(ip.IsLoopback() || ip.IsPrivate()) {
+		return
+	}
+	msg := "requests arrive through a proxy that is not in TRUSTED_PROXIES: list the proxy's address there, " +
+		"or every client has the proxy's address in rate limits and logs"
+	if a.untrustedProxy.CompareAndSwap(nil, &msg) {
+		log.Warn(msg, "proxy", ip.String())
+	}
+}
+
 // observe records the request in the metrics.
 func (a *api) observe(c *gin.Context, took time.Duration) {
 	if a.Metrics == nil {
@@ -116,11 +147,37 @@ func (a *api) observe(c *gin.Context, took time.Duration) {
 		route = "unmatched"
 	}
 	status := c.Writer.Status()
-	a.Metrics.Requests.WithLabelValues(route, c.Request.Method, strconv.Itoa(status)).Inc()
+	a.Metrics.Requests.WithLabelValues(route, methodLabel(c.Request.Method), strconv.Itoa(status)).Inc()
 	a.Metrics.Latency.WithLabelValues(route).Observe(took.Seconds())
 	if status == http.StatusUnauthorized {
 		a.Metrics.AuthFailures.WithLabelValues(authFailureReason(c.GetString(ctxAuthFailure))).Inc()
 	}
+}
+
+// knownMethods are the methods a label or a message may name; any other is client input of
+// any length and any number of values.
+var knownMethods = map[string]bool{
+	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true,
+	http.MethodPatch: true, http.MethodDelete: true, http.MethodOptions: true,
+}
+
+// methodLabel is the request method if it is a known one, else OTHER: a label value must come
+// from a small fixed set, or every new value is a new series kept for good.
+func methodLabel(m string) string {
+	if knownMethods[m] {
+		return m
+	}
+	return "OTHER"
+}
+
+// methodNotAllowed answers 405; a method outside the known set is client input of any length,
+// so it is not echoed.
+func methodNotAllowed(c *gin.Context) {
+	m := "this method"
+	if knownMethods[c.Request.Method] {
+		m = "method " + c.Request.Method
+	}
+	failWith(c, http.StatusMethodNotAllowed, m+" is not allowed here: see the Allow header")
 }
 
 // authFailureReason turns a refusal's message into a label of few values.
@@ -146,4 +203,9 @@ func clientIP(c *gin.Context) string {
 	ip := c.ClientIP()
 	c.Set(ctxClientIP, ip)
 	return ip
+}
+
+// addressKey is the rate-limit key of the client's address (an IPv6 client is its /64).
+func addressKey(c *gin.Context) string {
+	return ratelimit.AddressKey(clientIP(c))
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/codemetrics/codemetrics/backend/internal/audit"
@@ -51,11 +52,15 @@ type api struct {
 	cop           *http.CrossOriginProtection
 	spa           *spa
 	configJSON    []byte
-	// tokenLimit limits each service token; authFailures limits failed authentications and
-	// signIns sign-in attempts, both per client address.
+	// tokenLimit limits each service token and each session's bearer tokens; authFailures
+	// limits failed authentications and signIns failed sign-ins, both per client address.
 	tokenLimit   *ratelimit.Limiter
 	authFailures *ratelimit.Limiter
 	signIns      *ratelimit.Limiter
+	// watchProxy: PUBLIC_URL is https and TRUSTED_PROXIES unset, so a proxy is likely and
+	// unlisted; untrustedProxy is set once a request shows one.
+	watchProxy     bool
+	untrustedProxy atomic.Pointer[string]
 }
 
 // NewRouter returns the whole HTTP handler of CodeMetrics.
@@ -70,6 +75,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	a.tokenLimit = ratelimit.New(d.Config.RateLimitPerMinute, d.Now)
 	a.authFailures = ratelimit.New(d.Config.AuthRateLimitPerMinute, d.Now)
 	a.signIns = ratelimit.New(d.Config.AuthRateLimitPerMinute, d.Now)
+	a.watchProxy = https && len(d.Config.TrustedProxies) == 0
 	a.cop = http.NewCrossOriginProtection()
 	if err := a.cop.AddTrustedOrigin(d.Config.PublicURL.Scheme + "://" + d.Config.PublicURL.Host); err != nil {
 		return nil, err
@@ -87,14 +93,19 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	if err := r.SetTrustedProxies(d.Config.TrustedProxies); err != nil {
 		return nil, err
 	}
+	// And only through X-Forwarded-For: proxies that append to it often pass a client's own
+	// X-Real-IP through untouched, and no platform header (TrustedPlatform) is believed.
+	r.ForwardedByClientIP = true
+	r.RemoteIPHeaders = []string{"X-Forwarded-For"}
+	r.TrustedPlatform = ""
 	r.Use(a.requestContext, a.recovery, a.securityHeaders, a.crossOrigin)
 
 	r.GET("/healthz", a.healthz)
 	r.GET("/readyz", a.readyz)
 
 	authGroup := r.Group("/auth", a.authenticate)
-	authGroup.GET("/login", a.limitSignIns, a.login)
-	authGroup.GET("/callback", a.limitSignIns, a.callback)
+	authGroup.GET("/login", a.login)
+	authGroup.GET("/callback", a.callback) // failed callbacks are limited per address
 	authGroup.POST("/logout", a.logout)
 
 	r.GET("/api/openapi.json", a.openAPI)
@@ -118,9 +129,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	apiGroup.POST("/pipeline/runs", a.requireScope(token.ScopePipelineWrite), a.recordRun)
 
 	r.NoRoute(a.noRoute)
-	r.NoMethod(func(c *gin.Context) {
-		failWith(c, http.StatusMethodNotAllowed, "method "+c.Request.Method+" is not allowed here")
-	})
+	r.NoMethod(methodNotAllowed)
 	return r, nil
 }
 
@@ -143,6 +152,9 @@ func (a *api) readyz(c *gin.Context) {
 	body["revocationFeedResets"] = resets
 	if resets > 0 {
 		body["revocationFeedLastReset"] = lastReset.UTC().Format(time.RFC3339)
+	}
+	if msg := a.untrustedProxy.Load(); msg != nil { // a warning: the instance is still ready
+		body["proxy"] = *msg
 	}
 	status := http.StatusOK
 	body["status"] = "ready"
@@ -169,7 +181,7 @@ func (a *api) noRoute(c *gin.Context) {
 		return
 	}
 	if p == "/api" || p == "/auth" || strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/auth/") {
-		failWith(c, http.StatusNotFound, "no such endpoint: "+c.Request.Method+" "+p)
+		failWith(c, http.StatusNotFound, "no such endpoint: "+methodLabel(c.Request.Method)+" "+p)
 		return
 	}
 	a.spa.serve(c)

@@ -61,6 +61,9 @@ func (a *api) callback(c *gin.Context) {
 		if !providerError.MatchString(e) {
 			e = "unknown error"
 		}
+		if a.limitSignIns(c) {
+			return
+		}
 		a.signInPage(c, http.StatusBadRequest, "Sign-in was not completed", "The identity provider answered: "+e+". Start again, or ask your administrator.")
 		return
 	}
@@ -76,6 +79,9 @@ func (a *api) callback(c *gin.Context) {
 			status = http.StatusForbidden
 		}
 		logFrom(c).Warn("sign-in refused", "err", err)
+		if status < 500 && a.limitSignIns(c) {
+			return
+		}
 		a.signInPage(c, status, "Sign-in failed", apperr.MessageOf(err))
 		return
 	}

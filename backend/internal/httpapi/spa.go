@@ -34,7 +34,8 @@ func newSPA(files fs.FS) (*spa, error) {
 
 func (s *spa) serve(c *gin.Context) {
 	if c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead {
-		failWith(c, http.StatusMethodNotAllowed, "method "+c.Request.Method+" is not allowed here")
+		c.Header("Allow", "GET, HEAD")
+		methodNotAllowed(c)
 		return
 	}
 	name := strings.TrimPrefix(path.Clean("/"+c.Request.URL.Path), "/")

@@ -62,6 +62,11 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{Config: cfg, log: opt.Log}
+	if cfg.PublicURL != nil && cfg.PublicURL.Scheme == "https" && len(cfg.TrustedProxies) == 0 {
+		// This server speaks plain HTTP, so https means something in front terminates TLS.
+		opt.Log.Warn("PUBLIC_URL is https but TRUSTED_PROXIES is unset: if a reverse proxy or load balancer forwards to " +
+			"this instance, list its address in TRUSTED_PROXIES, or every client has the proxy's address in rate limits and logs")
+	}
 	s.Metrics = metrics.New(func() time.Duration {
 		if s.Guard == nil || s.Guard.SyncedAt().IsZero() {
 			return 0
