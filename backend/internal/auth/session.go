@@ -177,7 +177,7 @@ func (s *Sessions) StartFrom(ctx context.Context, id Identity, addr string) (str
 	sess := Session{
 		ID: sid, Issuer: id.Issuer, Subject: id.Subject, Email: id.Email, EmailVerified: id.EmailVerified, Name: id.Name,
 		IsAdmin: id.IsAdmin, AdminReason: id.Reason, CreatedAt: now, ExpiresAt: now.Add(s.ttl), LastSeenAt: now,
-		SignInAddress: addr, LastAddress: addr,
+		SignInAddress: addr, LastAddress: addr, LastCookieUseAt: now, // the sign-in hands over the cookie
 	}
 	if err := s.store.InsertSession(ctx, sess, hashSecret(secret)); err != nil {
 		return "", Session{}, err

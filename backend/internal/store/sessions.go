@@ -51,13 +51,20 @@ func fromOptionalMS(v int64) time.Time {
 	return fromMS(v)
 }
 
+func optionalMS(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return ms(t)
+}
+
 // InsertSession stores a new session; only the hash of its secret.
 func (s *Store) InsertSession(ctx context.Context, sess auth.Session, secretHash string) error {
 	row := sessionRow{
 		ID: sess.ID, SecretHash: secretHash, Issuer: sess.Issuer, Subject: sess.Subject, Email: sess.Email, EmailVerified: sess.EmailVerified,
 		Name: sess.Name, IsAdmin: sess.IsAdmin, AdminReason: sess.AdminReason,
 		CreatedMS: ms(sess.CreatedAt), ExpiresMS: ms(sess.ExpiresAt), LastSeenMS: ms(sess.LastSeenAt),
-		SignInAddress: sess.SignInAddress, LastAddress: sess.LastAddress,
+		SignInAddress: sess.SignInAddress, LastAddress: sess.LastAddress, LastCookieUseMS: optionalMS(sess.LastCookieUseAt),
 	}
 	return translate(s.db.WithContext(ctx).Create(&row).Error, "session")
 }
