@@ -1,5 +1,5 @@
 import { createTokenWithCli } from '../fixtures/cli'
-import { expect, test, users } from '../fixtures/auth'
+import { expect, signInAs, test, users } from '../fixtures/auth'
 import { PortalPage, TokensPage } from '../pages/PortalPage'
 
 // The walkthrough of the Service Token Management and Administration Portal documents.
@@ -194,4 +194,32 @@ test('the user menu signs out', async ({ adminPage: page }) => {
   await expect(page.getByRole('link', { name: 'Sign in' })).toBeVisible()
   const me = await page.evaluate(async () => (await fetch('/api/auth/me')).status)
   expect(me).toBe(401)
+})
+
+test('User Access lists the live sessions and ends another one', async ({ adminPage: page, browser }) => {
+  // The same administrator, signed in on another browser.
+  const other = await browser.newContext()
+  const otherPage = await other.newPage()
+  await signInAs(otherPage, users.admin)
+  expect(await otherPage.evaluate(async () => (await fetch('/api/auth/me')).status)).toBe(200)
+  const otherSession = await otherPage.evaluate(async () => {
+    const res = await fetch('/api/admin/sessions')
+    const list = (await res.json()) as { id: string; current: boolean }[]
+    return list.find((s) => s.current)!.id
+  })
+
+  const portal = new PortalPage(page)
+  await portal.mainNav.getByRole('link', { name: 'Administration' }).click()
+  await portal.expectHeading('Administration')
+  await expect(page.getByRole('heading', { level: 3, name: 'Live sessions' })).toBeVisible()
+  const person = page.getByRole('listitem', { name: users.admin.email })
+  await expect(person.getByText('this session')).toBeVisible()
+  await person.getByRole('button', { name: `End session ${otherSession.slice(0, 8)} of ${users.admin.email}` }).click()
+  await expect(page.getByRole('status')).toHaveText(`Ended session ${otherSession.slice(0, 8)} of ${users.admin.email}.`)
+  await expect(person.getByText(otherSession.slice(0, 8))).toHaveCount(0)
+
+  // The other browser is signed out at once; this one is not.
+  expect(await otherPage.evaluate(async () => (await fetch('/api/auth/me')).status)).toBe(401)
+  expect(await page.evaluate(async () => (await fetch('/api/auth/me')).status)).toBe(200)
+  await other.close()
 })

@@ -16,8 +16,10 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/codemetrics/codemetrics/backend/internal/apperr"
+	"github.com/codemetrics/codemetrics/backend/internal/names"
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 )
@@ -34,7 +36,7 @@ type OIDCConfig struct {
 	RedirectURL  string // PUBLIC_URL + /auth/callback
 	GroupsClaim  string
 	Scopes       []string // default: openid email profile and the groups claim
-	AdminEmails  []string // lower-case
+	AdminEmails  []string // compared as names.Email normalises them
 	AdminGroups  []string
 	// StateKey signs the login-state cookie.
 	StateKey []byte
@@ -51,9 +53,10 @@ type StateStore interface {
 // SignIn runs the OpenID Connect authorization code flow with PKCE. Its login state travels in
 // a signed cookie, not in process memory, so the callback may land on any replica.
 type SignIn struct {
-	cfg    OIDCConfig
-	states StateStore
-	log    *slog.Logger
+	cfg         OIDCConfig
+	states      StateStore
+	log         *slog.Logger
+	adminEmails []string // normalised by names.Email
 
 	mu       sync.RWMutex
 	oauth    *oauth2.Config
@@ -73,7 +76,15 @@ func NewSignIn(cfg OIDCConfig, states StateStore, log *slog.Logger) *SignIn {
 	if len(cfg.Scopes) == 0 {
 		cfg.Scopes = []string{oidc.ScopeOpenID, "email", "profile", cfg.GroupsClaim}
 	}
-	return &SignIn{cfg: cfg, states: states, log: log}
+	si := &SignIn{cfg: cfg, states: states, log: log}
+	for _, e := range cfg.AdminEmails {
+		if n, ok := names.Email(e); ok {
+			si.adminEmails = append(si.adminEmails, n)
+		} else {
+			log.Warn("ADMIN_EMAILS entry ignored: it holds characters that can pass for others", "email", e)
+		}
+	}
+	return si
 }
 
 // Issuer is the provider's issuer URL.
@@ -229,7 +240,19 @@ func (s *SignIn) Finish(ctx context.Context, cookie, state, code string) (Outcom
 	return Outcome{Identity: id, Redirect: st.Redirect}, nil
 }
 
-// identity reads the claims and applies ADMIN_EMAILS and ADMIN_GROUPS.
+// Longest claims kept: the columns of a session (the same on every database). A longer subject
+// or email is refused, since cutting it could make it another person's; a longer name is cut.
+const (
+	MaxSubjectLength = 255
+	MaxEmailLength   = 254 // RFC 5321's longest address
+	MaxNameLength    = 400
+	maxReasonLength  = 400
+)
+
+// identity reads the claims and applies ADMIN_EMAILS and ADMIN_GROUPS. The person is keyed by
+// issuer and subject; the email only names them, and only a verified email matches
+// ADMIN_EMAILS. A member of an administrators' group whose email is unverified is admitted,
+// and named by the email marked "(unverified)" wherever it appears.
 func (s *SignIn) identity(idt *oidc.IDToken) (Identity, error) {
 	var claims map[string]json.RawMessage
 	if err := idt.Claims(&claims); err != nil {
@@ -243,14 +266,25 @@ func (s *SignIn) identity(idt *oidc.IDToken) (Identity, error) {
 	if email == "" {
 		return Identity{}, apperr.New(apperr.Forbidden, "the identity provider did not share an email address: allow the email scope for this client")
 	}
+	if err := checkClaim("subject (sub)", idt.Subject, MaxSubjectLength); err != nil {
+		return Identity{}, err
+	}
+	if err := checkClaim("email address", email, MaxEmailLength); err != nil {
+		return Identity{}, err
+	}
+	name = names.Truncate(strings.TrimSpace(names.Strip(name)), MaxNameLength)
 	if name == "" {
 		name = email
 	}
 	groups := stringsClaim(claims[s.cfg.GroupsClaim])
-	id := Identity{Email: email, Name: name, Reason: "not in ADMIN_EMAILS and in no group of ADMIN_GROUPS"}
-	lower := strings.ToLower(email)
+	id := Identity{
+		Issuer: idt.Issuer, Subject: idt.Subject, Email: email, EmailVerified: verified, Name: name,
+		Reason: "not in ADMIN_EMAILS and in no group of ADMIN_GROUPS",
+	}
+	normalized, plain := names.Email(email)
+	listed := plain && slices.Contains(s.adminEmails, normalized)
 	switch {
-	case verified && slices.Contains(s.cfg.AdminEmails, lower):
+	case verified && listed:
 		id.IsAdmin, id.Reason = true, "email "+email+" is in ADMIN_EMAILS"
 	default:
 		for _, g := range groups {
@@ -259,11 +293,27 @@ func (s *SignIn) identity(idt *oidc.IDToken) (Identity, error) {
 				break
 			}
 		}
-		if !id.IsAdmin && !verified && slices.Contains(s.cfg.AdminEmails, lower) {
+		if !id.IsAdmin && !verified && listed {
 			id.Reason = "email " + email + " is in ADMIN_EMAILS but the identity provider has not verified it"
 		}
 	}
+	id.Reason = names.Truncate(id.Reason, maxReasonLength)
 	return id, nil
+}
+
+// checkClaim refuses a claim that names someone but is too long to keep whole or holds
+// characters that would hide what it says.
+func checkClaim(what, v string, maxLen int) error {
+	if n := utf8.RuneCountInString(v); n > maxLen {
+		return apperr.New(apperr.Forbidden, "the identity provider sent a %s of %d characters; CodeMetrics accepts at most %d: ask your identity provider's administrator to shorten it", what, n, maxLen)
+	}
+	if v == "" {
+		return apperr.New(apperr.Forbidden, "the identity provider sent no %s", what)
+	}
+	if err := names.CheckVisible(v); err != nil {
+		return apperr.New(apperr.Forbidden, "the identity provider sent a %s with a character that is invisible or reorders text (%v): ask your identity provider's administrator to correct it", what, err)
+	}
+	return nil
 }
 
 // stringsClaim reads a claim that providers send either as a list of strings or as one string.

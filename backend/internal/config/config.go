@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/codemetrics/codemetrics/backend/internal/names"
 )
 
 // Environments.
@@ -61,6 +63,8 @@ type Config struct {
 
 	TrustedProxies []string
 	SessionTTL     time.Duration
+	// SessionIdleTimeout ends a session that has not been used for that long.
+	SessionIdleTimeout time.Duration
 
 	// RateLimitPerMinute limits each service token (0: no limit); AuthRateLimitPerMinute limits
 	// failed authentications and sign-in attempts per client address.
@@ -170,6 +174,14 @@ func Load(getenv func(string) string) (Config, error) {
 			c.SessionTTL = d
 		}
 	}
+	c.SessionIdleTimeout = time.Hour
+	if v := env("SESSION_IDLE_TIMEOUT", ""); v != "" {
+		if d, err := ParseDuration(v); err != nil {
+			fail("SESSION_IDLE_TIMEOUT=%q: %v", v, err)
+		} else {
+			c.SessionIdleTimeout = d
+		}
+	}
 
 	if key := getenv("TOKEN_SIGNING_KEY"); key != "" {
 		if len(key) < MinKeyLength {
@@ -234,7 +246,14 @@ func Load(getenv func(string) string) (Config, error) {
 	if !slices.Contains(c.OIDCScopes, "openid") {
 		fail("OIDC_SCOPES must include openid (and usually email and profile)")
 	}
-	c.AdminEmails = splitList(strings.ToLower(getenv("ADMIN_EMAILS")))
+	// ASCII lower-casing only: strings.ToLower would make the Kelvin sign (U+212A) a "k".
+	for _, e := range splitList(getenv("ADMIN_EMAILS")) {
+		if n, ok := names.Email(e); ok {
+			c.AdminEmails = append(c.AdminEmails, n)
+		} else {
+			fail("ADMIN_EMAILS: %+q holds characters that are invisible or can pass for others (not in Unicode normal form): write the address in plain characters", e)
+		}
+	}
 	c.AdminGroups = splitList(getenv("ADMIN_GROUPS"))
 	if c.OIDCIssuerURL != "" || c.OIDCClientID != "" || c.OIDCClientSecret != "" || prod {
 		var missing []string
@@ -383,6 +402,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("previous_signing_keys", len(c.PreviousSigningKeys)),
 		slog.Any("trusted_proxies", c.TrustedProxies),
 		slog.String("session_ttl", c.SessionTTL.String()),
+		slog.String("session_idle_timeout", c.SessionIdleTimeout.String()),
 		slog.Int("rate_limit_per_minute", c.RateLimitPerMinute),
 		slog.Int("auth_rate_limit_per_minute", c.AuthRateLimitPerMinute),
 		slog.String("oidc_issuer_url", c.OIDCIssuerURL),

@@ -19,7 +19,7 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.Env != EnvDevelopment || c.HTTPAddr != ":8080" || c.PublicURL.String() != "http://localhost:8080" ||
 		c.DatabaseDriver != DriverSQLite || c.DatabaseDSN != "data/codemetrics.db" ||
-		c.ServiceTokenTTL != 365*24*time.Hour || c.TokenIssuer != "codemetrics" || c.SessionTTL != 8*time.Hour {
+		c.ServiceTokenTTL != 365*24*time.Hour || c.TokenIssuer != "codemetrics" || c.SessionTTL != 8*time.Hour || c.SessionIdleTimeout != time.Hour {
 		t.Errorf("defaults = %+v", c)
 	}
 	if c.SigningKey != nil {
@@ -71,26 +71,29 @@ func TestStartupErrorsSayWhatToDo(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		"short key":                  {map[string]string{"TOKEN_SIGNING_KEY": "short"}, "at least 32"},
-		"mysql without key":          {map[string]string{"DATABASE_DRIVER": "mysql", "DATABASE_DSN": "u@tcp(db)/x"}, "TOKEN_SIGNING_KEY is required"},
-		"mysql without dsn":          {map[string]string{"DATABASE_DRIVER": "mysql", "TOKEN_SIGNING_KEY": strings.Repeat("k", 32)}, "DATABASE_DSN is required"},
-		"unknown driver":             {map[string]string{"DATABASE_DRIVER": "postgres"}, "DATABASE_DRIVER"},
-		"production without key":     {map[string]string{"APP_ENV": "production", "PUBLIC_URL": "https://cm.example.com", "DATABASE_DSN": "/var/lib/cm.db"}, "TOKEN_SIGNING_KEY is required"},
-		"production without url":     {map[string]string{"APP_ENV": "production", "TOKEN_SIGNING_KEY": strings.Repeat("k", 32), "DATABASE_DSN": "/x.db"}, "PUBLIC_URL is required"},
-		"production without dsn":     {map[string]string{"APP_ENV": "production", "TOKEN_SIGNING_KEY": strings.Repeat("k", 32), "PUBLIC_URL": "https://x"}, "DATABASE_DSN is required"},
-		"bad env":                    {map[string]string{"APP_ENV": "prod"}, "APP_ENV"},
-		"bad public url":             {map[string]string{"PUBLIC_URL": "ftp://x"}, "PUBLIC_URL"},
-		"bad trusted proxy":          {map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8, not-an-ip"}, "TRUSTED_PROXIES"},
-		"bad session ttl":            {map[string]string{"SESSION_TTL": "forever"}, "SESSION_TTL"},
-		"short cookie signing key":   {map[string]string{"COOKIE_SIGNING_KEY": "x"}, "COOKIE_SIGNING_KEY"},
-		"metrics on the public port": {map[string]string{"HTTP_ADDR": ":8080", "METRICS_ADDR": ":8080"}, "METRICS_ADDR must differ"},
-		"bad rate limit":             {map[string]string{"RATE_LIMIT_PER_MINUTE": "lots"}, "RATE_LIMIT_PER_MINUTE"},
-		"short previous key":         {map[string]string{"TOKEN_SIGNING_KEYS_PREVIOUS": "old"}, "TOKEN_SIGNING_KEYS_PREVIOUS"},
-		"half an OIDC client":        {map[string]string{"OIDC_ISSUER_URL": "https://idp.example"}, "OIDC_CLIENT_ID, OIDC_CLIENT_SECRET"},
-		"bad OIDC issuer":            {map[string]string{"OIDC_ISSUER_URL": "idp.example", "OIDC_CLIENT_ID": "a", "OIDC_CLIENT_SECRET": "b"}, "OIDC_ISSUER_URL"},
-		"OIDC scopes without openid": {map[string]string{"OIDC_SCOPES": "email profile"}, "OIDC_SCOPES must include openid"},
-		"production without OIDC":    {map[string]string{"APP_ENV": "production", "PUBLIC_URL": "https://x", "DATABASE_DSN": "/x.db", "TOKEN_SIGNING_KEY": strings.Repeat("k", 32), "ADMIN_GROUPS": "a"}, "OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_ISSUER_URL"},
-		"production without admins":  {map[string]string{"APP_ENV": "production", "PUBLIC_URL": "https://x", "DATABASE_DSN": "/x.db", "TOKEN_SIGNING_KEY": strings.Repeat("k", 32), "OIDC_ISSUER_URL": "https://i", "OIDC_CLIENT_ID": "a", "OIDC_CLIENT_SECRET": "b"}, "ADMIN_GROUPS or ADMIN_EMAILS"},
+		"short key":                        {map[string]string{"TOKEN_SIGNING_KEY": "short"}, "at least 32"},
+		"mysql without key":                {map[string]string{"DATABASE_DRIVER": "mysql", "DATABASE_DSN": "u@tcp(db)/x"}, "TOKEN_SIGNING_KEY is required"},
+		"mysql without dsn":                {map[string]string{"DATABASE_DRIVER": "mysql", "TOKEN_SIGNING_KEY": strings.Repeat("k", 32)}, "DATABASE_DSN is required"},
+		"unknown driver":                   {map[string]string{"DATABASE_DRIVER": "postgres"}, "DATABASE_DRIVER"},
+		"production without key":           {map[string]string{"APP_ENV": "production", "PUBLIC_URL": "https://cm.example.com", "DATABASE_DSN": "/var/lib/cm.db"}, "TOKEN_SIGNING_KEY is required"},
+		"production without url":           {map[string]string{"APP_ENV": "production", "TOKEN_SIGNING_KEY": strings.Repeat("k", 32), "DATABASE_DSN": "/x.db"}, "PUBLIC_URL is required"},
+		"production without dsn":           {map[string]string{"APP_ENV": "production", "TOKEN_SIGNING_KEY": strings.Repeat("k", 32), "PUBLIC_URL": "https://x"}, "DATABASE_DSN is required"},
+		"bad env":                          {map[string]string{"APP_ENV": "prod"}, "APP_ENV"},
+		"bad public url":                   {map[string]string{"PUBLIC_URL": "ftp://x"}, "PUBLIC_URL"},
+		"bad trusted proxy":                {map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8, not-an-ip"}, "TRUSTED_PROXIES"},
+		"bad session ttl":                  {map[string]string{"SESSION_TTL": "forever"}, "SESSION_TTL"},
+		"bad session idle timeout":         {map[string]string{"SESSION_IDLE_TIMEOUT": "10s"}, "SESSION_IDLE_TIMEOUT"},
+		"Kelvin sign in ADMIN_EMAILS":      {map[string]string{"ADMIN_EMAILS": "boss@example.com, \u212Aim@example.com"}, "ADMIN_EMAILS"},
+		"zero-width space in ADMIN_EMAILS": {map[string]string{"ADMIN_EMAILS": "kim@example.com\u200B"}, "ADMIN_EMAILS"},
+		"short cookie signing key":         {map[string]string{"COOKIE_SIGNING_KEY": "x"}, "COOKIE_SIGNING_KEY"},
+		"metrics on the public port":       {map[string]string{"HTTP_ADDR": ":8080", "METRICS_ADDR": ":8080"}, "METRICS_ADDR must differ"},
+		"bad rate limit":                   {map[string]string{"RATE_LIMIT_PER_MINUTE": "lots"}, "RATE_LIMIT_PER_MINUTE"},
+		"short previous key":               {map[string]string{"TOKEN_SIGNING_KEYS_PREVIOUS": "old"}, "TOKEN_SIGNING_KEYS_PREVIOUS"},
+		"half an OIDC client":              {map[string]string{"OIDC_ISSUER_URL": "https://idp.example"}, "OIDC_CLIENT_ID, OIDC_CLIENT_SECRET"},
+		"bad OIDC issuer":                  {map[string]string{"OIDC_ISSUER_URL": "idp.example", "OIDC_CLIENT_ID": "a", "OIDC_CLIENT_SECRET": "b"}, "OIDC_ISSUER_URL"},
+		"OIDC scopes without openid":       {map[string]string{"OIDC_SCOPES": "email profile"}, "OIDC_SCOPES must include openid"},
+		"production without OIDC":          {map[string]string{"APP_ENV": "production", "PUBLIC_URL": "https://x", "DATABASE_DSN": "/x.db", "TOKEN_SIGNING_KEY": strings.Repeat("k", 32), "ADMIN_GROUPS": "a"}, "OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_ISSUER_URL"},
+		"production without admins":        {map[string]string{"APP_ENV": "production", "PUBLIC_URL": "https://x", "DATABASE_DSN": "/x.db", "TOKEN_SIGNING_KEY": strings.Repeat("k", 32), "OIDC_ISSUER_URL": "https://i", "OIDC_CLIENT_ID": "a", "OIDC_CLIENT_SECRET": "b"}, "ADMIN_GROUPS or ADMIN_EMAILS"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -164,5 +167,18 @@ func TestGeneratedKeyIsKeptBesideTheDatabase(t *testing.T) {
 	}
 	if c.LogValue().String() == "" || strings.Contains(c.LogValue().String(), string(c.SigningKey)) {
 		t.Error("the logged configuration shows the signing key")
+	}
+}
+
+func TestSessionIdleTimeoutAndAdminEmails(t *testing.T) {
+	c, err := Load(envOf(map[string]string{"SESSION_IDLE_TIMEOUT": "15m", "ADMIN_EMAILS": "Boss@Example.COM, kim@example.com"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SessionIdleTimeout != 15*time.Minute {
+		t.Errorf("SessionIdleTimeout = %v", c.SessionIdleTimeout)
+	}
+	if strings.Join(c.AdminEmails, ",") != "boss@example.com,kim@example.com" {
+		t.Errorf("AdminEmails = %q", c.AdminEmails)
 	}
 }

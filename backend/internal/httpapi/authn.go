@@ -25,7 +25,7 @@ func (p *principal) logAttrs() []any {
 	if p.service != nil {
 		return []any{"token_id", p.service.ID, "subject", p.service.Subject}
 	}
-	return []any{"user", p.session.Email, "admin", p.session.IsAdmin, "via", map[bool]string{true: "cookie", false: "session_token"}[p.viaCookie]}
+	return []any{"user", p.session.Actor(), "admin", p.session.IsAdmin, "via", map[bool]string{true: "cookie", false: "session_token"}[p.viaCookie]}
 }
 
 // actor names the caller in the audit log.
@@ -33,7 +33,7 @@ func (p *principal) actor() string {
 	if p.service != nil {
 		return "token:" + p.service.ID
 	}
-	return p.session.Email
+	return p.session.Actor()
 }
 
 func principalOf(c *gin.Context) *principal {

@@ -103,14 +103,14 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	r.GET("/healthz", a.healthz)
 	r.GET("/readyz", a.readyz)
 
-	authGroup := r.Group("/auth", a.authenticate)
+	authGroup := r.Group("/auth", a.authenticate, a.seen)
 	authGroup.GET("/login", a.login)
 	authGroup.GET("/callback", a.callback) // failed callbacks are limited per address
 	authGroup.POST("/logout", a.logout)
 
 	r.GET("/api/openapi.json", a.openAPI)
 
-	apiGroup := r.Group("/api", a.authenticate)
+	apiGroup := r.Group("/api", a.authenticate, a.seen)
 	apiGroup.GET("/auth/me", a.requireSession, a.me)
 	apiGroup.POST("/auth/session-token", a.requireAdmin, a.sessionToken)
 
@@ -121,6 +121,9 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 
 	apiGroup.GET("/audit-events", a.requireAdmin, a.listAuditEvents)
 	apiGroup.GET("/admin/access", a.requireAdmin, a.access)
+	apiGroup.GET("/admin/sessions", a.requireAdmin, a.listSessions)
+	apiGroup.DELETE("/admin/sessions", a.requireAdmin, a.endSessionsOf)
+	apiGroup.DELETE("/admin/sessions/:sessionId", a.requireAdmin, a.endSession)
 
 	apiGroup.GET("/system/config", a.requireScope(token.ScopeMetricsRead), a.systemConfig)
 	apiGroup.POST("/query", a.requireScope(token.ScopeMetricsRead), a.query)

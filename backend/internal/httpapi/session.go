@@ -40,8 +40,14 @@ type sessionTokenResponse struct {
 // sessionToken gives a signed-in administrator a bearer token for curl, expiring with the
 // session and refused as soon as the session ends.
 func (a *api) sessionToken(c *gin.Context) {
-	raw, exp, err := a.Sessions.IssueToken(*principalOf(c).session)
+	sess := principalOf(c).session
+	raw, exp, err := a.Sessions.IssueToken(*sess)
 	if err != nil {
+		fail(c, err)
+		return
+	}
+	// The User Access page shows which sessions handed out tokens.
+	if err := a.Sessions.TokenIssued(c.Request.Context(), *sess); err != nil {
 		fail(c, err)
 		return
 	}
@@ -61,9 +67,7 @@ func (a *api) logout(c *gin.Context) {
 			fail(c, err)
 			return
 		}
-		if err := a.Audit.Record(c.Request.Context(), p.session.Email, actionSignedOut, p.session.Email, nil); err != nil {
-			logFrom(c).Error("could not record sign-out in the audit log", "err", err)
-		}
+		a.record(c, p.session.Actor(), actionSignedOut, p.session.Actor(), nil)
 	}
 	a.clearSessionCookies(c)
 	c.Status(http.StatusNoContent)
@@ -71,13 +75,28 @@ func (a *api) logout(c *gin.Context) {
 
 // StartSession is how a sign-in hands a person their session: a new session id every time.
 func (a *api) startSession(c *gin.Context, id auth.Identity) (auth.Session, error) {
-	secret, sess, err := a.Sessions.Start(c.Request.Context(), id)
+	secret, sess, err := a.Sessions.StartFrom(c.Request.Context(), id, clientIP(c))
 	if err != nil {
 		return auth.Session{}, err
 	}
 	a.setCookie(c, a.sessionCookie, secret, sess.ExpiresAt, true)
 	a.setCookie(c, csrfCookie, a.Sessions.CSRFToken(sess), sess.ExpiresAt, false)
 	return sess, nil
+}
+
+// seen records that the caller's session was used (at most one write a minute per session),
+// for the idle timeout and the User Access page. It runs after authenticate.
+func (a *api) seen(c *gin.Context) {
+	if p := principalOf(c); p != nil && p.session != nil {
+		via := auth.ViaToken
+		if p.viaCookie {
+			via = auth.ViaCookie
+		}
+		if err := a.Sessions.Seen(c.Request.Context(), p.session, via, clientIP(c)); err != nil {
+			logFrom(c).Warn("could not record a session's last use", "err", err)
+		}
+	}
+	c.Next()
 }
 
 func (a *api) clearSessionCookies(c *gin.Context) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/codemetrics/codemetrics/backend/internal/apperr"
 	"github.com/codemetrics/codemetrics/backend/internal/auth"
+	"github.com/codemetrics/codemetrics/backend/internal/names"
 	"github.com/gin-gonic/gin"
 )
 
@@ -16,6 +17,11 @@ const (
 	actionSignedIn     = "auth.signed_in"
 	actionSignInDenied = "auth.sign_in_denied"
 	actionSignedOut    = "auth.signed_out"
+	// actionSessionEnded: one session ended by an administrator, or replaced on its browser.
+	actionSessionEnded = "auth.session_ended"
+	// actionSessionsEnded: every session of one person ended (by an administrator, or because
+	// their sign-in was denied: they are no longer an administrator).
+	actionSessionsEnded = "auth.sessions_ended"
 )
 
 func (a *api) loginCookieName() string {
@@ -87,26 +93,54 @@ func (a *api) callback(c *gin.Context) {
 	}
 	id := out.Identity
 	ctx := c.Request.Context()
-	if !id.IsAdmin {
-		if err := a.Audit.Record(ctx, id.Email, actionSignInDenied, id.Email, map[string]any{"reason": id.Reason}); err != nil {
-			logFrom(c).Error("could not record a denied sign-in", "err", err)
+	// Whatever session this browser held (perhaps planted, perhaps another person's) ends:
+	// it is never reused, and it does not outlive a sign-in that replaces it.
+	if p := principalOf(c); p != nil && p.session != nil {
+		if err := a.Sessions.End(ctx, p.session.ID); err != nil {
+			fail(c, err)
+			return
 		}
-		logFrom(c).Info("sign-in denied: not an administrator", "user", id.Email)
+		if p.session.IdentityKey() != id.IdentityKey() || !id.IsAdmin {
+			a.record(c, p.session.Actor(), actionSessionEnded, p.session.Actor(), map[string]any{
+				"session": shortID(p.session.ID), "reason": "replaced by a sign-in of " + id.Actor() + " on the same browser",
+			})
+		}
+		a.clearSessionCookies(c)
+	}
+	if !id.IsAdmin {
+		a.record(c, id.Actor(), actionSignInDenied, id.Actor(), map[string]any{"reason": id.Reason})
+		// Someone who is no longer an administrator keeps nothing: every session of theirs,
+		// and every session token taken from one, ends now.
+		if key := id.IdentityKey(); key != "" {
+			n, err := a.Sessions.EndIdentity(ctx, key)
+			if err != nil {
+				fail(c, err)
+				return
+			}
+			if n > 0 {
+				a.record(c, id.Actor(), actionSessionsEnded, id.Actor(), map[string]any{
+					"identity": key, "count": n, "reason": "sign-in denied: " + id.Reason,
+				})
+			}
+		}
+		logFrom(c).Info("sign-in denied: not an administrator", "user", id.Actor())
 		c.Redirect(http.StatusSeeOther, "/access-denied")
 		return
-	}
-	// A session cookie the browser already had (perhaps planted) is ended, never reused.
-	if p := principalOf(c); p != nil && p.session != nil {
-		_ = a.Sessions.End(ctx, p.session.ID)
 	}
 	if _, err := a.startSession(c, id); err != nil {
 		fail(c, err)
 		return
 	}
-	if err := a.Audit.Record(ctx, id.Email, actionSignedIn, id.Email, map[string]any{"name": id.Name, "reason": id.Reason}); err != nil {
-		logFrom(c).Error("could not record a sign-in", "err", err)
-	}
+	a.record(c, id.Actor(), actionSignedIn, id.Actor(), map[string]any{"name": id.Name, "reason": id.Reason, "identity": id.IdentityKey()})
 	c.Redirect(http.StatusSeeOther, out.Redirect)
+}
+
+// record writes an audit event of the sign-in or of sessions; a failure is logged, not
+// shown to the person, whose sign-in or sign-out has already happened.
+func (a *api) record(c *gin.Context, actor, action, target string, details map[string]any) {
+	if err := a.Audit.Record(c.Request.Context(), actor, action, names.Truncate(target, 400), details); err != nil {
+		logFrom(c).Error("could not record an audit event", "action", action, "err", err)
+	}
 }
 
 var signInTemplate = template.Must(template.New("page").Parse(`<!doctype html>

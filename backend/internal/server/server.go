@@ -93,7 +93,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 		return nil, fmt.Errorf("read the revocation feed: %w", err)
 	}
 	s.Tokens = token.NewService(st, s.Keys, s.Guard, cfg.ServiceTokenTTL, opt.Now)
-	s.Sessions = auth.NewSessions(st, s.Keys, cfg.CookieKey, cfg.SessionTTL, opt.Now)
+	s.Sessions = auth.NewSessions(st, s.Keys, cfg.CookieKey, cfg.SessionTTL, cfg.SessionIdleTimeout, opt.Now)
 	s.Audit = audit.NewLog(st, opt.Now)
 	s.Pipeline = pipeline.NewService(st, opt.Now)
 	if cfg.OIDCEnabled() {
@@ -125,7 +125,34 @@ func (s *Server) RunBackground(ctx context.Context) (wait func()) {
 	if s.SignIn != nil {
 		wg.Go(func() { s.SignIn.KeepDiscovering(ctx) })
 	}
+	wg.Go(func() {
+		t := time.NewTicker(PurgeInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := s.Purge(ctx); err != nil && ctx.Err() == nil {
+					s.log.Warn("could not purge ended sessions", "err", err)
+				}
+			}
+		}
+	})
 	return wg.Wait
+}
+
+// PurgeInterval is how often ended sessions and expired sign-in states are deleted.
+const PurgeInterval = 10 * time.Minute
+
+// Purge deletes the sessions that have ended (expired or idle) and the used sign-in states
+// that have expired, as the background loop does every PurgeInterval.
+func (s *Server) Purge(ctx context.Context) error {
+	n, err := s.Sessions.Purge(ctx)
+	if n > 0 {
+		s.log.Info("purged ended sessions", "sessions", n)
+	}
+	return err
 }
 
 // HTTPServer returns an http.Server with every timeout set.

@@ -12,27 +12,59 @@ import (
 )
 
 type sessionRow struct {
-	ID          string `gorm:"primaryKey"`
-	SecretHash  string
-	Email       string
-	Name        string
-	IsAdmin     bool
-	AdminReason string
-	CreatedMS   int64 `gorm:"column:created_at"`
-	ExpiresMS   int64 `gorm:"column:expires_at"`
+	ID                  string `gorm:"primaryKey"`
+	SecretHash          string
+	Issuer              string
+	Subject             string
+	Email               string
+	EmailVerified       bool
+	Name                string
+	IsAdmin             bool
+	AdminReason         string
+	CreatedMS           int64 `gorm:"column:created_at"`
+	ExpiresMS           int64 `gorm:"column:expires_at"`
+	LastSeenMS          int64 `gorm:"column:last_seen_at"`
+	SignInAddress       string
+	LastAddress         string
+	LastCookieUseMS     int64 `gorm:"column:last_cookie_use_at"`
+	LastTokenUseMS      int64 `gorm:"column:last_token_use_at"`
+	SessionTokensIssued int
 }
 
 func (sessionRow) TableName() string { return "admin_sessions" }
 
 func (r sessionRow) toSession() auth.Session {
-	return auth.Session{ID: r.ID, Email: r.Email, Name: r.Name, IsAdmin: r.IsAdmin, AdminReason: r.AdminReason, CreatedAt: fromMS(r.CreatedMS), ExpiresAt: fromMS(r.ExpiresMS)}
+	return auth.Session{
+		ID: r.ID, Issuer: r.Issuer, Subject: r.Subject, Email: r.Email, EmailVerified: r.EmailVerified, Name: r.Name,
+		IsAdmin: r.IsAdmin, AdminReason: r.AdminReason, CreatedAt: fromMS(r.CreatedMS), ExpiresAt: fromMS(r.ExpiresMS),
+		LastSeenAt: fromMS(r.LastSeenMS), SignInAddress: r.SignInAddress, LastAddress: r.LastAddress,
+		LastCookieUseAt: fromOptionalMS(r.LastCookieUseMS), LastTokenUseAt: fromOptionalMS(r.LastTokenUseMS),
+		SessionTokensIssued: r.SessionTokensIssued,
+	}
+}
+
+// fromOptionalMS reads a time column whose 0 means never.
+func fromOptionalMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return fromMS(v)
+}
+
+func optionalMS(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return ms(t)
 }
 
 // InsertSession stores a new session; only the hash of its secret.
 func (s *Store) InsertSession(ctx context.Context, sess auth.Session, secretHash string) error {
 	row := sessionRow{
-		ID: sess.ID, SecretHash: secretHash, Email: sess.Email, Name: sess.Name, IsAdmin: sess.IsAdmin, AdminReason: sess.AdminReason,
-		CreatedMS: ms(sess.CreatedAt), ExpiresMS: ms(sess.ExpiresAt),
+		ID: sess.ID, SecretHash: secretHash, Issuer: sess.Issuer, Subject: sess.Subject, Email: sess.Email, EmailVerified: sess.EmailVerified,
+		Name: sess.Name, IsAdmin: sess.IsAdmin, AdminReason: sess.AdminReason,
+		CreatedMS: ms(sess.CreatedAt), ExpiresMS: ms(sess.ExpiresAt), LastSeenMS: ms(sess.LastSeenAt),
+		SignInAddress: sess.SignInAddress, LastAddress: sess.LastAddress, LastCookieUseMS: optionalMS(sess.LastCookieUseAt),
 	}
 	return translate(s.db.WithContext(ctx).Create(&row).Error, "session")
 }
@@ -67,9 +99,60 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	return nil
 }
 
-// DeleteExpiredSessions removes sessions that ended before now.
-func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) error {
-	return translate(s.db.WithContext(ctx).Where("expires_at < ?", ms(now)).Delete(&sessionRow{}).Error, "session")
+// DeleteSessionsOf removes every session of one identity (issuer and subject).
+func (s *Store) DeleteSessionsOf(ctx context.Context, issuer, subject string) (int64, error) {
+	res := s.db.WithContext(ctx).Where("subject = ? AND issuer = ?", subject, issuer).Delete(&sessionRow{})
+	return res.RowsAffected, translate(res.Error, "session")
+}
+
+// ListSessions returns the sessions live at now and last seen after idleSince, newest first.
+func (s *Store) ListSessions(ctx context.Context, now, idleSince time.Time, limit int) ([]auth.Session, error) {
+	var rows []sessionRow
+	err := s.db.WithContext(ctx).Where("expires_at > ? AND last_seen_at > ?", ms(now), ms(idleSince)).
+		Order("created_at DESC").Order("id").Limit(limit).Find(&rows).Error
+	if err != nil {
+		return nil, translate(err, "session")
+	}
+	out := make([]auth.Session, len(rows))
+	for i, r := range rows {
+		out[i] = r.toSession()
+	}
+	return out, nil
+}
+
+// TouchSession records a use of the session at now from addr, unless both its last use and
+// its last use of that kind were recorded after notBefore (another request, another replica).
+func (s *Store) TouchSession(ctx context.Context, id string, via auth.Via, addr string, now, notBefore time.Time) error {
+	col := "last_cookie_use_at"
+	if via == auth.ViaToken {
+		col = "last_token_use_at"
+	}
+	err := s.db.WithContext(ctx).Model(&sessionRow{}).
+		Where("id = ? AND (last_seen_at <= ? OR "+col+" <= ?)", id, ms(notBefore), ms(notBefore)).
+		Updates(map[string]any{"last_seen_at": ms(now), col: ms(now), "last_address": addr}).Error
+	return translate(err, "session")
+}
+
+// CountSessionToken adds one to the session tokens taken from the session.
+func (s *Store) CountSessionToken(ctx context.Context, id string) error {
+	err := s.db.WithContext(ctx).Model(&sessionRow{}).Where("id = ?", id).
+		Update("session_tokens_issued", gorm.Expr("session_tokens_issued + 1")).Error
+	return translate(err, "session")
+}
+
+// PurgeSessions removes the sessions that expired before now or were last seen at or before
+// idleSince, and the used sign-in states that expired before now. It returns how many sessions
+// went.
+func (s *Store) PurgeSessions(ctx context.Context, now, idleSince time.Time) (int64, error) {
+	db := s.db.WithContext(ctx)
+	res := db.Where("expires_at <= ? OR last_seen_at <= ?", ms(now), ms(idleSince)).Delete(&sessionRow{})
+	if res.Error != nil {
+		return 0, translate(res.Error, "session")
+	}
+	if err := db.Where("expires_at < ?", ms(now)).Delete(&loginStateRow{}).Error; err != nil {
+		return res.RowsAffected, translate(err, "sign-in state")
+	}
+	return res.RowsAffected, nil
 }
 
 type loginStateRow struct {
@@ -79,13 +162,11 @@ type loginStateRow struct {
 
 func (loginStateRow) TableName() string { return "login_states_used" }
 
-// MarkLoginStateUsed records that a sign-in state was used; Conflict if it already was.
-func (s *Store) MarkLoginStateUsed(ctx context.Context, stateHash string, expires, now time.Time) error {
-	db := s.db.WithContext(ctx)
-	if err := db.Where("expires_at < ?", ms(now)).Delete(&loginStateRow{}).Error; err != nil {
-		return translate(err, "sign-in state")
-	}
-	err := db.Create(&loginStateRow{StateHash: stateHash, ExpiresMS: ms(expires)}).Error
+// MarkLoginStateUsed records that a sign-in state was used; Conflict if it already was. A
+// state is only used before it expires, so an expired row left until the purge changes nothing.
+func (s *Store) MarkLoginStateUsed(ctx context.Context, stateHash string, expires, _ time.Time) error {
+	// Expired states are purged in the background (PurgeSessions), not on every sign-in.
+	err := s.db.WithContext(ctx).Create(&loginStateRow{StateHash: stateHash, ExpiresMS: ms(expires)}).Error
 	if errors.Is(err, gorm.ErrDuplicatedKey) || isUniqueViolation(err) {
 		return apperr.New(apperr.Conflict, "this sign-in response was already used")
 	}

@@ -122,6 +122,9 @@ func Start(t testing.TB, db DB, s ...Settings) *Env {
 		// Limits off unless a test sets them: many tests send many requests from one address.
 		"RATE_LIMIT_PER_MINUTE":      "0",
 		"AUTH_RATE_LIMIT_PER_MINUTE": "0",
+		// As long as a session lasts, unless a test sets it: many tests move the clock by hours
+		// between two requests of one session.
+		"SESSION_IDLE_TIMEOUT": "8h",
 	}
 	for k, v := range set.Env {
 		env[k] = v
@@ -167,10 +170,16 @@ type Session struct {
 	CSRF   string
 }
 
-// SignIn starts a session through the same function the OIDC sign-in calls.
+// TestIssuer is the identity provider of the sessions SignIn starts; their subject is the email.
+const TestIssuer = "https://idp.test"
+
+// SignIn starts a session through the same function the OIDC sign-in calls, for a person with
+// a verified email, keyed by TestIssuer and the email.
 func (e *Env) SignIn(email string, admin bool) Session {
 	e.T.Helper()
-	secret, sess, err := e.Server.Sessions.Start(context.Background(), auth.Identity{Email: email, Name: strings.Split(email, "@")[0], IsAdmin: admin})
+	secret, sess, err := e.Server.Sessions.Start(context.Background(), auth.Identity{
+		Issuer: TestIssuer, Subject: email, Email: email, EmailVerified: true, Name: strings.Split(email, "@")[0], IsAdmin: admin,
+	})
 	if err != nil {
 		e.T.Fatalf("start session: %v", err)
 	}
@@ -280,6 +289,14 @@ func (e *Env) Sync() {
 	e.T.Helper()
 	if err := e.Server.Guard.Sync(context.Background()); err != nil {
 		e.T.Fatalf("sync revocation feed: %v", err)
+	}
+}
+
+// Purge deletes ended sessions and expired sign-in states now, as the background loop would.
+func (e *Env) Purge() {
+	e.T.Helper()
+	if err := e.Server.Purge(context.Background()); err != nil {
+		e.T.Fatalf("purge: %v", err)
 	}
 }
 

@@ -6,11 +6,11 @@ import (
 	"encoding/base64"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/codemetrics/codemetrics/backend/internal/apperr"
 	"github.com/codemetrics/codemetrics/backend/internal/audit"
+	"github.com/codemetrics/codemetrics/backend/internal/names"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -292,10 +292,11 @@ func NormalizeSubject(s string) (string, error) {
 	if n > MaxSubjectLength {
 		return "", apperr.New(apperr.Invalid, "subject is %d characters long: use at most %d", n, MaxSubjectLength)
 	}
+	// Shown in the portal and the audit log: what is seen must be what is there.
+	if err := names.CheckVisible(s); err != nil {
+		return "", apperr.New(apperr.Invalid, "subject must hold only visible characters: no control characters, line breaks, bidirectional controls or invisible (zero-width) characters (found: %v)", err)
+	}
 	for _, r := range s {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
-			return "", apperr.New(apperr.Invalid, "subject must not contain control characters or line breaks")
-		}
 		if r == utf8.RuneError {
 			// What JSON decoding makes of invalid UTF-8 and lone surrogates ("\ud800").
 			return "", apperr.New(apperr.Invalid, "subject must be valid UTF-8 text: it contains an invalid character (U+FFFD)")

@@ -124,6 +124,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The live administrator sessions, newest first
+         * @description Every live session (at most 500): who, since when, last seen, from where, by cookie or session token. No secret is shown: the id names a session but authenticates nobody.
+         */
+        get: operations["listSessions"];
+        put?: never;
+        post?: never;
+        /**
+         * End every session of one person
+         * @description Ends every session of the identity (issuer and subject, as the list's identity field gives it), and every session token taken from them, at once. Audited.
+         */
+        delete: operations["endSessionsOf"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/sessions/{sessionId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * End one session, at once
+         * @description Its cookie and every session token taken from it stop working. Audited.
+         */
+        delete: operations["endSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/system/config": {
         parameters: {
             query?: never;
@@ -433,6 +477,61 @@ export interface components {
                  */
                 lastSignIn: string;
             }[];
+        };
+        AdminSession: {
+            /** @description Names the session (show its first 8 characters); not a credential. */
+            id: string;
+            /** @description Who: the identity provider's issuer, a space, the subject. Empty for a session without a subject. */
+            identity: string;
+            issuer: string;
+            subject: string;
+            name: string;
+            email: string;
+            /** @description Whether the identity provider verified the email; an unverified one names nobody. */
+            emailVerified: boolean;
+            /** @description How the audit log names the person: the email, followed by " (unverified)" when it is not verified. */
+            actor: string;
+            isAdmin: boolean;
+            adminReason: string;
+            /** Format: date-time */
+            signedIn: string;
+            /**
+             * Format: date-time
+             * @description The absolute end (SESSION_TTL).
+             */
+            expires: string;
+            /**
+             * Format: date-time
+             * @description When it ends if not used again (SESSION_IDLE_TIMEOUT after last seen).
+             */
+            idleExpires: string;
+            /**
+             * Format: date-time
+             * @description Written at most once a minute.
+             */
+            lastSeen: string;
+            /** @description The client address at sign-in. */
+            signInAddress: string;
+            /** @description The client address when last seen. */
+            lastAddress: string;
+            /**
+             * Format: date-time
+             * @description Last use by the session cookie; null when never.
+             */
+            lastCookieUse: string | null;
+            /**
+             * Format: date-time
+             * @description Last use by a session token taken from it; null when never.
+             */
+            lastTokenUse: string | null;
+            /** @description How many session tokens were taken from it. */
+            sessionTokensIssued: number;
+            /** @description This is the caller's own session. */
+            current: boolean;
+        };
+        EndedSessions: {
+            /** @description How many sessions ended. */
+            ended: number;
         };
         Tests: {
             passed: number;
@@ -944,6 +1043,168 @@ export interface operations {
             };
             /** @description Valid credentials without the right: a service token where an administrator is needed, a missing scope, a missing CSRF token. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable or the revocation feed is stale; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminSession"][];
+                };
+            };
+            /** @description Missing, malformed, forged, expired or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Valid credentials without the right: a service token where an administrator is needed, a missing scope, a missing CSRF token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable or the revocation feed is stale; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    endSessionsOf: {
+        parameters: {
+            query: {
+                /** @description The identity key: the issuer, a space, the subject. */
+                identity: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ended */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndedSessions"];
+                };
+            };
+            /** @description No identity, or not an identity key. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, forged, expired or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Valid credentials without the right: a service token where an administrator is needed, a missing scope, a missing CSRF token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable or the revocation feed is stale; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    endSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sessionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ended */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, malformed, forged, expired or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Valid credentials without the right: a service token where an administrator is needed, a missing scope, a missing CSRF token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No live session with that id. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -9,11 +9,12 @@ import { errorMessage } from '../../../lib/api'
 import { formatDuration } from '../../../lib/time'
 import { useTokenCount } from '../../tokens/api/tokens'
 import { useAdminAccess, useSystemConfig } from '../api/admin'
+import { LiveSessions } from './LiveSessions'
 
-function Card({ title, icon, children }: { title: string; icon: ReactNode; children: ReactNode }) {
+function Card({ title, icon, children, wide }: { title: string; icon: ReactNode; children: ReactNode; wide?: boolean }) {
   const id = `card-${title.toLowerCase().replace(/\W+/g, '-')}`
   return (
-    <section aria-labelledby={id} className="card flex flex-col gap-3">
+    <section aria-labelledby={id} className={`card flex flex-col gap-3 ${wide ? 'lg:col-span-2' : ''}`}>
       <h2 id={id} className="flex items-center gap-2 text-lg font-semibold">
         {icon}
         {title}
@@ -136,12 +137,13 @@ function List({ items }: { items: string[] | null }) {
 function UserAccessCard() {
   const access = useAdminAccess()
   return (
-    <Card title="User Access" icon={<Users aria-hidden="true" className={icon} />}>
+    <Card title="User Access" icon={<Users aria-hidden="true" className={icon} />} wide>
       <p className="muted text-sm">
         Administrators come from the identity provider, not from CodeMetrics: members of a group in{' '}
         <code className="font-mono">ADMIN_GROUPS</code> and people whose verified email is in{' '}
         <code className="font-mono">ADMIN_EMAILS</code>. To grant or withdraw access, change the group membership in
-        the identity provider. Only administrators can access the Administration Portal.
+        the identity provider. Only administrators can access the Administration Portal. An email the identity
+        provider has not verified is shown marked unverified and never counts for ADMIN_EMAILS.
       </p>
       {access.isPending ? (
         <Spinner />
@@ -182,6 +184,7 @@ function UserAccessCard() {
               <p className="muted text-sm">No administrator has signed in recently.</p>
             )}
           </div>
+          <LiveSessions />
         </>
       )}
     </Card>

@@ -1,0 +1,231 @@
+package httpapi_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/codemetrics/codemetrics/backend/internal/apperr"
+	"github.com/codemetrics/codemetrics/backend/internal/testenv"
+)
+
+type sessionEntry struct {
+	ID                  string  `json:"id"`
+	Identity            string  `json:"identity"`
+	Name                string  `json:"name"`
+	Email               string  `json:"email"`
+	EmailVerified       bool    `json:"emailVerified"`
+	Actor               string  `json:"actor"`
+	SignedIn            string  `json:"signedIn"`
+	LastSeen            string  `json:"lastSeen"`
+	IdleExpires         string  `json:"idleExpires"`
+	SignInAddress       string  `json:"signInAddress"`
+	LastAddress         string  `json:"lastAddress"`
+	LastCookieUse       *string `json:"lastCookieUse"`
+	LastTokenUse        *string `json:"lastTokenUse"`
+	SessionTokensIssued int     `json:"sessionTokensIssued"`
+	Current             bool    `json:"current"`
+}
+
+func listSessions(t *testing.T, e *testenv.Env, as testenv.Session) ([]sessionEntry, *testenv.Response) {
+	t.Helper()
+	r := e.Do(http.MethodGet, "/api/admin/sessions", nil, e.As(as))
+	if r.Status != http.StatusOK {
+		t.Fatalf("list sessions: %d %s", r.Status, r.Body)
+	}
+	var list []sessionEntry
+	r.JSON(t, &list)
+	return list, r
+}
+
+func takeSessionToken(t *testing.T, e *testenv.Env, s testenv.Session) string {
+	t.Helper()
+	r := e.Do(http.MethodPost, "/api/auth/session-token", nil, e.As(s))
+	var st struct {
+		SessionToken string `json:"sessionToken"`
+	}
+	r.JSON(t, &st)
+	if r.Status != http.StatusOK || st.SessionToken == "" {
+		t.Fatalf("session token: %d %s", r.Status, r.Body)
+	}
+	return st.SessionToken
+}
+
+// TestUserAccessSessions: an administrator lists the live sessions, ends one (its cookie and
+// its session token stop at once) and ends every session of one person; both are audited.
+// Nothing secret is listed, and knowing a session's id authenticates nobody.
+func TestUserAccessSessions(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		ada := e.SignIn("ada@example.com", true)
+		bob1 := e.SignIn("bob@example.com", true)
+		bob2 := e.SignIn("bob@example.com", true)
+		e.Clock.Advance(time.Second)
+		bobTok := takeSessionToken(t, e, bob1)
+		e.Clock.Advance(2 * time.Minute)
+		if r := e.Do(http.MethodGet, "/api/tokens", nil, testenv.Bearer(bobTok)); r.Status != http.StatusOK {
+			t.Fatalf("bob's session token: %d", r.Status)
+		}
+
+		list, r := listSessions(t, e, ada)
+		if len(list) != 3 {
+			t.Fatalf("sessions: %+v", list)
+		}
+		for _, secret := range []string{ada.Cookie.Value, bob1.Cookie.Value, bob2.Cookie.Value} {
+			h := sha256.Sum256([]byte(secret))
+			if strings.Contains(string(r.Body), secret) || strings.Contains(string(r.Body), hex.EncodeToString(h[:])) {
+				t.Fatal("the sessions list shows a session secret or its hash")
+			}
+		}
+		byID := map[string]sessionEntry{}
+		for _, s := range list {
+			byID[s.ID] = s
+		}
+		if s := byID[ada.ID]; !s.Current || s.Email != "ada@example.com" || !s.EmailVerified || s.Identity != testenv.TestIssuer+" ada@example.com" {
+			t.Errorf("ada's own session: %+v", s)
+		}
+		if s := byID[bob1.ID]; s.Current || s.SessionTokensIssued != 1 || s.LastTokenUse == nil || s.LastSeen == s.SignedIn || s.LastAddress != "127.0.0.1" {
+			t.Errorf("bob's first session, used by a session token: %+v", s)
+		}
+
+		// Without the CSRF token, by a non-administrator, by a service token: refused.
+		if r := e.Do(http.MethodDelete, "/api/admin/sessions/"+bob1.ID, nil, testenv.Cookie(ada)); r.Status != http.StatusForbidden {
+			t.Errorf("end without CSRF: %d", r.Status)
+		}
+		viewer := e.SignIn("viewer@example.com", false)
+		if r := e.Do(http.MethodDelete, "/api/admin/sessions/"+bob1.ID, nil, e.As(viewer)); r.Status != http.StatusForbidden {
+			t.Errorf("end by a non-administrator: %d", r.Status)
+		}
+		if r := e.Do(http.MethodGet, "/api/admin/sessions", nil, e.As(viewer)); r.Status != http.StatusForbidden {
+			t.Errorf("list by a non-administrator: %d", r.Status)
+		}
+		e.Sync() // the clock moved: the revocation feed is read again, as the background loop would
+		svc := e.CreateToken(ada, map[string]any{"subject": "ci"})
+		if r := e.Do(http.MethodGet, "/api/admin/sessions", nil, testenv.Bearer(svc.AccessToken)); r.Status != http.StatusForbidden {
+			t.Errorf("list by a service token: %d", r.Status)
+		}
+		// A session id is no credential, as a cookie or as a bearer token.
+		idCookie := testenv.Session{Cookie: &http.Cookie{Name: "codemetrics_session", Value: bob1.ID}}
+		if r := e.Do(http.MethodGet, "/api/auth/me", nil, testenv.Cookie(idCookie)); r.Status != http.StatusUnauthorized {
+			t.Errorf("a session id as the cookie: %d", r.Status)
+		}
+		if r := e.Do(http.MethodGet, "/api/auth/me", nil, testenv.Bearer(bob1.ID)); r.Status != http.StatusUnauthorized {
+			t.Errorf("a session id as a bearer token: %d", r.Status)
+		}
+
+		if r := e.Do(http.MethodDelete, "/api/admin/sessions/"+bob1.ID, nil, e.As(ada)); r.Status != http.StatusNoContent {
+			t.Fatalf("end bob's session: %d %s", r.Status, r.Body)
+		}
+		if r := e.Do(http.MethodGet, "/api/auth/me", nil, testenv.Cookie(bob1)); r.Status != http.StatusUnauthorized {
+			t.Errorf("the ended session's cookie: %d", r.Status)
+		}
+		if r := e.Do(http.MethodGet, "/api/tokens", nil, testenv.Bearer(bobTok)); r.Status != http.StatusUnauthorized {
+			t.Errorf("the ended session's token: %d", r.Status)
+		}
+		if r := e.Do(http.MethodGet, "/api/auth/me", nil, testenv.Cookie(bob2)); r.Status != http.StatusOK {
+			t.Errorf("bob's other session ended too: %d", r.Status)
+		}
+		wantProblem(t, e.Do(http.MethodDelete, "/api/admin/sessions/"+bob1.ID, nil, e.As(ada)), http.StatusNotFound)
+		if evs := auditOf(t, e, "auth.session_ended"); len(evs) != 1 || evs[0].Actor != "ada@example.com" ||
+			evs[0].Target != "bob@example.com" || evs[0].Details["session"] != bob1.ID[:8] {
+			t.Errorf("session_ended audit events: %+v", evs)
+		}
+
+		wantProblem(t, e.Do(http.MethodDelete, "/api/admin/sessions", nil, e.As(ada)), http.StatusBadRequest)
+		key := testenv.TestIssuer + " bob@example.com"
+		r = e.Do(http.MethodDelete, "/api/admin/sessions?identity="+url.QueryEscape(key), nil, e.As(ada))
+		var ended struct{ Ended int }
+		if r.JSON(t, &ended); r.Status != http.StatusOK || ended.Ended != 1 {
+			t.Fatalf("end bob's sessions: %d %s", r.Status, r.Body)
+		}
+		if r := e.Do(http.MethodGet, "/api/auth/me", nil, testenv.Cookie(bob2)); r.Status != http.StatusUnauthorized {
+			t.Errorf("bob's second session survived: %d", r.Status)
+		}
+		if evs := auditOf(t, e, "auth.sessions_ended"); len(evs) != 1 || evs[0].Actor != "ada@example.com" || evs[0].Details["count"] != float64(1) {
+			t.Errorf("sessions_ended audit events: %+v", evs)
+		}
+		if list, _ := listSessions(t, e, ada); len(list) != 2 { // ada and the viewer
+			t.Errorf("sessions left: %+v", list)
+		}
+	})
+}
+
+// TestIdleSessionEnds: a session unused for SESSION_IDLE_TIMEOUT ends, cookie and session token
+// alike; one in use lives on. Last use is written at most once a minute, not per request.
+func TestIdleSessionEnds(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db, testenv.Settings{Env: map[string]string{"SESSION_IDLE_TIMEOUT": "1h"}})
+		busy := e.SignIn("busy@example.com", true)
+		idle := e.SignIn("idle@example.com", true)
+		idleTok := takeSessionToken(t, e, idle)
+		lastSeen := func(id string) time.Time {
+			s, err := e.Server.Store.SessionByID(context.Background(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s.LastSeenAt
+		}
+
+		start := e.Clock.Now()
+		e.Clock.Advance(30 * time.Second)
+		if r := e.Do(http.MethodGet, "/api/auth/me", nil, testenv.Cookie(busy)); r.Status != http.StatusOK {
+			t.Fatalf("me: %d", r.Status)
+		}
+		if got := lastSeen(busy.ID); !got.Equal(start.Truncate(time.Millisecond)) {
+			t.Errorf("last seen written within the minute: %v, want %v", got, start)
+		}
+		for range 3 {
+			e.Clock.Advance(50 * time.Minute)
+			if r := e.Do(http.MethodGet, "/api/auth/me", nil, testenv.Cookie(busy)); r.Status != http.StatusOK {
+				t.Fatalf("a session in use ended: %d", r.Status)
+			}
+		}
+		for name, opt := range map[string]testenv.Opt{"cookie": testenv.Cookie(idle), "session token": testenv.Bearer(idleTok)} {
+			if r := e.Do(http.MethodGet, "/api/auth/me", nil, opt); r.Status != http.StatusUnauthorized {
+				t.Errorf("idle session's %s after 2.5h: %d", name, r.Status)
+			}
+		}
+		// The idle session is no longer listed; the busy one is.
+		if list, _ := listSessions(t, e, busy); len(list) != 1 || list[0].Email != "busy@example.com" {
+			t.Errorf("sessions: %+v", list)
+		}
+	})
+}
+
+// TestPurgeDeletesEndedSessionsAndStates: the background purge deletes sessions past their
+// lifetime or idle timeout and used sign-in states past their expiry; live ones stay.
+func TestPurgeDeletesEndedSessionsAndStates(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db, testenv.Settings{Env: map[string]string{"SESSION_TTL": "8h", "SESSION_IDLE_TIMEOUT": "1h"}})
+		ctx := context.Background()
+		expired := e.SignIn("old@example.com", true)
+		e.Clock.Advance(7*time.Hour + 30*time.Minute)
+		idle := e.SignIn("idle@example.com", true)
+		live := e.SignIn("live@example.com", true)
+		if err := e.Server.Store.MarkLoginStateUsed(ctx, "state-1", e.Clock.Now().Add(10*time.Minute), e.Clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		e.Clock.Advance(59 * time.Minute)
+		e.Do(http.MethodGet, "/api/auth/me", nil, testenv.Cookie(live))
+		e.Clock.Advance(2 * time.Minute) // old: past 8h; idle: 61 min unused; live: seen 2 min ago
+
+		e.Purge()
+		for name, id := range map[string]string{"expired": expired.ID, "idle": idle.ID} {
+			if _, err := e.Server.Store.SessionByID(ctx, id); !apperr.Is(err, apperr.NotFound) {
+				t.Errorf("%s session still stored: %v", name, err)
+			}
+		}
+		if _, err := e.Server.Store.SessionByID(ctx, live.ID); err != nil {
+			t.Errorf("live session purged: %v", err)
+		}
+		// The used state is gone: marking it again succeeds instead of Conflict.
+		if err := e.Server.Store.MarkLoginStateUsed(ctx, "state-1", e.Clock.Now().Add(10*time.Minute), e.Clock.Now()); err != nil {
+			t.Errorf("expired sign-in state not purged: %v", err)
+		}
+	})
+}
