@@ -4,8 +4,11 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/codemetrics/codemetrics/backend/internal/apperr"
 	"github.com/codemetrics/codemetrics/backend/internal/auth"
+	"github.com/codemetrics/codemetrics/backend/internal/token"
 	"github.com/gin-gonic/gin"
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // csrfCookie carries the session's CSRF token to the SPA, which echoes it in X-CSRF-Token.
@@ -40,11 +43,20 @@ type sessionTokenResponse struct {
 // sessionToken gives a signed-in administrator a bearer token for curl, expiring with the
 // session and refused as soon as the session ends.
 func (a *api) sessionToken(c *gin.Context) {
-	raw, exp, err := a.Sessions.IssueToken(*principalOf(c).session)
+	sess := principalOf(c).session
+	raw, exp, err := a.Sessions.IssueToken(*sess)
 	if err != nil {
 		fail(c, err)
 		return
 	}
+	// The token was signed a moment ago by this server: reading its id needs no verification.
+	var claims token.Claims
+	if _, _, err := jwt.NewParser().ParseUnverified(raw, &claims); err != nil {
+		fail(c, apperr.Wrap(err, apperr.Internal, "read the session token's id"))
+		return
+	}
+	// Its id and expiry, never its value: the id is what later events name it by.
+	a.record(c, auditContext(c), actionSessionTokenIssued, sess.Email, map[string]any{"jti": claims.ID, "expires": formatTime(exp)})
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, sessionTokenResponse{SessionToken: raw, Expires: formatTime(exp)})
 }
@@ -61,9 +73,7 @@ func (a *api) logout(c *gin.Context) {
 			fail(c, err)
 			return
 		}
-		if err := a.Audit.Record(c.Request.Context(), p.session.Email, actionSignedOut, p.session.Email, nil); err != nil {
-			logFrom(c).Error("could not record sign-out in the audit log", "err", err)
-		}
+		a.record(c, auditContext(c), actionSignedOut, p.session.Email, nil)
 	}
 	a.clearSessionCookies(c)
 	c.Status(http.StatusNoContent)

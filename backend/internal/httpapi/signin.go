@@ -16,6 +16,8 @@ const (
 	actionSignedIn     = "auth.signed_in"
 	actionSignInDenied = "auth.sign_in_denied"
 	actionSignedOut    = "auth.signed_out"
+	// actionSessionTokenIssued: a signed-in person took a bearer session token.
+	actionSessionTokenIssued = "auth.session_token_issued"
 )
 
 func (a *api) loginCookieName() string {
@@ -82,9 +84,10 @@ func (a *api) callback(c *gin.Context) {
 	id := out.Identity
 	ctx := c.Request.Context()
 	if !id.IsAdmin {
-		if err := a.Audit.Record(ctx, id.Email, actionSignInDenied, id.Email, map[string]any{"reason": id.Reason}); err != nil {
-			logFrom(c).Error("could not record a denied sign-in", "err", err)
-		}
+		// Not whatever session the browser may hold: the identity provider's answer acted.
+		who := auditContext(c)
+		who.Actor, who.Credential = id.Email, "oidc"
+		a.record(c, who, actionSignInDenied, id.Email, map[string]any{"reason": id.Reason})
 		logFrom(c).Info("sign-in denied: not an administrator", "user", id.Email)
 		c.Redirect(http.StatusSeeOther, "/access-denied")
 		return
@@ -93,13 +96,14 @@ func (a *api) callback(c *gin.Context) {
 	if p := principalOf(c); p != nil && p.session != nil {
 		_ = a.Sessions.End(ctx, p.session.ID)
 	}
-	if _, err := a.startSession(c, id); err != nil {
+	sess, err := a.startSession(c, id)
+	if err != nil {
 		fail(c, err)
 		return
 	}
-	if err := a.Audit.Record(ctx, id.Email, actionSignedIn, id.Email, map[string]any{"name": id.Name, "reason": id.Reason}); err != nil {
-		logFrom(c).Error("could not record a sign-in", "err", err)
-	}
+	// From here the request acts as the new session: the audit log and the log line say so.
+	c.Set(ctxPrincipal, &principal{session: &sess, viaCookie: true})
+	a.record(c, auditContext(c), actionSignedIn, id.Email, map[string]any{"name": id.Name, "reason": id.Reason})
 	c.Redirect(http.StatusSeeOther, out.Redirect)
 }
 
