@@ -11,9 +11,11 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// csrfCookie carries the session's CSRF token to the SPA, which echoes it in X-CSRF-Token.
-// It is readable by script on purpose; it is useless without the HttpOnly session cookie.
-const csrfCookie = "codemetrics_csrf"
+// legacyCSRFCookie is where earlier versions put the CSRF token for the SPA. The token now
+// travels only in GET /api/auth/me's csrfToken (the SPA keeps it in memory) and the server
+// never reads this cookie: a sibling subdomain can plant a cookie of that name for this host,
+// and it must neither break the portal nor authorise anything. It is only ever cleared.
+const legacyCSRFCookie = "codemetrics_csrf"
 
 type meResponse struct {
 	Email       string `json:"email"`
@@ -29,7 +31,6 @@ func (a *api) me(c *gin.Context) {
 	resp := meResponse{Email: p.session.Email, Name: p.session.Name, IsAdmin: p.session.IsAdmin, Expires: formatTime(p.session.ExpiresAt), AdminReason: p.session.AdminReason}
 	if p.viaCookie {
 		resp.CSRFToken = a.Sessions.CSRFToken(*p.session)
-		a.setCookie(c, csrfCookie, resp.CSRFToken, p.session.ExpiresAt, false)
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, resp)
@@ -86,13 +87,13 @@ func (a *api) startSession(c *gin.Context, id auth.Identity) (auth.Session, erro
 		return auth.Session{}, err
 	}
 	a.setCookie(c, a.sessionCookie, secret, sess.ExpiresAt, true)
-	a.setCookie(c, csrfCookie, a.Sessions.CSRFToken(sess), sess.ExpiresAt, false)
+	a.setCookie(c, legacyCSRFCookie, "", time.Unix(0, 0), false)
 	return sess, nil
 }
 
 func (a *api) clearSessionCookies(c *gin.Context) {
 	a.setCookie(c, a.sessionCookie, "", time.Unix(0, 0), true)
-	a.setCookie(c, csrfCookie, "", time.Unix(0, 0), false)
+	a.setCookie(c, legacyCSRFCookie, "", time.Unix(0, 0), false)
 }
 
 func (a *api) setCookie(c *gin.Context, name, value string, expires time.Time, httpOnly bool) {
