@@ -23,7 +23,7 @@ const (
 const MinKeyEntropyBits = 88
 
 // knownKeys are keys published in this project's own files (the docker-compose development
-// profile, the tests): anyone can sign tokens with them.
+// file, the tests): anyone can sign tokens with them.
 var knownKeys = []string{
 	"development-only-signing-key-never-use-in-production",
 	"test-only-signing-key-0123456789-abcdefghijklmnop",
@@ -101,7 +101,7 @@ func loopback(addr string) bool {
 }
 
 // weakKey says why key looks guessable ("is the development key published in
-// docker-compose.yml", "has only 3 distinct characters", ...), or "" when it looks random.
+// docker-compose.dev.yml", "has only 3 distinct characters", ...), or "" when it looks random.
 // It never repeats the key.
 func weakKey(key []byte) string {
 	if key == nil {
@@ -110,7 +110,7 @@ func weakKey(key []byte) string {
 	s := strings.ToLower(string(key))
 	for _, k := range knownKeys {
 		if s == k {
-			return "is a key published in CodeMetrics' own files (docker-compose.yml or the tests)"
+			return "is a key published in CodeMetrics' own files (docker-compose.dev.yml or the tests)"
 		}
 	}
 	for _, w := range knownKeyWords {
