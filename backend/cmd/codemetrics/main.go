@@ -4,7 +4,10 @@
 //	codemetrics migrate        apply database migrations and exit
 //	codemetrics tokens create --subject S --created-by WHO [--ttl 240h] [--scope metrics:read]...
 //	codemetrics tokens list
-//	codemetrics tokens revoke [--revoked-by WHO] ID
+//	codemetrics tokens revoke [--revoked-by WHO] [--] ID
+//
+// WHO is recorded as "cli:WHO", so the command line never poses as a person who signed in.
+//
 //	codemetrics version
 package main
 
@@ -22,6 +25,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/codemetrics/codemetrics/backend/internal/audit"
 	"github.com/codemetrics/codemetrics/backend/internal/config"
 	"github.com/codemetrics/codemetrics/backend/internal/server"
 	"github.com/codemetrics/codemetrics/backend/internal/store"
@@ -61,6 +65,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
 		return 2
 	}
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
 	if err != nil {
 		var ue usageError
 		if errors.As(err, &ue) {
@@ -79,9 +87,11 @@ const usage = `Usage:
   codemetrics tokens create --subject NAME --created-by WHO [--ttl 240h|30d] [--scope SCOPE]...
                              issue a service token and print it once
   codemetrics tokens list    list active tokens as JSON
-  codemetrics tokens revoke [--revoked-by WHO] TOKEN_ID
+  codemetrics tokens revoke [--revoked-by WHO] [--] TOKEN_ID
                              revoke a token; running servers refuse it within a second
   codemetrics version        print the version
+
+WHO is recorded in the audit log as "cli:WHO" (revoke defaults to $USER).
 `
 
 type usageError struct{ error }
@@ -148,8 +158,12 @@ func tokens(ctx context.Context, args []string, getenv func(string) string, stdo
 		return usageError{errors.New("tokens: want create, list or revoke")}
 	}
 	sub, args := args[0], args[1:]
+	if sub == "help" || isHelpFlag(sub) {
+		return flag.ErrHelp
+	}
 	fs := flag.NewFlagSet("tokens "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {} // --help prints the whole usage on stdout instead
 	var (
 		subject, createdBy, ttl, revokedBy string
 		scopes                             stringList
@@ -166,7 +180,14 @@ func tokens(ctx context.Context, args []string, getenv func(string) string, stdo
 	default:
 		return usageError{fmt.Errorf("tokens: unknown subcommand %q", sub)}
 	}
+	if sub == "revoke" {
+		// A token id may start with "-" (one in 64 do): only the flags revoke knows are flags.
+		args = idsLast(fs, args)
+	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
 		return usageError{err}
 	}
 	var lifetime time.Duration
@@ -186,7 +207,7 @@ func tokens(ctx context.Context, args []string, getenv func(string) string, stdo
 			return usageError{errors.New("tokens revoke: give exactly one token id")}
 		}
 		if revokedBy == "" {
-			revokedBy = "cli:" + getenv("USER")
+			revokedBy = getenv("USER")
 		}
 	case "list":
 		if fs.NArg() != 0 {
@@ -207,7 +228,8 @@ func tokens(ctx context.Context, args []string, getenv func(string) string, stdo
 
 	switch sub {
 	case "create":
-		created, err := srv.Tokens.Create(ctx, token.CreateRequest{Subject: subject, Scopes: scopes, CreatedBy: createdBy, TTL: lifetime})
+		by := cliContext(createdBy)
+		created, err := srv.Tokens.Create(ctx, token.CreateRequest{Subject: subject, Scopes: scopes, CreatedBy: by.Actor, Audit: by, TTL: lifetime})
 		if err != nil {
 			return err
 		}
@@ -236,11 +258,45 @@ func tokens(ctx context.Context, args []string, getenv func(string) string, stdo
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	case "revoke":
-		t, err := srv.Tokens.Revoke(ctx, fs.Arg(0), revokedBy)
+		t, err := srv.Tokens.Revoke(ctx, fs.Arg(0), cliContext(revokedBy))
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stderr, "Revoked token %s (%q). Running servers refuse it within a second.\n", t.ID, t.Subject)
 	}
 	return nil
+}
+
+// cliContext is the audit context of the command line acting for name: "cli:name", however
+// name is spelled, so --created-by admin@example.com cannot pose as that person's session.
+func cliContext(name string) audit.Context {
+	return audit.CLI(strings.TrimPrefix(strings.TrimSpace(name), "cli:"))
+}
+
+func isHelpFlag(a string) bool { return a == "-h" || a == "-help" || a == "--help" }
+
+// idsLast reorders args so that the flags fs defines (and -h) come first, then "--", then
+// everything else as it was: an argument starting with "-" that names no flag of fs is a
+// positional argument, not an error. "--" still ends the flags.
+func idsLast(fs *flag.FlagSet, args []string) []string {
+	var flags, rest []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			rest = append(rest, args[i+1:]...)
+			break
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		f := fs.Lookup(name)
+		switch {
+		case !strings.HasPrefix(a, "-") || a == "-" || (f == nil && !isHelpFlag(a)):
+			rest = append(rest, a)
+		case f != nil && !hasValue && i+1 < len(args):
+			flags = append(flags, a, args[i+1]) // "--revoked-by ops"
+			i++
+		default:
+			flags = append(flags, a)
+		}
+	}
+	return append(append(flags, "--"), rest...)
 }

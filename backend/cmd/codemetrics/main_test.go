@@ -11,6 +11,7 @@ import (
 
 	"github.com/codemetrics/codemetrics/backend/internal/audit"
 	"github.com/codemetrics/codemetrics/backend/internal/testenv"
+	"github.com/codemetrics/codemetrics/backend/internal/token"
 )
 
 func runCLI(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
@@ -53,7 +54,7 @@ func TestTokensCommandAgainstARunningServer(t *testing.T) {
 		if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) != 1 {
 			t.Fatalf("list output: %v\n%s", err, out)
 		}
-		if list[0].Sub != "bootstrap" || list[0].CreatedBy != "ops@example.com" || strings.Join(list[0].Scopes, " ") != "metrics:read pipeline:write" {
+		if list[0].Sub != "bootstrap" || list[0].CreatedBy != "cli:ops@example.com" || strings.Join(list[0].Scopes, " ") != "metrics:read pipeline:write" {
 			t.Errorf("listed %+v", list[0])
 		}
 		if strings.Contains(out, tok) {
@@ -80,8 +81,13 @@ func TestTokensCommandAgainstARunningServer(t *testing.T) {
 		for _, ev := range evs {
 			actions = append(actions, ev.Action+" by "+ev.Actor)
 		}
-		if got := strings.Join(actions, ", "); got != "token.revoked by cli:ops, token.created by ops@example.com" {
+		if got := strings.Join(actions, ", "); got != "token.revoked by cli:ops, token.created by cli:ops@example.com" {
 			t.Errorf("audit log = %s", got)
+		}
+		for _, ev := range evs {
+			if ev.Credential != "cli" || ev.ClientAddress != "" || ev.RequestID != "" {
+				t.Errorf("%s: credential %q, address %q, request %q; want cli and no request", ev.Action, ev.Credential, ev.ClientAddress, ev.RequestID)
+			}
 		}
 	})
 }
@@ -123,3 +129,97 @@ func TestMigrateIsRepeatable(t *testing.T) {
 }
 
 func auditQuery() audit.Query { return audit.Query{Limit: 10} }
+
+// TestCLICannotPoseAsAPerson: --created-by and --revoked-by name whoever ran the command, and
+// the audit log says so with "cli:": --created-by admin@example.com is not admin@example.com's
+// session, and "cli:" given twice is not doubled.
+func TestCLICannotPoseAsAPerson(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db, testenv.Settings{Clock: testenv.NewClockAt(time.Now())})
+		env := map[string]string{"DATABASE_DRIVER": db.Driver, "DATABASE_DSN": db.DSN, "TOKEN_SIGNING_KEY": testenv.SigningKey}
+		if code, _, stderr := runCLI(t, env, "tokens", "create", "--subject", "ci", "--created-by", "admin@example.com"); code != 0 {
+			t.Fatalf("create: exit %d: %s", code, stderr)
+		}
+		list, err := e.Server.Tokens.List(context.Background(), token.ListQuery{})
+		if err != nil || len(list) != 1 {
+			t.Fatalf("list: %v %+v", err, list)
+		}
+		if code, _, stderr := runCLI(t, env, "tokens", "revoke", "--revoked-by", "cli:admin@example.com", list[0].ID); code != 0 {
+			t.Fatalf("revoke: exit %d: %s", code, stderr)
+		}
+		evs, err := e.Server.Audit.List(context.Background(), auditQuery())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range evs {
+			if ev.Actor != "cli:admin@example.com" || ev.Credential != "cli" {
+				t.Errorf("%s recorded as %q with %q, want cli:admin@example.com with cli", ev.Action, ev.Actor, ev.Credential)
+			}
+		}
+		got, _ := e.Server.Tokens.Get(context.Background(), list[0].ID)
+		if got.CreatedBy != "cli:admin@example.com" || got.RevokedBy != "cli:admin@example.com" {
+			t.Errorf("token created by %q, revoked by %q", got.CreatedBy, got.RevokedBy)
+		}
+	})
+}
+
+// TestRevokeTakesEveryIDAsGiven: one token id in 64 starts with "-"; the command line must
+// revoke it as the API hands it out, with or without "--", with the flag before or after.
+func TestRevokeTakesEveryIDAsGiven(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db, testenv.Settings{Clock: testenv.NewClockAt(time.Now())})
+		env := map[string]string{"DATABASE_DRIVER": db.Driver, "DATABASE_DSN": db.DSN, "TOKEN_SIGNING_KEY": testenv.SigningKey, "USER": "ops"}
+		for _, args := range [][]string{
+			{"tokens", "revoke", "ID"},
+			{"tokens", "revoke", "--", "ID"},
+			{"tokens", "revoke", "--revoked-by", "ops", "ID"},
+			{"tokens", "revoke", "ID", "--revoked-by=ops"},
+			{"tokens", "revoke", "--revoked-by", "ops", "--", "ID"},
+		} {
+			id := dashedToken(t, e)
+			for i := range args {
+				if args[i] == "ID" {
+					args[i] = id
+				}
+			}
+			if code, _, stderr := runCLI(t, env, args...); code != 0 {
+				t.Errorf("%v: exit %d: %s", args, code, stderr)
+				continue
+			}
+			if got, _ := e.Server.Tokens.Get(context.Background(), id); got.RevokedAt == nil || got.RevokedBy != "cli:ops" {
+				t.Errorf("%v: token %+v not revoked by cli:ops", args, got)
+			}
+		}
+	})
+}
+
+// dashedToken stores a token whose id starts with "-", as one in 64 issued ids does.
+func dashedToken(t *testing.T, e *testenv.Env) string {
+	t.Helper()
+	for {
+		c, err := e.Server.Tokens.Create(context.Background(), token.CreateRequest{Subject: "ci", CreatedBy: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(c.Token.ID, "-") {
+			return c.Token.ID
+		}
+		if _, err := e.Server.Tokens.Revoke(context.Background(), c.Token.ID, audit.Context{Actor: "test"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestHelpExitsZero: asking for help is not a mistake.
+func TestHelpExitsZero(t *testing.T) {
+	env := map[string]string{"DATABASE_DSN": t.TempDir() + "/x.db"}
+	for _, args := range [][]string{
+		{"--help"}, {"tokens", "--help"}, {"tokens", "-h"}, {"tokens", "help"},
+		{"tokens", "create", "--help"}, {"tokens", "list", "-h"}, {"tokens", "revoke", "--help"},
+	} {
+		code, stdout, stderr := runCLI(t, env, args...)
+		if code != 0 || !strings.Contains(stdout, "codemetrics tokens revoke") || strings.Contains(stderr, "unknown") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want the usage and exit 0", args, code, stdout, stderr)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/codemetrics/codemetrics/backend/internal/audit"
 	"github.com/codemetrics/codemetrics/backend/internal/store"
 	"github.com/codemetrics/codemetrics/backend/internal/testenv"
 )
@@ -131,7 +132,7 @@ func TestRevocationAfterARestoreIsEnforced(t *testing.T) {
 		revoke(x)               // seq 2 again, through the API of instance A
 		// seq 3 through what `codemetrics tokens revoke` runs: server.New, then Tokens.Revoke.
 		cli := testenv.Start(t, db, testenv.Settings{Clock: clock})
-		if _, err := cli.Server.Tokens.Revoke(context.Background(), y.TokenID, "cli:ops"); err != nil {
+		if _, err := cli.Server.Tokens.Revoke(context.Background(), y.TokenID, audit.CLI("ops")); err != nil {
 			t.Fatal(err)
 		}
 		revoke(z) // seq 4: the counter is back where B's cursor is, with another token there

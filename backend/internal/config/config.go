@@ -42,10 +42,15 @@ type Config struct {
 	Env      string
 	HTTPAddr string
 	// MetricsAddr serves Prometheus metrics; "" when turned off.
-	MetricsAddr    string
-	PublicURL      *url.URL
-	DatabaseDriver string
-	DatabaseDSN    string
+	MetricsAddr string
+	// MetricsPublic says metrics may listen beyond loopback in production (METRICS_PUBLIC).
+	MetricsPublic bool
+	// AllowInsecureHTTP lets production run on http URLs (ALLOW_INSECURE_HTTP), for a private
+	// network only.
+	AllowInsecureHTTP bool
+	PublicURL         *url.URL
+	DatabaseDriver    string
+	DatabaseDSN       string
 
 	ServiceTokenTTL time.Duration
 	// TokenRecheckInterval is how long a verified service token is trusted from an instance's
@@ -273,6 +278,10 @@ func Load(getenv func(string) string) (Config, error) {
 	if prod && len(c.AdminEmails) == 0 && len(c.AdminGroups) == 0 {
 		fail("set ADMIN_GROUPS or ADMIN_EMAILS in production: without them nobody can administer CodeMetrics")
 	}
+	loadSwitches(&c, getenv, fail)
+	if prod {
+		checkProduction(&c, fail) // production.go
+	}
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
 	}
@@ -393,6 +402,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("env", c.Env),
 		slog.String("http_addr", c.HTTPAddr),
 		slog.String("metrics_addr", c.MetricsAddr),
+		slog.Bool("metrics_public", c.MetricsPublic),
+		slog.Bool("allow_insecure_http", c.AllowInsecureHTTP),
 		slog.String("public_url", pub),
 		slog.String("database_driver", c.DatabaseDriver),
 		slog.String("service_token_ttl", c.ServiceTokenTTL.String()),

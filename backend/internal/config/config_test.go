@@ -113,7 +113,7 @@ func TestStartupErrorsSayWhatToDo(t *testing.T) {
 func TestProductionAcceptsCompleteConfig(t *testing.T) {
 	c, err := Load(envOf(map[string]string{
 		"APP_ENV": "production", "PUBLIC_URL": "https://cm.example.com/", "DATABASE_DRIVER": "mysql",
-		"DATABASE_DSN": "cm:pw@tcp(db:3306)/cm", "TOKEN_SIGNING_KEY": strings.Repeat("k", 48),
+		"DATABASE_DSN": "cm:pw@tcp(db:3306)/cm", "TOKEN_SIGNING_KEY": randomKey,
 		"TRUSTED_PROXIES": "10.0.0.0/8,192.168.1.10",
 		"OIDC_ISSUER_URL": "https://login.example.com/realms/main/", "OIDC_CLIENT_ID": "codemetrics",
 		"OIDC_CLIENT_SECRET": "s3cret", "ADMIN_GROUPS": "platform, sre", "ADMIN_EMAILS": "Boss@Example.com",
@@ -180,5 +180,85 @@ func TestSessionIdleTimeoutAndAdminEmails(t *testing.T) {
 	}
 	if strings.Join(c.AdminEmails, ",") != "boss@example.com,kim@example.com" {
 		t.Errorf("AdminEmails = %q", c.AdminEmails)
+	}
+}
+
+// randomKey is what openssl rand -base64 48 prints: a key production accepts.
+const randomKey = "q7Xv2LmT9pR4sWc8ZkYb1NfHd6JgAeU3oQiV5tMzEyCnOrKl0BxGuIwSjPhDaF+/"
+
+// prodEnv is a complete production configuration; each case changes one thing.
+func prodEnv(change map[string]string) map[string]string {
+	env := map[string]string{
+		"APP_ENV": "production", "PUBLIC_URL": "https://cm.example.com", "DATABASE_DRIVER": "mysql",
+		"DATABASE_DSN": "cm:pw@tcp(db:3306)/cm", "TOKEN_SIGNING_KEY": randomKey,
+		"OIDC_ISSUER_URL": "https://login.example.com", "OIDC_CLIENT_ID": "codemetrics", "OIDC_CLIENT_SECRET": "s3cret",
+		"ADMIN_GROUPS": "platform",
+	}
+	for k, v := range change {
+		env[k] = v
+	}
+	return env
+}
+
+// TestProductionRefusesWhatIsUnsafe: APP_ENV=production refuses a configuration that would run
+// but be unsafe, naming the variable and saying what to do; development accepts the same
+// values, and the explicit opt-ins are respected.
+func TestProductionRefusesWhatIsUnsafe(t *testing.T) {
+	hexKey := "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+	for _, tc := range []struct {
+		name   string
+		change map[string]string
+		want   string // "" when production accepts it
+	}{
+		{"complete", nil, ""},
+		{"http PUBLIC_URL", map[string]string{"PUBLIC_URL": "http://cm.example.com"}, "PUBLIC_URL=\"http://cm.example.com\" is http in production"},
+		{"http PUBLIC_URL, allowed", map[string]string{"PUBLIC_URL": "http://cm.internal", "ALLOW_INSECURE_HTTP": "true"}, ""},
+		{"http OIDC_ISSUER_URL", map[string]string{"OIDC_ISSUER_URL": "http://login.example.com"}, "OIDC_ISSUER_URL=\"http://login.example.com\" is http in production"},
+		{"http OIDC_ISSUER_URL, allowed", map[string]string{"OIDC_ISSUER_URL": "http://idp.internal", "ALLOW_INSECURE_HTTP": "true"}, ""},
+		{"bad ALLOW_INSECURE_HTTP", map[string]string{"ALLOW_INSECURE_HTTP": "sure"}, "ALLOW_INSECURE_HTTP=\"sure\": want true or false"},
+		{"repeated key", map[string]string{"TOKEN_SIGNING_KEY": strings.Repeat("k", 48)}, "TOKEN_SIGNING_KEY has only 1 distinct characters"},
+		{"low-diversity key", map[string]string{"TOKEN_SIGNING_KEY": strings.Repeat("abc123", 8)}, "TOKEN_SIGNING_KEY has only 6 distinct characters"},
+		{"sequential key", map[string]string{"TOKEN_SIGNING_KEY": "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP"}, "TOKEN_SIGNING_KEY is mostly a run of neighbouring characters"},
+		{"docker-compose development key", map[string]string{"TOKEN_SIGNING_KEY": "development-only-signing-key-never-use-in-production"}, "TOKEN_SIGNING_KEY is a key published in CodeMetrics' own files"},
+		{"placeholder key", map[string]string{"TOKEN_SIGNING_KEY": "please-changeme-before-going-live-with-this"}, "TOKEN_SIGNING_KEY reads like a placeholder"},
+		{"low-entropy key", map[string]string{"TOKEN_SIGNING_KEY": strings.Repeat("ax", 12) + "qwertyui"}, "TOKEN_SIGNING_KEY has too little variety"},
+		{"hex key (openssl rand -hex 32)", map[string]string{"TOKEN_SIGNING_KEY": hexKey}, ""},
+		{"weak previous key", map[string]string{"TOKEN_SIGNING_KEYS_PREVIOUS": hexKey + "," + strings.Repeat("x", 40)}, "TOKEN_SIGNING_KEYS_PREVIOUS: key 2 has only 1 distinct characters"},
+		{"weak cookie key", map[string]string{"COOKIE_SIGNING_KEY": strings.Repeat("ab", 20)}, "COOKIE_SIGNING_KEY has only 2 distinct characters"},
+		{"trust every IPv4 proxy", map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8, 0.0.0.0/0"}, "TRUSTED_PROXIES contains 0.0.0.0/0, which trusts every address"},
+		{"trust every IPv6 proxy", map[string]string{"TRUSTED_PROXIES": "::/0"}, "TRUSTED_PROXIES contains ::/0"},
+		{"service tokens for three years", map[string]string{"SERVICE_TOKEN_TTL": "1095d"}, "SERVICE_TOKEN_TTL=26280h0m0s is longer than the production cap of 730d"},
+		{"service tokens for two years", map[string]string{"SERVICE_TOKEN_TTL": "730d"}, ""},
+		{"week-long sessions", map[string]string{"SESSION_TTL": "168h"}, "SESSION_TTL=168h0m0s is longer than the production cap of 24h"},
+		{"day-long sessions", map[string]string{"SESSION_TTL": "24h"}, ""},
+		{"metrics on every interface", map[string]string{"METRICS_ADDR": ":9090"}, "METRICS_ADDR=\":9090\" listens beyond this host in production"},
+		{"metrics on 0.0.0.0", map[string]string{"METRICS_ADDR": "0.0.0.0:9090"}, "METRICS_ADDR=\"0.0.0.0:9090\" listens beyond this host"},
+		{"metrics on a LAN address", map[string]string{"METRICS_ADDR": "10.1.2.3:9090"}, "METRICS_ADDR=\"10.1.2.3:9090\" listens beyond this host"},
+		{"metrics public, said so", map[string]string{"METRICS_ADDR": ":9090", "METRICS_PUBLIC": "true"}, ""},
+		{"metrics on loopback", map[string]string{"METRICS_ADDR": "[::1]:9090"}, ""},
+		{"metrics on localhost", map[string]string{"METRICS_ADDR": "localhost:9090"}, ""},
+		{"metrics off", map[string]string{"METRICS_ADDR": "off"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := prodEnv(tc.change)
+			_, err := Load(envOf(env))
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("err = %v, want it to contain %q", err, tc.want)
+			}
+			for k, v := range tc.change {
+				if err != nil && strings.HasSuffix(k, "KEY") && strings.Contains(err.Error(), v) {
+					t.Errorf("the message repeats the key: %v", err)
+				}
+			}
+			if tc.want != "" && !strings.Contains(tc.want, "ALLOW_INSECURE_HTTP") {
+				env["APP_ENV"] = "development"
+				if _, err := Load(envOf(env)); err != nil {
+					t.Errorf("development refuses it too: %v", err)
+				}
+			}
+		})
 	}
 }

@@ -131,7 +131,7 @@ func (a *api) endSession(c *gin.Context) {
 		return
 	}
 	p := principalOf(c)
-	a.record(c, p.actor(), actionSessionEnded, sess.Actor(), map[string]any{"session": shortID(sess.ID), "identity": sess.IdentityKey()})
+	a.record(c, auditContext(c), actionSessionEnded, sess.Actor(), map[string]any{"session": shortID(sess.ID), "identity": sess.IdentityKey()})
 	if p.session.ID == sess.ID && p.viaCookie {
 		a.clearSessionCookies(c)
 	}
@@ -153,7 +153,7 @@ func (a *api) endSessionsOf(c *gin.Context) {
 	}
 	p := principalOf(c)
 	if n > 0 {
-		a.record(c, p.actor(), actionSessionsEnded, key, map[string]any{"identity": key, "count": n})
+		a.record(c, auditContext(c), actionSessionsEnded, key, map[string]any{"identity": key, "count": n})
 	}
 	if p.session.IdentityKey() == key && p.viaCookie {
 		a.clearSessionCookies(c)

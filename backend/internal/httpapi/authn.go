@@ -19,6 +19,8 @@ type principal struct {
 	service   *token.Claims // set for a service token
 	session   *auth.Session // set for a session
 	viaCookie bool
+	// sessionTokenID is the id of the bearer session token the session came with, if any.
+	sessionTokenID string
 }
 
 func (p *principal) logAttrs() []any {
@@ -129,7 +131,7 @@ func (a *api) bearer(c *gin.Context, headers []string) (*principal, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &principal{session: &sess}, nil
+	return &principal{session: &sess, sessionTokenID: claims.ID}, nil
 }
 
 // limitSignIns counts a failed sign-in callback against the client's address and, once the

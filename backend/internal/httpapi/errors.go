@@ -2,14 +2,17 @@ package httpapi
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/codemetrics/codemetrics/backend/internal/apperr"
@@ -82,8 +85,9 @@ func writeProblem(c *gin.Context, status int, detail string) {
 // maxBodyBytes limits JSON request bodies: nothing CodeMetrics accepts is larger.
 const maxBodyBytes = 64 << 10
 
-// decodeJSON reads exactly one JSON object of type T from the body: unknown fields, trailing
-// data, a wrong content type and bodies over maxBodyBytes are refused with a clear error.
+// decodeJSON reads exactly one JSON object of type T from the body: unknown fields, duplicate
+// keys, keys that match a field only when case is ignored, trailing data, a wrong content type
+// and bodies over maxBodyBytes are refused with a clear error.
 func decodeJSON[T any](c *gin.Context, dst *T) bool {
 	ct := c.GetHeader("Content-Type")
 	if ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
@@ -95,6 +99,16 @@ func decodeJSON[T any](c *gin.Context, dst *T) bool {
 		// encoding/json would quietly turn invalid bytes into U+FFFD; refuse them instead.
 		fail(c, apperr.New(apperr.Invalid, "the request body is not valid UTF-8"))
 		return false
+	}
+	if err == nil {
+		// encoding/json matches keys ignoring case and lets the last duplicate win, so a body
+		// could say one thing to a reviewer or a proxy and another to the handler.
+		keys := json.NewDecoder(bytes.NewReader(body))
+		keys.UseNumber() // 1e400 is the decoder's to refuse, not a reason to stop looking
+		if kerr := checkKeys(keys, reflect.TypeFor[T](), ""); kerr != nil && kerr != errMalformed {
+			fail(c, kerr)
+			return false
+		}
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -135,6 +149,137 @@ func decodeJSON[T any](c *gin.Context, dst *T) bool {
 		return false
 	}
 	return true
+}
+
+// checkKeys walks the next JSON value of dec alongside the Go type t it will be decoded into
+// and refuses, at any depth, an object that has a key twice (exactly, or once more in other
+// case) and a key that names a field of t in the wrong case. Malformed JSON ends the walk with
+// errMalformed: the decoder proper then says what is wrong with it.
+func checkKeys(dec *json.Decoder, t reflect.Type, path string) error {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t != nil && (reflect.PointerTo(t).Implements(jsonUnmarshaler) || reflect.PointerTo(t).Implements(textUnmarshaler)) {
+		t = nil // decoded by its own method: only duplicates are looked for
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return errMalformed
+	}
+	switch tok {
+	case json.Delim('{'):
+		var fields map[string]reflect.Type
+		if t != nil && t.Kind() == reflect.Struct {
+			fields = jsonFields(t)
+		}
+		seen := map[string]string{} // folded key -> key as sent
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return errMalformed
+			}
+			key, _ := kt.(string)
+			name := path + key
+			if prev, ok := seen[foldKey(key)]; ok {
+				if prev == key {
+					return apperr.New(apperr.Invalid, "key %q appears twice: send each field once", name)
+				}
+				return apperr.New(apperr.Invalid, "keys %q and %q differ only in case: send each field once, spelled as documented", path+prev, name)
+			}
+			seen[foldKey(key)] = key
+			var child reflect.Type
+			switch {
+			case fields != nil:
+				ft, ok := fields[key]
+				if !ok {
+					for f := range fields {
+						if strings.EqualFold(f, key) {
+							return apperr.New(apperr.Invalid, "key %q must be spelled %q: field names are case-sensitive", name, path+f)
+						}
+					}
+				}
+				child = ft // an unknown key is the decoder's to refuse
+			case t != nil && t.Kind() == reflect.Map:
+				child = t.Elem()
+			}
+			if err := checkKeys(dec, child, name+"."); err != nil {
+				return err
+			}
+		}
+		if _, err := dec.Token(); err != nil { // '}'
+			return errMalformed
+		}
+	case json.Delim('['):
+		var elem reflect.Type
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			elem = t.Elem()
+		}
+		for i := 0; dec.More(); i++ {
+			if err := checkKeys(dec, elem, strings.TrimSuffix(path, ".")+"["+strconv.Itoa(i)+"]."); err != nil {
+				return err
+			}
+		}
+		if _, err := dec.Token(); err != nil { // ']'
+			return errMalformed
+		}
+	}
+	return nil
+}
+
+// errMalformed stops checkKeys at JSON it cannot walk.
+var errMalformed = errors.New("malformed JSON")
+
+var (
+	jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
+
+// jsonFields maps the JSON names of t's fields to their types, as encoding/json names them
+// (the tag's name, else the Go name; embedded structs' fields promoted).
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" {
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				for k, v := range jsonFields(ft) {
+					out[k] = v
+				}
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out[name] = f.Type
+	}
+	return out
+}
+
+// foldKey folds s so that foldKey(a) == foldKey(b) exactly when strings.EqualFold(a, b), the
+// matching encoding/json uses (so "ſubject" and "SUBJECT" both fold to "subject"'s key).
+func foldKey(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		b.WriteRune(least)
+	}
+	return b.String()
 }
 
 func logFrom(c *gin.Context) *slog.Logger {

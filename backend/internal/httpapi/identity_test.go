@@ -42,7 +42,7 @@ func (b *browser) signIn(e *testenv.Env, p *idp, user *mockoidc.MockUser) *http.
 func (b *browser) sessionToken(e *testenv.Env) string {
 	b.t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, e.URL+"/api/auth/session-token", nil)
-	req.Header.Set("X-CSRF-Token", b.cookie(e.URL, "codemetrics_csrf"))
+	req.Header.Set("X-CSRF-Token", b.csrf(e))
 	resp, err := b.client.Do(req)
 	if err != nil {
 		b.t.Fatal(err)
@@ -134,7 +134,8 @@ func TestViewerSignInReplacesAdministratorSession(t *testing.T) {
 		if status, _ := b.me(e); status != http.StatusUnauthorized {
 			t.Errorf("/api/auth/me in the viewer's browser: %d, want 401", status)
 		}
-		if evs := auditOf(t, e, "auth.session_ended"); len(evs) != 1 || evs[0].Actor != "ada@example.com" {
+		// The viewer's sign-in acted (credential oidc); the administrator's session is its target.
+		if evs := auditOf(t, e, "auth.session_ended"); len(evs) != 1 || evs[0].Actor != "viewer@example.com" || evs[0].Target != "ada@example.com" || evs[0].Credential != "oidc" {
 			t.Errorf("session_ended audit events: %+v", evs)
 		}
 	})
@@ -154,7 +155,7 @@ func TestUnverifiedEmailNeverNamesTheAdministrator(t *testing.T) {
 		}
 		req, _ := http.NewRequest(http.MethodPost, e.URL+"/api/tokens", strings.NewReader(`{"subject":"ci"}`))
 		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-CSRF-Token", b.cookie(e.URL, "codemetrics_csrf"))
+		req.Header.Set("X-CSRF-Token", b.csrf(e))
 		req.Header.Set("Origin", e.URL)
 		resp, err := b.client.Do(req)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codemetrics/codemetrics/backend/internal/audit"
 	"github.com/codemetrics/codemetrics/backend/internal/config"
 	"github.com/codemetrics/codemetrics/backend/internal/testenv"
 	"github.com/codemetrics/codemetrics/backend/internal/token"
@@ -164,7 +165,7 @@ func TestAdminAccessExplainsWhoAndWhy(t *testing.T) {
 	}})
 	admin := e.SignIn("admin@example.com", true)
 	for _, who := range []string{"ada@example.com", "bob@example.com", "ada@example.com"} {
-		if err := e.Server.Audit.Record(t.Context(), who, "auth.signed_in", who, map[string]any{"name": who, "reason": "member of group codemetrics-admins (ADMIN_GROUPS)"}); err != nil {
+		if err := e.Server.Audit.Record(t.Context(), audit.Context{Actor: who}, "auth.signed_in", who, map[string]any{"name": who, "reason": "member of group codemetrics-admins (ADMIN_GROUPS)"}); err != nil {
 			t.Fatal(err)
 		}
 		e.Clock.Advance(time.Minute)

@@ -23,10 +23,11 @@ func TestNoSecretLeaks(t *testing.T) {
 		b := newBrowser(t)
 		p.QueueUser(admin())
 		b.get(b.atProvider(b.toProvider(e, "/")))
-		cookie, csrf := b.cookie(e.URL, "codemetrics_session"), b.cookie(e.URL, "codemetrics_csrf")
+		cookie := b.cookie(e.URL, "codemetrics_session")
 		if cookie == "" {
 			t.Fatal("no session")
 		}
+		csrf := b.csrf(e)
 		req, _ := http.NewRequest(http.MethodPost, e.URL+"/api/auth/session-token", nil)
 		req.Header.Set("X-CSRF-Token", csrf)
 		resp, err := b.client.Do(req)

@@ -4,13 +4,18 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/codemetrics/codemetrics/backend/internal/apperr"
 	"github.com/codemetrics/codemetrics/backend/internal/auth"
+	"github.com/codemetrics/codemetrics/backend/internal/token"
 	"github.com/gin-gonic/gin"
+	"github.com/golang-jwt/jwt/v5"
 )
 
-// csrfCookie carries the session's CSRF token to the SPA, which echoes it in X-CSRF-Token.
-// It is readable by script on purpose; it is useless without the HttpOnly session cookie.
-const csrfCookie = "codemetrics_csrf"
+// legacyCSRFCookie is where earlier versions put the CSRF token for the SPA. The token now
+// travels only in GET /api/auth/me's csrfToken (the SPA keeps it in memory) and the server
+// never reads this cookie: a sibling subdomain can plant a cookie of that name for this host,
+// and it must neither break the portal nor authorise anything. It is only ever cleared.
+const legacyCSRFCookie = "codemetrics_csrf"
 
 type meResponse struct {
 	Email       string `json:"email"`
@@ -26,7 +31,6 @@ func (a *api) me(c *gin.Context) {
 	resp := meResponse{Email: p.session.Email, Name: p.session.Name, IsAdmin: p.session.IsAdmin, Expires: formatTime(p.session.ExpiresAt), AdminReason: p.session.AdminReason}
 	if p.viaCookie {
 		resp.CSRFToken = a.Sessions.CSRFToken(*p.session)
-		a.setCookie(c, csrfCookie, resp.CSRFToken, p.session.ExpiresAt, false)
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, resp)
@@ -51,6 +55,14 @@ func (a *api) sessionToken(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	// The token was signed a moment ago by this server: reading its id needs no verification.
+	var claims token.Claims
+	if _, _, err := jwt.NewParser().ParseUnverified(raw, &claims); err != nil {
+		fail(c, apperr.Wrap(err, apperr.Internal, "read the session token's id"))
+		return
+	}
+	// Its id and expiry, never its value: the id is what later events name it by.
+	a.record(c, auditContext(c), actionSessionTokenIssued, sess.Actor(), map[string]any{"jti": claims.ID, "expires": formatTime(exp)})
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, sessionTokenResponse{SessionToken: raw, Expires: formatTime(exp)})
 }
@@ -67,7 +79,7 @@ func (a *api) logout(c *gin.Context) {
 			fail(c, err)
 			return
 		}
-		a.record(c, p.session.Actor(), actionSignedOut, p.session.Actor(), nil)
+		a.record(c, auditContext(c), actionSignedOut, p.session.Actor(), nil)
 	}
 	a.clearSessionCookies(c)
 	c.Status(http.StatusNoContent)
@@ -80,7 +92,7 @@ func (a *api) startSession(c *gin.Context, id auth.Identity) (auth.Session, erro
 		return auth.Session{}, err
 	}
 	a.setCookie(c, a.sessionCookie, secret, sess.ExpiresAt, true)
-	a.setCookie(c, csrfCookie, a.Sessions.CSRFToken(sess), sess.ExpiresAt, false)
+	a.setCookie(c, legacyCSRFCookie, "", time.Unix(0, 0), false)
 	return sess, nil
 }
 
@@ -101,7 +113,7 @@ func (a *api) seen(c *gin.Context) {
 
 func (a *api) clearSessionCookies(c *gin.Context) {
 	a.setCookie(c, a.sessionCookie, "", time.Unix(0, 0), true)
-	a.setCookie(c, csrfCookie, "", time.Unix(0, 0), false)
+	a.setCookie(c, legacyCSRFCookie, "", time.Unix(0, 0), false)
 }
 
 func (a *api) setCookie(c *gin.Context, name, value string, expires time.Time, httpOnly bool) {

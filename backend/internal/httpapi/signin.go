@@ -8,7 +8,6 @@ import (
 
 	"github.com/codemetrics/codemetrics/backend/internal/apperr"
 	"github.com/codemetrics/codemetrics/backend/internal/auth"
-	"github.com/codemetrics/codemetrics/backend/internal/names"
 	"github.com/gin-gonic/gin"
 )
 
@@ -22,6 +21,8 @@ const (
 	// actionSessionsEnded: every session of one person ended (by an administrator, or because
 	// their sign-in was denied: they are no longer an administrator).
 	actionSessionsEnded = "auth.sessions_ended"
+	// actionSessionTokenIssued: a signed-in person took a bearer session token.
+	actionSessionTokenIssued = "auth.session_token_issued"
 )
 
 func (a *api) loginCookieName() string {
@@ -93,6 +94,9 @@ func (a *api) callback(c *gin.Context) {
 	}
 	id := out.Identity
 	ctx := c.Request.Context()
+	// The identity provider's answer acts here, not whatever session the browser may hold.
+	who := auditContext(c)
+	who.Actor, who.ActorID, who.Credential = id.Actor(), id.IdentityKey(), "oidc"
 	// Whatever session this browser held (perhaps planted, perhaps another person's) ends:
 	// it is never reused, and it does not outlive a sign-in that replaces it.
 	if p := principalOf(c); p != nil && p.session != nil {
@@ -101,14 +105,14 @@ func (a *api) callback(c *gin.Context) {
 			return
 		}
 		if p.session.IdentityKey() != id.IdentityKey() || !id.IsAdmin {
-			a.record(c, p.session.Actor(), actionSessionEnded, p.session.Actor(), map[string]any{
+			a.record(c, who, actionSessionEnded, p.session.Actor(), map[string]any{
 				"session": shortID(p.session.ID), "reason": "replaced by a sign-in of " + id.Actor() + " on the same browser",
 			})
 		}
 		a.clearSessionCookies(c)
 	}
 	if !id.IsAdmin {
-		a.record(c, id.Actor(), actionSignInDenied, id.Actor(), map[string]any{"reason": id.Reason})
+		a.record(c, who, actionSignInDenied, id.Actor(), map[string]any{"reason": id.Reason})
 		// Someone who is no longer an administrator keeps nothing: every session of theirs,
 		// and every session token taken from one, ends now.
 		if key := id.IdentityKey(); key != "" {
@@ -118,7 +122,7 @@ func (a *api) callback(c *gin.Context) {
 				return
 			}
 			if n > 0 {
-				a.record(c, id.Actor(), actionSessionsEnded, id.Actor(), map[string]any{
+				a.record(c, who, actionSessionsEnded, id.Actor(), map[string]any{
 					"identity": key, "count": n, "reason": "sign-in denied: " + id.Reason,
 				})
 			}
@@ -127,20 +131,15 @@ func (a *api) callback(c *gin.Context) {
 		c.Redirect(http.StatusSeeOther, "/access-denied")
 		return
 	}
-	if _, err := a.startSession(c, id); err != nil {
+	sess, err := a.startSession(c, id)
+	if err != nil {
 		fail(c, err)
 		return
 	}
-	a.record(c, id.Actor(), actionSignedIn, id.Actor(), map[string]any{"name": id.Name, "reason": id.Reason, "identity": id.IdentityKey()})
+	// From here the request acts as the new session: the audit log and the log line say so.
+	c.Set(ctxPrincipal, &principal{session: &sess, viaCookie: true})
+	a.record(c, auditContext(c), actionSignedIn, id.Actor(), map[string]any{"name": id.Name, "reason": id.Reason, "identity": id.IdentityKey()})
 	c.Redirect(http.StatusSeeOther, out.Redirect)
-}
-
-// record writes an audit event of the sign-in or of sessions; a failure is logged, not
-// shown to the person, whose sign-in or sign-out has already happened.
-func (a *api) record(c *gin.Context, actor, action, target string, details map[string]any) {
-	if err := a.Audit.Record(c.Request.Context(), actor, action, names.Truncate(target, 400), details); err != nil {
-		logFrom(c).Error("could not record an audit event", "action", action, "err", err)
-	}
 }
 
 var signInTemplate = template.Must(template.New("page").Parse(`<!doctype html>

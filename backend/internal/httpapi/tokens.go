@@ -49,7 +49,7 @@ func (a *api) createToken(c *gin.Context) {
 		return
 	}
 	created, err := a.Tokens.Create(c.Request.Context(), token.CreateRequest{
-		Subject: *req.Subject, Scopes: req.Scopes, CreatedBy: principalOf(c).actor(),
+		Subject: *req.Subject, Scopes: req.Scopes, CreatedBy: principalOf(c).actor(), Audit: auditContext(c),
 	})
 	if err != nil {
 		fail(c, err)
@@ -217,7 +217,7 @@ func appendJSONString(b []byte, s string) []byte {
 }
 
 func (a *api) revokeToken(c *gin.Context) {
-	if _, err := a.Tokens.Revoke(c.Request.Context(), c.Param("tokenId"), principalOf(c).actor()); err != nil {
+	if _, err := a.Tokens.Revoke(c.Request.Context(), c.Param("tokenId"), auditContext(c)); err != nil {
 		fail(c, err)
 		return
 	}

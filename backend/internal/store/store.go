@@ -64,6 +64,9 @@ func Open(driver, dsn string, opts ...Options) (*Store, error) {
 			if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 				return nil, fmt.Errorf("create the database directory: %w", err)
 			}
+			if err := createPrivate(p); err != nil {
+				return nil, err
+			}
 			path = p
 		}
 		dialector = sqlite.Open(sqliteDSN(dsn))
@@ -150,6 +153,20 @@ func Open(driver, dsn string, opts ...Options) (*Store, error) {
 // sqliteDSN adds what CodeMetrics needs of SQLite unless the DSN sets it: WAL for readers beside
 // a writer, a busy timeout instead of "database is locked", immediate write transactions, and
 // foreign keys.
+// createPrivate creates the SQLite file readable by its owner only (0600, like the signing key
+// file beside it) when it does not exist yet; the driver would create it 0644 under the usual
+// umask. SQLite gives the -wal and -shm files the database file's mode.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create the database file: %w", err)
+	}
+	return f.Close()
+}
+
 func sqliteDSN(dsn string) string {
 	add := []string{}
 	if !strings.Contains(dsn, "journal_mode") && !strings.Contains(dsn, ":memory:") {

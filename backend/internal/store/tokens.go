@@ -50,12 +50,16 @@ func (r tokenRow) toToken() token.Token {
 }
 
 type auditRow struct {
-	ID         int64 `gorm:"primaryKey;autoIncrement"`
-	OccurredMS int64 `gorm:"column:occurred_at"`
-	Actor      string
-	Action     string
-	Target     string
-	Details    string
+	ID            int64 `gorm:"primaryKey;autoIncrement"`
+	OccurredMS    int64 `gorm:"column:occurred_at"`
+	Actor         string
+	Action        string
+	Target        string
+	Details       string
+	ActorID       string
+	Credential    string
+	ClientAddress string
+	RequestID     string
 }
 
 func (auditRow) TableName() string { return "audit_events" }
@@ -68,11 +72,17 @@ func toAuditRow(ev audit.Event) (auditRow, error) {
 			return auditRow{}, apperr.Wrap(err, apperr.Internal, "encode audit details")
 		}
 	}
-	return auditRow{OccurredMS: ms(ev.At), Actor: ev.Actor, Action: ev.Action, Target: ev.Target, Details: string(details)}, nil
+	return auditRow{
+		OccurredMS: ms(ev.At), Actor: ev.Actor, Action: ev.Action, Target: ev.Target, Details: string(details),
+		ActorID: ev.ActorID, Credential: ev.Credential, ClientAddress: ev.ClientAddress, RequestID: ev.RequestID,
+	}, nil
 }
 
 func (r auditRow) toEvent() audit.Event {
-	ev := audit.Event{ID: r.ID, At: fromMS(r.OccurredMS), Actor: r.Actor, Action: r.Action, Target: r.Target}
+	ev := audit.Event{
+		ID: r.ID, At: fromMS(r.OccurredMS), Actor: r.Actor, Action: r.Action, Target: r.Target,
+		ActorID: r.ActorID, Credential: r.Credential, ClientAddress: r.ClientAddress, RequestID: r.RequestID,
+	}
 	_ = json.Unmarshal([]byte(r.Details), &ev.Details) // written by toAuditRow; never malformed
 	return ev
 }

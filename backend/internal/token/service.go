@@ -145,6 +145,9 @@ type CreateRequest struct {
 	Subject   string
 	Scopes    []string
 	CreatedBy string
+	// Audit says how CreatedBy acted (credential, client address, request id) for the
+	// token.created event; the event's actor is always CreatedBy.
+	Audit audit.Context
 	// TTL overrides the configured lifetime when positive (the command line's --ttl).
 	TTL time.Duration
 }
@@ -188,10 +191,10 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (Created, error
 	if err != nil {
 		return Created{}, apperr.Wrap(err, apperr.Internal, "sign token")
 	}
-	ev := audit.Event{
-		At: now, Actor: req.CreatedBy, Action: ActionCreated, Target: id,
-		Details: map[string]any{"subject": subject, "scopes": scopes, "expires": t.ExpiresAt.Format(time.RFC3339)},
-	}
+	by := req.Audit
+	by.Actor = req.CreatedBy
+	ev := by.Event(now, ActionCreated, id,
+		map[string]any{"subject": subject, "scopes": scopes, "expires": t.ExpiresAt.Format(time.RFC3339)})
 	if err := s.store.InsertToken(ctx, t, ev); err != nil {
 		return Created{}, err
 	}
@@ -236,17 +239,15 @@ func (s *Service) Get(ctx context.Context, id string) (Token, error) {
 }
 
 // Revoke revokes an active token. Once it returns, this instance refuses the token; other
-// instances sharing the database do within one poll of the revocation feed.
-func (s *Service) Revoke(ctx context.Context, id, by string) (Token, error) {
+// instances sharing the database do within one poll of the revocation feed. by.Actor is
+// recorded as the token's revoker; the whole of by goes into the token.revoked event.
+func (s *Service) Revoke(ctx context.Context, id string, by audit.Context) (Token, error) {
 	if !validID(id) {
 		return Token{}, apperr.New(apperr.NotFound, "no active token with that id")
 	}
 	now := s.now().UTC()
-	t, err := s.store.RevokeToken(ctx, id, now, by, func(t Token) audit.Event {
-		return audit.Event{
-			At: now, Actor: by, Action: ActionRevoked, Target: id,
-			Details: map[string]any{"subject": t.Subject},
-		}
+	t, err := s.store.RevokeToken(ctx, id, now, by.Actor, func(t Token) audit.Event {
+		return by.Event(now, ActionRevoked, id, map[string]any{"subject": t.Subject})
 	})
 	if err != nil {
 		return Token{}, err

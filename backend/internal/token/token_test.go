@@ -335,7 +335,7 @@ func TestRevocationThroughTheFeedAndFailClosed(t *testing.T) {
 	if _, err := b.guard.Verify(context.Background(), c.Value); err != nil {
 		t.Fatalf("b: %v", err)
 	}
-	if _, err := a.svc.Revoke(context.Background(), c.Token.ID, "admin"); err != nil {
+	if _, err := a.svc.Revoke(context.Background(), c.Token.ID, audit.Context{Actor: "admin"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.guard.Verify(context.Background(), c.Value); !apperr.Is(err, apperr.Unauthorized) {
@@ -442,7 +442,7 @@ func TestFeedReplacedIsNoticed(t *testing.T) {
 	}
 	revoke := func(c Created) {
 		a.clk.t = a.clk.t.Add(time.Second)
-		if _, err := a.svc.Revoke(ctx, c.Token.ID, "admin"); err != nil {
+		if _, err := a.svc.Revoke(ctx, c.Token.ID, audit.Context{Actor: "admin"}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -81,13 +81,13 @@ describe('App', () => {
     expect(await screen.findByRole('alert', {}, { timeout: 5000 })).toHaveTextContent('The database is not reachable.')
   })
 
-  it('signs out with the CSRF token and reloads to /', async () => {
-    document.cookie = 'codemetrics_csrf=csrf-123; path=/'
+  it('signs out with the CSRF token of /api/auth/me, whatever cookie was planted, and reloads to /', async () => {
+    document.cookie = 'codemetrics_csrf=planted; path=/'
     const assign = vi.fn()
     const real = window.location
     vi.spyOn(window, 'location', 'get').mockReturnValue({ ...real, href: real.href, pathname: '/', search: '', hash: '', assign })
     const requests = mockFetch({
-      'GET /api/auth/me': () => jsonResponse(200, admin),
+      'GET /api/auth/me': () => jsonResponse(200, { ...admin, csrfToken: 'csrf-123' }),
       'POST /auth/logout': () => new Response(null, { status: 204 }),
     })
     render(<App />)

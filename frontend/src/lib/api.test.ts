@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { jsonResponse, mockFetch, problem } from '../test/http'
-import { ApiError, client, nextLink, ok, readCookie } from './api'
+import { ApiError, client, nextLink, ok } from './api'
 
 describe('api client', () => {
   it('returns parsed JSON and sends same-origin credentials', async () => {
@@ -31,15 +31,40 @@ describe('api client', () => {
     await expect(ok(client.GET('/api/workloads'))).rejects.toMatchObject({ status: 502, title: 'Bad Gateway', detail: undefined })
   })
 
-  it('sends the CSRF cookie value as X-CSRF-Token on POST with a JSON body', async () => {
-    document.cookie = 'other=1; path=/'
-    document.cookie = 'codemetrics_csrf=tok%2Ben; path=/'
-    const requests = mockFetch({ 'POST /api/tokens': () => jsonResponse(201, { accessToken: 'x', tokenId: 'id', expires: '2030-01-01T00:00:00Z' }) })
+  it('sends the CSRF token from /api/auth/me as X-CSRF-Token on POST with a JSON body', async () => {
+    const requests = mockFetch({
+      'GET /api/auth/me': () => jsonResponse(200, { email: 'a@example.com', csrfToken: 'tok+en' }),
+      'POST /api/tokens': () => jsonResponse(201, { accessToken: 'x', tokenId: 'id', expires: '2030-01-01T00:00:00Z' }),
+    })
+    await ok(client.GET('/api/auth/me'))
     await ok(client.POST('/api/tokens', { body: { subject: 'ci' } }))
-    const sent = requests[0]!.request
+    const sent = requests.find((r) => r.key === 'POST /api/tokens')!.request
     expect(sent.headers.get('X-CSRF-Token')).toBe('tok+en')
     expect(sent.headers.get('Content-Type')).toBe('application/json')
     expect(await sent.text()).toBe('{"subject":"ci"}')
+  })
+
+  it('ignores a codemetrics_csrf cookie, such as one a sibling subdomain planted', async () => {
+    document.cookie = 'codemetrics_csrf=planted-by-a-sibling; path=/'
+    const requests = mockFetch({
+      'GET /api/auth/me': () => jsonResponse(200, { email: 'a@example.com', csrfToken: 'the-real-one' }),
+      'POST /auth/logout': () => new Response(null, { status: 204 }),
+    })
+    await ok(client.GET('/api/auth/me'))
+    await ok(client.POST('/auth/logout'))
+    expect(requests.find((r) => r.key === 'POST /auth/logout')?.request.headers.get('X-CSRF-Token')).toBe('the-real-one')
+    document.cookie = 'codemetrics_csrf=; path=/; max-age=0'
+  })
+
+  it('asks /api/auth/me for the token before a state change when nothing has yet', async () => {
+    const requests = mockFetch({
+      'GET /api/auth/me': () => problem(401, 'Unauthorized'),
+      'POST /auth/logout': () => new Response(null, { status: 204 }),
+    })
+    await expect(ok(client.GET('/api/auth/me'))).rejects.toMatchObject({ status: 401 })
+    await ok(client.POST('/auth/logout'))
+    expect(requests.map((r) => r.key)).toEqual(['GET /api/auth/me', 'GET /api/auth/me', 'POST /auth/logout'])
+    expect(requests[2]?.request.headers.has('X-CSRF-Token')).toBe(false)
   })
 
   it('resolves to undefined on 204 No Content', async () => {
@@ -47,23 +72,11 @@ describe('api client', () => {
     await expect(ok(client.DELETE('/api/tokens/{tokenId}', { params: { path: { tokenId: 'abc' } } }))).resolves.toBeUndefined()
   })
 
-  it('does not send the CSRF header on GET or when the cookie is absent', async () => {
-    const requests = mockFetch({
-      'GET /api/auth/me': () => jsonResponse(200, {}),
-      'POST /auth/logout': () => new Response(null, { status: 204 }),
-    })
-    await ok(client.POST('/auth/logout'))
-    expect(requests[0]?.request.headers.has('X-CSRF-Token')).toBe(false)
-    document.cookie = 'codemetrics_csrf=abc; path=/'
+  it('does not send the CSRF header on GET', async () => {
+    const requests = mockFetch({ 'GET /api/auth/me': () => jsonResponse(200, { csrfToken: 'abc' }) })
     await ok(client.GET('/api/auth/me'))
-    expect(requests[1]?.request.headers.has('X-CSRF-Token')).toBe(false)
-  })
-
-  it('reads cookies by exact name', () => {
-    document.cookie = 'xcodemetrics_csrf=wrong; path=/'
-    expect(readCookie('codemetrics_csrf')).toBeUndefined()
-    document.cookie = 'codemetrics_csrf=right; path=/'
-    expect(readCookie('codemetrics_csrf')).toBe('right')
+    await ok(client.GET('/api/auth/me'))
+    expect(requests.map((r) => r.request.headers.has('X-CSRF-Token'))).toEqual([false, false])
   })
 })
 

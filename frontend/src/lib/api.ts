@@ -3,8 +3,10 @@
 // - `client` is openapi-fetch over the types that openapi-typescript generates from
 //   backend/internal/httpapi/openapi.json (`npm run gen:api`; a test fails when they drift), so
 //   paths, parameters, bodies and responses are checked by the compiler.
-// - Requests carry the session cookie (same-origin only); unsafe methods send the CSRF token
-//   from the `codemetrics_csrf` cookie in the `X-CSRF-Token` header (double-submit cookie).
+// - Requests carry the session cookie (same-origin only); unsafe methods send the session's CSRF
+//   token in the `X-CSRF-Token` header. The token comes from GET /api/auth/me and is kept in
+//   memory, never read from a cookie: a sibling subdomain can plant cookies for this host, and
+//   a planted `codemetrics_csrf` cookie must not be able to break (or steer) the portal.
 // - `ok` turns a non-2xx response into an ApiError carrying the HTTP status and the RFC 9457
 //   problem details (`title`, `detail`) when the body has them.
 
@@ -14,7 +16,6 @@ import type { components, paths } from './openapi-schema'
 /** The API's named schemas (Token, Run, Series, ...). */
 export type Schemas = components['schemas']
 
-export const CSRF_COOKIE = 'codemetrics_csrf'
 export const CSRF_HEADER = 'X-CSRF-Token'
 
 /** RFC 9457 problem details object. */
@@ -45,30 +46,34 @@ export class ApiError extends Error {
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
-/** Returns the value of the named cookie, or undefined when it is not set. */
-export function readCookie(name: string): string | undefined {
-  for (const part of document.cookie.split(';')) {
-    const eq = part.indexOf('=')
-    if (eq === -1) continue
-    if (part.slice(0, eq).trim() === name) {
-      const value = part.slice(eq + 1).trim()
-      try {
-        return decodeURIComponent(value)
-      } catch {
-        return value
-      }
-    }
-  }
-  return undefined
+const ME_PATH = '/api/auth/me'
+
+/** The session's CSRF token, as GET /api/auth/me last said; undefined until then. */
+let csrfToken: string | undefined
+
+/** Reads the CSRF token out of a GET /api/auth/me response (a copy: the caller reads the body). */
+async function rememberCsrfToken(response: Response) {
+  const body: unknown = response.ok ? await response.clone().json().catch(() => undefined) : undefined
+  const token = body && typeof body === 'object' ? (body as { csrfToken?: unknown }).csrfToken : undefined
+  csrfToken = typeof token === 'string' && token ? token : undefined
 }
 
 const csrf: Middleware = {
-  onRequest({ request }) {
+  async onRequest({ request }) {
     if (!SAFE_METHODS.has(request.method)) {
-      const token = readCookie(CSRF_COOKIE)
-      if (token) request.headers.set(CSRF_HEADER, token)
+      // A state change before anything asked who is signed in (rare: the app asks first).
+      if (csrfToken === undefined) {
+        await rememberCsrfToken(
+          await globalThis.fetch(new Request(new URL(ME_PATH, window.location.origin), { credentials: 'same-origin' })),
+        )
+      }
+      if (csrfToken) request.headers.set(CSRF_HEADER, csrfToken)
     }
     return request
+  },
+  async onResponse({ request, response }) {
+    if (request.method === 'GET' && new URL(request.url).pathname === ME_PATH) await rememberCsrfToken(response)
+    return response
   },
 }
 

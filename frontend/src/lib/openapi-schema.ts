@@ -453,10 +453,27 @@ export interface components {
              * @example auth.signed_in
              * @example auth.sign_in_denied
              * @example auth.signed_out
+             * @example auth.session_token_issued
              */
             action: string;
             target: string;
             details: Record<string, never>;
+            /** @description The stable identity of the person who acted (issuer and subject); empty when not known. */
+            actorId: string;
+            /**
+             * @description What acted, never its secret: session:<first 8 characters of the session id>, session-token:<id>, token:<id>, cli or oidc (a refused sign-in). Empty for events older than this field.
+             * @example session:AbCd1234
+             * @example token:Xq3k9S0aZx1nF2bV7yWc4Q
+             * @example cli
+             */
+            credential: string;
+            /**
+             * @description The client's address as the server saw it (behind TRUSTED_PROXIES, from X-Forwarded-For); empty outside a request.
+             * @example 203.0.113.7
+             */
+            clientAddress: string;
+            /** @description The X-Request-Id of the request that caused the event; empty outside a request. */
+            requestId: string;
         };
         AuditEvents: {
             events: components["schemas"]["AuditEvent"][];

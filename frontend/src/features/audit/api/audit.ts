@@ -10,6 +10,7 @@ export const AUDIT_ACTIONS = [
   { value: 'auth.signed_in', label: 'Signed in' },
   { value: 'auth.sign_in_denied', label: 'Sign-in denied' },
   { value: 'auth.signed_out', label: 'Signed out' },
+  { value: 'auth.session_token_issued', label: 'Session token issued' },
 ] as const
 
 export function actionLabel(action: string): string {
@@ -47,9 +48,24 @@ export function describeDetails(event: AuditEvent): string {
       return [str('name'), str('reason')].filter(Boolean).join(' — ')
     case 'auth.sign_in_denied':
       return str('reason') ?? ''
+    case 'auth.session_token_issued':
+      return [str('jti') && `Token ${str('jti')}`, str('expires') && `expires ${str('expires')}`].filter(Boolean).join('; ')
     default:
       return Object.entries(d)
         .map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
         .join('; ')
+  }
+}
+
+/**
+ * How the actor acted, in words: the credential ("session:AbCd1234", "session-token:…",
+ * "token:…", "cli", "oidc"), the client's address and the request id; "—" for what is not known
+ * (events recorded before these were kept).
+ */
+export function describeSource(event: AuditEvent): { credential: string; from?: string; requestId?: string } {
+  return {
+    credential: event.credential || '—',
+    from: event.clientAddress || undefined,
+    requestId: event.requestId || undefined,
   }
 }

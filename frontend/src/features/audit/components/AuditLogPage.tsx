@@ -8,7 +8,7 @@ import { Badge } from '../../../components/ui/Badge'
 import { RelativeTime } from '../../../components/ui/RelativeTime'
 import { Spinner } from '../../../components/ui/Spinner'
 import { useNow } from '../../../lib/useNow'
-import { AUDIT_ACTIONS, actionLabel, describeDetails, useAuditEvents } from '../api/audit'
+import { AUDIT_ACTIONS, actionLabel, describeDetails, describeSource, useAuditEvents } from '../api/audit'
 
 const th = 'px-4 py-3 text-left text-xs font-semibold tracking-wide text-slate-600 uppercase dark:text-slate-400'
 const td = 'px-4 py-3 align-top text-sm'
@@ -20,7 +20,24 @@ const actionTone = (action: string) =>
       ? 'success'
       : 'neutral'
 
-/** Admin > Audit Log: who did what, when, to which token. */
+/** The credential an event was made with, and the client address and request id below it. */
+function SourceCell({ event }: { event: Parameters<typeof describeSource>[0] }) {
+  const source = describeSource(event)
+  return (
+    <>
+      <span className="font-mono text-xs">{source.credential}</span>
+      {(source.from || source.requestId) && (
+        <span className="muted block text-xs">
+          {source.from && <>from {source.from}</>}
+          {source.from && source.requestId && ' · '}
+          {source.requestId && <>request {source.requestId}</>}
+        </span>
+      )}
+    </>
+  )
+}
+
+/** Admin > Audit Log: who did what, when, with which credential, to which token. */
 export function AuditLogPage() {
   const [params, setParams] = useSearchParams()
   const known = AUDIT_ACTIONS.map((a) => a.value as string)
@@ -35,7 +52,12 @@ export function AuditLogPage() {
       <PageHeader
         title="Audit Log"
         breadcrumbs={[{ label: 'Admin', to: '/admin' }, { label: 'Audit Log' }]}
-        description={<p>Every token and sign-in action: who did what, when, and to which token. Newest first.</p>}
+        description={
+          <p>
+            Every token and sign-in action: who did what, when, with which credential, from where, and to which token.
+            Newest first.
+          </p>
+        }
       />
 
       <div className="mb-4 space-y-1">
@@ -85,6 +107,7 @@ export function AuditLogPage() {
                 <tr>
                   <th scope="col" className={th}>Time</th>
                   <th scope="col" className={th}>Actor</th>
+                  <th scope="col" className={th}>Credential</th>
                   <th scope="col" className={th}>Action</th>
                   <th scope="col" className={th}>Target</th>
                   <th scope="col" className={th}>Details</th>
@@ -97,6 +120,9 @@ export function AuditLogPage() {
                       <RelativeTime value={event.time} now={now} />
                     </td>
                     <td className={`${td} break-all`}>{event.actor}</td>
+                    <td className={`${td} break-all`}>
+                      <SourceCell event={event} />
+                    </td>
                     <td className={`${td} whitespace-nowrap`}>
                       <Badge tone={actionTone(event.action)}>{actionLabel(event.action)}</Badge>
                     </td>

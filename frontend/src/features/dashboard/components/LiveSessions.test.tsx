@@ -66,13 +66,13 @@ describe('LiveSessions', () => {
   it('ends one session and reloads the list', async () => {
     let ended = false
     const requests = mockFetch({
+      'GET /api/auth/me': () => jsonResponse(200, { email: 'ada@example.com', csrfToken: 'csrf-1' }),
       'GET /api/admin/sessions': () => jsonResponse(200, ended ? [ada, bob2] : [ada, bob1, bob2]),
       'DELETE /api/admin/sessions/BobSess1xxxxxxxxxxxxxx': () => {
         ended = true
         return new Response(null, { status: 204 })
       },
     })
-    document.cookie = 'codemetrics_csrf=csrf-1; path=/'
     renderWithQuery(<LiveSessions />)
     fireEvent.click(await screen.findByRole('button', { name: 'End session BobSess1 of bob@example.com' }))
     expect(await screen.findByRole('status')).toHaveTextContent('Ended session BobSess1 of bob@example.com.')

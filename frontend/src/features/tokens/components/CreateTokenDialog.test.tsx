@@ -61,7 +61,7 @@ describe('CreateTokenDialog', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Create Token' }))
 
     expect(await screen.findByLabelText('Service token')).toHaveValue(SECRET)
-    expect(await requests[0]?.request.json()).toEqual({
+    expect(await requests.find((r) => r.key === 'POST /api/tokens')?.request.json()).toEqual({
       subject: 'ci-pipeline',
       scopes: ['metrics:read'],
     })

@@ -1,0 +1,77 @@
+import { render, screen, within } from '@testing-library/react'
+import { describe, expect, it } from 'vitest'
+import { App } from '../../../app/App'
+import { jsonResponse, mockFetch } from '../../../test/http'
+import { describeDetails, describeSource, type AuditEvent } from '../api/audit'
+
+const admin = { email: 'ada@example.com', name: 'Ada Lovelace', isAdmin: true, expires: '2030-01-01T00:00:00Z' }
+
+/** The schema says only "object"; the test's details are what the server writes. */
+const details = (d: Record<string, unknown>) => d as AuditEvent['details']
+
+function event(over: Partial<AuditEvent>): AuditEvent {
+  return {
+    id: 1,
+    time: new Date().toISOString(),
+    actor: 'ada@example.com',
+    action: 'token.created',
+    target: 'tok-1',
+    details: {},
+    actorId: '',
+    credential: '',
+    clientAddress: '',
+    requestId: '',
+    ...over,
+  }
+}
+
+describe('AuditLogPage', () => {
+  it('shows the credential, client address and request id of every event', async () => {
+    window.history.replaceState(null, '', '/admin/audit-log')
+    mockFetch({
+      'GET /api/auth/me': () => jsonResponse(200, admin),
+      'GET /api/audit-events?limit=50': () =>
+        jsonResponse(200, {
+          events: [
+            event({
+              id: 2,
+              action: 'auth.session_token_issued',
+              target: 'ada@example.com',
+              credential: 'session:AbCd1234',
+              clientAddress: '203.0.113.7',
+              requestId: 'f00dfeed12345678',
+              details: details({ jti: 'jti-1', expires: '2030-01-01T00:00:00.000Z' }),
+            }),
+            event({ id: 1, actor: 'cli:ops', credential: 'cli' }),
+          ],
+        }),
+    })
+    render(<App />)
+    expect(await screen.findByRole('columnheader', { name: 'Credential' })).toBeVisible()
+    const issued = screen.getByText('session:AbCd1234').closest('tr')!
+    expect(within(issued).getByText('Session token issued')).toBeVisible()
+    expect(within(issued).getByText(/from 203\.0\.113\.7/)).toBeVisible()
+    expect(within(issued).getByText(/request f00dfeed12345678/)).toBeVisible()
+    expect(within(issued).getByText('Token jti-1; expires 2030-01-01T00:00:00.000Z')).toBeVisible()
+    const cli = screen.getByText('cli:ops').closest('tr')!
+    expect(within(cli).getByText('cli')).toBeVisible()
+    expect(within(cli).queryByText(/^from /)).not.toBeInTheDocument()
+  })
+})
+
+describe('describeSource', () => {
+  it('says "—" for events recorded before credentials were kept', () => {
+    expect(describeSource(event({}))).toEqual({ credential: '—', from: undefined, requestId: undefined })
+    expect(describeSource(event({ credential: 'token:abc', clientAddress: '::1', requestId: 'r1' }))).toEqual({
+      credential: 'token:abc',
+      from: '::1',
+      requestId: 'r1',
+    })
+  })
+
+  it('never shows more of a session token event than its id and expiry', () => {
+    expect(describeDetails(event({ action: 'auth.session_token_issued', details: details({ jti: 'j', expires: 'e' }) }))).toBe(
+      'Token j; expires e',
+    )
+  })
+})
