@@ -46,7 +46,7 @@ func (o *observer) failed(ctx context.Context, err error) {
 	if err == nil || o.onError == nil || errors.Is(err, driver.ErrSkip) || errors.Is(err, driver.ErrBadConn) {
 		return
 	}
-	if o.dialect != nil && errors.Is(o.dialect.Translate(err), gorm.ErrDuplicatedKey) {
+	if isDuplicate(err) || o.dialect != nil && isDuplicate(o.dialect.Translate(err)) {
 		return
 	}
 	if ctx != nil && ctx.Value(quietKey{}) != nil {

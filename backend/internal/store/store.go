@@ -261,7 +261,7 @@ func translate(err error, what string) error {
 		return nil
 	case errors.Is(err, gorm.ErrRecordNotFound):
 		return apperr.New(apperr.NotFound, "%s not found", what)
-	case errors.Is(err, gorm.ErrDuplicatedKey):
+	case isDuplicate(err):
 		return apperr.Wrap(err, apperr.Conflict, "%s already exists", what)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return apperr.Wrap(err, apperr.Unavailable, "the database did not answer in time")
@@ -286,8 +286,9 @@ func fromMSPtr(v *int64) *time.Time {
 	return &t
 }
 
-// isUniqueViolation recognises a duplicate key from drivers whose errors GORM does not
-// translate.
-func isUniqueViolation(err error) bool {
-	return err != nil && (strings.Contains(err.Error(), "UNIQUE constraint failed") || strings.Contains(err.Error(), "Duplicate entry"))
+// isDuplicate recognises a duplicate key: translated by GORM (TranslateError), or in the words
+// of a driver whose errors GORM does not translate.
+func isDuplicate(err error) bool {
+	return err != nil && (errors.Is(err, gorm.ErrDuplicatedKey) ||
+		strings.Contains(err.Error(), "UNIQUE constraint failed") || strings.Contains(err.Error(), "Duplicate entry"))
 }
