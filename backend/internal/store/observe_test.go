@@ -151,8 +151,9 @@ func TestEveryStatementIsCountedOnce(t *testing.T) {
 	})
 }
 
-// TestUnreachableDatabaseIsReported: a database that cannot be reached calls OnError for the
-// operation that needed it, but not for the readiness Ping, which reports it on its own.
+// TestUnreachableDatabaseIsReported: a database that cannot be reached calls OnError, once, for
+// the operation that needed it (here Open's first statement): a failure to connect happens
+// before any statement, so it is reported where connections are made.
 func TestUnreachableDatabaseIsReported(t *testing.T) {
 	var failures atomic.Int64
 	st, err := store.Open(store.MySQL, "nobody@tcp(127.0.0.1:1)/none?timeout=2s", store.Options{OnError: func() { failures.Add(1) }})
