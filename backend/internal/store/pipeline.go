@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/codemetrics/codemetrics/backend/internal/apperr"
@@ -82,7 +81,7 @@ func (s *Store) InsertRun(ctx context.Context, r pipeline.Run) error {
 		}
 		return tx.Omit("workload_name").Create(&row).Error
 	})
-	if errors.Is(err, gorm.ErrDuplicatedKey) || isUniqueViolation(err) {
+	if isDuplicate(err) {
 		return apperr.New(apperr.Conflict, "run already recorded")
 	}
 	return translate(err, "pipeline run")

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"gorm.io/gorm"
@@ -167,7 +166,7 @@ func (loginStateRow) TableName() string { return "login_states_used" }
 func (s *Store) MarkLoginStateUsed(ctx context.Context, stateHash string, expires, _ time.Time) error {
 	// Expired states are purged in the background (PurgeSessions), not on every sign-in.
 	err := s.db.WithContext(ctx).Create(&loginStateRow{StateHash: stateHash, ExpiresMS: ms(expires)}).Error
-	if errors.Is(err, gorm.ErrDuplicatedKey) || isUniqueViolation(err) {
+	if isDuplicate(err) {
 		return apperr.New(apperr.Conflict, "this sign-in response was already used")
 	}
 	return translate(err, "sign-in state")

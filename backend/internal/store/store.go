@@ -6,6 +6,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	sqldriver "database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -20,7 +21,9 @@ import (
 
 	"github.com/codemetrics/codemetrics/backend/internal/apperr"
 	"github.com/glebarez/sqlite"
+	mysqldriver "github.com/go-sql-driver/mysql"
 	"github.com/gofrs/flock"
+	"github.com/ngrok/sqlmw"
 	"github.com/pressly/goose/v3"
 	"gorm.io/driver/mysql"
 	"gorm.io/gorm"
@@ -38,25 +41,37 @@ var migrations embed.FS
 
 // Store is the database behind CodeMetrics.
 type Store struct {
-	onError func()
-	queries *atomic.Int64
-	db      *gorm.DB
-	sql     *sql.DB
-	driver  string
-	path    string // the SQLite file, "" for MySQL or an in-memory database
+	db     *gorm.DB
+	sql    *sql.DB // the wrapped connections under db: goose, Ping and Close use it
+	driver string
+	path   string // the SQLite file, "" for MySQL or an in-memory database
 }
 
 // Options tune Open.
 type Options struct {
-	// Queries, when set, counts every statement sent to the database (tests and benchmarks).
+	// Queries, when set, counts every statement sent to the database, whoever sends it (tests
+	// and benchmarks): see observer for what counts as one.
 	Queries *atomic.Int64
-	// OnError, when set, is called for every failed database operation (metrics).
+	// OnError, when set, is called for every failed statement, transaction command or
+	// connection attempt (metrics); not for a duplicate key, "no rows" or a failed Ping.
 	OnError func()
 }
 
 // Open connects to the database. It does not migrate: call Migrate.
+//
+// The database/sql driver is wrapped (sqlmw) so that Options see every statement whoever sends
+// it (GORM, goose, database/sql); GORM and goose are handed the wrapped *sql.DB.
 func Open(driver, dsn string, opts ...Options) (*Store, error) {
-	var dialector gorm.Dialector
+	obs := &observer{}
+	for _, o := range opts {
+		if o.OnError != nil {
+			obs.onError = o.OnError
+		}
+		if o.Queries != nil {
+			obs.queries = o.Queries
+		}
+	}
+	var base sqldriver.Driver
 	var path string
 	switch driver {
 	case SQLite:
@@ -69,29 +84,23 @@ func Open(driver, dsn string, opts ...Options) (*Store, error) {
 			}
 			path = p
 		}
-		dialector = sqlite.Open(sqliteDSN(dsn))
+		dsn = sqliteDSN(dsn)
+		base = registered(sqlite.DriverName)
 	case MySQL:
 		d, err := mysqlDSN(dsn)
 		if err != nil {
 			return nil, err
 		}
-		dialector = mysql.Open(d)
+		dsn = d
+		base = &mysqldriver.MySQLDriver{}
 	default:
 		return nil, fmt.Errorf("unknown database driver %q: use %q or %q", driver, SQLite, MySQL)
 	}
-	db, err := gorm.Open(dialector, &gorm.Config{
-		Logger:                 logger.Discard,
-		SkipDefaultTransaction: true,
-		TranslateError:         true,
-		NowFunc:                func() time.Time { return time.Now().UTC() },
-	})
+	connector, err := sqlmw.Driver(base, obs).(sqldriver.DriverContext).OpenConnector(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", driver, err)
 	}
-	sqlDB, err := db.DB()
-	if err != nil {
-		return nil, err
-	}
+	sqlDB := sql.OpenDB(connector)
 	if driver == SQLite {
 		if strings.Contains(dsn, ":memory:") {
 			sqlDB.SetMaxOpenConns(1) // each connection would be a database of its own
@@ -103,51 +112,29 @@ func Open(driver, dsn string, opts ...Options) (*Store, error) {
 		sqlDB.SetMaxIdleConns(8)
 		sqlDB.SetConnMaxLifetime(5 * time.Minute)
 	}
-	st := &Store{db: db, sql: sqlDB, driver: driver, path: path}
-	for _, o := range opts {
-		if o.OnError != nil {
-			st.onError = o.OnError
-		}
-		if o.Queries != nil {
-			st.queries = o.Queries
-		}
+	var dialector gorm.Dialector = &sqlite.Dialector{DriverName: sqlite.DriverName, Conn: sqlDB}
+	if driver == MySQL {
+		dialector = mysql.New(mysql.Config{DSN: dsn, Conn: sqlDB})
 	}
-	if st.queries != nil {
-		count := func(*gorm.DB) { st.queries.Add(1) }
-		for _, err := range []error{
-			db.Callback().Query().Before("gorm:query").Register("codemetrics:count_q", count),
-			db.Callback().Create().Before("gorm:create").Register("codemetrics:count_c", count),
-			db.Callback().Update().Before("gorm:update").Register("codemetrics:count_u", count),
-			db.Callback().Delete().Before("gorm:delete").Register("codemetrics:count_d", count),
-			db.Callback().Row().Before("gorm:row").Register("codemetrics:count_r", count),
-			db.Callback().Raw().Before("gorm:raw").Register("codemetrics:count_x", count),
-		} {
-			if err != nil {
-				return nil, err
-			}
-		}
+	obs.dialect, _ = dialector.(gorm.ErrorTranslator)
+	db, err := gorm.Open(dialector, &gorm.Config{
+		Logger:                 logger.Discard,
+		SkipDefaultTransaction: true,
+		TranslateError:         true,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+	})
+	if err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("open %s database: %w", driver, err)
 	}
-	if st.onError != nil {
-		// Every query, whoever makes it, reports a failure other than "no such row".
-		cb := func(tx *gorm.DB) {
-			if tx.Error != nil && !errors.Is(tx.Error, gorm.ErrRecordNotFound) && !errors.Is(tx.Error, gorm.ErrDuplicatedKey) {
-				st.onError()
-			}
-		}
-		for _, err := range []error{
-			db.Callback().Query().After("gorm:query").Register("codemetrics:errors_q", cb),
-			db.Callback().Create().After("gorm:create").Register("codemetrics:errors_c", cb),
-			db.Callback().Update().After("gorm:update").Register("codemetrics:errors_u", cb),
-			db.Callback().Delete().After("gorm:delete").Register("codemetrics:errors_d", cb),
-			db.Callback().Row().After("gorm:row").Register("codemetrics:errors_r", cb),
-			db.Callback().Raw().After("gorm:raw").Register("codemetrics:errors_x", cb),
-		} {
-			if err != nil {
-				return nil, err
-			}
-		}
-	}
-	return st, nil
+	return &Store{db: db, sql: sqlDB, driver: driver, path: path}, nil
+}
+
+// registered returns the database/sql driver registered under name, to be wrapped.
+func registered(name string) sqldriver.Driver {
+	db, _ := sql.Open(name, "") // connects to nothing: only finds the driver
+	defer db.Close()
+	return db.Driver()
 }
 
 // sqliteDSN adds what CodeMetrics needs of SQLite unless the DSN sets it: WAL for readers beside
@@ -212,7 +199,7 @@ func (s *Store) Close() error { return s.sql.Close() }
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.sql.PingContext(ctx); err != nil {
+	if err := s.sql.PingContext(context.WithValue(ctx, quietKey{}, true)); err != nil {
 		return apperr.Wrap(err, apperr.Unavailable, "database unreachable")
 	}
 	return nil
@@ -222,6 +209,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // together take turns: MySQL's named lock (released by the server if the holder dies), or a
 // lock file beside the SQLite database. Migrations only ever add; none drops or rewrites data.
 func (s *Store) Migrate(ctx context.Context, log *slog.Logger) error {
+	ctx = context.WithValue(ctx, quietKey{}, true)
 	unlock, err := s.migrationLock(ctx)
 	if err != nil {
 		return err
@@ -290,7 +278,7 @@ func translate(err error, what string) error {
 		return nil
 	case errors.Is(err, gorm.ErrRecordNotFound):
 		return apperr.New(apperr.NotFound, "%s not found", what)
-	case errors.Is(err, gorm.ErrDuplicatedKey):
+	case isDuplicate(err):
 		return apperr.Wrap(err, apperr.Conflict, "%s already exists", what)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return apperr.Wrap(err, apperr.Unavailable, "the database did not answer in time")
@@ -315,18 +303,9 @@ func fromMSPtr(v *int64) *time.Time {
 	return &t
 }
 
-// isUniqueViolation recognises a duplicate key from drivers whose errors GORM does not
-// translate.
-func isUniqueViolation(err error) bool {
-	return err != nil && (strings.Contains(err.Error(), "UNIQUE constraint failed") || strings.Contains(err.Error(), "Duplicate entry"))
-}
-
-// sawRaw accounts for a statement sent with database/sql directly (bypassing GORM's callbacks).
-func (s *Store) sawRaw(err error) {
-	if s.queries != nil {
-		s.queries.Add(1)
-	}
-	if err != nil && s.onError != nil {
-		s.onError()
-	}
+// isDuplicate recognises a duplicate key: translated by GORM (TranslateError), or in the words
+// of a driver whose errors GORM does not translate.
+func isDuplicate(err error) bool {
+	return err != nil && (errors.Is(err, gorm.ErrDuplicatedKey) ||
+		strings.Contains(err.Error(), "UNIQUE constraint failed") || strings.Contains(err.Error(), "Duplicate entry"))
 }

@@ -157,3 +157,54 @@ func BenchmarkStartupRead(b *testing.B) {
 		}
 	})
 }
+
+// TestListAndCountShareOneFilter checks the token list and its count against each other on
+// every filter they share: active at now, the subject filter and the cursor.
+func TestListAndCountShareOneFilter(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		st := open(t, db)
+		ctx := context.Background()
+		if err := st.Migrate(ctx, quiet); err != nil {
+			t.Fatal(err)
+		}
+		now := testenv.Epoch
+		for i := range 12 {
+			tok := newToken(fmt.Sprintf("t%02d", i), now.Add(time.Duration(i)*time.Minute))
+			tok.Subject = []string{"ci-Deploy", "nightly", "100%_ci"}[i%3]
+			tok.ExpiresAt = now.Add(time.Duration(2+i%4) * time.Hour)
+			if err := st.InsertToken(ctx, tok, audit.Event{At: now, Actor: "a", Action: "token.created", Target: tok.ID}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := st.RevokeToken(ctx, "t00", now, "a", func(token.Token) audit.Event { return audit.Event{At: now, Actor: "a", Action: "token.revoked"} }); err != nil {
+			t.Fatal(err)
+		}
+		later := now.Add(150 * time.Minute) // the tokens that expire after 2 h are gone
+		for _, sort := range []string{token.SortNewest, token.SortExpiring} {
+			for _, subject := range []string{"", "CI", "%_", "nothing"} {
+				q := token.ListQuery{Now: later, Subject: subject, Sort: sort}
+				all, err := st.ListActiveTokens(ctx, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := range len(all) + 1 {
+					if i > 0 {
+						c := token.CursorAfter(all[i-1], sort)
+						q.After = &c
+					}
+					rest, err := st.ListActiveTokens(ctx, q)
+					if err != nil {
+						t.Fatal(err)
+					}
+					n, err := st.CountActiveTokens(ctx, q)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if int(n) != len(rest) || len(rest) != len(all)-i {
+						t.Errorf("sort %q, subject %q, after %d: list %d, count %d, want %d", sort, subject, i, len(rest), n, len(all)-i)
+					}
+				}
+			}
+		}
+	})
+}
