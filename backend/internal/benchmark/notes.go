@@ -35,7 +35,7 @@ func missNote(figure string, r *results) string {
 			"noise or work the baseline does not do (the authentication limiter, Prometheus request metrics). See the profile below."
 	case strings.HasPrefix(figure, "database round trips"):
 		return "Why: something on the request path reaches the database for a cached service token. What would close it: " +
-			"find the statement with the counting callback of `BenchmarkAuthMiddlewareServiceToken`."
+			"find the statement with the driver-level statement counter of `BenchmarkAuthMiddlewareServiceToken`."
 	case strings.HasPrefix(figure, "p99 at 64"):
 		hz, over := []string{}, []string{}
 		for _, db := range []string{"sqlite", "mysql"} {

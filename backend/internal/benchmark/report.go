@@ -579,7 +579,7 @@ func Report(dir string) (string, error) {
 	// Round trips.
 	w("## 2. Database round trips per authenticated request\n\n")
 	if gb, ok := findBench(".AuthMiddlewareServiceToken"); ok {
-		w("- In-process (`BenchmarkAuthMiddlewareServiceToken`, a GORM callback counting every statement, warm cache, background loops off): **%s queries/op**.\n",
+		w("- In-process (`BenchmarkAuthMiddlewareServiceToken`, a wrapped database/sql driver counting every statement, warm cache, background loops off): **%s queries/op**.\n",
 			strconv.FormatFloat(gb.metrics["queries/op"], 'g', 3, 64))
 	}
 	if _, ok := r.factFloat("questions_delta"); ok {

@@ -30,7 +30,7 @@ type Options struct {
 	Version string
 	// Now is the clock; time.Now when nil. Tests move it.
 	Now func() time.Time
-	// Store options (tests count queries through a GORM plugin).
+	// Store options (tests and benchmarks count every statement at the driver).
 	Store store.Options
 }
 

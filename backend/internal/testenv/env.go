@@ -97,7 +97,7 @@ type Settings struct {
 	Clock *Clock
 	// Config is called on the loaded configuration.
 	Config func(*config.Config)
-	// Store options (a query-counting plugin).
+	// Store options (a statement counter).
 	Store store.Options
 }
 
