@@ -6,8 +6,10 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -109,6 +111,15 @@ func decodeJSON[T any](c *gin.Context, dst *T) bool {
 			err = errors.New("trailing data")
 		}
 	}
+	if err == nil {
+		// encoding/json takes "Subject" for "subject"; the API's names are exact.
+		var v any
+		_ = json.Unmarshal(body, &v)
+		if key, want := misspelledKey(v, reflect.TypeFor[T]()); key != "" {
+			fail(c, apperr.New(apperr.Invalid, "unknown field %q: field names are case-sensitive, send %q", key, want))
+			return false
+		}
+	}
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		var typeErr *json.UnmarshalTypeError
@@ -135,6 +146,58 @@ func decodeJSON[T any](c *gin.Context, dst *T) bool {
 		return false
 	}
 	return true
+}
+
+// misspelledKey returns the first key (in sorted order) of v, a JSON value decoded into the Go
+// type t, that names a field only when case is ignored, with the field's name.
+func misspelledKey(v any, t reflect.Type) (key, want string) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		obj, _ := v.(map[string]any)
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
+			f, name := jsonField(t, k)
+			if f == nil {
+				return k, name
+			}
+			if key, want := misspelledKey(obj[k], f.Type); key != "" {
+				return key, want
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		arr, _ := v.([]any)
+		for _, item := range arr {
+			if key, want := misspelledKey(item, t.Elem()); key != "" {
+				return key, want
+			}
+		}
+	}
+	return "", ""
+}
+
+// jsonField returns the field of struct t whose JSON name is key, or nil and the name that
+// key matches ignoring case.
+func jsonField(t reflect.Type, key string) (*reflect.StructField, string) {
+	var folded string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		if name == key {
+			return &f, name
+		}
+		if strings.EqualFold(name, key) {
+			folded = name
+		}
+	}
+	return nil, folded
 }
 
 func logFrom(c *gin.Context) *slog.Logger {

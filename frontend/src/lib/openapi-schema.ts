@@ -353,8 +353,8 @@ export interface components {
         CreateTokenRequest: {
             /** @description The service or application the token is for; trimmed; no control characters. */
             subject: string;
-            /** @description Default ["metrics:read"]. */
-            scopes?: components["schemas"]["Scope"][];
+            /** @description Default (absent or null) ["metrics:read"]. */
+            scopes?: components["schemas"]["Scope"][] | null;
         };
         /** @enum {string} */
         Scope: "metrics:read" | "pipeline:write";
@@ -624,7 +624,33 @@ export interface components {
             workloads: string[];
         };
         Health: {
-            status?: string;
+            /** @enum {string} */
+            status: "ok";
+        };
+        Readiness: {
+            /** @enum {string} */
+            status: "ready" | "not ready";
+            /** @enum {string} */
+            database: "ok" | "unavailable";
+            /**
+             * @description unavailable when the feed was not read recently enough to trust a token.
+             * @enum {string}
+             */
+            revocationFeed: "ok" | "unavailable";
+            /**
+             * @description Since the feed was last read; absent before the first read.
+             * @example 1.5s
+             */
+            revocationFeedAge?: string;
+            /** @description How often the feed was found replaced (a database restored or failed over) and read again. */
+            revocationFeedResets: number;
+            /**
+             * Format: date-time
+             * @description When the feed was last found replaced; absent when never.
+             */
+            revocationFeedLastReset?: string;
+            /** @description A warning: requests arrive through a proxy TRUSTED_PROXIES does not list. The instance is still ready. */
+            proxy?: string;
         };
     };
     responses: never;
@@ -685,6 +711,15 @@ export interface operations {
             };
             /** @description Valid credentials without the right: a service token where an administrator is needed, a missing scope, a missing CSRF token. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -761,6 +796,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The body is not sent as application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unreachable or the revocation feed is stale; retry. */
             503: {
                 headers: {
@@ -810,6 +863,15 @@ export interface operations {
             };
             /** @description No active token with that id. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -911,6 +973,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A service token: this endpoint is for signed-in people. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     sessionToken: {
@@ -942,6 +1022,15 @@ export interface operations {
             };
             /** @description Valid credentials without the right: a service token where an administrator is needed, a missing scope, a missing CSRF token. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1003,6 +1092,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unreachable or the revocation feed is stale; retry. */
             503: {
                 headers: {
@@ -1050,6 +1148,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unreachable or the revocation feed is stale; retry. */
             503: {
                 headers: {
@@ -1090,6 +1197,15 @@ export interface operations {
             };
             /** @description Valid credentials without the right: a service token where an administrator is needed, a missing scope, a missing CSRF token. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1156,6 +1272,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unreachable or the revocation feed is stale; retry. */
             503: {
                 headers: {
@@ -1205,6 +1330,15 @@ export interface operations {
             };
             /** @description No live session with that id. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1330,6 +1464,15 @@ export interface operations {
             };
             /** @description The body is larger than 64 KiB. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as application/json. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1561,6 +1704,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The body is not sent as application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; see `Retry-After`. */
             429: {
                 headers: {
@@ -1657,6 +1809,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Too many failed sign-ins from the address (HTML), or a bearer token over its limit (problem+json); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     logout: {
@@ -1677,6 +1838,15 @@ export interface operations {
             };
             /** @description Valid credentials without the right: a service token where an administrator is needed, a missing scope, a missing CSRF token. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1721,7 +1891,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Health"];
+                    "application/json": components["schemas"]["Readiness"];
                 };
             };
             /** @description Not ready */
@@ -1730,7 +1900,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Health"];
+                    "application/json": components["schemas"]["Readiness"];
                 };
             };
         };
