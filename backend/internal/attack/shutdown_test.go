@@ -49,7 +49,7 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 
 	var ok, bad atomic.Int64
 	var wg sync.WaitGroup
-	client := &http.Client{Timeout: 10 * time.Second}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: testenv.Validating(t, nil)}
 	for range 8 {
 		wg.Go(func() {
 			for range 500 { // bounded

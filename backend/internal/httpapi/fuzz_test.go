@@ -30,7 +30,7 @@ func post(t *testing.T, e *testenv.Env, path string, body []byte, set func(*http
 	}
 	req.Header.Set("Content-Type", "application/json")
 	set(req)
-	resp, err := e.HTTP.Client().Do(req)
+	resp, err := e.HTTP.Client().Do(testenv.ReportTo(t, req))
 	if err != nil {
 		t.Fatal(err)
 	}

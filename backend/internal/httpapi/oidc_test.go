@@ -106,6 +106,7 @@ func newBrowser(t *testing.T) *browser {
 		Jar:           jar,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		Timeout:       20 * time.Second,
+		Transport:     testenv.Validating(t, nil),
 	}}
 }
 

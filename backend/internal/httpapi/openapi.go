@@ -7,8 +7,9 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// OpenAPI is the OpenAPI 3.1 description of the whole HTTP API. A test checks it against the
-// router, so that the two cannot drift apart.
+// OpenAPI is the OpenAPI 3.1 description of the whole HTTP API. Tests check it against the
+// router and validate every exchange of the HTTP tests against it (testenv), so that the
+// handlers and the document cannot drift apart.
 //
 //go:embed openapi.json
 var OpenAPI []byte

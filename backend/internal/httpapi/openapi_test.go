@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -58,8 +59,46 @@ func TestOpenAPIMatchesTheRouter(t *testing.T) {
 		t.Errorf("in openapi.json but not served: %v", extra)
 	}
 
+	if _, err := testenv.UnseenProperties(); err != nil { // loads and validates the document
+		t.Error(err)
+	}
+
 	r := e.Do(http.MethodGet, "/api/openapi.json", nil)
 	if r.Status != http.StatusOK || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") || !json.Valid(r.Body) {
 		t.Fatalf("GET /api/openapi.json: %d %s", r.Status, r.Header.Get("Content-Type"))
+	}
+}
+
+// TestOpenAPIObjectsAreClosed fails for an object schema with properties but no
+// additionalProperties: the exchange validation then lets a field the document does not
+// describe through. A free-form object (no properties) stays open.
+func TestOpenAPIObjectsAreClosed(t *testing.T) {
+	var doc any
+	if err := json.Unmarshal(httpapi.OpenAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var open []string
+	var walk func(pointer string, v any)
+	walk = func(pointer string, v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			_, props := v["properties"]
+			_, closed := v["additionalProperties"]
+			if v["type"] == "object" && props && !closed {
+				open = append(open, pointer)
+			}
+			for k, child := range v {
+				walk(pointer+"/"+strings.ReplaceAll(strings.ReplaceAll(k, "~", "~0"), "/", "~1"), child)
+			}
+		case []any:
+			for i, child := range v {
+				walk(pointer+"/"+strconv.Itoa(i), child)
+			}
+		}
+	}
+	walk("#", doc)
+	sort.Strings(open)
+	for _, p := range open {
+		t.Errorf("%s describes an object without \"additionalProperties\": add \"additionalProperties\": false", p)
 	}
 }

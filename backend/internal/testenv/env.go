@@ -153,6 +153,7 @@ func Start(t testing.TB, db DB, s ...Settings) *Env {
 	hs.Config.ReadHeaderTimeout, hs.Config.ReadTimeout = prod.ReadHeaderTimeout, prod.ReadTimeout
 	hs.Config.WriteTimeout, hs.Config.IdleTimeout, hs.Config.MaxHeaderBytes = prod.WriteTimeout, prod.IdleTimeout, prod.MaxHeaderBytes
 	hs.Start()
+	hs.Client().Transport = Validating(t, hs.Client().Transport)
 	t.Cleanup(func() {
 		hs.Close()
 		srv.Close()
