@@ -87,9 +87,6 @@ func NewSignIn(cfg OIDCConfig, states StateStore, log *slog.Logger) *SignIn {
 	return si
 }
 
-// Issuer is the provider's issuer URL.
-func (s *SignIn) Issuer() string { return s.cfg.Issuer }
-
 func (s *SignIn) ctx(ctx context.Context) context.Context {
 	return oidc.ClientContext(ctx, s.cfg.HTTPClient)
 }

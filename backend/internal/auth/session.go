@@ -148,9 +148,6 @@ func NewSessions(store SessionStore, keys *token.Keyring, cookieKey []byte, ttl,
 	return &Sessions{store: store, keys: keys, csrfKey: cookieKey, ttl: ttl, idle: idle, seen: seen, now: now}
 }
 
-// TTL is how long a session lasts.
-func (s *Sessions) TTL() time.Duration { return s.ttl }
-
 // IdleTimeout is how long a session may go unused.
 func (s *Sessions) IdleTimeout() time.Duration { return s.idle }
 
