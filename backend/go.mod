@@ -62,6 +62,7 @@ require (
 )
 
 require (
+	github.com/caarlos0/env/v11 v11.4.2
 	github.com/codemetrics/codemetrics/frontend v0.0.0
 	github.com/coreos/go-oidc/v3 v3.21.0
 	github.com/gin-gonic/gin v1.12.0
