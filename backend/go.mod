@@ -67,6 +67,7 @@ require (
 )
 
 require (
+	github.com/caarlos0/env/v11 v11.4.2
 	github.com/codemetrics/codemetrics/frontend v0.0.0
 	github.com/coreos/go-oidc/v3 v3.21.0
 	github.com/getkin/kin-openapi v0.153.0

@@ -14,10 +14,14 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/caarlos0/env/v11"
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/codemetrics/codemetrics/backend/internal/names"
 )
@@ -37,53 +41,60 @@ const (
 // MinKeyLength is the shortest accepted HS256 signing key, in bytes.
 const MinKeyLength = 32
 
-// Config is the whole configuration of a CodeMetrics process.
+// Config is the whole configuration of a CodeMetrics process. Each field with an env tag is one
+// environment variable, read by caarlos0/env with the default of its envDefault tag and the
+// parser of its type (parsers); README.md's configuration table lists exactly these, with the
+// same defaults (TestREADMEConfigurationTable). Two more tags of this package:
+//   - secret: the value is used byte for byte (not trimmed) and never logged or repeated in an
+//     error.
+//   - want: what a valid value looks like, for the message of a value that does not parse or is
+//     out of range; without it the parser's own message says so.
 type Config struct {
-	Env      string
-	HTTPAddr string
+	Env      string `env:"APP_ENV" envDefault:"development"`
+	HTTPAddr string `env:"HTTP_ADDR" envDefault:":8080"`
 	// MetricsAddr serves Prometheus metrics; "" when turned off.
-	MetricsAddr string
-	// MetricsPublic says metrics may listen beyond loopback in production (METRICS_PUBLIC).
-	MetricsPublic bool
-	// AllowInsecureHTTP lets production run on http URLs (ALLOW_INSECURE_HTTP), for a private
-	// network only.
-	AllowInsecureHTTP bool
-	PublicURL         *url.URL
-	DatabaseDriver    string
-	DatabaseDSN       string
+	MetricsAddr string `env:"METRICS_ADDR" envDefault:"127.0.0.1:9090"`
+	// MetricsPublic says metrics may listen beyond loopback in production.
+	MetricsPublic bool `env:"METRICS_PUBLIC" envDefault:"false"`
+	// AllowInsecureHTTP lets production run on http URLs, for a private network only.
+	AllowInsecureHTTP bool     `env:"ALLOW_INSECURE_HTTP" envDefault:"false"`
+	PublicURL         *url.URL `env:"PUBLIC_URL" envDefault:"http://localhost:8080"`
+	DatabaseDriver    string   `env:"DATABASE_DRIVER" envDefault:"sqlite"`
+	// DatabaseDSN's default is for SQLite; MySQL requires one.
+	DatabaseDSN string `env:"DATABASE_DSN" envDefault:"data/codemetrics.db"`
 
-	ServiceTokenTTL time.Duration
+	ServiceTokenTTL time.Duration `env:"SERVICE_TOKEN_TTL" envDefault:"365d"`
 	// TokenRecheckInterval is how long a verified service token is trusted from an instance's
 	// cache before its database row is read again.
-	TokenRecheckInterval time.Duration
-	TokenIssuer          string
+	TokenRecheckInterval time.Duration `env:"TOKEN_RECHECK_INTERVAL" envDefault:"5m" want:"a Go duration from 1s to 24h, such as \"5m\""`
+	TokenIssuer          string        `env:"TOKEN_ISSUER" envDefault:"codemetrics"`
 	// SigningKey signs and verifies tokens. SigningKeySource says where it came from
 	// ("environment", "file <path>" or "generated <path>"), never the key itself.
-	SigningKey       []byte
+	SigningKey       []byte `env:"TOKEN_SIGNING_KEY" secret:"true"`
 	SigningKeySource string
 	// PreviousSigningKeys still verify tokens signed before a key rotation.
-	PreviousSigningKeys [][]byte
+	PreviousSigningKeys [][]byte `env:"TOKEN_SIGNING_KEYS_PREVIOUS" secret:"true"`
 	// CookieKey signs cookies (CSRF tokens, and the login state of the sign-in).
-	CookieKey []byte
+	CookieKey []byte `env:"COOKIE_SIGNING_KEY" secret:"true"`
 
-	TrustedProxies []string
-	SessionTTL     time.Duration
+	TrustedProxies []string      `env:"TRUSTED_PROXIES"`
+	SessionTTL     time.Duration `env:"SESSION_TTL" envDefault:"8h"`
 	// SessionIdleTimeout ends a session that has not been used for that long.
-	SessionIdleTimeout time.Duration
+	SessionIdleTimeout time.Duration `env:"SESSION_IDLE_TIMEOUT" envDefault:"1h"`
 
 	// RateLimitPerMinute limits each service token (0: no limit); AuthRateLimitPerMinute limits
 	// failed authentications and sign-in attempts per client address.
-	RateLimitPerMinute     int
-	AuthRateLimitPerMinute int
+	RateLimitPerMinute     int `env:"RATE_LIMIT_PER_MINUTE" envDefault:"600" want:"a whole number of requests per minute from 0 (no limit) to 1000000"`
+	AuthRateLimitPerMinute int `env:"AUTH_RATE_LIMIT_PER_MINUTE" envDefault:"30" want:"a whole number of requests per minute from 0 (no limit) to 1000000"`
 
 	// Sign-in through OpenID Connect.
-	OIDCIssuerURL    string
-	OIDCClientID     string
-	OIDCClientSecret string
-	OIDCGroupsClaim  string
-	OIDCScopes       []string
-	AdminEmails      []string // lower-case
-	AdminGroups      []string
+	OIDCIssuerURL    string   `env:"OIDC_ISSUER_URL"`
+	OIDCClientID     string   `env:"OIDC_CLIENT_ID"`
+	OIDCClientSecret string   `env:"OIDC_CLIENT_SECRET" secret:"true"`
+	OIDCGroupsClaim  string   `env:"OIDC_GROUPS_CLAIM" envDefault:"groups"`
+	OIDCScopes       []string `env:"OIDC_SCOPES" envDefault:"openid email profile groups"` // space- or comma-separated
+	AdminEmails      []string `env:"ADMIN_EMAILS"`                                         // lower-case
+	AdminGroups      []string `env:"ADMIN_GROUPS"`
 
 	// Tuning without environment variables: tests and benchmarks set them directly.
 	RevocationPollInterval time.Duration // how often the revocation feed is read
@@ -94,172 +105,215 @@ type Config struct {
 // Production reports whether development defaults are forbidden.
 func (c Config) Production() bool { return c.Env == EnvProduction }
 
+// variable is one environment variable: the Config field it sets and its tags.
+type variable struct {
+	Name, Field, Default, Want string
+	HasDefault, Secret         bool
+}
+
+// variables are Config's env-tagged fields, in order.
+var variables = func() []variable {
+	var vs []variable
+	for f := range reflect.TypeFor[Config]().Fields() {
+		if name, ok := f.Tag.Lookup("env"); ok {
+			def, hasDef := f.Tag.Lookup("envDefault")
+			vs = append(vs, variable{Name: name, Field: f.Name, Default: def, HasDefault: hasDef, Want: f.Tag.Get("want"), Secret: f.Tag.Get("secret") == "true"})
+		}
+	}
+	return vs
+}()
+
+// parsers turn a variable's text into its field's type; a value that is empty after trimming
+// takes the envDefault instead. Rules that depend on the variable, not the type, are in check.
+var parsers = map[reflect.Type]env.ParserFunc{
+	reflect.TypeFor[bool](): func(v string) (any, error) {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return nil, errors.New("want true or false")
+		}
+		return b, nil
+	},
+	reflect.TypeFor[int](): func(v string) (any, error) { return strconv.Atoi(v) },
+	// Go durations and whole days: the minimum is each variable's own (check).
+	reflect.TypeFor[time.Duration](): func(v string) (any, error) { return parseSpan(v) },
+	reflect.TypeFor[url.URL](): func(v string) (any, error) {
+		u, err := url.Parse(strings.TrimRight(v, "/"))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return nil, errors.New("want an absolute http(s) URL such as https://codemetrics.example.com")
+		}
+		return *u, nil
+	},
+	reflect.TypeFor[[]byte](): func(v string) (any, error) { return []byte(v), nil },
+	reflect.TypeFor[[][]byte](): func(v string) (any, error) {
+		var keys [][]byte
+		for _, k := range strings.Split(v, ",") {
+			keys = append(keys, []byte(strings.TrimSpace(k)))
+		}
+		return keys, nil
+	},
+	reflect.TypeFor[[]string](): func(v string) (any, error) { return splitList(v), nil },
+}
+
+// loader collects every error of one Load, so that one start-up reports them all.
+type loader struct {
+	vars   map[string]string // the values read, trimmed unless secret; only the non-empty ones
+	failed map[string]bool   // variables already reported
+	errs   []error
+}
+
+func (l *loader) fail(format string, args ...any) {
+	l.errs = append(l.errs, fmt.Errorf(format, args...))
+}
+
+// require reports variable name, once, when ok is false: why is replaced by the want tag if it
+// has one, and a secret's value is never repeated.
+func (l *loader) require(name string, ok bool, why string) {
+	if ok || l.failed[name] {
+		return
+	}
+	l.failed[name] = true
+	i := slices.IndexFunc(variables, func(v variable) bool { return v.Name == name })
+	if v := variables[i]; v.Want != "" {
+		why = "want " + v.Want
+	}
+	if variables[i].Secret {
+		l.fail("%s: %s", name, why)
+	} else {
+		l.fail("%s=%q: %s", name, l.vars[name], why)
+	}
+}
+
 // Load reads the configuration through getenv (os.Getenv in production, a map in tests).
 // It does not touch the file system: call ResolveSigningKey for the SQLite key file.
 func Load(getenv func(string) string) (Config, error) {
-	env := func(name, def string) string {
-		if v := strings.TrimSpace(getenv(name)); v != "" {
-			return v
+	// A non-nil map: with none the library would read the process environment.
+	l := loader{vars: map[string]string{}, failed: map[string]bool{}}
+	for _, v := range variables {
+		s := getenv(v.Name)
+		if !v.Secret {
+			s = strings.TrimSpace(s)
 		}
-		return def
+		if s != "" {
+			l.vars[v.Name] = s
+		}
 	}
 	c := Config{
-		Env:                    env("APP_ENV", EnvDevelopment),
-		HTTPAddr:               env("HTTP_ADDR", ":8080"),
-		MetricsAddr:            env("METRICS_ADDR", "127.0.0.1:9090"),
-		DatabaseDriver:         env("DATABASE_DRIVER", DriverSQLite),
-		TokenIssuer:            env("TOKEN_ISSUER", "codemetrics"),
 		RevocationPollInterval: 250 * time.Millisecond,
 		RevocationMaxStaleness: 10 * time.Second,
 		LastUsedFlushInterval:  30 * time.Second,
 	}
-	var errs []error
-	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-
-	if c.Env != EnvDevelopment && c.Env != EnvProduction {
-		fail("APP_ENV=%q: use %q or %q", c.Env, EnvDevelopment, EnvProduction)
+	if err := env.ParseWithOptions(&c, env.Options{Environment: l.vars, FuncMap: parsers}); err != nil {
+		var all env.AggregateError
+		if !errors.As(err, &all) {
+			all.Errors = []error{err}
+		}
+		for _, err := range all.Errors {
+			var pe env.ParseError
+			if !errors.As(err, &pe) {
+				l.fail("%v", err) // a field without a parser: a mistake in Config, not in the environment
+				continue
+			}
+			i := slices.IndexFunc(variables, func(v variable) bool { return v.Field == pe.Name })
+			l.require(variables[i].Name, false, pe.Err.Error())
+		}
 	}
-	prod := c.Env == EnvProduction
+	l.check(&c)
+	if c.Production() {
+		checkProduction(&c, l.fail) // production.go
+	}
+	if len(l.errs) > 0 {
+		return Config{}, errors.Join(l.errs...)
+	}
+	if c.SigningKey != nil && c.CookieKey == nil {
+		c.CookieKey = DeriveKey(c.SigningKey, "codemetrics cookie signing v1")
+	}
+	return c, nil
+}
+
+// check applies the rules a variable's type does not: ranges, requirements and how variables
+// go together. Every message names the variable and says what to do.
+func (l *loader) check(c *Config) {
+	prod := c.Production()
+	if c.Env != EnvDevelopment && c.Env != EnvProduction {
+		l.fail("APP_ENV=%q: use %q or %q", c.Env, EnvDevelopment, EnvProduction)
+	}
 	if c.MetricsAddr == "off" {
 		c.MetricsAddr = ""
 	} else if c.MetricsAddr == c.HTTPAddr {
-		fail("METRICS_ADDR must differ from HTTP_ADDR: metrics are never served on the public port (use \"off\" to turn them off)")
+		l.fail("METRICS_ADDR must differ from HTTP_ADDR: metrics are never served on the public port (use \"off\" to turn them off)")
 	}
-
-	rawURL := getenv("PUBLIC_URL")
-	if strings.TrimSpace(rawURL) == "" {
-		if prod {
-			fail("PUBLIC_URL is required in production: the external https URL of CodeMetrics")
-		}
-		rawURL = "http://localhost:8080"
+	if prod && l.vars["PUBLIC_URL"] == "" {
+		l.fail("PUBLIC_URL is required in production: the external https URL of CodeMetrics")
 	}
-	u, err := url.Parse(strings.TrimRight(strings.TrimSpace(rawURL), "/"))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		fail("PUBLIC_URL=%q: want an absolute http(s) URL such as https://codemetrics.example.com", rawURL)
-	} else {
-		c.PublicURL = u
-	}
-
 	switch c.DatabaseDriver {
 	case DriverSQLite:
-		if prod && getenv("DATABASE_DSN") == "" {
-			fail("DATABASE_DSN is required in production")
+		if prod && l.vars["DATABASE_DSN"] == "" {
+			l.fail("DATABASE_DSN is required in production")
 		}
-		c.DatabaseDSN = env("DATABASE_DSN", "data/codemetrics.db")
 	case DriverMySQL:
-		c.DatabaseDSN = env("DATABASE_DSN", "")
-		if c.DatabaseDSN == "" {
-			fail("DATABASE_DSN is required with DATABASE_DRIVER=mysql, e.g. user:pass@tcp(db:3306)/codemetrics")
+		if l.vars["DATABASE_DSN"] == "" {
+			l.fail("DATABASE_DSN is required with DATABASE_DRIVER=mysql, e.g. user:pass@tcp(db:3306)/codemetrics")
 		}
 	default:
-		fail("DATABASE_DRIVER=%q: use %q or %q", c.DatabaseDriver, DriverSQLite, DriverMySQL)
+		l.fail("DATABASE_DRIVER=%q: use %q or %q", c.DatabaseDriver, DriverSQLite, DriverMySQL)
 	}
 
-	c.ServiceTokenTTL = 365 * 24 * time.Hour
-	if v := env("SERVICE_TOKEN_TTL", ""); v != "" {
-		if d, err := ParseDuration(v); err != nil {
-			fail("SERVICE_TOKEN_TTL=%q: %v", v, err)
-		} else {
-			c.ServiceTokenTTL = d
-		}
-	}
-	c.TokenRecheckInterval = 5 * time.Minute
-	if v := env("TOKEN_RECHECK_INTERVAL", ""); v != "" {
-		if d, err := time.ParseDuration(v); err != nil || d < time.Second || d > 24*time.Hour {
-			fail("TOKEN_RECHECK_INTERVAL=%q: want a Go duration from 1s to 24h, such as \"5m\"", v)
-		} else {
-			c.TokenRecheckInterval = d
-		}
-	}
-	c.SessionTTL = 8 * time.Hour
-	if v := env("SESSION_TTL", ""); v != "" {
-		if d, err := ParseDuration(v); err != nil {
-			fail("SESSION_TTL=%q: %v", v, err)
-		} else {
-			c.SessionTTL = d
-		}
-	}
-	c.SessionIdleTimeout = time.Hour
-	if v := env("SESSION_IDLE_TIMEOUT", ""); v != "" {
-		if d, err := ParseDuration(v); err != nil {
-			fail("SESSION_IDLE_TIMEOUT=%q: %v", v, err)
-		} else {
-			c.SessionIdleTimeout = d
-		}
-	}
+	l.require("SERVICE_TOKEN_TTL", c.ServiceTokenTTL >= time.Minute, "must be at least one minute")
+	l.require("SESSION_TTL", c.SessionTTL >= time.Minute, "must be at least one minute")
+	l.require("SESSION_IDLE_TIMEOUT", c.SessionIdleTimeout >= time.Minute, "must be at least one minute")
+	l.require("TOKEN_RECHECK_INTERVAL", !strings.HasSuffix(l.vars["TOKEN_RECHECK_INTERVAL"], "d") &&
+		c.TokenRecheckInterval >= time.Second && c.TokenRecheckInterval <= 24*time.Hour, "")
+	l.require("RATE_LIMIT_PER_MINUTE", c.RateLimitPerMinute >= 0 && c.RateLimitPerMinute <= 1_000_000, "")
+	l.require("AUTH_RATE_LIMIT_PER_MINUTE", c.AuthRateLimitPerMinute >= 0 && c.AuthRateLimitPerMinute <= 1_000_000, "")
 
-	if key := getenv("TOKEN_SIGNING_KEY"); key != "" {
-		if len(key) < MinKeyLength {
-			fail("TOKEN_SIGNING_KEY is %d bytes long: it must be at least %d (try: openssl rand -base64 48)", len(key), MinKeyLength)
+	// A key too short is reported and dropped, so the production checks do not judge it again.
+	if c.SigningKey != nil {
+		if len(c.SigningKey) < MinKeyLength {
+			l.fail("TOKEN_SIGNING_KEY is %d bytes long: it must be at least %d (try: openssl rand -base64 48)", len(c.SigningKey), MinKeyLength)
+			c.SigningKey = nil
 		} else {
-			c.SigningKey, c.SigningKeySource = []byte(key), "environment"
+			c.SigningKeySource = "environment"
 		}
 	} else if prod || c.DatabaseDriver == DriverMySQL {
-		fail("TOKEN_SIGNING_KEY is required with %s: every replica must share one key (try: openssl rand -base64 48)",
+		l.fail("TOKEN_SIGNING_KEY is required with %s: every replica must share one key (try: openssl rand -base64 48)",
 			map[bool]string{true: "APP_ENV=production", false: "DATABASE_DRIVER=mysql"}[prod])
 	}
-	if v := getenv("TOKEN_SIGNING_KEYS_PREVIOUS"); v != "" {
-		for i, key := range strings.Split(v, ",") {
-			key = strings.TrimSpace(key)
-			if len(key) < MinKeyLength {
-				fail("TOKEN_SIGNING_KEYS_PREVIOUS: key %d is %d bytes long: each must be at least %d", i+1, len(key), MinKeyLength)
-				continue
-			}
-			c.PreviousSigningKeys = append(c.PreviousSigningKeys, []byte(key))
+	keys := c.PreviousSigningKeys
+	c.PreviousSigningKeys = nil
+	for i, key := range keys {
+		if len(key) < MinKeyLength {
+			l.fail("TOKEN_SIGNING_KEYS_PREVIOUS: key %d is %d bytes long: each must be at least %d", i+1, len(key), MinKeyLength)
+		} else {
+			c.PreviousSigningKeys = append(c.PreviousSigningKeys, key)
 		}
 	}
-	if key := getenv("COOKIE_SIGNING_KEY"); key != "" {
-		if len(key) < MinKeyLength {
-			fail("COOKIE_SIGNING_KEY is %d bytes long: it must be at least %d", len(key), MinKeyLength)
-		} else {
-			c.CookieKey = []byte(key)
-		}
+	if c.CookieKey != nil && len(c.CookieKey) < MinKeyLength {
+		l.fail("COOKIE_SIGNING_KEY is %d bytes long: it must be at least %d", len(c.CookieKey), MinKeyLength)
+		c.CookieKey = nil
 	}
 
-	if v := env("TRUSTED_PROXIES", ""); v != "" {
-		for _, p := range strings.Split(v, ",") {
-			p = strings.TrimSpace(p)
-			if p == "" {
-				continue
+	for _, p := range c.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				l.fail("TRUSTED_PROXIES: %q is neither an IP address nor a CIDR range", p)
 			}
-			if _, err := netip.ParsePrefix(p); err != nil {
-				if _, err := netip.ParseAddr(p); err != nil {
-					fail("TRUSTED_PROXIES: %q is neither an IP address nor a CIDR range", p)
-					continue
-				}
-			}
-			c.TrustedProxies = append(c.TrustedProxies, p)
 		}
 	}
-	c.RateLimitPerMinute = 600
-	c.AuthRateLimitPerMinute = 30
-	for name, dst := range map[string]*int{"RATE_LIMIT_PER_MINUTE": &c.RateLimitPerMinute, "AUTH_RATE_LIMIT_PER_MINUTE": &c.AuthRateLimitPerMinute} {
-		if v := env(name, ""); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 || n > 1_000_000 {
-				fail("%s=%q: want a whole number of requests per minute from 0 (no limit) to 1000000", name, v)
-				continue
-			}
-			*dst = n
-		}
-	}
-	c.OIDCIssuerURL = strings.TrimRight(env("OIDC_ISSUER_URL", ""), "/")
-	c.OIDCClientID = env("OIDC_CLIENT_ID", "")
-	c.OIDCClientSecret = getenv("OIDC_CLIENT_SECRET")
-	c.OIDCGroupsClaim = env("OIDC_GROUPS_CLAIM", "groups")
-	c.OIDCScopes = strings.Fields(strings.ReplaceAll(env("OIDC_SCOPES", "openid email profile groups"), ",", " "))
+	c.OIDCIssuerURL = strings.TrimRight(c.OIDCIssuerURL, "/")
+	c.OIDCScopes = strings.Fields(strings.Join(c.OIDCScopes, " "))
 	if !slices.Contains(c.OIDCScopes, "openid") {
-		fail("OIDC_SCOPES must include openid (and usually email and profile)")
+		l.fail("OIDC_SCOPES must include openid (and usually email and profile)")
 	}
 	// ASCII lower-casing only: strings.ToLower would make the Kelvin sign (U+212A) a "k".
-	for _, e := range splitList(getenv("ADMIN_EMAILS")) {
+	emails := c.AdminEmails
+	c.AdminEmails = nil
+	for _, e := range emails {
 		if n, ok := names.Email(e); ok {
 			c.AdminEmails = append(c.AdminEmails, n)
 		} else {
-			fail("ADMIN_EMAILS: %+q holds characters that are invisible or can pass for others (not in Unicode normal form): write the address in plain characters", e)
+			l.fail("ADMIN_EMAILS: %+q holds characters that are invisible or can pass for others (not in Unicode normal form): write the address in plain characters", e)
 		}
 	}
-	c.AdminGroups = splitList(getenv("ADMIN_GROUPS"))
 	if c.OIDCIssuerURL != "" || c.OIDCClientID != "" || c.OIDCClientSecret != "" || prod {
 		var missing []string
 		for name, v := range map[string]string{"OIDC_ISSUER_URL": c.OIDCIssuerURL, "OIDC_CLIENT_ID": c.OIDCClientID, "OIDC_CLIENT_SECRET": c.OIDCClientSecret} {
@@ -269,26 +323,15 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		if len(missing) > 0 {
 			slices.Sort(missing)
-			fail("sign-in needs %s: set them from the client you registered with your identity provider", strings.Join(missing, ", "))
+			l.fail("sign-in needs %s: set them from the client you registered with your identity provider", strings.Join(missing, ", "))
 		}
 		if u, err := url.Parse(c.OIDCIssuerURL); c.OIDCIssuerURL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "") {
-			fail("OIDC_ISSUER_URL=%q: want the issuer's absolute URL, such as https://login.example.com/realms/main", c.OIDCIssuerURL)
+			l.fail("OIDC_ISSUER_URL=%q: want the issuer's absolute URL, such as https://login.example.com/realms/main", c.OIDCIssuerURL)
 		}
 	}
 	if prod && len(c.AdminEmails) == 0 && len(c.AdminGroups) == 0 {
-		fail("set ADMIN_GROUPS or ADMIN_EMAILS in production: without them nobody can administer CodeMetrics")
+		l.fail("set ADMIN_GROUPS or ADMIN_EMAILS in production: without them nobody can administer CodeMetrics")
 	}
-	loadSwitches(&c, getenv, fail)
-	if prod {
-		checkProduction(&c, fail) // production.go
-	}
-	if len(errs) > 0 {
-		return Config{}, errors.Join(errs...)
-	}
-	if c.SigningKey != nil && c.CookieKey == nil {
-		c.CookieKey = DeriveKey(c.SigningKey, "codemetrics cookie signing v1")
-	}
-	return c, nil
 }
 
 // OIDCEnabled reports whether sign-in through an identity provider is configured.
@@ -304,25 +347,29 @@ func splitList(v string) []string {
 	return out
 }
 
-// ParseDuration accepts Go durations ("8760h", "90m") and whole days ("365d").
+// ParseDuration accepts Go durations ("8760h", "90m") and whole days ("365d"), of at least a
+// minute.
 func ParseDuration(s string) (time.Duration, error) {
+	d, err := parseSpan(s)
+	if err == nil && d < time.Minute {
+		return 0, fmt.Errorf("must be at least one minute")
+	}
+	return d, err
+}
+
+// parseSpan accepts Go durations and whole days, of any length.
+func parseSpan(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
-	var d time.Duration
 	if days, ok := strings.CutSuffix(s, "d"); ok {
 		n, err := strconv.Atoi(days)
 		if err != nil || n <= 0 || n > 100*365 {
 			return 0, fmt.Errorf("want a whole number of days from 1 to 36500 (\"365d\") or a Go duration (\"8760h\")")
 		}
-		d = time.Duration(n) * 24 * time.Hour
-	} else {
-		var err error
-		d, err = time.ParseDuration(s)
-		if err != nil {
-			return 0, fmt.Errorf("want a Go duration such as \"8760h\" or a number of days such as \"365d\"")
-		}
+		return time.Duration(n) * 24 * time.Hour, nil
 	}
-	if d < time.Minute {
-		return 0, fmt.Errorf("must be at least one minute")
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("want a Go duration such as \"8760h\" or a number of days such as \"365d\"")
 	}
 	return d, nil
 }
@@ -392,6 +439,20 @@ func ResolveSigningKey(c *Config, log *slog.Logger) error {
 	return nil
 }
 
+// redactDSN returns a DSN fit for the log: a SQLite file as it is, a MySQL DSN without its
+// password.
+func redactDSN(driver, dsn string) string {
+	if driver != DriverMySQL {
+		return dsn
+	}
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return "(not a valid MySQL DSN)"
+	}
+	cfg.Passwd = ""
+	return cfg.FormatDSN()
+}
+
 // LogValue shows the configuration with its secrets left out.
 func (c Config) LogValue() slog.Value {
 	pub := ""
@@ -406,6 +467,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("allow_insecure_http", c.AllowInsecureHTTP),
 		slog.String("public_url", pub),
 		slog.String("database_driver", c.DatabaseDriver),
+		slog.String("database_dsn", redactDSN(c.DatabaseDriver, c.DatabaseDSN)),
 		slog.String("service_token_ttl", c.ServiceTokenTTL.String()),
 		slog.String("token_recheck_interval", c.TokenRecheckInterval.String()),
 		slog.String("token_issuer", c.TokenIssuer),

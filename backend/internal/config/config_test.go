@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -93,6 +94,7 @@ func TestStartupErrorsSayWhatToDo(t *testing.T) {
 		"bad OIDC issuer":                  {map[string]string{"OIDC_ISSUER_URL": "idp.example", "OIDC_CLIENT_ID": "a", "OIDC_CLIENT_SECRET": "b"}, "OIDC_ISSUER_URL"},
 		"OIDC scopes without openid":       {map[string]string{"OIDC_SCOPES": "email profile"}, "OIDC_SCOPES must include openid"},
 		"production without OIDC":          {map[string]string{"APP_ENV": "production", "PUBLIC_URL": "https://x", "DATABASE_DSN": "/x.db", "TOKEN_SIGNING_KEY": strings.Repeat("k", 32), "ADMIN_GROUPS": "a"}, "OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_ISSUER_URL"},
+		"production with a blank dsn":      {map[string]string{"APP_ENV": "production", "TOKEN_SIGNING_KEY": strings.Repeat("k", 32), "PUBLIC_URL": "https://x", "DATABASE_DSN": "  "}, "DATABASE_DSN is required"},
 		"production without admins":        {map[string]string{"APP_ENV": "production", "PUBLIC_URL": "https://x", "DATABASE_DSN": "/x.db", "TOKEN_SIGNING_KEY": strings.Repeat("k", 32), "OIDC_ISSUER_URL": "https://i", "OIDC_CLIENT_ID": "a", "OIDC_CLIENT_SECRET": "b"}, "ADMIN_GROUPS or ADMIN_EMAILS"},
 	}
 	for name, tc := range cases {
@@ -260,5 +262,128 @@ func TestProductionRefusesWhatIsUnsafe(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestREADMEConfigurationTable: README.md's configuration table lists exactly the variables
+// Config reads (its env tags), and its default column agrees with their envDefault tags. The
+// rule for defaults: a cell that is one value in backticks (`8h`) is the envDefault, verbatim;
+// any other cell ("generated", "none", "—") says the variable has no envDefault.
+func TestREADMEConfigurationTable(t *testing.T) {
+	b, err := os.ReadFile("../../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(b), "\n## Configuration\n")
+	if !ok {
+		t.Fatal(`README.md has no "## Configuration" section`)
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	code := map[string]variable{}
+	for _, v := range variables {
+		code[v.Name] = v
+	}
+	backticked := regexp.MustCompile("^`([^`]*)`$")
+	documented := map[string]bool{}
+	for _, line := range strings.Split(section, "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 4 || !backticked.MatchString(strings.TrimSpace(cells[1])) {
+			continue // not a row of the table (or its header)
+		}
+		name := backticked.FindStringSubmatch(strings.TrimSpace(cells[1]))[1]
+		documented[name] = true
+		v, ok := code[name]
+		if !ok {
+			t.Errorf("README.md documents %s, which Config does not read: drop the row or add the field", name)
+			continue
+		}
+		cell := strings.TrimSpace(cells[2])
+		if m := backticked.FindStringSubmatch(cell); m != nil {
+			if !v.HasDefault || v.Default != m[1] {
+				t.Errorf("README.md gives %s the default %s; its envDefault tag is %q (present: %v)", name, cell, v.Default, v.HasDefault)
+			}
+		} else if v.HasDefault {
+			t.Errorf("README.md gives %s the default %q; write its envDefault `%s` in backticks", name, cell, v.Default)
+		}
+	}
+	for _, v := range variables {
+		if !documented[v.Name] {
+			t.Errorf("Config reads %s (field %s), which README.md's configuration table does not document", v.Name, v.Field)
+		}
+	}
+	if len(documented) == 0 {
+		t.Fatal("found no rows in README.md's configuration table")
+	}
+}
+
+// secretValues give each secret a value no other variable has; randomKey passes production.
+var secretValues = map[string]string{
+	"TOKEN_SIGNING_KEY":           randomKey,
+	"TOKEN_SIGNING_KEYS_PREVIOUS": "Zr8Kq2Wm5Xt9Vb3Nc7Lp1Hd4Jf6Gs0Ya-pr3v10us",
+	"COOKIE_SIGNING_KEY":          "Mn4Bv7Cx1Zl8Kj2Hg5Fd9Sa3Qw6Er0Ty-c00k13",
+	"OIDC_CLIENT_SECRET":          "client-s3cret-Pq8Wn2Lx",
+}
+
+// TestLogValueShowsEveryVariableButSecrets: the logged configuration has an attribute for every
+// variable that is not secret (its name in lower case; APP_ENV's is env), and shows no secret's
+// value, nor the password of a MySQL DSN.
+func TestLogValueShowsEveryVariableButSecrets(t *testing.T) {
+	env := prodEnv(map[string]string{"DATABASE_DSN": "cm:dsn-pa55word@tcp(db:3306)/cm"})
+	for k, v := range secretValues {
+		env[k] = v
+	}
+	c, err := Load(envOf(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logged := map[string]string{}
+	for _, a := range c.LogValue().Group() {
+		logged[a.Key] = a.Value.String()
+	}
+	for _, v := range variables {
+		if v.Secret {
+			if _, ok := secretValues[v.Name]; !ok {
+				t.Errorf("secret %s has no value in secretValues: add one, so the test checks it is not logged", v.Name)
+			}
+			continue
+		}
+		key := strings.ToLower(v.Name)
+		if v.Name == "APP_ENV" {
+			key = "env"
+		}
+		if _, ok := logged[key]; !ok {
+			t.Errorf("LogValue has no %q for %s: add it (or mark the field secret)", key, v.Name)
+		}
+	}
+	all := c.LogValue().String()
+	for name, v := range secretValues {
+		if strings.Contains(all, v) {
+			t.Errorf("the logged configuration shows %s", name)
+		}
+	}
+	if strings.Contains(all, "dsn-pa55word") || !strings.Contains(logged["database_dsn"], "tcp(db:3306)/cm") {
+		t.Errorf("database_dsn = %q, want the DSN without its password", logged["database_dsn"])
+	}
+	if logged["signing_key"] != "environment" || logged["oidc_client_secret_set"] != "true" {
+		t.Errorf("signing_key = %q, oidc_client_secret_set = %q; want where the key came from and that the secret is set", logged["signing_key"], logged["oidc_client_secret_set"])
+	}
+}
+
+// TestLoadReadsOnlyGetenv: Load sees the variables through getenv alone, never the process
+// environment, so a test's map is the whole configuration; secrets are taken byte for byte and
+// other values trimmed.
+func TestLoadReadsOnlyGetenv(t *testing.T) {
+	t.Setenv("HTTP_ADDR", ":1234")
+	t.Setenv("SESSION_TTL", "2h")
+	key := " " + randomKey + " "
+	c, err := Load(envOf(map[string]string{"TOKEN_SIGNING_KEY": key, "TOKEN_ISSUER": "  cm  ", "OIDC_SCOPES": "openid, email  profile"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTPAddr != ":8080" || c.SessionTTL != 8*time.Hour {
+		t.Errorf("HTTPAddr %q, SessionTTL %v: Load read the process environment", c.HTTPAddr, c.SessionTTL)
+	}
+	if string(c.SigningKey) != key || c.TokenIssuer != "cm" || strings.Join(c.OIDCScopes, "|") != "openid|email|profile" {
+		t.Errorf("SigningKey %q, TokenIssuer %q, OIDCScopes %q", c.SigningKey, c.TokenIssuer, c.OIDCScopes)
 	}
 }

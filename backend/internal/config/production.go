@@ -33,22 +33,6 @@ var knownKeys = []string{
 // knownKeyWords mark a key written to be read by people, not generated.
 var knownKeyWords = []string{"development-only", "test-only", "never-use-in-production", "do-not-use", "changeme", "change-me", "example"}
 
-// loadSwitches reads the explicit opt-ins production checks respect.
-func loadSwitches(c *Config, getenv func(string) string, fail func(string, ...any)) {
-	for name, dst := range map[string]*bool{"ALLOW_INSECURE_HTTP": &c.AllowInsecureHTTP, "METRICS_PUBLIC": &c.MetricsPublic} {
-		v := strings.TrimSpace(getenv(name))
-		if v == "" {
-			continue
-		}
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			fail("%s=%q: want true or false", name, v)
-			continue
-		}
-		*dst = b
-	}
-}
-
 // checkProduction refuses, with APP_ENV=production, what is unsafe there: every message names
 // the variable and says what to do.
 func checkProduction(c *Config, fail func(string, ...any)) {
