@@ -70,8 +70,8 @@ test-go: ## Go tests with the race detector (MariaDB too when TEST_MYSQL_DSN is 
 	cd backend && go vet ./... && go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: test-frontend
-test-frontend: $(FRONTEND_DEPS) ## frontend: API types current with the OpenAPI document, type check, unit tests
-	cd frontend && npm run check:api && npm run typecheck && npm test
+test-frontend: $(FRONTEND_DEPS) ## frontend: API types current with the OpenAPI document, lint (feature boundaries), type check, unit tests
+	cd frontend && npm run check:api && npm run lint && npm run typecheck && npm test
 
 .PHONY: test-e2e
 test-e2e: build $(E2E_DEPS) ## Playwright end-to-end tests in Chromium against the real binary, on SQLite then MariaDB

@@ -6,7 +6,7 @@ import { ApiError, errorMessage } from '../lib/api'
 import { useMe } from '../features/auth/api/session'
 import { AccessDenied } from '../features/auth/components/AccessDenied'
 import { SignInPrompt } from '../features/auth/components/SignInPrompt'
-import { SignOutButton } from '../features/auth/components/UserMenu'
+import { SignOutButton, UserMenu } from '../features/auth/components/UserMenu'
 
 /**
  * Only administrators see the portal. A signed-out visitor gets a sign-in link that brings
@@ -47,5 +47,5 @@ export function AuthGate() {
       </PublicFrame>
     )
   }
-  return <AppShell me={me.data} />
+  return <AppShell userMenu={<UserMenu me={me.data} />} />
 }

@@ -3,8 +3,9 @@ import { NotFound } from '../components/layout/NotFound'
 import { PublicFrame } from '../components/layout/PublicFrame'
 import { AuditLogPage } from '../features/audit/components/AuditLogPage'
 import { ACCESS_DENIED_PATH, AccessDenied } from '../features/auth/components/AccessDenied'
-import { AdminHub } from '../features/dashboard/components/AdminHub'
+import { AdminHub } from '../features/admin/components/AdminHub'
 import { DashboardPage } from '../features/dashboard/components/DashboardPage'
+import { ActiveTokenCount } from '../features/tokens/components/ActiveTokenCount'
 import { TokensPage } from '../features/tokens/components/TokensPage'
 import { AuthGate } from './AuthGate'
 
@@ -21,7 +22,7 @@ export const routes: RouteObject[] = [
     element: <AuthGate />,
     children: [
       { index: true, element: <DashboardPage /> },
-      { path: 'admin', element: <AdminHub /> },
+      { path: 'admin', element: <AdminHub serviceTokenCount={<ActiveTokenCount />} /> },
       { path: 'admin/service-tokens', element: <TokensPage /> },
       { path: 'admin/audit-log', element: <AuditLogPage /> },
       { path: '*', element: <NotFound /> },

@@ -1,7 +1,6 @@
+import type { ReactNode } from 'react'
 import { ChartLine, ClipboardList, KeyRound, LayoutDashboard } from 'lucide-react'
 import { NavLink, Outlet } from 'react-router'
-import type { Me } from '../../features/auth/api/session'
-import { UserMenu } from '../../features/auth/components/UserMenu'
 import { BrandMark } from './Brand'
 import { ThemeToggle } from './ThemeToggle'
 
@@ -12,8 +11,8 @@ const navLink = ({ isActive }: { isActive: boolean }) =>
       : 'text-slate-700 hover:bg-slate-100 dark:text-slate-300 dark:hover:bg-slate-800'
   }`
 
-/** The signed-in portal: header with the user menu, main navigation, and the page. */
-export function AppShell({ me }: { me: Me }) {
+/** The signed-in portal: header with the user menu (passed in by the app), main navigation, and the page. */
+export function AppShell({ userMenu }: { userMenu: ReactNode }) {
   return (
     <div className="min-h-screen">
       <a
@@ -30,7 +29,7 @@ export function AppShell({ me }: { me: Me }) {
           </NavLink>
           <div className="flex items-center gap-1">
             <ThemeToggle />
-            <UserMenu me={me} />
+            {userMenu}
           </div>
         </div>
       </header>

@@ -31,7 +31,7 @@ export function CopyButton({ text, label = 'Copy', className = 'btn-secondary' }
 
   return (
     <span className="inline-flex items-center gap-2">
-      <button type="button" className={className} onClick={copy}>
+      <button type="button" className={className} onClick={() => void copy()}>
         {state === 'copied' ? <Check aria-hidden="true" className="size-4" /> : <Copy aria-hidden="true" className="size-4" />}
         {label}
       </button>

@@ -19,10 +19,6 @@ interface DialogProps {
 export function Dialog({ title, onClose, children, size = 'md', busy = false }: DialogProps) {
   const ref = useRef<HTMLDialogElement>(null)
   const titleId = useId()
-  const onCloseRef = useRef(onClose)
-  const busyRef = useRef(busy)
-  onCloseRef.current = onClose
-  busyRef.current = busy
 
   useEffect(() => {
     const dialog = ref.current
@@ -53,7 +49,7 @@ export function Dialog({ title, onClose, children, size = 'md', busy = false }: 
       aria-modal="true"
       onCancel={(event) => {
         event.preventDefault()
-        if (!busyRef.current) onCloseRef.current()
+        if (!busy) onClose()
       }}
       className={`m-auto w-[calc(100%-2rem)] ${size === 'lg' ? 'max-w-2xl' : 'max-w-lg'} rounded-xl border border-slate-200 bg-white p-0 text-slate-900 shadow-2xl dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100`}
     >
@@ -65,7 +61,7 @@ export function Dialog({ title, onClose, children, size = 'md', busy = false }: 
           type="button"
           className="btn-ghost -mr-2 p-1.5"
           aria-label="Close"
-          onClick={() => onCloseRef.current()}
+          onClick={() => onClose()}
           disabled={busy}
         >
           <X aria-hidden="true" className="size-5" />

@@ -1,10 +1,10 @@
-import { render, screen, within } from '@testing-library/react'
+import { screen, within } from '@testing-library/react'
+import { MemoryRouter } from 'react-router'
 import { describe, expect, it } from 'vitest'
-import { App } from '../../../app/App'
 import { jsonResponse, mockFetch } from '../../../test/http'
+import { renderWithQuery } from '../../../test/render'
 import { describeDetails, describeSource, type AuditEvent } from '../api/audit'
-
-const admin = { email: 'ada@example.com', name: 'Ada Lovelace', isAdmin: true, expires: '2030-01-01T00:00:00Z' }
+import { AuditLogPage } from './AuditLogPage'
 
 /** The schema says only "object"; the test's details are what the server writes. */
 const details = (d: Record<string, unknown>) => d as AuditEvent['details']
@@ -27,9 +27,7 @@ function event(over: Partial<AuditEvent>): AuditEvent {
 
 describe('AuditLogPage', () => {
   it('shows the credential, client address and request id of every event', async () => {
-    window.history.replaceState(null, '', '/admin/audit-log')
     mockFetch({
-      'GET /api/auth/me': () => jsonResponse(200, admin),
       'GET /api/audit-events?limit=50': () =>
         jsonResponse(200, {
           events: [
@@ -46,7 +44,11 @@ describe('AuditLogPage', () => {
           ],
         }),
     })
-    render(<App />)
+    renderWithQuery(
+      <MemoryRouter initialEntries={['/admin/audit-log']}>
+        <AuditLogPage />
+      </MemoryRouter>,
+    )
     expect(await screen.findByRole('columnheader', { name: 'Credential' })).toBeVisible()
     const issued = screen.getByText('session:AbCd1234').closest('tr')!
     expect(within(issued).getByText('Session token issued')).toBeVisible()

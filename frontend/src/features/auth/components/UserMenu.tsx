@@ -85,7 +85,7 @@ function CopySessionToken() {
   return (
     <div>
       <div className="flex items-center gap-2">
-        <button type="button" className="btn-secondary w-full justify-start" onClick={handleCopy} disabled={copy.status === 'copying'}>
+        <button type="button" className="btn-secondary w-full justify-start" onClick={() => void handleCopy()} disabled={copy.status === 'copying'}>
           <ClipboardCopy aria-hidden="true" className="size-4" />
           Copy session token
         </button>
@@ -116,7 +116,7 @@ export function SignOutButton({ className = 'btn-secondary w-full justify-start'
   }
   return (
     <>
-      <button type="button" className={className} onClick={handleSignOut}>
+      <button type="button" className={className} onClick={() => void handleSignOut()}>
         <LogOut aria-hidden="true" className="size-4" />
         Sign out
       </button>

@@ -104,7 +104,7 @@ export function validateSubject(raw: string): string | undefined {
   const subject = raw.trim()
   if (subject === '') return 'Enter a subject: the name of the service or application that will use the token.'
   if ([...subject].length > 100) return `The subject is too long: ${[...subject].length} characters, at most 100.`
-  // eslint-disable-next-line no-control-regex
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   if (/[\u0000-\u001f\u007f-\u009f]/.test(subject)) return 'The subject must not contain control characters such as tabs or line breaks.'
   return undefined
 }

@@ -83,7 +83,7 @@ function CreateTokenForm({
   }
 
   return (
-    <form onSubmit={submit} noValidate className="space-y-5">
+    <form onSubmit={(event) => void submit(event)} noValidate className="space-y-5">
       <div className="space-y-1.5">
         <label htmlFor={subjectId} className="block text-sm font-medium">
           Subject

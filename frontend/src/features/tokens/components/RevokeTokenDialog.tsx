@@ -90,7 +90,7 @@ export function RevokeTokenDialog({ token, onClose, onRevoked }: RevokeTokenDial
           <button type="button" className="btn-secondary" data-autofocus onClick={onClose} disabled={busy}>
             Cancel
           </button>
-          <button type="button" className="btn-danger" onClick={confirm} disabled={busy}>
+          <button type="button" className="btn-danger" onClick={() => void confirm()} disabled={busy}>
             <Trash2 aria-hidden="true" className="size-4" />
             {busy ? 'Revoking…' : 'Revoke token'}
           </button>

@@ -7,7 +7,6 @@ import { RelativeTime } from '../../../components/ui/RelativeTime'
 import { Spinner } from '../../../components/ui/Spinner'
 import { errorMessage } from '../../../lib/api'
 import { formatDuration } from '../../../lib/time'
-import { useTokenCount } from '../../tokens/api/tokens'
 import { useAdminAccess, useSystemConfig } from '../api/admin'
 import { LiveSessions } from './LiveSessions'
 
@@ -24,8 +23,11 @@ function Card({ title, icon, children, wide }: { title: string; icon: ReactNode;
   )
 }
 
-/** The Administration page: the portal's hub. */
-export function AdminHub() {
+/**
+ * The Administration page: the portal's hub. The service token count comes from the tokens
+ * feature, so the app passes it in.
+ */
+export function AdminHub({ serviceTokenCount }: { serviceTokenCount: ReactNode }) {
   return (
     <>
       <PageHeader
@@ -38,7 +40,7 @@ export function AdminHub() {
         }
       />
       <div className="grid gap-5 lg:grid-cols-2">
-        <ServiceTokensCard />
+        <ServiceTokensCard count={serviceTokenCount} />
         <AuditLogCard />
         <SystemSettingsCard />
         <UserAccessCard />
@@ -49,21 +51,14 @@ export function AdminHub() {
 
 const icon = 'size-5 text-blue-700 dark:text-blue-400'
 
-function ServiceTokensCard() {
-  const count = useTokenCount()
+function ServiceTokensCard({ count }: { count: ReactNode }) {
   return (
     <Card title="Service Tokens" icon={<KeyRound aria-hidden="true" className={icon} />}>
       <p className="muted text-sm">
         Secure, long-lived access to the CodeMetrics API for automated systems, background processes and third-party
         integrations: automated data analysis, CI/CD pipelines, external monitoring.
       </p>
-      <p className="text-sm">
-        {count.isSuccess
-          ? `${count.data.toLocaleString('en')} active ${count.data === 1 ? 'token' : 'tokens'}`
-          : count.isError
-            ? 'Active tokens: unknown'
-            : 'Counting active tokens…'}
-      </p>
+      {count}
       <div className="mt-auto">
         <Link to="/admin/service-tokens" className="btn-primary">
           Manage Service Tokens
