@@ -1,6 +1,10 @@
 import '@testing-library/jest-dom/vitest'
-import { cleanup } from '@testing-library/react'
+import { cleanup, configure } from '@testing-library/react'
 import { afterEach } from 'vitest'
+
+// findBy*/waitFor give up after 1 s by default; on two loaded cores a lazily loaded chunk (the
+// charts) can take longer than that. Only a failing wait runs to the limit.
+configure({ asyncUtilTimeout: 5000 })
 
 afterEach(() => {
   cleanup()
