@@ -142,7 +142,7 @@ func (s *SignIn) ready(ctx context.Context) (*oauth2.Config, *oidc.IDTokenVerifi
 	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := s.Discover(dctx); err != nil {
-		return nil, nil, apperr.Wrap(err, apperr.Unavailable,
+		return nil, nil, apperr.Wrap(err, apperr.IdPUnavailable,
 			"the identity provider at %s cannot be reached right now, so sign-in is unavailable; try again in a moment", s.cfg.Issuer)
 	}
 	s.mu.RLock()
@@ -186,7 +186,7 @@ type Outcome struct {
 	Redirect string
 }
 
-var errStale = apperr.New(apperr.Invalid, "this sign-in has expired or was started in another browser: start again")
+var errStale = apperr.New(apperr.SignInExpired, "this sign-in has expired or was started in another browser: start again")
 
 // Finish checks the callback against the login state, exchanges the code (with the PKCE
 // verifier), verifies the ID token and its nonce, and decides whether the person is an
@@ -200,7 +200,7 @@ func (s *SignIn) Finish(ctx context.Context, cookie, state, code string) (Outcom
 		return Outcome{}, errStale
 	}
 	if code == "" {
-		return Outcome{}, apperr.New(apperr.Invalid, "the identity provider sent no authorization code: start again")
+		return Outcome{}, apperr.New(apperr.SignInIncomplete, "the identity provider sent no authorization code: start again")
 	}
 	oc, verifier, err := s.ready(ctx)
 	if err != nil {
@@ -210,25 +210,25 @@ func (s *SignIn) Finish(ctx context.Context, cookie, state, code string) (Outcom
 	sum := sha256.Sum256([]byte(st.State))
 	if err := s.states.MarkLoginStateUsed(ctx, hex.EncodeToString(sum[:]), time.Unix(st.Expires, 0), s.cfg.Now()); err != nil {
 		if apperr.Is(err, apperr.Conflict) {
-			return Outcome{}, apperr.New(apperr.Invalid, "this sign-in response was already used: start again")
+			return Outcome{}, apperr.New(apperr.SignInReplayed, "this sign-in response was already used: start again")
 		}
 		return Outcome{}, err
 	}
 	tok, err := oc.Exchange(s.ctx(ctx), code, oauth2.VerifierOption(st.Verifier))
 	if err != nil {
-		return Outcome{}, apperr.Wrap(err, apperr.Unauthorized, "the identity provider did not accept the sign-in: start again")
+		return Outcome{}, apperr.Wrap(err, apperr.SignInRefused, "the identity provider did not accept the sign-in: start again")
 	}
 	rawID, _ := tok.Extra("id_token").(string)
 	if rawID == "" {
-		return Outcome{}, apperr.New(apperr.Unauthorized, "the identity provider returned no ID token")
+		return Outcome{}, apperr.New(apperr.IDTokenInvalid, "the identity provider returned no ID token")
 	}
 	idt, err := verifier.Verify(s.ctx(ctx), rawID)
 	if err != nil {
-		return Outcome{}, apperr.Wrap(err, apperr.Unauthorized, "the ID token from the identity provider is not valid")
+		return Outcome{}, apperr.Wrap(err, apperr.IDTokenInvalid, "the ID token from the identity provider is not valid")
 	}
 	// go-oidc leaves the nonce to the caller.
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(st.Nonce)) != 1 {
-		return Outcome{}, apperr.New(apperr.Unauthorized, "the ID token does not belong to this sign-in (nonce mismatch)")
+		return Outcome{}, apperr.New(apperr.IDTokenInvalid, "the ID token does not belong to this sign-in (nonce mismatch)")
 	}
 	id, err := s.identity(idt)
 	if err != nil {
@@ -253,7 +253,7 @@ const (
 func (s *SignIn) identity(idt *oidc.IDToken) (Identity, error) {
 	var claims map[string]json.RawMessage
 	if err := idt.Claims(&claims); err != nil {
-		return Identity{}, apperr.Wrap(err, apperr.Unauthorized, "the ID token's claims cannot be read")
+		return Identity{}, apperr.Wrap(err, apperr.IDTokenInvalid, "the ID token's claims cannot be read")
 	}
 	var email, name string
 	var verified bool
@@ -261,7 +261,7 @@ func (s *SignIn) identity(idt *oidc.IDToken) (Identity, error) {
 	_ = json.Unmarshal(claims["name"], &name)
 	_ = json.Unmarshal(claims["email_verified"], &verified)
 	if email == "" {
-		return Identity{}, apperr.New(apperr.Forbidden, "the identity provider did not share an email address: allow the email scope for this client")
+		return Identity{}, apperr.New(apperr.IdPClaimMissing, "the identity provider did not share an email address: allow the email scope for this client")
 	}
 	if err := checkClaim("subject (sub)", idt.Subject, MaxSubjectLength); err != nil {
 		return Identity{}, err
@@ -302,13 +302,13 @@ func (s *SignIn) identity(idt *oidc.IDToken) (Identity, error) {
 // characters that would hide what it says.
 func checkClaim(what, v string, maxLen int) error {
 	if n := utf8.RuneCountInString(v); n > maxLen {
-		return apperr.New(apperr.Forbidden, "the identity provider sent a %s of %d characters; CodeMetrics accepts at most %d: ask your identity provider's administrator to shorten it", what, n, maxLen)
+		return apperr.New(apperr.IdPClaimInvalid, "the identity provider sent a %s of %d characters; CodeMetrics accepts at most %d: ask your identity provider's administrator to shorten it", what, n, maxLen)
 	}
 	if v == "" {
-		return apperr.New(apperr.Forbidden, "the identity provider sent no %s", what)
+		return apperr.New(apperr.IdPClaimMissing, "the identity provider sent no %s", what)
 	}
 	if err := names.CheckVisible(v); err != nil {
-		return apperr.New(apperr.Forbidden, "the identity provider sent a %s with a character that is invisible or reorders text (%v): ask your identity provider's administrator to correct it", what, err)
+		return apperr.New(apperr.IdPClaimInvalid, "the identity provider sent a %s with a character that is invisible or reorders text (%v): ask your identity provider's administrator to correct it", what, err)
 	}
 	return nil
 }

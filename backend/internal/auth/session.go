@@ -151,7 +151,7 @@ func NewSessions(store SessionStore, keys *token.Keyring, cookieKey []byte, ttl,
 // IdleTimeout is how long a session may go unused.
 func (s *Sessions) IdleTimeout() time.Duration { return s.idle }
 
-var errNoSession = apperr.New(apperr.Unauthorized, "you are not signed in, or your session has ended: sign in again")
+var errNoSession = apperr.New(apperr.SessionEnded, "you are not signed in, or your session has ended: sign in again")
 
 // Start begins a new session for id and returns the secret for the session cookie. Every
 // sign-in calls it, so every sign-in gets a new session id.
@@ -254,7 +254,7 @@ func (s *Sessions) End(ctx context.Context, id string) error {
 func (s *Sessions) EndIdentity(ctx context.Context, key string) (int64, error) {
 	issuer, subject, ok := strings.Cut(key, " ")
 	if !ok || subject == "" {
-		return 0, apperr.New(apperr.Invalid, "identity must be an identity key as the sessions list gives it (issuer, a space, subject)")
+		return 0, apperr.New(apperr.InvalidParameter, "identity must be an identity key as the sessions list gives it (issuer, a space, subject)")
 	}
 	return s.store.DeleteSessionsOf(ctx, issuer, subject)
 }

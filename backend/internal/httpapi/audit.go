@@ -79,7 +79,7 @@ func (a *api) listAuditEvents(c *gin.Context) {
 	if v := c.Query("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 500 {
-			fail(c, apperr.New(apperr.Invalid, "limit must be a whole number from 1 to 500"))
+			fail(c, apperr.New(apperr.InvalidParameter, "limit must be a whole number from 1 to 500"))
 			return
 		}
 		q.Limit = n
@@ -87,13 +87,13 @@ func (a *api) listAuditEvents(c *gin.Context) {
 	if v := c.Query("cursor"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 1 {
-			fail(c, apperr.New(apperr.Invalid, "cursor is not one this server gave out: start again without it"))
+			fail(c, apperr.New(apperr.InvalidCursor, "cursor is not one this server gave out: start again without it"))
 			return
 		}
 		q.Before = n
 	}
 	if len(q.Action) > 64 {
-		fail(c, apperr.New(apperr.Invalid, "action is at most 64 characters"))
+		fail(c, apperr.New(apperr.InvalidParameter, "action is at most 64 characters"))
 		return
 	}
 	events, err := a.Audit.List(c.Request.Context(), q)

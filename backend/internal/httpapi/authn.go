@@ -46,12 +46,12 @@ func principalOf(c *gin.Context) *principal {
 }
 
 var (
-	errNoCredentials = apperr.New(apperr.Unauthorized, "authentication required: send Authorization: Bearer <token>, or sign in")
-	errBadAuthHeader = apperr.New(apperr.Unauthorized, "malformed Authorization header: use \"Authorization: Bearer <token>\"")
-	errTwoAuthHeader = apperr.New(apperr.Unauthorized, "send exactly one Authorization header")
-	errNeedAdmin     = apperr.New(apperr.Forbidden, "administrator access required: only administrators signed in through SSO may manage tokens; a service token cannot")
-	errNotAdmin      = apperr.New(apperr.Forbidden, "your account is not an administrator: access is granted in the identity provider (ADMIN_GROUPS or ADMIN_EMAILS)")
-	errCSRF          = apperr.New(apperr.Forbidden, "missing or wrong CSRF token: send the X-CSRF-Token header the portal was given")
+	errNoCredentials = apperr.New(apperr.CredentialsMissing, "authentication required: send Authorization: Bearer <token>, or sign in")
+	errBadAuthHeader = apperr.New(apperr.AuthHeaderMalformed, "malformed Authorization header: use \"Authorization: Bearer <token>\"")
+	errTwoAuthHeader = apperr.New(apperr.AuthHeaderRepeated, "send exactly one Authorization header")
+	errNeedAdmin     = apperr.New(apperr.AdminRequired, "administrator access required: only administrators signed in through SSO may manage tokens; a service token cannot")
+	errNotAdmin      = apperr.New(apperr.NotAdmin, "your account is not an administrator: access is granted in the identity provider (ADMIN_GROUPS or ADMIN_EMAILS)")
+	errCSRF          = apperr.New(apperr.CSRFInvalid, "missing or wrong CSRF token: send the X-CSRF-Token header the portal was given")
 )
 
 // authenticate works out the principal of the request. A bearer token, when present, must be
@@ -67,7 +67,7 @@ func (a *api) authenticate(c *gin.Context) {
 		if err != nil {
 			if apperr.Is(err, apperr.Unauthorized) {
 				if d := a.authFailures.Take(addressKey(c)); !d.Allowed {
-					c.Set(ctxAuthFailure, apperr.MessageOf(err)) // the log line still says why
+					c.Set(ctxAuthFailure, string(apperr.ReasonOf(err))) // the log line still says why
 					a.tooMany(c, d, "auth_failures", "too many failed authentications from your address: wait and try again")
 					return
 				}
@@ -147,7 +147,7 @@ func (a *api) limitSignIns(c *gin.Context) bool {
 		a.Metrics.RateLimited.WithLabelValues("sign_in").Inc()
 	}
 	c.Header("Retry-After", retryAfterSeconds(d))
-	a.signInPage(c, http.StatusTooManyRequests, "Too many sign-in attempts", "Too many failed sign-in attempts from your address: wait a minute and try again.")
+	a.signInPage(c, "Too many sign-in attempts", apperr.New(apperr.RateLimited, "Too many failed sign-in attempts from your address: wait a minute and try again."))
 	return true
 }
 
@@ -156,7 +156,7 @@ func (a *api) tooMany(c *gin.Context, d ratelimit.Decision, limit, msg string) {
 		a.Metrics.RateLimited.WithLabelValues(limit).Inc()
 	}
 	c.Header("Retry-After", retryAfterSeconds(d))
-	fail(c, apperr.New(apperr.TooMany, "%s", msg))
+	fail(c, apperr.New(apperr.RateLimited, "%s", msg))
 }
 
 // setRateLimitHeaders reports the limit as the IETF RateLimit header fields draft does.
@@ -209,7 +209,7 @@ func (a *api) requireSession(c *gin.Context) {
 	case p == nil:
 		fail(c, errNoCredentials)
 	case p.service != nil:
-		fail(c, apperr.New(apperr.Forbidden, "this endpoint is for signed-in people, not service tokens"))
+		fail(c, apperr.New(apperr.SessionRequired, "this endpoint is for signed-in people, not service tokens"))
 	default:
 		a.checkCSRF(c, p)
 	}
@@ -223,7 +223,7 @@ func (a *api) requireScope(scope string) gin.HandlerFunc {
 		case p == nil:
 			fail(c, errNoCredentials)
 		case p.service != nil && !p.service.HasScope(scope):
-			fail(c, apperr.New(apperr.Forbidden, "this token lacks the %q scope: create a token with it", scope))
+			fail(c, apperr.New(apperr.ScopeMissing, "this token lacks the %q scope: create a token with it", scope))
 		case p.session != nil && !p.session.IsAdmin:
 			fail(c, errNotAdmin)
 		case p.session != nil:

@@ -19,24 +19,37 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// statusOf is the one map from error codes to HTTP statuses.
+// statusOf is the one map from error codes to HTTP statuses, for the API's problem+json
+// bodies and the sign-in pages alike.
 var statusOf = map[apperr.Code]int{
-	apperr.Invalid:      http.StatusBadRequest,
-	apperr.Unauthorized: http.StatusUnauthorized,
-	apperr.Forbidden:    http.StatusForbidden,
-	apperr.NotFound:     http.StatusNotFound,
-	apperr.Conflict:     http.StatusConflict,
-	apperr.TooLarge:     http.StatusRequestEntityTooLarge,
-	apperr.TooMany:      http.StatusTooManyRequests,
-	apperr.Unavailable:  http.StatusServiceUnavailable,
-	apperr.Internal:     http.StatusInternalServerError,
+	apperr.Invalid:          http.StatusBadRequest,
+	apperr.Unauthorized:     http.StatusUnauthorized,
+	apperr.Forbidden:        http.StatusForbidden,
+	apperr.NotFound:         http.StatusNotFound,
+	apperr.NotAllowed:       http.StatusMethodNotAllowed,
+	apperr.Conflict:         http.StatusConflict,
+	apperr.TooLarge:         http.StatusRequestEntityTooLarge,
+	apperr.UnsupportedMedia: http.StatusUnsupportedMediaType,
+	apperr.TooMany:          http.StatusTooManyRequests,
+	apperr.Unavailable:      http.StatusServiceUnavailable,
+	apperr.Internal:         http.StatusInternalServerError,
 }
 
-// problem is an RFC 9457 problem details body.
+// statusFor is the HTTP status of err.
+func statusFor(err error) int {
+	if status, ok := statusOf[apperr.CodeOf(err)]; ok {
+		return status
+	}
+	return http.StatusInternalServerError
+}
+
+// problem is an RFC 9457 problem details body. Code is the error's reason: the stable,
+// machine-readable name of the refusal that clients go by (Detail is for people).
 type problem struct {
 	Type      string `json:"type"`
 	Title     string `json:"title"`
 	Status    int    `json:"status"`
+	Code      string `json:"code"`
 	Detail    string `json:"detail,omitempty"`
 	RequestID string `json:"requestId,omitempty"`
 }
@@ -44,11 +57,8 @@ type problem struct {
 // fail answers with err as problem+json and stops the handler chain. Only internal and
 // unavailable errors are logged with their cause; the client sees the safe message.
 func fail(c *gin.Context, err error) {
-	code := apperr.CodeOf(err)
-	status, ok := statusOf[code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
+	status := statusFor(err)
+	reason := refused(c, err)
 	switch status {
 	case http.StatusUnauthorized:
 		h := `Bearer realm="codemetrics"`
@@ -56,25 +66,29 @@ func fail(c *gin.Context, err error) {
 			h += `, error="invalid_token"`
 		}
 		c.Header("WWW-Authenticate", h)
-		c.Set(ctxAuthFailure, apperr.MessageOf(err))
+		c.Set(ctxAuthFailure, reason)
 	case http.StatusServiceUnavailable:
 		c.Header("Retry-After", "5")
 	}
 	if status >= 500 {
-		logFrom(c).Error("request failed", "status", status, "err", err)
+		logFrom(c).Error("request failed", "status", status, "reason", reason, "err", err)
 	}
-	writeProblem(c, status, apperr.MessageOf(err))
+	writeProblem(c, status, reason, apperr.MessageOf(err))
 }
 
-// failWith answers with a problem of a status no apperr code stands for (404 of a route, 405, 415).
-func failWith(c *gin.Context, status int, detail string) { writeProblem(c, status, detail) }
+// refused notes err's reason for the request's log line and returns it.
+func refused(c *gin.Context, err error) string {
+	reason := string(apperr.ReasonOf(err))
+	c.Set(ctxReason, reason)
+	return reason
+}
 
-func writeProblem(c *gin.Context, status int, detail string) {
+func writeProblem(c *gin.Context, status int, reason, detail string) {
 	var body bytes.Buffer
 	enc := json.NewEncoder(&body)
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(problem{
-		Type: "about:blank", Title: http.StatusText(status), Status: status,
+		Type: "about:blank", Title: http.StatusText(status), Status: status, Code: reason,
 		Detail: detail, RequestID: c.GetString(ctxRequestID),
 	})
 	c.Header("Cache-Control", "no-store")
@@ -91,13 +105,13 @@ const maxBodyBytes = 64 << 10
 func decodeJSON[T any](c *gin.Context, dst *T) bool {
 	ct := c.GetHeader("Content-Type")
 	if ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
-		failWith(c, http.StatusUnsupportedMediaType, "send the request body as application/json")
+		fail(c, apperr.New(apperr.UnsupportedMedia, "send the request body as application/json"))
 		return false
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxBodyBytes))
 	if err == nil && !utf8.Valid(body) {
 		// encoding/json would quietly turn invalid bytes into U+FFFD; refuse them instead.
-		fail(c, apperr.New(apperr.Invalid, "the request body is not valid UTF-8"))
+		fail(c, apperr.New(apperr.InvalidJSON, "the request body is not valid UTF-8"))
 		return false
 	}
 	if err == nil {
@@ -130,21 +144,21 @@ func decodeJSON[T any](c *gin.Context, dst *T) bool {
 		var timeErr *time.ParseError
 		switch {
 		case errors.As(err, &timeErr):
-			fail(c, apperr.New(apperr.Invalid, "times must be RFC 3339, such as 2024-01-15T10:30:00Z"))
+			fail(c, apperr.New(apperr.WrongType, "times must be RFC 3339, such as 2024-01-15T10:30:00Z"))
 		case errors.As(err, &tooBig):
 			fail(c, apperr.New(apperr.TooLarge, "the request body is larger than %d bytes", maxBodyBytes))
 		case errors.Is(err, io.EOF):
-			fail(c, apperr.New(apperr.Invalid, "the request body is empty: send a JSON object"))
+			fail(c, apperr.New(apperr.InvalidJSON, "the request body is empty: send a JSON object"))
 		case errors.As(err, &typeErr) && typeErr.Field == "":
-			fail(c, apperr.New(apperr.Invalid, "the request body must be a JSON object"))
+			fail(c, apperr.New(apperr.InvalidJSON, "the request body must be a JSON object"))
 		case errors.As(err, &typeErr):
-			fail(c, apperr.New(apperr.Invalid, "field %q has the wrong type: want %s", typeErr.Field, jsonKind(typeErr.Type)))
+			fail(c, apperr.New(apperr.WrongType, "field %q has the wrong type: want %s", typeErr.Field, jsonKind(typeErr.Type)))
 		case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
-			fail(c, apperr.New(apperr.Invalid, "the request body is not valid JSON"))
+			fail(c, apperr.New(apperr.InvalidJSON, "the request body is not valid JSON"))
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			fail(c, apperr.New(apperr.Invalid, "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field ")))
+			fail(c, apperr.New(apperr.UnknownField, "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field ")))
 		default:
-			fail(c, apperr.New(apperr.Invalid, "the request body must be a single JSON object"))
+			fail(c, apperr.New(apperr.InvalidJSON, "the request body must be a single JSON object"))
 		}
 		return false
 	}
@@ -182,9 +196,9 @@ func checkKeys(dec *json.Decoder, t reflect.Type, path string) error {
 			name := path + key
 			if prev, ok := seen[foldKey(key)]; ok {
 				if prev == key {
-					return apperr.New(apperr.Invalid, "key %q appears twice: send each field once", name)
+					return apperr.New(apperr.AmbiguousJSONKey, "key %q appears twice: send each field once", name)
 				}
-				return apperr.New(apperr.Invalid, "keys %q and %q differ only in case: send each field once, spelled as documented", path+prev, name)
+				return apperr.New(apperr.AmbiguousJSONKey, "keys %q and %q differ only in case: send each field once, spelled as documented", path+prev, name)
 			}
 			seen[foldKey(key)] = key
 			var child reflect.Type
@@ -194,7 +208,7 @@ func checkKeys(dec *json.Decoder, t reflect.Type, path string) error {
 				if !ok {
 					for f := range fields {
 						if strings.EqualFold(f, key) {
-							return apperr.New(apperr.Invalid, "key %q must be spelled %q: field names are case-sensitive", name, path+f)
+							return apperr.New(apperr.AmbiguousJSONKey, "key %q must be spelled %q: field names are case-sensitive", name, path+f)
 						}
 					}
 				}

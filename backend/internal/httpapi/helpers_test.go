@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/codemetrics/codemetrics/backend/internal/apperr"
 	"github.com/codemetrics/codemetrics/backend/internal/testenv"
 )
 
@@ -24,6 +26,7 @@ type problemBody struct {
 	Type   string `json:"type"`
 	Title  string `json:"title"`
 	Status int    `json:"status"`
+	Code   string `json:"code"`
 	Detail string `json:"detail"`
 }
 
@@ -42,6 +45,9 @@ func wantProblem(t *testing.T, r *testenv.Response, status int) problemBody {
 	}
 	if p.Status != status || p.Title == "" || p.Detail == "" {
 		t.Errorf("problem body lacks status/title/detail or has the wrong status: %s", r.Body)
+	}
+	if !slices.Contains(apperr.Reasons(), apperr.Reason(p.Code)) {
+		t.Errorf("problem body's code %q is none of the documented reasons: %s", p.Code, r.Body)
 	}
 	return p
 }

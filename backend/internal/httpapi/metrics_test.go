@@ -32,8 +32,8 @@ func TestPrometheusMetrics(t *testing.T) {
 	for _, want := range []string{
 		`codemetrics_http_requests_total{method="GET",route="/api/system/config",status="200"} 1`,
 		`codemetrics_http_requests_total{method="POST",route="/api/tokens",status="201"} 1`,
-		`codemetrics_auth_failures_total{reason="invalid_token"} 1`,
-		`codemetrics_auth_failures_total{reason="revoked"} 1`,
+		`codemetrics_auth_failures_total{reason="token_malformed"} 1`,
+		`codemetrics_auth_failures_total{reason="token_revoked"} 1`,
 		`codemetrics_tokens_issued_total 1`,
 		`codemetrics_tokens_revoked_total 1`,
 		`codemetrics_rate_limited_total{limit="token"} 1`,

@@ -7,9 +7,9 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/codemetrics/codemetrics/backend/internal/apperr"
 	"github.com/codemetrics/codemetrics/backend/internal/ratelimit"
 	"github.com/gin-gonic/gin"
 )
@@ -19,7 +19,8 @@ const (
 	ctxRequestID   = "codemetrics.request_id"
 	ctxLogger      = "codemetrics.logger"
 	ctxPrincipal   = "codemetrics.principal"
-	ctxAuthFailure = "codemetrics.auth_failure"
+	ctxAuthFailure = "codemetrics.auth_failure" // the reason of a refused authentication
+	ctxReason      = "codemetrics.reason"       // the reason of a refused request
 	ctxClientIP    = "codemetrics.client_ip"
 )
 
@@ -52,6 +53,9 @@ func (a *api) requestContext(c *gin.Context) {
 	}
 	if p := principalOf(c); p != nil {
 		attrs = append(attrs, p.logAttrs()...)
+	}
+	if reason := c.GetString(ctxReason); reason != "" {
+		attrs = append(attrs, "reason", reason)
 	}
 	if reason := c.GetString(ctxAuthFailure); reason != "" {
 		attrs = append(attrs, "auth_failure", reason)
@@ -101,7 +105,7 @@ func (a *api) recovery(c *gin.Context) {
 			}
 			logFrom(c).Error("panic while handling request", "panic", r)
 			if !c.Writer.Written() {
-				writeProblem(c, http.StatusInternalServerError, "internal error")
+				writeProblem(c, http.StatusInternalServerError, string(apperr.ReasonInternal), "internal error")
 			}
 			c.Abort()
 		}
@@ -113,7 +117,7 @@ func (a *api) recovery(c *gin.Context) {
 // (Sec-Fetch-Site, Origin against Host or PUBLIC_URL); curl and scripts send neither header.
 func (a *api) crossOrigin(c *gin.Context) {
 	if err := a.cop.Check(c.Request); err != nil {
-		failWith(c, http.StatusForbidden, "cross-origin request refused: state changes must come from the CodeMetrics portal itself")
+		fail(c, apperr.New(apperr.CrossOrigin, "cross-origin request refused: state changes must come from the CodeMetrics portal itself"))
 		return
 	}
 	c.Next()
@@ -150,7 +154,11 @@ func (a *api) observe(c *gin.Context, took time.Duration) {
 	a.Metrics.Requests.WithLabelValues(route, methodLabel(c.Request.Method), strconv.Itoa(status)).Inc()
 	a.Metrics.Latency.WithLabelValues(route).Observe(took.Seconds())
 	if status == http.StatusUnauthorized {
-		a.Metrics.AuthFailures.WithLabelValues(authFailureReason(c.GetString(ctxAuthFailure))).Inc()
+		reason := c.GetString(ctxAuthFailure)
+		if reason == "" {
+			reason = string(apperr.Unauthorized)
+		}
+		a.Metrics.AuthFailures.WithLabelValues(reason).Inc()
 	}
 }
 
@@ -177,21 +185,7 @@ func methodNotAllowed(c *gin.Context) {
 	if knownMethods[c.Request.Method] {
 		m = "method " + c.Request.Method
 	}
-	failWith(c, http.StatusMethodNotAllowed, m+" is not allowed here: see the Allow header")
-}
-
-// authFailureReason turns a refusal's message into a label of few values.
-func authFailureReason(msg string) string {
-	for _, r := range []struct{ needle, label string }{
-		{"revoked", "revoked"}, {"expired", "expired"}, {"not recognised", "unknown_token"},
-		{"Authorization header", "malformed_header"}, {"authentication required", "missing"},
-		{"not signed in", "session_ended"}, {"invalid", "invalid_token"},
-	} {
-		if strings.Contains(msg, r.needle) {
-			return r.label
-		}
-	}
-	return "other"
+	fail(c, apperr.New(apperr.NotAllowed, "%s is not allowed here: see the Allow header", m))
 }
 
 // clientIP is the request's client address (a trusted proxy's X-Forwarded-For, else the

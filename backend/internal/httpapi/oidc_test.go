@@ -266,6 +266,7 @@ func TestSignInRefusals(t *testing.T) {
 		alterCallback func(u *url.URL)
 		wantStatus    int    // of the callback
 		wantLocation  string // for 303s
+		wantReason    string // in the callback's log line, for refusals
 	}
 	noneAlg := func(p *idp) func(*testing.T, string) string {
 		return func(t *testing.T, raw string) string {
@@ -274,19 +275,21 @@ func TestSignInRefusals(t *testing.T) {
 		}
 	}
 	cases := map[string]attempt{
-		"wrong state":   {user: admin(), alterCallback: func(u *url.URL) { setQuery(u, "state", "forged-state") }, wantStatus: 400},
-		"missing state": {user: admin(), alterCallback: func(u *url.URL) { setQuery(u, "state", "") }, wantStatus: 400},
-		"wrong nonce":   {user: admin(), alterAuth: func(u *url.URL) { setQuery(u, "nonce", "attacker-nonce") }, wantStatus: 400},
+		"wrong state":      {user: admin(), alterCallback: func(u *url.URL) { setQuery(u, "state", "forged-state") }, wantStatus: 400, wantReason: "sign_in_expired"},
+		"missing state":    {user: admin(), alterCallback: func(u *url.URL) { setQuery(u, "state", "") }, wantStatus: 400, wantReason: "sign_in_expired"},
+		"no code":          {user: admin(), alterCallback: func(u *url.URL) { setQuery(u, "code", "") }, wantStatus: 400, wantReason: "sign_in_incomplete"},
+		"provider says no": {user: admin(), alterCallback: func(u *url.URL) { setQuery(u, "error", "access_denied") }, wantStatus: 400, wantReason: "sign_in_refused"},
+		"wrong nonce":      {user: admin(), alterAuth: func(u *url.URL) { setQuery(u, "nonce", "attacker-nonce") }, wantStatus: 400, wantReason: "id_token_invalid"},
 		"other audience": {user: admin(), tamper: func(p *idp) func(*testing.T, string) string {
 			return p.resign(func(c jwt.MapClaims) { c["aud"] = "some-other-client" })
-		}, wantStatus: 400},
+		}, wantStatus: 400, wantReason: "id_token_invalid"},
 		"expired ID token": {user: admin(), tamper: func(p *idp) func(*testing.T, string) string {
 			return p.resign(func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Hour).Unix() })
-		}, wantStatus: 400},
+		}, wantStatus: 400, wantReason: "id_token_invalid"},
 		"other issuer": {user: admin(), tamper: func(p *idp) func(*testing.T, string) string {
 			return p.resign(func(c jwt.MapClaims) { c["iss"] = "https://evil.example" })
-		}, wantStatus: 400},
-		"unsigned ID token": {user: admin(), tamper: noneAlg, wantStatus: 400},
+		}, wantStatus: 400, wantReason: "id_token_invalid"},
+		"unsigned ID token": {user: admin(), tamper: noneAlg, wantStatus: 400, wantReason: "id_token_invalid"},
 		"wrongly signed ID token": {user: admin(), tamper: func(p *idp) func(*testing.T, string) string {
 			return func(t *testing.T, raw string) string {
 				claims := jwt.MapClaims{}
@@ -299,7 +302,7 @@ func TestSignInRefusals(t *testing.T) {
 				}
 				return s
 			}
-		}, wantStatus: 400},
+		}, wantStatus: 400, wantReason: "id_token_invalid"},
 		"unverified email in ADMIN_EMAILS": {user: &mockoidc.MockUser{Subject: "x", Email: "boss@example.com", EmailVerified: false}, wantStatus: 303, wantLocation: "/access-denied"},
 		"not an administrator":             {user: &mockoidc.MockUser{Subject: "v", Email: "viewer@example.com", EmailVerified: true, Groups: []string{"engineering"}}, wantStatus: 303, wantLocation: "/access-denied"},
 	}
@@ -320,8 +323,11 @@ func TestSignInRefusals(t *testing.T) {
 				tc.alterCallback(cb)
 			}
 			resp := b.get(cb.String())
-			if resp.StatusCode != tc.wantStatus && !(tc.wantStatus == 400 && resp.StatusCode == 401) {
+			if resp.StatusCode != tc.wantStatus {
 				t.Fatalf("callback answered %d, want %d", resp.StatusCode, tc.wantStatus)
+			}
+			if got := requestLog(t, e, resp.Header.Get("X-Request-Id"))["reason"]; tc.wantReason != "" && got != tc.wantReason {
+				t.Errorf("the callback's log line gives reason %v, want %s", got, tc.wantReason)
 			}
 			if tc.wantLocation != "" && resp.Header.Get("Location") != tc.wantLocation {
 				t.Errorf("callback sent the browser to %q, want %q", resp.Header.Get("Location"), tc.wantLocation)

@@ -87,7 +87,7 @@ func (a *api) recordRun(c *gin.Context) {
 	}
 	if t := req.Tests; t != nil {
 		if t.Passed == nil || t.Failed == nil || t.Skipped == nil {
-			fail(c, apperr.New(apperr.Invalid, "tests needs passed, failed and skipped"))
+			fail(c, apperr.New(apperr.InvalidField, "tests needs passed, failed and skipped"))
 			return
 		}
 		run.Tests = &pipeline.Tests{Passed: *t.Passed, Failed: *t.Failed, Skipped: *t.Skipped}
@@ -115,7 +115,7 @@ func (a *api) listRuns(c *gin.Context) {
 	if v := c.Query("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			fail(c, apperr.New(apperr.Invalid, "limit must be a whole number from 1 to 500"))
+			fail(c, apperr.New(apperr.InvalidParameter, "limit must be a whole number from 1 to 500"))
 			return
 		}
 		q.Limit = min(n, 500)
@@ -128,7 +128,7 @@ func (a *api) listRuns(c *gin.Context) {
 			I string `json:"i"`
 		}
 		if err != nil || json.Unmarshal(b, &cur) != nil || cur.I == "" {
-			fail(c, apperr.New(apperr.Invalid, "cursor is not one this server gave out: start again without it"))
+			fail(c, apperr.New(apperr.InvalidCursor, "cursor is not one this server gave out: start again without it"))
 			return
 		}
 		q.After = &pipeline.Cursor{StartedAt: time.UnixMilli(cur.S), Workload: cur.W, ID: cur.I}
@@ -193,7 +193,7 @@ func (a *api) query(c *gin.Context) {
 		return
 	}
 	if req.DateRange == nil {
-		fail(c, apperr.New(apperr.Invalid, "dateRange is required: {\"start\": \"2024-01-01\", \"end\": \"2024-01-31\"}"))
+		fail(c, apperr.New(apperr.InvalidField, "dateRange is required: {\"start\": \"2024-01-01\", \"end\": \"2024-01-31\"}"))
 		return
 	}
 	series, err := a.Pipeline.Query(c.Request.Context(), pipeline.QueryRequest{
@@ -230,7 +230,7 @@ func (a *api) tokenSelf(c *gin.Context) {
 		return
 	}
 	if p.service == nil {
-		fail(c, apperr.New(apperr.Forbidden, "/api/tokens/self describes the service token that calls it: call it with a service token"))
+		fail(c, apperr.New(apperr.ServiceTokenRequired, "/api/tokens/self describes the service token that calls it: call it with a service token"))
 		return
 	}
 	t, err := a.Tokens.Get(c.Request.Context(), p.service.ID)

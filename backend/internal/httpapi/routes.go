@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/codemetrics/codemetrics/backend/internal/apperr"
 	"github.com/codemetrics/codemetrics/backend/internal/audit"
 	"github.com/codemetrics/codemetrics/backend/internal/auth"
 	"github.com/codemetrics/codemetrics/backend/internal/config"
@@ -180,11 +181,11 @@ func okText(ok bool) string {
 func (a *api) noRoute(c *gin.Context) {
 	p := c.Request.URL.Path
 	if p == "/metrics" {
-		failWith(c, http.StatusNotFound, "metrics are served on METRICS_ADDR, not on this port")
+		fail(c, apperr.New(apperr.RouteNotFound, "metrics are served on METRICS_ADDR, not on this port"))
 		return
 	}
 	if p == "/api" || p == "/auth" || strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/auth/") {
-		failWith(c, http.StatusNotFound, "no such endpoint: "+methodLabel(c.Request.Method)+" "+p)
+		fail(c, apperr.New(apperr.RouteNotFound, "no such endpoint: %s %s", methodLabel(c.Request.Method), p))
 		return
 	}
 	a.spa.serve(c)

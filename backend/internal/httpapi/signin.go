@@ -36,14 +36,14 @@ func (a *api) loginCookieName() string {
 // cookie the state, nonce, PKCE verifier and the local page to come back to.
 func (a *api) login(c *gin.Context) {
 	if a.SignIn == nil {
-		a.signInPage(c, http.StatusServiceUnavailable, "Sign-in is not configured",
-			"This CodeMetrics has no identity provider configured. An operator must set OIDC_ISSUER_URL, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET.")
+		a.signInPage(c, "Sign-in is not configured", apperr.New(apperr.SignInNotConfigured,
+			"This CodeMetrics has no identity provider configured. An operator must set OIDC_ISSUER_URL, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET."))
 		return
 	}
 	authURL, cookie, err := a.SignIn.Begin(c.Request.Context(), auth.SafeRedirect(c.Query("redirect")))
 	if err != nil {
 		logFrom(c).Warn("cannot start sign-in", "err", err)
-		a.signInPage(c, http.StatusServiceUnavailable, "Sign-in is unavailable", apperr.MessageOf(err))
+		a.signInPage(c, "Sign-in is unavailable", err)
 		return
 	}
 	a.setCookie(c, a.loginCookieName(), cookie, a.Now().Add(auth.LoginStateTTL), true)
@@ -61,7 +61,7 @@ func (a *api) callback(c *gin.Context) {
 	a.setCookie(c, a.loginCookieName(), "", time.Unix(0, 0), true) // one use, whatever happens
 	c.Header("Cache-Control", "no-store")
 	if a.SignIn == nil {
-		a.signInPage(c, http.StatusServiceUnavailable, "Sign-in is not configured", "This CodeMetrics has no identity provider configured.")
+		a.signInPage(c, "Sign-in is not configured", apperr.New(apperr.SignInNotConfigured, "This CodeMetrics has no identity provider configured."))
 		return
 	}
 	if e := c.Query("error"); e != "" {
@@ -71,25 +71,16 @@ func (a *api) callback(c *gin.Context) {
 		if a.limitSignIns(c) {
 			return
 		}
-		a.signInPage(c, http.StatusBadRequest, "Sign-in was not completed", "The identity provider answered: "+e+". Start again, or ask your administrator.")
+		a.signInPage(c, "Sign-in was not completed", apperr.New(apperr.SignInRefused, "The identity provider answered: %s. Start again, or ask your administrator.", e))
 		return
 	}
 	out, err := a.SignIn.Finish(c.Request.Context(), cookie, c.Query("state"), c.Query("code"))
 	if err != nil {
-		status := http.StatusBadRequest
-		switch apperr.CodeOf(err) {
-		case apperr.Unavailable:
-			status = http.StatusServiceUnavailable
-		case apperr.Internal:
-			status = http.StatusInternalServerError
-		case apperr.Forbidden:
-			status = http.StatusForbidden
-		}
-		logFrom(c).Warn("sign-in refused", "err", err)
-		if status < 500 && a.limitSignIns(c) {
+		logFrom(c).Warn("sign-in refused", "reason", apperr.ReasonOf(err), "err", err)
+		if statusFor(err) < 500 && a.limitSignIns(c) {
 			return
 		}
-		a.signInPage(c, status, "Sign-in failed", apperr.MessageOf(err))
+		a.signInPage(c, "Sign-in failed", err)
 		return
 	}
 	id := out.Identity
@@ -146,11 +137,13 @@ var signInTemplate = template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{.Title}} · CodeMetrics</title></head>
 <body><main><h1>{{.Title}}</h1><p>{{.Detail}}</p><p><a href="/auth/login">Try signing in again</a> · <a href="/">CodeMetrics home</a></p></main></body></html>`))
 
-// signInPage answers a browser navigation with a small HTML page; the text is escaped.
-func (a *api) signInPage(c *gin.Context, status int, title, detail string) {
+// signInPage answers a browser navigation that failed with err with a small HTML page: the
+// status is the API's for err's code, the text err's client-safe message, escaped.
+func (a *api) signInPage(c *gin.Context, title string, err error) {
+	refused(c, err)
 	c.Header("Content-Type", "text/html; charset=utf-8")
 	c.Header("Cache-Control", "no-store")
-	c.Status(status)
-	_ = signInTemplate.Execute(c.Writer, struct{ Title, Detail string }{title, detail})
+	c.Status(statusFor(err))
+	_ = signInTemplate.Execute(c.Writer, struct{ Title, Detail string }{title, apperr.MessageOf(err)})
 	c.Abort()
 }

@@ -45,7 +45,7 @@ func (a *api) createToken(c *gin.Context) {
 		return
 	}
 	if req.Subject == nil {
-		fail(c, apperr.New(apperr.Invalid, "subject is required: name the service or application that will use the token"))
+		fail(c, apperr.New(apperr.InvalidField, "subject is required: name the service or application that will use the token"))
 		return
 	}
 	created, err := a.Tokens.Create(c.Request.Context(), token.CreateRequest{
@@ -76,7 +76,7 @@ func (a *api) listTokens(c *gin.Context) {
 	if v := c.Query("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxPageSize {
-			fail(c, apperr.New(apperr.Invalid, "limit must be a whole number from 1 to %d", maxPageSize))
+			fail(c, apperr.New(apperr.InvalidParameter, "limit must be a whole number from 1 to %d", maxPageSize))
 			return
 		}
 		q.Limit = n
@@ -84,7 +84,7 @@ func (a *api) listTokens(c *gin.Context) {
 	if v := c.Query("cursor"); v != "" {
 		cur, err := decodeCursor(v)
 		if err != nil {
-			fail(c, apperr.New(apperr.Invalid, "cursor is not one this server gave out: start again without it"))
+			fail(c, apperr.New(apperr.InvalidCursor, "cursor is not one this server gave out: start again without it"))
 			return
 		}
 		q.After = cur

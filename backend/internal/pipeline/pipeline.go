@@ -112,7 +112,7 @@ func (s *Service) Record(ctx context.Context, r Run) (stored Run, created bool, 
 		if existing.Same(r) {
 			return existing, false, nil
 		}
-		return Run{}, false, apperr.New(apperr.Conflict, "run %q of workload %q was already recorded with different data: run ids are the CI system's and cannot be reused", r.ID, r.Workload)
+		return Run{}, false, apperr.New(apperr.RunIDReused, "run %q of workload %q was already recorded with different data: run ids are the CI system's and cannot be reused", r.ID, r.Workload)
 	}
 	if err != nil {
 		return Run{}, false, err
@@ -140,10 +140,10 @@ var (
 
 func checkName(field, v string, maxLen int) error {
 	if v == "" {
-		return apperr.New(apperr.Invalid, "%s is required", field)
+		return apperr.New(apperr.InvalidField, "%s is required", field)
 	}
 	if len(v) > maxLen || !namePattern.MatchString(v) {
-		return apperr.New(apperr.Invalid, "%s must be 1 to %d characters of letters, digits, '.', '_', '-' or '/', starting with a letter or digit", field, maxLen)
+		return apperr.New(apperr.InvalidField, "%s must be 1 to %d characters of letters, digits, '.', '_', '-' or '/', starting with a letter or digit", field, maxLen)
 	}
 	return nil
 }
@@ -151,7 +151,7 @@ func checkName(field, v string, maxLen int) error {
 // checkText checks free text such as a branch or pipeline name.
 func checkText(field, v string, maxLen int) error {
 	if v == "" || utf8.RuneCountInString(v) > maxLen || !utf8.ValidString(v) || strings.ContainsFunc(v, func(c rune) bool { return c < 0x20 || c == 0x7f || c == utf8.RuneError }) {
-		return apperr.New(apperr.Invalid, "%s is required: 1 to %d characters without control characters", field, maxLen)
+		return apperr.New(apperr.InvalidField, "%s is required: 1 to %d characters without control characters", field, maxLen)
 	}
 	return nil
 }
@@ -168,31 +168,31 @@ func Validate(r *Run) error {
 		return err
 	}
 	if r.Kind != KindBuild && r.Kind != KindDeploy {
-		return apperr.New(apperr.Invalid, "kind must be %q or %q", KindBuild, KindDeploy)
+		return apperr.New(apperr.InvalidField, "kind must be %q or %q", KindBuild, KindDeploy)
 	}
 	if !slices.Contains([]string{StatusSuccess, StatusFailed, StatusCancelled}, r.Status) {
-		return apperr.New(apperr.Invalid, "status must be %q, %q or %q", StatusSuccess, StatusFailed, StatusCancelled)
+		return apperr.New(apperr.InvalidField, "status must be %q, %q or %q", StatusSuccess, StatusFailed, StatusCancelled)
 	}
 	if err := checkText("branch", r.Branch, 250); err != nil {
 		return err
 	}
 	if !commitPattern.MatchString(r.Commit) {
-		return apperr.New(apperr.Invalid, "commit must be a hexadecimal commit hash of 7 to 64 characters")
+		return apperr.New(apperr.InvalidField, "commit must be a hexadecimal commit hash of 7 to 64 characters")
 	}
 	if r.StartedAt.IsZero() || r.FinishedAt.IsZero() {
-		return apperr.New(apperr.Invalid, "startedAt and finishedAt are required (RFC 3339 times)")
+		return apperr.New(apperr.InvalidField, "startedAt and finishedAt are required (RFC 3339 times)")
 	}
 	if r.FinishedAt.Before(r.StartedAt) {
-		return apperr.New(apperr.Invalid, "finishedAt is before startedAt")
+		return apperr.New(apperr.InvalidField, "finishedAt is before startedAt")
 	}
 	if r.FinishedAt.Sub(r.StartedAt) > 7*24*time.Hour {
-		return apperr.New(apperr.Invalid, "a run cannot last longer than 7 days")
+		return apperr.New(apperr.InvalidField, "a run cannot last longer than 7 days")
 	}
 	if r.Coverage != nil && (math.IsNaN(*r.Coverage) || *r.Coverage < 0 || *r.Coverage > 100) {
-		return apperr.New(apperr.Invalid, "coverage is a percentage from 0 to 100")
+		return apperr.New(apperr.InvalidField, "coverage is a percentage from 0 to 100")
 	}
 	if r.Tests != nil && (r.Tests.Passed < 0 || r.Tests.Failed < 0 || r.Tests.Skipped < 0) {
-		return apperr.New(apperr.Invalid, "tests counts cannot be negative")
+		return apperr.New(apperr.InvalidField, "tests counts cannot be negative")
 	}
 	r.StartedAt = r.StartedAt.UTC().Truncate(time.Millisecond)
 	r.FinishedAt = r.FinishedAt.UTC().Truncate(time.Millisecond)
@@ -242,33 +242,33 @@ type Series struct {
 // Query computes the requested daily series, days in UTC.
 func (s *Service) Query(ctx context.Context, req QueryRequest) ([]Series, error) {
 	if len(req.Queries) == 0 {
-		return nil, apperr.New(apperr.Invalid, "queries is required: any of %s", strings.Join(Queries, ", "))
+		return nil, apperr.New(apperr.InvalidField, "queries is required: any of %s", strings.Join(Queries, ", "))
 	}
 	if len(req.Workloads) == 0 {
-		return nil, apperr.New(apperr.Invalid, "workloads is required: one or more workload names")
+		return nil, apperr.New(apperr.InvalidField, "workloads is required: one or more workload names")
 	}
 	if len(req.Queries) > len(Queries) || len(req.Workloads) > 50 {
-		return nil, apperr.New(apperr.Invalid, "at most %d queries and 50 workloads per request", len(Queries))
+		return nil, apperr.New(apperr.InvalidField, "at most %d queries and 50 workloads per request", len(Queries))
 	}
 	for _, q := range req.Queries {
 		if !slices.Contains(Queries, q) {
-			return nil, apperr.New(apperr.Invalid, "unknown query %q: use %s", q, strings.Join(Queries, ", "))
+			return nil, apperr.New(apperr.InvalidField, "unknown query %q: use %s", q, strings.Join(Queries, ", "))
 		}
 	}
 	start, err := time.Parse(time.DateOnly, req.Start)
 	if err != nil {
-		return nil, apperr.New(apperr.Invalid, "dateRange.start must be a date such as 2024-01-31")
+		return nil, apperr.New(apperr.InvalidField, "dateRange.start must be a date such as 2024-01-31")
 	}
 	end, err := time.Parse(time.DateOnly, req.End)
 	if err != nil {
-		return nil, apperr.New(apperr.Invalid, "dateRange.end must be a date such as 2024-12-31")
+		return nil, apperr.New(apperr.InvalidField, "dateRange.end must be a date such as 2024-12-31")
 	}
 	if end.Before(start) {
-		return nil, apperr.New(apperr.Invalid, "dateRange is reversed: end %s is before start %s", req.End, req.Start)
+		return nil, apperr.New(apperr.InvalidField, "dateRange is reversed: end %s is before start %s", req.End, req.Start)
 	}
 	days := int(end.Sub(start).Hours()/24) + 1
 	if days > MaxQueryDays {
-		return nil, apperr.New(apperr.Invalid, "dateRange spans %d days: at most %d", days, MaxQueryDays)
+		return nil, apperr.New(apperr.InvalidField, "dateRange spans %d days: at most %d", days, MaxQueryDays)
 	}
 	for _, w := range req.Workloads {
 		if err := checkName("workload", w, 100); err != nil {
@@ -281,7 +281,7 @@ func (s *Service) Query(ctx context.Context, req QueryRequest) ([]Series, error)
 	}
 	for _, w := range req.Workloads {
 		if !slices.Contains(known, w) {
-			return nil, apperr.New(apperr.Invalid, "unknown workload %q: it has recorded no pipeline run yet", w)
+			return nil, apperr.New(apperr.UnknownWorkload, "unknown workload %q: it has recorded no pipeline run yet", w)
 		}
 	}
 	runs, err := s.store.RunsBetween(ctx, req.Workloads, start, end.AddDate(0, 0, 1))

@@ -200,7 +200,7 @@ func (s *Store) Close() error { return s.sql.Close() }
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.sql.PingContext(context.WithValue(ctx, quietKey{}, true)); err != nil {
-		return apperr.Wrap(err, apperr.Unavailable, "database unreachable")
+		return apperr.Wrap(err, apperr.DatabaseUnavailable, "database unreachable")
 	}
 	return nil
 }
@@ -281,13 +281,13 @@ func translate(err error, what string) error {
 	case isDuplicate(err):
 		return apperr.Wrap(err, apperr.Conflict, "%s already exists", what)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return apperr.Wrap(err, apperr.Unavailable, "the database did not answer in time")
+		return apperr.Wrap(err, apperr.DatabaseUnavailable, "the database did not answer in time")
 	default:
 		var ae *apperr.Error
 		if errors.As(err, &ae) {
 			return err
 		}
-		return apperr.Wrap(err, apperr.Unavailable, "database error")
+		return apperr.Wrap(err, apperr.DatabaseUnavailable, "database error")
 	}
 }
 

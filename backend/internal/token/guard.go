@@ -105,7 +105,7 @@ func NewGuard(keys *Keyring, store Store, now func() time.Time, log *slog.Logger
 
 // Errors of Verify; each carries an apperr code.
 var (
-	errStale = apperr.New(apperr.Unavailable, "token revocation status cannot be checked right now: the database is unreachable; try again shortly")
+	errStale = apperr.New(apperr.FeedStale, "token revocation status cannot be checked right now: the database is unreachable; try again shortly")
 )
 
 // Verify checks a bearer token and returns its claims. Service tokens are checked completely:
@@ -118,11 +118,11 @@ func (g *Guard) Verify(ctx context.Context, raw string) (*Claims, error) {
 	if !cached {
 		c, err := g.keys.Parse(raw)
 		if err != nil {
-			return nil, apperr.Wrap(err, apperr.Unauthorized, "the bearer token is invalid: %s", reasonText(err))
+			return nil, err
 		}
 		// The parser's leeway is for iat and nbf; a token is dead the second it expires.
 		if !now.Before(c.ExpiresAt.Time) {
-			return nil, apperr.New(apperr.Unauthorized, "the token has expired")
+			return nil, apperr.New(apperr.TokenExpired, "the token has expired")
 		}
 		if c.TokenUse != UseService {
 			return c, nil
@@ -131,7 +131,7 @@ func (g *Guard) Verify(ctx context.Context, raw string) (*Claims, error) {
 			return nil, err
 		}
 		if g.isRevoked(c.ID) {
-			return nil, apperr.New(apperr.Unauthorized, "the token has been revoked")
+			return nil, apperr.New(apperr.TokenRevoked, "the token has been revoked")
 		}
 		if v, err = g.lookup(ctx, c, now); err != nil {
 			return nil, err
@@ -141,10 +141,10 @@ func (g *Guard) Verify(ctx context.Context, raw string) (*Claims, error) {
 		return nil, err
 	}
 	if !now.Before(v.expiry()) {
-		return nil, apperr.New(apperr.Unauthorized, "the token has expired: ask an administrator for a new one")
+		return nil, apperr.New(apperr.TokenExpired, "the token has expired: ask an administrator for a new one")
 	}
 	if g.isRevoked(v.claims.ID) {
-		return nil, apperr.New(apperr.Unauthorized, "the token has been revoked")
+		return nil, apperr.New(apperr.TokenRevoked, "the token has been revoked")
 	}
 	if cached {
 		if err := g.recheckIfDue(ctx, v, now); err != nil {
@@ -170,12 +170,12 @@ func (g *Guard) lookup(ctx context.Context, c *Claims, now time.Time) (*verified
 	switch {
 	case apperr.Is(err, apperr.NotFound):
 		g.log.Warn("correctly signed token with an unknown id", "token_id", c.ID, "subject", c.Subject)
-		return nil, apperr.New(apperr.Unauthorized, "the token is not recognised")
+		return nil, apperr.New(apperr.TokenUnknown, "the token is not recognised")
 	case err != nil:
-		return nil, apperr.Wrap(err, apperr.Unavailable, "the token cannot be checked right now: the database is unreachable; try again shortly")
+		return nil, apperr.Wrap(err, apperr.DatabaseUnavailable, "the token cannot be checked right now: the database is unreachable; try again shortly")
 	case t.RevokedAt != nil:
 		g.MarkRevoked(t.ID, t.ExpiresAt)
-		return nil, apperr.New(apperr.Unauthorized, "the token has been revoked")
+		return nil, apperr.New(apperr.TokenRevoked, "the token has been revoked")
 	}
 	// The parser allows clock-skew leeway on exp; expiry itself is exact, whichever of the
 	// claim and the row comes first (they agree for tokens we issued).
@@ -184,7 +184,7 @@ func (g *Guard) lookup(ctx context.Context, c *Claims, now time.Time) (*verified
 		expires = claimExp
 	}
 	if !now.Before(expires) {
-		return nil, apperr.New(apperr.Unauthorized, "the token has expired: ask an administrator for a new one")
+		return nil, apperr.New(apperr.TokenExpired, "the token has expired: ask an administrator for a new one")
 	}
 	v := &verifiedToken{claims: c}
 	v.expires.Store(expires.UnixNano())
@@ -217,19 +217,19 @@ func (g *Guard) recheckIfDue(ctx context.Context, v *verifiedToken, now time.Tim
 	case apperr.Is(err, apperr.NotFound):
 		g.log.Warn("a cached token's row is gone from the database: refusing the token from now on", "token_id", id)
 		g.MarkRevoked(id, v.expiry())
-		return apperr.New(apperr.Unauthorized, "the token is not recognised")
+		return apperr.New(apperr.TokenUnknown, "the token is not recognised")
 	case err != nil:
 		v.checkedAt.Store(now.Add(recheckRetry - g.recheck).UnixNano())
 		g.log.Warn("cannot re-check a cached token: still trusting it until the revocation feed goes stale; will retry", "token_id", id, "err", err)
 		return nil
 	case t.RevokedAt != nil:
 		g.MarkRevoked(t.ID, t.ExpiresAt)
-		return apperr.New(apperr.Unauthorized, "the token has been revoked")
+		return apperr.New(apperr.TokenRevoked, "the token has been revoked")
 	}
 	if t.ExpiresAt.Before(v.expiry()) { // shortened by hand
 		v.expires.Store(t.ExpiresAt.UnixNano())
 		if !now.Before(t.ExpiresAt) {
-			return apperr.New(apperr.Unauthorized, "the token has expired: ask an administrator for a new one")
+			return apperr.New(apperr.TokenExpired, "the token has expired: ask an administrator for a new one")
 		}
 	}
 	v.checkedAt.Store(now.UnixNano())
@@ -459,13 +459,4 @@ func (g *Guard) Run(ctx context.Context, poll, flush time.Duration) {
 			cancel()
 		}
 	}
-}
-
-// reasonText gives the client-safe phrase of a Parse error.
-func reasonText(err error) string {
-	msg := err.Error()
-	if len(msg) > len(ErrInvalid.Error())+2 {
-		return msg[len(ErrInvalid.Error())+2:]
-	}
-	return msg
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/codemetrics/codemetrics/backend/internal/apperr"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -161,28 +162,31 @@ func (k *Keyring) Sign(c *Claims) (string, error) {
 // Issuer is the iss claim this keyring issues and requires.
 func (k *Keyring) Issuer() string { return k.issuer }
 
-// ErrInvalid is returned, wrapped, for every token that fails signature or claim checks.
-var ErrInvalid = errors.New("invalid token")
-
-// Parse verifies the signature and the registered claims of raw and returns its claims. It
-// touches nothing but memory: a forged token is refused before any database query.
+// Parse verifies signature and claims. A token it refuses gets an Unauthorized apperr error
+// whose reason says why (token_malformed, token_bad_signature, …) and whose message is a fixed
+// phrase: nothing the caller sent is echoed back.
 func (k *Keyring) Parse(raw string) (*Claims, error) {
 	c := &Claims{}
 	_, err := k.parser.ParseWithClaims(raw, c, k.keyFor)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s", ErrInvalid, reason(err))
+		return nil, invalid(reason(err))
 	}
 	switch {
 	case c.ID == "":
-		return nil, fmt.Errorf("%w: no jti", ErrInvalid)
+		return nil, invalid(apperr.TokenInvalid, "no jti")
 	case c.Subject == "":
-		return nil, fmt.Errorf("%w: no sub", ErrInvalid)
+		return nil, invalid(apperr.TokenInvalid, "no sub")
 	case c.IssuedAt == nil:
-		return nil, fmt.Errorf("%w: no iat", ErrInvalid)
+		return nil, invalid(apperr.TokenInvalid, "no iat")
 	case c.TokenUse != UseService && c.TokenUse != UseSession:
-		return nil, fmt.Errorf("%w: token_use is not %q", ErrInvalid, UseService)
+		return nil, invalid(apperr.TokenInvalid, fmt.Sprintf("token_use is not %q", UseService))
 	}
 	return c, nil
+}
+
+// invalid is Parse's refusal.
+func invalid(r apperr.Reason, phrase string) error {
+	return apperr.New(r, "the bearer token is invalid: %s", phrase)
 }
 
 func (k *Keyring) keyFor(t *jwt.Token) (any, error) {
@@ -197,25 +201,25 @@ func (k *Keyring) keyFor(t *jwt.Token) (any, error) {
 	return key, nil
 }
 
-// reason turns a golang-jwt error into a short, fixed phrase for logs and 401 bodies, so that
-// nothing the caller sent is echoed back.
-func reason(err error) string {
+// reason turns a golang-jwt error into a reason and a short, fixed phrase for logs and 401
+// bodies.
+func reason(err error) (apperr.Reason, string) {
 	switch {
 	case errors.Is(err, jwt.ErrTokenMalformed):
-		return "malformed"
+		return apperr.TokenMalformed, "malformed"
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid), errors.Is(err, jwt.ErrTokenUnverifiable):
-		return "bad signature or key"
+		return apperr.TokenBadSignature, "bad signature or key"
 	case errors.Is(err, jwt.ErrTokenExpired):
-		return "expired"
+		return apperr.TokenExpired, "expired"
 	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued), errors.Is(err, jwt.ErrTokenNotValidYet):
-		return "not valid yet"
+		return apperr.TokenNotYetValid, "not valid yet"
 	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
-		return "wrong issuer"
+		return apperr.TokenWrongIssuer, "wrong issuer"
 	case errors.Is(err, jwt.ErrTokenInvalidAudience):
-		return "wrong audience"
+		return apperr.TokenWrongAudience, "wrong audience"
 	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
-		return "required claim missing"
+		return apperr.TokenInvalid, "required claim missing"
 	default:
-		return "invalid claims"
+		return apperr.TokenInvalid, "invalid claims"
 	}
 }

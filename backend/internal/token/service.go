@@ -225,10 +225,10 @@ func (s *Service) checkList(q *ListQuery) error {
 		q.Sort = SortNewest
 	case SortNewest, SortExpiring:
 	default:
-		return apperr.New(apperr.Invalid, "sort must be %q (newest first) or %q (soonest expiry first)", SortNewest, SortExpiring)
+		return apperr.New(apperr.InvalidParameter, "sort must be %q (newest first) or %q (soonest expiry first)", SortNewest, SortExpiring)
 	}
 	if utf8.RuneCountInString(q.Subject) > MaxSubjectLength || !utf8.ValidString(q.Subject) {
-		return apperr.New(apperr.Invalid, "subject filter must be valid text of at most %d characters", MaxSubjectLength)
+		return apperr.New(apperr.InvalidParameter, "subject filter must be valid text of at most %d characters", MaxSubjectLength)
 	}
 	return nil
 }
@@ -283,24 +283,24 @@ func validID(id string) bool {
 // NormalizeSubject trims the subject and checks it: 1 to 100 characters, no control characters.
 func NormalizeSubject(s string) (string, error) {
 	if !utf8.ValidString(s) {
-		return "", apperr.New(apperr.Invalid, "subject must be valid UTF-8 text")
+		return "", apperr.New(apperr.InvalidField, "subject must be valid UTF-8 text")
 	}
 	s = strings.TrimSpace(s)
 	n := utf8.RuneCountInString(s)
 	if n == 0 {
-		return "", apperr.New(apperr.Invalid, "subject is required: name the service or application that will use the token (1 to %d characters)", MaxSubjectLength)
+		return "", apperr.New(apperr.InvalidField, "subject is required: name the service or application that will use the token (1 to %d characters)", MaxSubjectLength)
 	}
 	if n > MaxSubjectLength {
-		return "", apperr.New(apperr.Invalid, "subject is %d characters long: use at most %d", n, MaxSubjectLength)
+		return "", apperr.New(apperr.InvalidField, "subject is %d characters long: use at most %d", n, MaxSubjectLength)
 	}
 	// Shown in the portal and the audit log: what is seen must be what is there.
 	if err := names.CheckVisible(s); err != nil {
-		return "", apperr.New(apperr.Invalid, "subject must hold only visible characters: no control characters, line breaks, bidirectional controls or invisible (zero-width) characters (found: %v)", err)
+		return "", apperr.New(apperr.InvalidField, "subject must hold only visible characters: no control characters, line breaks, bidirectional controls or invisible (zero-width) characters (found: %v)", err)
 	}
 	for _, r := range s {
 		if r == utf8.RuneError {
 			// What JSON decoding makes of invalid UTF-8 and lone surrogates ("\ud800").
-			return "", apperr.New(apperr.Invalid, "subject must be valid UTF-8 text: it contains an invalid character (U+FFFD)")
+			return "", apperr.New(apperr.InvalidField, "subject must be valid UTF-8 text: it contains an invalid character (U+FFFD)")
 		}
 	}
 	return s, nil
@@ -314,7 +314,7 @@ func NormalizeScopes(scopes []string) ([]string, error) {
 	want := map[string]bool{}
 	for _, s := range scopes {
 		if !isKnownScope(s) {
-			return nil, apperr.New(apperr.Invalid, "unknown scope %q: use %s", s, strings.Join(KnownScopes, " or "))
+			return nil, apperr.New(apperr.InvalidField, "unknown scope %q: use %s", s, strings.Join(KnownScopes, " or "))
 		}
 		want[s] = true
 	}

@@ -16,11 +16,11 @@ describe('api client', () => {
     expect(requests.map((r) => r.key)).toEqual(['GET /api/pipeline/runs?workload=a%20b&limit=5'])
   })
 
-  it('throws ApiError with status, title and detail from a problem+json body', async () => {
-    mockFetch({ 'GET /api/admin/access': () => problem(403, 'Forbidden', 'Administrator access required.') })
+  it('throws ApiError with status, title, code and detail from a problem+json body', async () => {
+    mockFetch({ 'GET /api/admin/access': () => problem(403, 'Forbidden', 'Administrator access required.', 'not_admin') })
     const error = await ok(client.GET('/api/admin/access')).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(ApiError)
-    expect(error).toMatchObject({ status: 403, title: 'Forbidden', detail: 'Administrator access required.' })
+    expect(error).toMatchObject({ status: 403, title: 'Forbidden', code: 'not_admin', detail: 'Administrator access required.' })
     expect((error as ApiError).problem).toMatchObject({ type: 'about:blank', status: 403 })
   })
 

@@ -8,7 +8,8 @@
 //   memory, never read from a cookie: a sibling subdomain can plant cookies for this host, and
 //   a planted `codemetrics_csrf` cookie must not be able to break (or steer) the portal.
 // - `ok` turns a non-2xx response into an ApiError carrying the HTTP status and the RFC 9457
-//   problem details (`title`, `detail`) when the body has them.
+//   problem details (`title`, `detail`, and `code`, the refusal's stable name to branch on)
+//   when the body has them.
 
 import createClient, { type Middleware } from 'openapi-fetch'
 import type { components, paths } from './openapi-schema'
@@ -18,11 +19,15 @@ export type Schemas = components['schemas']
 
 export const CSRF_HEADER = 'X-CSRF-Token'
 
+/** The stable name of a refusal (token_expired, csrf_invalid, ...): the problem body's `code`. */
+export type ProblemCode = Schemas['Problem']['code']
+
 /** RFC 9457 problem details object. */
 export interface ProblemDetails {
   type?: string
   title?: string
   status?: number
+  code?: ProblemCode
   detail?: string
   instance?: string
   [extension: string]: unknown
@@ -32,6 +37,8 @@ export class ApiError extends Error {
   readonly status: number
   readonly title: string
   readonly detail?: string
+  /** The refusal's code, when the body is a CodeMetrics problem. */
+  readonly code?: ProblemCode
   readonly problem?: ProblemDetails
 
   constructor(status: number, title: string, detail?: string, problem?: ProblemDetails) {
@@ -40,6 +47,7 @@ export class ApiError extends Error {
     this.status = status
     this.title = title
     this.detail = detail
+    this.code = typeof problem?.code === 'string' ? problem.code : undefined
     this.problem = problem
   }
 }

@@ -347,6 +347,11 @@ export interface components {
             type: string;
             title: string;
             status: number;
+            /**
+             * @description Why the request was refused, as a stable machine-readable name: go by it, not by detail, whose wording may change. Each code always comes with the same status (see the README's API section). A code named after its class (invalid, unauthorized, forbidden, not_found, conflict, …) is that class's generic one. The sign_in_*, id_token_invalid and idp_* codes name refusals of the HTML sign-in pages under /auth and appear in the server's log only.
+             * @enum {string}
+             */
+            code: "admin_required" | "ambiguous_json_key" | "auth_header_malformed" | "auth_header_repeated" | "conflict" | "credentials_missing" | "cross_origin" | "csrf_invalid" | "database_unavailable" | "feed_stale" | "forbidden" | "id_token_invalid" | "idp_claim_invalid" | "idp_claim_missing" | "idp_unavailable" | "internal" | "invalid" | "invalid_cursor" | "invalid_field" | "invalid_json" | "invalid_parameter" | "method_not_allowed" | "not_admin" | "not_found" | "rate_limited" | "route_not_found" | "run_id_reused" | "scope_missing" | "service_token_required" | "session_ended" | "session_required" | "sign_in_expired" | "sign_in_incomplete" | "sign_in_not_configured" | "sign_in_refused" | "sign_in_replayed" | "token_bad_signature" | "token_expired" | "token_invalid" | "token_malformed" | "token_not_yet_valid" | "token_revoked" | "token_unknown" | "token_wrong_audience" | "token_wrong_issuer" | "too_large" | "too_many_requests" | "unauthorized" | "unavailable" | "unknown_field" | "unknown_workload" | "unsupported_media_type" | "wrong_type";
             detail?: string;
             requestId?: string;
         };

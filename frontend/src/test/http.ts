@@ -4,8 +4,8 @@ export function jsonResponse(status: number, body: unknown, contentType = 'appli
   return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': contentType } })
 }
 
-export function problem(status: number, title: string, detail?: string): Response {
-  return jsonResponse(status, { type: 'about:blank', title, status, detail }, 'application/problem+json')
+export function problem(status: number, title: string, detail?: string, code?: string): Response {
+  return jsonResponse(status, { type: 'about:blank', title, status, code, detail }, 'application/problem+json')
 }
 
 type Route = (request: Request) => Response | Promise<Response>
