@@ -11,6 +11,7 @@ import (
 	"strconv"
 
 	"github.com/codemetrics/codemetrics/backend/internal/apperr"
+	"github.com/codemetrics/codemetrics/backend/internal/audit"
 	"github.com/gin-gonic/gin"
 )
 
@@ -26,6 +27,10 @@ import (
 
 // maxPageSize is the largest ?limit of every list.
 const maxPageSize = 1000
+
+// The audit log must return a page of maxPageSize whole: a page cut short would read as the
+// last one. (The array length goes negative, and the build fails, if audit.MaxList is lower.)
+var _ [audit.MaxList - maxPageSize]struct{}
 
 func errLimit() error {
 	return apperr.New(apperr.Invalid, "limit must be a whole number from 1 to %d", maxPageSize)
