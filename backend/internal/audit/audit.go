@@ -77,11 +77,14 @@ func (l *Log) Record(ctx context.Context, who Context, action, target string, de
 	return l.store.AppendEvent(ctx, who.Event(l.now().UTC(), action, target, details))
 }
 
-// List returns events, newest first: 50 unless the query says, 500 at most.
+// MaxList is the most events one List returns, the API's largest page.
+const MaxList = 1000
+
+// List returns events, newest first: 50 unless the query says, MaxList at most.
 func (l *Log) List(ctx context.Context, q Query) ([]Event, error) {
 	if q.Limit <= 0 {
 		q.Limit = 50
 	}
-	q.Limit = min(q.Limit, 500)
+	q.Limit = min(q.Limit, MaxList)
 	return l.store.ListEvents(ctx, q)
 }

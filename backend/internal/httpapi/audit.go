@@ -1,9 +1,6 @@
 package httpapi
 
 import (
-	"net/http"
-	"strconv"
-
 	"github.com/codemetrics/codemetrics/backend/internal/apperr"
 	"github.com/codemetrics/codemetrics/backend/internal/audit"
 	"github.com/codemetrics/codemetrics/backend/internal/auth"
@@ -67,30 +64,27 @@ func sessionCredential(s auth.Session) string {
 	return "session:" + id
 }
 
-type auditEventsResponse struct {
-	Events     []auditEventResponse `json:"events"`
-	NextCursor string               `json:"nextCursor,omitempty"`
+// auditPosition is where a page of audit events ends: its last event's id.
+type auditPosition struct {
+	ID int64 `json:"i"`
 }
 
-// listAuditEvents returns audit events newest first: ?action= filters, ?limit= (1..500,
-// default 50) and ?cursor= (the nextCursor of the previous page) page.
+// listAuditEvents returns audit events newest first, ?action= filtering, paged as paging.go
+// says (50 to a page by default). No X-Total-Count: the log only grows, and counting it would
+// scan it all.
 func (a *api) listAuditEvents(c *gin.Context) {
-	q := audit.Query{Action: c.Query("action"), Limit: 50}
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 500 {
-			fail(c, apperr.New(apperr.InvalidParameter, "limit must be a whole number from 1 to 500"))
-			return
-		}
-		q.Limit = n
+	var pos auditPosition
+	pg, ok := readPage(c, "audit-events", 50, &pos, "action")
+	if !ok {
+		return
 	}
-	if v := c.Query("cursor"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 1 {
-			fail(c, apperr.New(apperr.InvalidCursor, "cursor is not one this server gave out: start again without it"))
+	q := audit.Query{Action: c.Query("action"), Limit: pg.Limit}
+	if pg.HasCursor {
+		if pos.ID < 1 {
+			fail(c, errCursor())
 			return
 		}
-		q.Before = n
+		q.Before = pos.ID
 	}
 	if len(q.Action) > 64 {
 		fail(c, apperr.New(apperr.InvalidParameter, "action is at most 64 characters"))
@@ -101,20 +95,16 @@ func (a *api) listAuditEvents(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	resp := auditEventsResponse{Events: make([]auditEventResponse, len(events))}
+	out := make([]auditEventResponse, len(events))
 	for i, ev := range events {
 		details := ev.Details
 		if details == nil {
 			details = map[string]any{}
 		}
-		resp.Events[i] = auditEventResponse{
+		out[i] = auditEventResponse{
 			ID: ev.ID, Time: formatTime(ev.At), Actor: ev.Actor, Action: ev.Action, Target: ev.Target, Details: details,
 			ActorID: ev.ActorID, Credential: ev.Credential, ClientAddress: ev.ClientAddress, RequestID: ev.RequestID,
 		}
 	}
-	if len(events) == q.Limit {
-		resp.NextCursor = strconv.FormatInt(events[len(events)-1].ID, 10)
-	}
-	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, resp)
+	writePage(c, pg, out, func(last auditEventResponse) any { return auditPosition{ID: last.ID} }, -1)
 }

@@ -32,9 +32,9 @@ func auditEvents(t *testing.T, e *testenv.Env, viewer testenv.Session) []auditEv
 	if r.Status != http.StatusOK {
 		t.Fatalf("audit events: %d %s", r.Status, r.Body)
 	}
-	var page struct{ Events []auditEventJSON }
+	var page []auditEventJSON
 	r.JSON(t, &page)
-	return page.Events
+	return page
 }
 
 // send makes a request from the browser, with the CSRF token the portal holds.

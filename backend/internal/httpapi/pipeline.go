@@ -1,10 +1,7 @@
 package httpapi
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/codemetrics/codemetrics/backend/internal/apperr"
@@ -104,50 +101,42 @@ func (a *api) recordRun(c *gin.Context) {
 	c.JSON(status, toRunResponse(stored))
 }
 
-type runsResponse struct {
-	Runs       []runResponse `json:"runs"`
-	NextCursor string        `json:"nextCursor,omitempty"`
+// runPosition is where a page of runs ends: its last run's start, workload and id.
+type runPosition struct {
+	StartedMS int64  `json:"s"`
+	Workload  string `json:"w"`
+	ID        string `json:"i"`
 }
 
-// listRuns returns runs newest first: ?workload=, ?limit= (default 50, at most 500), ?cursor=.
+// listRuns returns runs newest first, ?workload= filtering, paged as paging.go says (50 to a
+// page by default). No X-Total-Count: runs only grow, and counting them would scan them all.
 func (a *api) listRuns(c *gin.Context) {
-	q := pipeline.ListQuery{Workload: c.Query("workload"), Limit: 50}
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			fail(c, apperr.New(apperr.InvalidParameter, "limit must be a whole number from 1 to 500"))
-			return
-		}
-		q.Limit = min(n, 500)
+	var pos runPosition
+	pg, ok := readPage(c, "runs", 50, &pos, "workload")
+	if !ok {
+		return
 	}
-	if v := c.Query("cursor"); v != "" {
-		b, err := base64.RawURLEncoding.DecodeString(v)
-		var cur struct {
-			S int64  `json:"s"`
-			W string `json:"w"`
-			I string `json:"i"`
-		}
-		if err != nil || json.Unmarshal(b, &cur) != nil || cur.I == "" {
-			fail(c, apperr.New(apperr.InvalidCursor, "cursor is not one this server gave out: start again without it"))
+	q := pipeline.ListQuery{Workload: c.Query("workload"), Limit: pg.Limit}
+	if pg.HasCursor {
+		if pos.ID == "" {
+			fail(c, errCursor())
 			return
 		}
-		q.After = &pipeline.Cursor{StartedAt: time.UnixMilli(cur.S), Workload: cur.W, ID: cur.I}
+		q.After = &pipeline.Cursor{StartedAt: time.UnixMilli(pos.StartedMS), Workload: pos.Workload, ID: pos.ID}
 	}
 	runs, err := a.Pipeline.List(c.Request.Context(), q)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	resp := runsResponse{Runs: make([]runResponse, len(runs))}
+	out := make([]runResponse, len(runs))
 	for i, r := range runs {
-		resp.Runs[i] = toRunResponse(r)
+		out[i] = toRunResponse(r)
 	}
-	if len(runs) == q.Limit {
-		last := runs[len(runs)-1]
-		b, _ := json.Marshal(map[string]any{"s": last.StartedAt.UnixMilli(), "w": last.Workload, "i": last.ID})
-		resp.NextCursor = base64.RawURLEncoding.EncodeToString(b)
-	}
-	c.JSON(http.StatusOK, resp)
+	writePage(c, pg, out, func(runResponse) any {
+		r := runs[len(runs)-1]
+		return runPosition{StartedMS: r.StartedAt.UnixMilli(), Workload: r.Workload, ID: r.ID}
+	}, -1)
 }
 
 func (a *api) listWorkloads(c *gin.Context) {

@@ -66,20 +66,9 @@ func TestRecordAndListPipelineRuns(t *testing.T) {
 		wantProblem(t, e.Do(http.MethodPost, "/api/pipeline/runs", first), http.StatusUnauthorized)
 
 		var ids []string
-		next := "/api/pipeline/runs?workload=my-team&limit=2"
-		for next != "" {
-			r := e.Do(http.MethodGet, next, nil, testenv.Bearer(reader.AccessToken))
-			var page struct {
-				Runs       []map[string]any `json:"runs"`
-				NextCursor string           `json:"nextCursor"`
-			}
-			r.JSON(t, &page)
-			for _, x := range page.Runs {
+		for _, page := range followPages(t, e, "/api/pipeline/runs?workload=my-team&limit=2", testenv.Bearer(reader.AccessToken)) {
+			for _, x := range page {
 				ids = append(ids, x["id"].(string))
-			}
-			next = ""
-			if page.NextCursor != "" {
-				next = "/api/pipeline/runs?workload=my-team&limit=2&cursor=" + page.NextCursor
 			}
 		}
 		if strings.Join(ids, ",") != "gh-1005,gh-1004,gh-1003,gh-1002,gh-1001" {

@@ -1,12 +1,7 @@
 package httpapi
 
 import (
-	"encoding/base64"
-	"encoding/json"
-	"fmt"
 	"net/http"
-	"net/url"
-	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -64,30 +59,30 @@ func (a *api) createToken(c *gin.Context) {
 	})
 }
 
-// maxPageSize caps ?limit on GET /api/tokens.
-const maxPageSize = 1000
+// tokenPosition is where a page of the token list ends: the sort key of its last token and its id.
+type tokenPosition struct {
+	AtMS int64  `json:"t"`
+	ID   string `json:"i"`
+}
 
 // listTokens returns the docs' plain array of active tokens. Query parameters, all optional:
-// subject (contains, any case), sort (created: newest first; expires: soonest first), limit and
-// cursor (paging: when more may follow, a Link header with rel="next"). X-Total-Count counts the
-// tokens the filter selects.
+// subject (contains, any case), sort (created: newest first; expires: soonest first), and the
+// paging of paging.go (without limit, every token). X-Total-Count counts the tokens the filter
+// selects.
 func (a *api) listTokens(c *gin.Context) {
 	q := token.ListQuery{Subject: c.Query("subject"), Sort: c.Query("sort")}
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxPageSize {
-			fail(c, apperr.New(apperr.InvalidParameter, "limit must be a whole number from 1 to %d", maxPageSize))
-			return
-		}
-		q.Limit = n
+	var pos tokenPosition
+	pg, ok := readPage(c, "tokens", 0, &pos, "subject", "sort")
+	if !ok {
+		return
 	}
-	if v := c.Query("cursor"); v != "" {
-		cur, err := decodeCursor(v)
-		if err != nil {
-			fail(c, apperr.New(apperr.InvalidCursor, "cursor is not one this server gave out: start again without it"))
+	q.Limit = pg.Limit
+	if pg.HasCursor {
+		if pos.ID == "" || len(pos.ID) > 64 {
+			fail(c, errCursor())
 			return
 		}
-		q.After = cur
+		q.After = &token.Cursor{At: time.UnixMilli(pos.AtMS), ID: pos.ID}
 	}
 	ctx := c.Request.Context()
 	tokens, err := a.Tokens.List(ctx, q)
@@ -102,18 +97,12 @@ func (a *api) listTokens(c *gin.Context) {
 			return
 		}
 	}
-	if q.Limit > 0 && len(tokens) == q.Limit {
-		next := url.Values{"limit": {strconv.Itoa(q.Limit)}, "cursor": {encodeCursor(token.CursorAfter(tokens[len(tokens)-1], q.Sort))}}
-		for _, k := range []string{"subject", "sort"} {
-			if v := c.Query(k); v != "" {
-				next.Set(k, v)
-			}
-		}
-		c.Header("Link", fmt.Sprintf(`</api/tokens?%s>; rel="next"`, next.Encode()))
-	}
-	c.Header("X-Total-Count", strconv.FormatInt(total, 10))
-	c.Header("Cache-Control", "no-store")
-	// Encoded by hand: on 10,000 tokens, encoding/json's reflection is a third of the request.
+	writePageHeaders(c, pg, len(tokens), func() any {
+		cur := token.CursorAfter(tokens[len(tokens)-1], q.Sort)
+		return tokenPosition{AtMS: cur.At.UnixMilli(), ID: cur.ID}
+	}, total)
+	// Encoded by hand, for the unpaged list the docs show: on 10,000 tokens, encoding/json
+	// (writePage) costs the request about a third more CPU and 10 MB more garbage.
 	buf := make([]byte, 0, 64+len(tokens)*240)
 	buf = append(buf, '[')
 	for i, t := range tokens {
@@ -225,26 +214,4 @@ func (a *api) revokeToken(c *gin.Context) {
 		a.Metrics.TokensRevoked.Inc()
 	}
 	c.Status(http.StatusNoContent)
-}
-
-type cursorJSON struct {
-	AtMS int64  `json:"c"`
-	ID   string `json:"i"`
-}
-
-func encodeCursor(cur token.Cursor) string {
-	b, _ := json.Marshal(cursorJSON{AtMS: cur.At.UnixMilli(), ID: cur.ID})
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeCursor(s string) (*token.Cursor, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return nil, err
-	}
-	var cj cursorJSON
-	if err := json.Unmarshal(b, &cj); err != nil || cj.ID == "" || len(cj.ID) > 64 {
-		return nil, fmt.Errorf("bad cursor")
-	}
-	return &token.Cursor{At: time.UnixMilli(cj.AtMS), ID: cj.ID}, nil
 }

@@ -11,7 +11,7 @@ describe('api client', () => {
   })
 
   it('serializes query parameters and leaves out the unset ones', async () => {
-    const requests = mockFetch({ 'GET /api/pipeline/runs?workload=a%20b&limit=5': () => jsonResponse(200, { runs: [] }) })
+    const requests = mockFetch({ 'GET /api/pipeline/runs?workload=a%20b&limit=5': () => jsonResponse(200, []) })
     await ok(client.GET('/api/pipeline/runs', { params: { query: { workload: 'a b', limit: 5, cursor: undefined } } }))
     expect(requests.map((r) => r.key)).toEqual(['GET /api/pipeline/runs?workload=a%20b&limit=5'])
   })

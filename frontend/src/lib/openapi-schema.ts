@@ -480,10 +480,6 @@ export interface components {
             /** @description The X-Request-Id of the request that caused the event; empty outside a request. */
             requestId: string;
         };
-        AuditEvents: {
-            events: components["schemas"]["AuditEvent"][];
-            nextCursor?: string;
-        };
         Access: {
             identityProvider: string;
             groupsClaim: string;
@@ -608,10 +604,6 @@ export interface components {
             recordedAt: string;
             recordedBy: string;
         };
-        Runs: {
-            runs: components["schemas"]["Run"][];
-            nextCursor?: string;
-        };
         /** @enum {string} */
         QueryName: "code-coverage" | "build-success-rate" | "build-duration" | "deployment-frequency";
         QueryRequest: {
@@ -676,9 +668,19 @@ export interface components {
         };
     };
     responses: never;
-    parameters: never;
+    parameters: {
+        /** @description Page size, 1 to 1000; anything else is a 400. */
+        Limit: number;
+        /** @description Opaque: the cursor of the previous page's `Link: <...>; rel="next"`. Another list's or another filter's cursor is a 400. */
+        Cursor: string;
+    };
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description `<URL of the next page>; rel="next"` when another page may follow; absent on the last page. */
+        Link: string;
+        /** @description How many items the filter selects, on every page. */
+        "X-Total-Count": number;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -690,10 +692,10 @@ export interface operations {
                 subject?: string;
                 /** @description created (newest first, default) or expires (soonest first). */
                 sort?: "created" | "expires";
-                /** @description Page size (1-1000); without it, all. */
-                limit?: number;
-                /** @description From the Link header's rel=next. */
-                cursor?: string;
+                /** @description Page size, 1 to 1000; anything else is a 400. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Opaque: the cursor of the previous page's `Link: <...>; rel="next"`. Another list's or another filter's cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
             path?: never;
@@ -704,9 +706,8 @@ export interface operations {
             /** @description Active tokens */
             200: {
                 headers: {
-                    "X-Total-Count"?: number;
-                    /** @description rel="next" when another page follows */
-                    Link?: string;
+                    "X-Total-Count": components["headers"]["X-Total-Count"];
+                    Link: components["headers"]["Link"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1067,10 +1068,10 @@ export interface operations {
             query?: {
                 /** @description Only this action. */
                 action?: string;
-                /** @description 1-500, default 50. */
-                limit?: number;
-                /** @description nextCursor of the previous page. */
-                cursor?: string;
+                /** @description Page size, 1 to 1000; anything else is a 400. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Opaque: the cursor of the previous page's `Link: <...>; rel="next"`. Another list's or another filter's cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
             path?: never;
@@ -1078,13 +1079,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Audit events, newest first */
             200: {
                 headers: {
+                    Link: components["headers"]["Link"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AuditEvents"];
+                    "application/json": components["schemas"]["AuditEvent"][];
                 };
             };
             /** @description The request is malformed; `detail` says what to change. */
@@ -1583,10 +1585,10 @@ export interface operations {
             query?: {
                 /** @description Only this workload. */
                 workload?: string;
-                /** @description Default 50, at most 500. */
-                limit?: number;
-                /** @description nextCursor of the previous page. */
-                cursor?: string;
+                /** @description Page size, 1 to 1000; anything else is a 400. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Opaque: the cursor of the previous page's `Link: <...>; rel="next"`. Another list's or another filter's cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
             path?: never;
@@ -1594,13 +1596,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Runs, newest first */
             200: {
                 headers: {
+                    Link: components["headers"]["Link"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Runs"];
+                    "application/json": components["schemas"]["Run"][];
                 };
             };
             /** @description The request is malformed; `detail` says what to change. */

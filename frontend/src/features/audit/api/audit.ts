@@ -1,5 +1,5 @@
-import { useInfiniteQuery } from '@tanstack/react-query'
-import { client, ok, type Schemas } from '../../../lib/api'
+import { client, type Schemas } from '../../../lib/api'
+import { useInfiniteList } from '../../../lib/useInfiniteList'
 
 /** One audit event, as GET /api/audit-events returns it. */
 export type AuditEvent = Schemas['AuditEvent']
@@ -21,16 +21,9 @@ export const AUDIT_PAGE_SIZE = 50
 
 /** The audit log, newest first, a page at a time, optionally for one action. */
 export function useAuditEvents(action: string) {
-  return useInfiniteQuery({
-    queryKey: ['audit-events', { action }],
-    initialPageParam: '',
-    queryFn: ({ pageParam, signal }) => {
-      const query = { limit: AUDIT_PAGE_SIZE, action: action || undefined, cursor: pageParam || undefined }
-      return ok(client.GET('/api/audit-events', { params: { query }, signal }))
-    },
-    getNextPageParam: (last) => last.nextCursor || undefined,
-    placeholderData: (previous) => previous,
-  })
+  return useInfiniteList(['audit-events', { action }], (cursor, signal) =>
+    client.GET('/api/audit-events', { params: { query: { limit: AUDIT_PAGE_SIZE, action: action || undefined, cursor } }, signal }),
+  )
 }
 
 /** A one-line, human summary of an event's details. */

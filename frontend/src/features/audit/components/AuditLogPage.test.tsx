@@ -29,20 +29,18 @@ describe('AuditLogPage', () => {
   it('shows the credential, client address and request id of every event', async () => {
     mockFetch({
       'GET /api/audit-events?limit=50': () =>
-        jsonResponse(200, {
-          events: [
-            event({
-              id: 2,
-              action: 'auth.session_token_issued',
-              target: 'ada@example.com',
-              credential: 'session:AbCd1234',
-              clientAddress: '203.0.113.7',
-              requestId: 'f00dfeed12345678',
-              details: details({ jti: 'jti-1', expires: '2030-01-01T00:00:00.000Z' }),
-            }),
-            event({ id: 1, actor: 'cli:ops', credential: 'cli' }),
-          ],
-        }),
+        jsonResponse(200, [
+          event({
+            id: 2,
+            action: 'auth.session_token_issued',
+            target: 'ada@example.com',
+            credential: 'session:AbCd1234',
+            clientAddress: '203.0.113.7',
+            requestId: 'f00dfeed12345678',
+            details: details({ jti: 'jti-1', expires: '2030-01-01T00:00:00.000Z' }),
+          }),
+          event({ id: 1, actor: 'cli:ops', credential: 'cli' }),
+        ]),
     })
     renderWithQuery(
       <MemoryRouter initialEntries={['/admin/audit-log']}>

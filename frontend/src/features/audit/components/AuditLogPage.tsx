@@ -43,7 +43,7 @@ export function AuditLogPage() {
   const known = AUDIT_ACTIONS.map((a) => a.value as string)
   const action = known.includes(params.get('action') ?? '') ? (params.get('action') as string) : ''
   const query = useAuditEvents(action)
-  const events = query.data?.pages.flatMap((p) => p.events) ?? []
+  const events = query.data?.items ?? []
   const now = useNow()
   const selectId = useId()
 

@@ -1,5 +1,6 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query'
 import { client, ok, type Schemas } from '../../../lib/api'
+import { useInfiniteList } from '../../../lib/useInfiniteList'
 import type { DateRange } from '../lib/dateRange'
 
 export type Run = Schemas['Run']
@@ -39,21 +40,11 @@ export function useDashboardSeries(workloads: string[], range: DateRange | undef
   })
 }
 
-/** The newest runs, of one workload or of all. */
+/** The newest runs, of one workload or of all, a page at a time ("Load more"). */
 export function useRecentRuns(workload: string) {
-  return useQuery({
-    queryKey: ['runs', { workload }],
-    placeholderData: keepPreviousData,
-    queryFn: async ({ signal }) =>
-      (
-        await ok(
-          client.GET('/api/pipeline/runs', {
-            params: { query: { limit: RECENT_RUNS, workload: workload || undefined } },
-            signal,
-          }),
-        )
-      ).runs,
-  })
+  return useInfiniteList(['runs', { workload }], (cursor, signal) =>
+    client.GET('/api/pipeline/runs', { params: { query: { limit: RECENT_RUNS, workload: workload || undefined, cursor } }, signal }),
+  )
 }
 
 /** One day of a workload's chart: null where the day had no build to measure. */

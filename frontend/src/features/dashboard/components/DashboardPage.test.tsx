@@ -38,7 +38,7 @@ describe('DashboardPage', () => {
   it('asks for the range in the URL and shows each workload’s latest values', async () => {
     const requests = mockFetch({
       'GET /api/workloads': () => jsonResponse(200, { workloads: ['web'] }),
-      'GET /api/pipeline/runs?limit=20': () => jsonResponse(200, { runs: [] }),
+      'GET /api/pipeline/runs?limit=20': () => jsonResponse(200, []),
       'POST /api/query': () =>
         jsonResponse(200, {
           results: [
@@ -66,7 +66,7 @@ describe('DashboardPage', () => {
   it('explains a reversed range and does not send it', async () => {
     const requests = mockFetch({
       'GET /api/workloads': () => jsonResponse(200, { workloads: ['web'] }),
-      'GET /api/pipeline/runs?limit=20': () => jsonResponse(200, { runs: [] }),
+      'GET /api/pipeline/runs?limit=20': () => jsonResponse(200, []),
     })
     renderAt('/?from=2026-11-05&to=2026-11-01')
     expect(await screen.findByRole('alert')).toHaveTextContent('The range is reversed: 2026-11-01 is before 2026-11-05.')
@@ -79,7 +79,7 @@ describe('DashboardPage', () => {
     let calls = 0
     mockFetch({
       'GET /api/workloads': () => jsonResponse(200, { workloads: ['web'] }),
-      'GET /api/pipeline/runs?limit=20': () => jsonResponse(200, { runs: [] }),
+      'GET /api/pipeline/runs?limit=20': () => jsonResponse(200, []),
       'POST /api/query': () => (++calls === 1 ? problem(503, 'Service Unavailable', 'The database is not reachable.') : jsonResponse(200, { results: [] })),
     })
     renderAt('/?from=2026-11-01&to=2026-11-02')

@@ -1,6 +1,7 @@
 import { useId, useState } from 'react'
 import { Badge } from '../../../components/ui/Badge'
 import { LoadError } from '../../../components/ui/LoadError'
+import { LoadMoreButton } from '../../../components/ui/LoadMoreButton'
 import { RelativeTime } from '../../../components/ui/RelativeTime'
 import { Spinner } from '../../../components/ui/Spinner'
 import { formatElapsed } from '../../../lib/time'
@@ -42,10 +43,15 @@ export function RecentRuns({ workloads }: { workloads: string[] }) {
         <Spinner label="Loading the runs…" />
       ) : query.isError ? (
         <LoadError title="Could not load the runs" error={query.error} onRetry={() => void query.refetch()} />
-      ) : query.data.length === 0 ? (
+      ) : query.data.items.length === 0 ? (
         <p className="card muted text-sm">No runs recorded for this workload.</p>
       ) : (
-        <RunsTable runs={query.data} />
+        <>
+          <RunsTable runs={query.data.items} />
+          <div className="flex justify-end">
+            <LoadMoreButton query={query} />
+          </div>
+        </>
       )}
     </section>
   )

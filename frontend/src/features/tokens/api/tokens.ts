@@ -1,6 +1,7 @@
-import { useInfiniteQuery, useQuery, type InfiniteData, type QueryClient } from '@tanstack/react-query'
+import { useQuery, type InfiniteData, type QueryClient } from '@tanstack/react-query'
 import type { paths } from '../../../lib/openapi-schema'
-import { client, nextLink, ok, okWithHeaders, type Schemas } from '../../../lib/api'
+import { client, ok, type Schemas } from '../../../lib/api'
+import { fetchListPage, useInfiniteList, type ListPage } from '../../../lib/useInfiniteList'
 
 /** A service token's metadata, as GET /api/tokens returns it (never the value). */
 export type ServiceToken = Schemas['Token']
@@ -23,12 +24,6 @@ export const SCOPES = [
 
 export const PAGE_SIZE = 50
 
-export interface TokenPage {
-  tokens: ServiceToken[]
-  total: number
-  next?: string
-}
-
 export const tokenKeys = {
   all: ['tokens'] as const,
   lists: ['tokens', 'list'] as const,
@@ -40,38 +35,25 @@ export function tokensQuery(subject: string, sort: TokenSort, limit = PAGE_SIZE)
   return subject ? { limit, sort, subject } : { limit, sort }
 }
 
-/** The `cursor` of the next page, from the `rel="next"` Link header. */
-function nextCursor(headers: Headers): string | undefined {
-  const next = nextLink(headers.get('Link'))
-  return next ? (new URL(next, window.location.origin).searchParams.get('cursor') ?? undefined) : undefined
-}
-
-async function fetchPage(query: TokenQuery, signal?: AbortSignal): Promise<TokenPage> {
-  const { data, headers } = await okWithHeaders(client.GET('/api/tokens', { params: { query }, signal }))
-  const total = Number(headers.get('X-Total-Count'))
-  return {
-    tokens: data,
-    total: Number.isFinite(total) && headers.has('X-Total-Count') ? total : data.length,
-    next: nextCursor(headers),
-  }
+function listTokens(query: TokenQuery, signal?: AbortSignal) {
+  return client.GET('/api/tokens', { params: { query }, signal })
 }
 
 /** The active tokens matching `subject`, a page at a time ("Load more"). */
 export function useTokens(subject: string, sort: TokenSort) {
-  return useInfiniteQuery({
-    queryKey: tokenKeys.list(subject, sort),
-    initialPageParam: undefined as string | undefined,
-    queryFn: ({ pageParam, signal }) => fetchPage({ ...tokensQuery(subject, sort), cursor: pageParam }, signal),
-    getNextPageParam: (last) => last.next,
-    placeholderData: (previous) => previous,
-  })
+  return useInfiniteList(tokenKeys.list(subject, sort), (cursor, signal) =>
+    listTokens({ ...tokensQuery(subject, sort), cursor }, signal),
+  )
 }
 
 /** How many tokens are active (one-row request, the count is in X-Total-Count). */
 export function useTokenCount() {
   return useQuery({
     queryKey: tokenKeys.count,
-    queryFn: async ({ signal }) => (await fetchPage(tokensQuery('', 'created', 1), signal)).total,
+    queryFn: async ({ signal }) => {
+      const page = await fetchListPage(listTokens(tokensQuery('', 'created', 1), signal))
+      return page.total ?? page.items.length
+    },
   })
 }
 
@@ -85,16 +67,19 @@ export async function revokeToken(tokenId: string): Promise<void> {
 
 /** Removes a revoked token from every cached list, so its row disappears at once. */
 export function removeTokenFromCache(queryClient: QueryClient, tokenId: string) {
-  queryClient.setQueriesData<InfiniteData<TokenPage, string>>({ queryKey: tokenKeys.lists }, (data) => {
+  queryClient.setQueriesData<InfiniteData<ListPage<ServiceToken>, string | undefined>>({ queryKey: tokenKeys.lists }, (data) => {
     if (!data) return data
     let removed = false
     const pages = data.pages.map((page) => {
-      const tokens = page.tokens.filter((t) => t.tokenId !== tokenId)
-      if (tokens.length !== page.tokens.length) removed = true
-      return { ...page, tokens }
+      const items = page.items.filter((t) => t.tokenId !== tokenId)
+      if (items.length !== page.items.length) removed = true
+      return { ...page, items }
     })
     if (!removed) return data
-    return { ...data, pages: pages.map((page) => ({ ...page, total: Math.max(0, page.total - 1) })) }
+    return {
+      ...data,
+      pages: pages.map((page) => ({ ...page, total: page.total === undefined ? undefined : Math.max(0, page.total - 1) })),
+    }
   })
   void queryClient.invalidateQueries({ queryKey: tokenKeys.count })
 }

@@ -47,8 +47,8 @@ export function TokensPage() {
   }, [filterText, subject, setParams])
 
   const query = useTokens(subject, sort)
-  const tokens = query.data?.pages.flatMap((page) => page.tokens) ?? []
-  const total = query.data?.pages.at(-1)?.total ?? 0
+  const tokens = query.data?.items ?? []
+  const total = query.data?.total ?? tokens.length
 
   const onRevoke = useCallback((token: ServiceToken) => setRevoking(token), [])
 
