@@ -35,26 +35,7 @@ func takeDump(t *testing.T, conn *sql.DB, tables ...string) dumpTables {
 	t.Helper()
 	d := dumpTables{}
 	for _, table := range tables {
-		rows, err := conn.Query("SELECT * FROM " + table)
-		if err != nil {
-			t.Fatalf("dump %s: %v", table, err)
-		}
-		cols, _ := rows.Columns()
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			d[table] = append(d[table], vals)
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		rows.Close()
+		d[table] = testenv.TableRows(t, conn, table)
 	}
 	return d
 }

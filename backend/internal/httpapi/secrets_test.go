@@ -104,20 +104,7 @@ func dump(t *testing.T, db testenv.DB) string {
 	defer conn.Close()
 	var out strings.Builder
 	for _, table := range []string{"service_tokens", "audit_events", "admin_sessions", "login_states_used", "revocation_feed", "goose_db_version"} {
-		rows, err := conn.Query("SELECT * FROM " + table)
-		if err != nil {
-			t.Fatalf("dump %s: %v", table, err)
-		}
-		cols, _ := rows.Columns()
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
+		for _, vals := range testenv.TableRows(t, conn, table) {
 			for _, v := range vals {
 				if b, ok := v.([]byte); ok {
 					v = string(b)
@@ -126,7 +113,6 @@ func dump(t *testing.T, db testenv.DB) string {
 			}
 			out.WriteString("\n")
 		}
-		rows.Close()
 	}
 	return out.String()
 }

@@ -86,3 +86,34 @@ func MySQL(t testing.TB) DB {
 	cfg.DBName = name
 	return DB{Driver: "mysql", DSN: cfg.FormatDSN()}
 }
+
+// TableRows returns every row of table, each as its column values: what a backup holds of it,
+// or what a test scans for secrets.
+func TableRows(t testing.TB, conn *sql.DB, table string) [][]any {
+	t.Helper()
+	rows, err := conn.Query("SELECT * FROM " + table)
+	if err != nil {
+		t.Fatalf("read %s: %v", table, err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatalf("read %s: %v", table, err)
+	}
+	var out [][]any
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatalf("read %s: %v", table, err)
+		}
+		out = append(out, vals)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("read %s: %v", table, err)
+	}
+	return out
+}
