@@ -77,13 +77,16 @@ test('a pipeline:write token made in the portal records runs that the dashboard 
   const workload = unique('team')
   const now = Date.now()
   const at = (msAgo: number) => new Date(now - msAgo)
+  // Today's three runs must all start today (UTC), or soon after midnight the cancelled build
+  // would be a day of its own with no coverage: "minutes" shrink so that 35 of them fit.
+  const minute = Math.min(60_000, Math.max(100, (now % DAY) / 40))
   const runs = [
     { ago: 3 * DAY, kind: 'build', status: 'success', coverage: 70 },
     { ago: DAY + HOUR, kind: 'build', status: 'failed', coverage: 72 },
     { ago: DAY, kind: 'build', status: 'success', coverage: 76 },
-    { ago: 30 * 60_000, kind: 'build', status: 'success', coverage: 80.5 },
-    { ago: 20 * 60_000, kind: 'build', status: 'cancelled', coverage: null },
-    { ago: 10 * 60_000, kind: 'deploy', status: 'success', coverage: null },
+    { ago: 30 * minute, kind: 'build', status: 'success', coverage: 80.5 },
+    { ago: 20 * minute, kind: 'build', status: 'cancelled', coverage: null },
+    { ago: 10 * minute, kind: 'deploy', status: 'success', coverage: null },
   ].map((r, i) => ({
     id: `${workload}-${i + 1}`,
     workload,
@@ -92,7 +95,7 @@ test('a pipeline:write token made in the portal records runs that the dashboard 
     status: r.status,
     branch: 'main',
     commit: `${(i + 1).toString(16)}abcdef0123`,
-    startedAt: at(r.ago + 5 * 60_000).toISOString(),
+    startedAt: at(r.ago + 5 * minute).toISOString(),
     finishedAt: at(r.ago).toISOString(),
     coverage: r.coverage,
     tests: r.kind === 'build' ? { passed: 100 + i, failed: r.status === 'failed' ? 2 : 0, skipped: 1 } : null,
