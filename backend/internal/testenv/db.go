@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/codemetrics/codemetrics/backend/internal/store"
 	"github.com/go-sql-driver/mysql"
 )
 
@@ -85,6 +86,34 @@ func MySQL(t testing.TB) DB {
 	})
 	cfg.DBName = name
 	return DB{Driver: "mysql", DSN: cfg.FormatDSN()}
+}
+
+// SQL opens the database directly, as an operator with a SQL client would (to edit rows by
+// hand, restore a backup or read every row), and closes it when the test ends.
+func (db DB) SQL(t testing.TB) *sql.DB {
+	t.Helper()
+	dsn := db.DSN
+	if db.Driver == store.SQLite {
+		dsn += "?_pragma=busy_timeout(10000)"
+	}
+	conn, err := sql.Open(db.Driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// OpenStore opens the store on db, as a server does but without migrating it (call Migrate),
+// and closes it when the test ends: for tests of the store, and of the services over it.
+func OpenStore(t testing.TB, db DB, opts ...store.Options) *store.Store {
+	t.Helper()
+	st, err := store.Open(db.Driver, db.DSN, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 // TableRows returns every row of table, each as its column values: what a backup holds of it,

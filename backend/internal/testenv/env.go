@@ -227,6 +227,14 @@ func (e *Env) As(s Session) Opt {
 	}
 }
 
+// For returns e with its failures (and the OpenAPI check's) reported to t: a subtest's, or a
+// fuzz target's, since only the goroutine of a test may end it.
+func (e *Env) For(t testing.TB) *Env {
+	c := *e
+	c.T = t
+	return &c
+}
+
 // Do sends a request. body is sent as is when it is a string or []byte, else as JSON.
 func (e *Env) Do(method, path string, body any, opts ...Opt) *Response {
 	e.T.Helper()
@@ -254,7 +262,7 @@ func (e *Env) Do(method, path string, body any, opts ...Opt) *Response {
 	for _, o := range opts {
 		o(req)
 	}
-	resp, err := e.HTTP.Client().Do(req)
+	resp, err := e.HTTP.Client().Do(ReportTo(e.T, req))
 	if err != nil {
 		e.T.Fatalf("%s %s: %v", method, path, err)
 	}
