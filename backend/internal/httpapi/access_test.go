@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/codemetrics/codemetrics/backend/internal/apperr"
+	"github.com/codemetrics/codemetrics/backend/internal/audit"
 	"github.com/codemetrics/codemetrics/backend/internal/testenv"
 )
 
@@ -43,19 +44,6 @@ func listSessions(t *testing.T, e *testenv.Env, as testenv.Session) ([]sessionEn
 	return list, r
 }
 
-func takeSessionToken(t *testing.T, e *testenv.Env, s testenv.Session) string {
-	t.Helper()
-	r := e.Do(http.MethodPost, "/api/auth/session-token", nil, e.As(s))
-	var st struct {
-		SessionToken string `json:"sessionToken"`
-	}
-	r.JSON(t, &st)
-	if r.Status != http.StatusOK || st.SessionToken == "" {
-		t.Fatalf("session token: %d %s", r.Status, r.Body)
-	}
-	return st.SessionToken
-}
-
 // TestUserAccessSessions: an administrator lists the live sessions, ends one (its cookie and
 // its session token stop at once) and ends every session of one person; both are audited.
 // Nothing secret is listed, and knowing a session's id authenticates nobody.
@@ -66,7 +54,7 @@ func TestUserAccessSessions(t *testing.T) {
 		bob1 := e.SignIn("bob@example.com", true)
 		bob2 := e.SignIn("bob@example.com", true)
 		e.Clock.Advance(time.Second)
-		bobTok := takeSessionToken(t, e, bob1)
+		bobTok := e.SessionToken(bob1)
 		e.Clock.Advance(2 * time.Minute)
 		if r := e.Do(http.MethodGet, "/api/tokens", nil, testenv.Bearer(bobTok)); r.Status != http.StatusOK {
 			t.Fatalf("bob's session token: %d", r.Status)
@@ -130,13 +118,13 @@ func TestUserAccessSessions(t *testing.T) {
 		if r := e.Do(http.MethodGet, "/api/auth/me", nil, testenv.Cookie(bob2)); r.Status != http.StatusOK {
 			t.Errorf("bob's other session ended too: %d", r.Status)
 		}
-		wantProblem(t, e.Do(http.MethodDelete, "/api/admin/sessions/"+bob1.ID, nil, e.As(ada)), http.StatusNotFound)
-		if evs := auditOf(t, e, "auth.session_ended"); len(evs) != 1 || evs[0].Actor != "ada@example.com" ||
+		testenv.WantProblem(t, e.Do(http.MethodDelete, "/api/admin/sessions/"+bob1.ID, nil, e.As(ada)), http.StatusNotFound)
+		if evs := e.AuditEvents("auth.session_ended"); len(evs) != 1 || evs[0].Actor != "ada@example.com" ||
 			evs[0].Target != "bob@example.com" || evs[0].Details["session"] != bob1.ID[:8] {
 			t.Errorf("session_ended audit events: %+v", evs)
 		}
 
-		wantProblem(t, e.Do(http.MethodDelete, "/api/admin/sessions", nil, e.As(ada)), http.StatusBadRequest)
+		testenv.WantProblem(t, e.Do(http.MethodDelete, "/api/admin/sessions", nil, e.As(ada)), http.StatusBadRequest)
 		key := testenv.TestIssuer + " bob@example.com"
 		r = e.Do(http.MethodDelete, "/api/admin/sessions?identity="+url.QueryEscape(key), nil, e.As(ada))
 		var ended struct{ Ended int }
@@ -146,53 +134,11 @@ func TestUserAccessSessions(t *testing.T) {
 		if r := e.Do(http.MethodGet, "/api/auth/me", nil, testenv.Cookie(bob2)); r.Status != http.StatusUnauthorized {
 			t.Errorf("bob's second session survived: %d", r.Status)
 		}
-		if evs := auditOf(t, e, "auth.sessions_ended"); len(evs) != 1 || evs[0].Actor != "ada@example.com" || evs[0].Details["count"] != float64(1) {
+		if evs := e.AuditEvents("auth.sessions_ended"); len(evs) != 1 || evs[0].Actor != "ada@example.com" || evs[0].Details["count"] != float64(1) {
 			t.Errorf("sessions_ended audit events: %+v", evs)
 		}
 		if list, _ := listSessions(t, e, ada); len(list) != 2 { // ada and the viewer
 			t.Errorf("sessions left: %+v", list)
-		}
-	})
-}
-
-// TestIdleSessionEnds: a session unused for SESSION_IDLE_TIMEOUT ends, cookie and session token
-// alike; one in use lives on. Last use is written at most once a minute, not per request.
-func TestIdleSessionEnds(t *testing.T) {
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db, testenv.Settings{Env: map[string]string{"SESSION_IDLE_TIMEOUT": "1h"}})
-		busy := e.SignIn("busy@example.com", true)
-		idle := e.SignIn("idle@example.com", true)
-		idleTok := takeSessionToken(t, e, idle)
-		lastSeen := func(id string) time.Time {
-			s, err := e.Server.Store.SessionByID(context.Background(), id)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return s.LastSeenAt
-		}
-
-		start := e.Clock.Now()
-		e.Clock.Advance(30 * time.Second)
-		if r := e.Do(http.MethodGet, "/api/auth/me", nil, testenv.Cookie(busy)); r.Status != http.StatusOK {
-			t.Fatalf("me: %d", r.Status)
-		}
-		if got := lastSeen(busy.ID); !got.Equal(start.Truncate(time.Millisecond)) {
-			t.Errorf("last seen written within the minute: %v, want %v", got, start)
-		}
-		for range 3 {
-			e.Clock.Advance(50 * time.Minute)
-			if r := e.Do(http.MethodGet, "/api/auth/me", nil, testenv.Cookie(busy)); r.Status != http.StatusOK {
-				t.Fatalf("a session in use ended: %d", r.Status)
-			}
-		}
-		for name, opt := range map[string]testenv.Opt{"cookie": testenv.Cookie(idle), "session token": testenv.Bearer(idleTok)} {
-			if r := e.Do(http.MethodGet, "/api/auth/me", nil, opt); r.Status != http.StatusUnauthorized {
-				t.Errorf("idle session's %s after 2.5h: %d", name, r.Status)
-			}
-		}
-		// The idle session is no longer listed; the busy one is.
-		if list, _ := listSessions(t, e, busy); len(list) != 1 || list[0].Email != "busy@example.com" {
-			t.Errorf("sessions: %+v", list)
 		}
 	})
 }
@@ -228,4 +174,39 @@ func TestPurgeDeletesEndedSessionsAndStates(t *testing.T) {
 			t.Errorf("expired sign-in state not purged: %v", err)
 		}
 	})
+}
+
+func TestAdminAccessExplainsWhoAndWhy(t *testing.T) {
+	e := testenv.Start(t, testenv.SQLite(t), testenv.Settings{Env: map[string]string{
+		"ADMIN_GROUPS": "codemetrics-admins", "ADMIN_EMAILS": "boss@example.com",
+		"OIDC_ISSUER_URL": "https://idp.example", "OIDC_CLIENT_ID": "c", "OIDC_CLIENT_SECRET": "never-shown",
+	}})
+	admin := e.SignIn("admin@example.com", true)
+	for _, who := range []string{"ada@example.com", "bob@example.com", "ada@example.com"} {
+		if err := e.Server.Audit.Record(t.Context(), audit.Context{Actor: who}, "auth.signed_in", who, map[string]any{"name": who, "reason": "member of group codemetrics-admins (ADMIN_GROUPS)"}); err != nil {
+			t.Fatal(err)
+		}
+		e.Clock.Advance(time.Minute)
+	}
+	r := e.Do(http.MethodGet, "/api/admin/access", nil, e.As(admin))
+	var got struct {
+		IdentityProvider string   `json:"identityProvider"`
+		AdminGroups      []string `json:"adminGroups"`
+		AdminEmails      []string `json:"adminEmails"`
+		RecentAdmins     []struct {
+			Email, Reason, LastSignIn string
+		} `json:"recentAdmins"`
+	}
+	r.JSON(t, &got)
+	if r.Status != http.StatusOK || got.IdentityProvider != "https://idp.example" || strings.Join(got.AdminGroups, ",") != "codemetrics-admins" ||
+		strings.Join(got.AdminEmails, ",") != "boss@example.com" || len(got.RecentAdmins) != 2 || got.RecentAdmins[0].Email != "ada@example.com" ||
+		got.RecentAdmins[0].LastSignIn != testenv.Epoch.Add(2*time.Minute).Format(testenv.TimeFormat) || !strings.Contains(got.RecentAdmins[0].Reason, "ADMIN_GROUPS") {
+		t.Fatalf("access: %d %s", r.Status, r.Body)
+	}
+	if strings.Contains(string(r.Body), "never-shown") {
+		t.Error("the client secret is shown")
+	}
+	e.Sync() // the clock moved on: read the revocation feed, as the background loop would
+	svc := e.CreateToken(admin, map[string]any{"subject": "reader"})
+	testenv.WantProblem(t, e.Do(http.MethodGet, "/api/admin/access", nil, testenv.Bearer(svc.AccessToken)), http.StatusForbidden)
 }

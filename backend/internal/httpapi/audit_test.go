@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/codemetrics/codemetrics/backend/internal/testenv"
+	"github.com/codemetrics/codemetrics/backend/internal/testenv/jwttest"
 	"github.com/oauth2-proxy/mockoidc"
 )
 
@@ -37,49 +38,24 @@ func auditEvents(t *testing.T, e *testenv.Env, viewer testenv.Session) []auditEv
 	return page
 }
 
-// send makes a request from the browser, with the CSRF token the portal holds.
-func (b *browser) send(method, u, csrf string, body any) *http.Response {
-	b.t.Helper()
-	var rd *bytes.Reader
-	if body != nil {
-		j, _ := json.Marshal(body)
-		rd = bytes.NewReader(j)
-	} else {
-		rd = bytes.NewReader(nil)
-	}
-	req, _ := http.NewRequest(method, u, rd)
-	req.Header.Set("X-CSRF-Token", csrf)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := b.client.Do(req)
-	if err != nil {
-		b.t.Fatalf("%s %s: %v", method, u, err)
-	}
-	return resp
-}
-
 // TestEveryAuditEventNamesCredentialAddressAndRequest follows one person through the portal
 // (a browser that already holds a planted session of someone else): every event they cause
 // names the credential that acted, the client's address and the request's id, and taking a
 // session token is itself an event whose id the token's later actions are recorded under.
 func TestEveryAuditEventNamesCredentialAddressAndRequest(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e, p := startWithIDP(t, db)
+		e, p := testenv.StartWithIDP(t, db, nil)
 		planted := e.SignIn("mallory@example.com", true)
-		b := newBrowser(t)
-		u, _ := url.Parse(e.URL)
-		b.client.Jar.SetCookies(u, []*http.Cookie{{Name: "codemetrics_session", Value: planted.Cookie.Value, Path: "/"}})
+		b := testenv.NewBrowser(t)
+		b.Plant(e.URL, "codemetrics_session", planted.Cookie.Value)
 
 		// A person who is not an administrator is refused: the event is the provider's answer's.
-		p.QueueUser(&mockoidc.MockUser{Subject: "u2", Email: "bob@example.com", EmailVerified: true, Groups: []string{"staff"}})
-		denied := b.get(b.atProvider(b.toProvider(e, "/")))
-		p.QueueUser(admin())
-		signedIn := b.get(b.atProvider(b.toProvider(e, "/")))
-		_, me := b.me(e)
+		denied := b.SignIn(e, p, &mockoidc.MockUser{Subject: "u2", Email: "bob@example.com", EmailVerified: true, Groups: []string{"staff"}})
+		signedIn := b.SignIn(e, p, testenv.AdminUser())
+		_, me := b.Me(e)
 		csrf, _ := me["csrfToken"].(string)
 
-		resp := b.send(http.MethodPost, e.URL+"/api/tokens", csrf, map[string]any{"subject": "ci"})
+		resp := b.Send(http.MethodPost, e.URL+"/api/tokens", csrf, map[string]any{"subject": "ci"})
 		var created testenv.CreatedToken
 		_ = json.NewDecoder(resp.Body).Decode(&created)
 		resp.Body.Close()
@@ -88,7 +64,7 @@ func TestEveryAuditEventNamesCredentialAddressAndRequest(t *testing.T) {
 		}
 		createID := resp.Header.Get("X-Request-Id")
 
-		resp = b.send(http.MethodPost, e.URL+"/api/auth/session-token", csrf, nil)
+		resp = b.Send(http.MethodPost, e.URL+"/api/auth/session-token", csrf, nil)
 		var st struct{ SessionToken, Expires string }
 		_ = json.NewDecoder(resp.Body).Decode(&st)
 		resp.Body.Close()
@@ -96,14 +72,14 @@ func TestEveryAuditEventNamesCredentialAddressAndRequest(t *testing.T) {
 			t.Fatalf("session token: %d", resp.StatusCode)
 		}
 		issueID := resp.Header.Get("X-Request-Id")
-		_, claims := jwtParts(t, st.SessionToken)
+		_, claims := jwttest.Parts(t, st.SessionToken)
 		jti, _ := claims["jti"].(string)
 
 		revoke := e.Do(http.MethodDelete, "/api/tokens/"+created.TokenID, nil, testenv.Bearer(st.SessionToken))
 		if revoke.Status != http.StatusNoContent {
 			t.Fatalf("revoke with the session token: %d %s", revoke.Status, revoke.Body)
 		}
-		resp = b.send(http.MethodPost, e.URL+"/auth/logout", csrf, nil)
+		resp = b.Send(http.MethodPost, e.URL+"/auth/logout", csrf, nil)
 		resp.Body.Close()
 		logoutID := resp.Header.Get("X-Request-Id")
 
@@ -150,5 +126,58 @@ func TestEveryAuditEventNamesCredentialAddressAndRequest(t *testing.T) {
 			bytes.Contains(r.Body, []byte(strings.Split(st.SessionToken, ".")[2])) {
 			t.Error("the audit log holds the session token's value")
 		}
+	})
+}
+
+func TestAuditEventsEndpoint(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		admin := e.SignIn("admin@example.com", true)
+		var ids []string
+		for i := range 3 {
+			c := e.CreateToken(admin, map[string]any{"subject": "svc-" + strconv.Itoa(i)})
+			ids = append(ids, c.TokenID)
+		}
+		if r := e.Do(http.MethodDelete, "/api/tokens/"+ids[0], nil, e.As(admin)); r.Status != http.StatusNoContent {
+			t.Fatalf("revoke: %d", r.Status)
+		}
+
+		type page []struct {
+			ID      int64          `json:"id"`
+			Time    string         `json:"time"`
+			Actor   string         `json:"actor"`
+			Action  string         `json:"action"`
+			Target  string         `json:"target"`
+			Details map[string]any `json:"details"`
+		}
+		r := e.Do(http.MethodGet, "/api/audit-events", nil, e.As(admin))
+		var all page
+		r.JSON(t, &all)
+		if r.Status != http.StatusOK || len(all) != 4 || all[0].Action != "token.revoked" || all[0].Target != ids[0] ||
+			all[0].Actor != "admin@example.com" || all[0].Details["subject"] != "svc-0" || !testenv.APITime.MatchString(all[0].Time) {
+			t.Fatalf("audit events: %d %s", r.Status, r.Body)
+		}
+
+		// Filter by action, newest first, two to a page.
+		var got []string
+		for _, p := range followPages(t, e, "/api/audit-events?action=token.created&limit=2", e.As(admin)) {
+			for _, ev := range p {
+				if ev["action"] != "token.created" {
+					t.Fatalf("filter let %s through", ev["action"])
+				}
+				got = append(got, ev["target"].(string))
+			}
+		}
+		if strings.Join(got, ",") != ids[2]+","+ids[1]+","+ids[0] {
+			t.Errorf("created events newest first: %v, want %v reversed", got, ids)
+		}
+
+		// Administrators only.
+		svc := e.CreateToken(admin, map[string]any{"subject": "reader"})
+		testenv.WantProblem(t, e.Do(http.MethodGet, "/api/audit-events", nil, testenv.Bearer(svc.AccessToken)), http.StatusForbidden)
+		testenv.WantProblem(t, e.Do(http.MethodGet, "/api/audit-events", nil, e.As(e.SignIn("viewer@example.com", false))), http.StatusForbidden)
+		testenv.WantProblem(t, e.Do(http.MethodGet, "/api/audit-events", nil), http.StatusUnauthorized)
+		testenv.WantProblem(t, e.Do(http.MethodGet, "/api/audit-events?limit=1001", nil, e.As(admin)), http.StatusBadRequest)
+		testenv.WantProblem(t, e.Do(http.MethodGet, "/api/audit-events?cursor=-4", nil, e.As(admin)), http.StatusBadRequest)
 	})
 }

@@ -3,34 +3,22 @@ package httpapi_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"maps"
+	"net"
 	"net/http"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/codemetrics/codemetrics/backend/internal/testenv"
+	"github.com/codemetrics/codemetrics/backend/internal/testenv/jwttest"
 	"github.com/codemetrics/codemetrics/backend/internal/token"
 	"github.com/golang-jwt/jwt/v5"
 )
-
-// wantInvalidToken checks a bearer token was refused as RFC 6750 says, without the response
-// repeating it.
-func wantInvalidToken(t *testing.T, r *testenv.Response, tok string) {
-	t.Helper()
-	wantProblem(t, r, http.StatusUnauthorized)
-	if h := r.Header.Get("WWW-Authenticate"); !strings.Contains(h, `Bearer realm="codemetrics"`) || !strings.Contains(h, `error="invalid_token"`) {
-		t.Errorf("WWW-Authenticate %q, want Bearer realm=\"codemetrics\" with error=\"invalid_token\"", h)
-	}
-	body := string(r.Body)
-	for _, part := range append([]string{tok}, strings.Split(tok, ".")...) {
-		if len(part) >= 8 && strings.Contains(body, part) {
-			t.Errorf("the response repeats the token it refused: %s", body)
-			break
-		}
-	}
-}
 
 // TestForgedTokens sends tokens an attacker could make, each to be refused with 401.
 func TestForgedTokens(t *testing.T) {
@@ -44,14 +32,12 @@ func TestForgedTokens(t *testing.T) {
 		}
 		e.Clock.Advance(time.Second)
 		revoked := e.CreateToken(admin, map[string]any{"subject": "revoked"})
-		if r := e.Do(http.MethodDelete, "/api/tokens/"+revoked.TokenID, nil, e.As(admin)); r.Status != http.StatusNoContent {
-			t.Fatalf("revoke: %d %s", r.Status, r.Body)
-		}
+		e.Revoke(admin, revoked.TokenID)
 
 		key := []byte(testenv.SigningKey)
 		kid := token.KeyID(key)
 		parts := strings.Split(genuine.AccessToken, ".")
-		_, realClaims := jwtParts(t, genuine.AccessToken)
+		_, realClaims := jwttest.Parts(t, genuine.AccessToken)
 		claims := func(change map[string]any) map[string]any {
 			c := maps.Clone(realClaims)
 			for k, v := range change {
@@ -84,7 +70,7 @@ func TestForgedTokens(t *testing.T) {
 			return s
 		}
 		tampered := func(change map[string]any) string { // the real signature kept
-			return parts[0] + "." + seg(t, claims(change)) + "." + parts[2]
+			return parts[0] + "." + jwttest.Segment(t, claims(change)) + "." + parts[2]
 		}
 		now := e.Clock.Now()
 		signed := func(change func(c *token.Claims)) string { // right key, right kid
@@ -104,27 +90,27 @@ func TestForgedTokens(t *testing.T) {
 		attackerKey := []byte("attacker-chosen-key-0123456789-abcdefghijklmnop")
 
 		forged := []struct{ name, tok string }{
-			{"alg none", seg(t, hdr("none", nil)) + "." + parts[1] + "."},
-			{"alg None", seg(t, hdr("None", nil)) + "." + parts[1] + "."},
-			{"alg NONE", seg(t, hdr("NONE", nil)) + "." + parts[1] + "."},
-			{"alg none without kid", seg(t, map[string]any{"alg": "none"}) + "." + parts[1] + "."},
-			{"alg none with the real signature", seg(t, hdr("none", nil)) + "." + parts[1] + "." + parts[2]},
+			{"alg none", jwttest.Segment(t, hdr("none", nil)) + "." + parts[1] + "."},
+			{"alg None", jwttest.Segment(t, hdr("None", nil)) + "." + parts[1] + "."},
+			{"alg NONE", jwttest.Segment(t, hdr("NONE", nil)) + "." + parts[1] + "."},
+			{"alg none without kid", jwttest.Segment(t, map[string]any{"alg": "none"}) + "." + parts[1] + "."},
+			{"alg none with the real signature", jwttest.Segment(t, hdr("none", nil)) + "." + parts[1] + "." + parts[2]},
 			{"HS384 with the real key", withLib(jwt.SigningMethodHS384, hdr("HS384", nil), realClaims, key)},
 			{"HS512 with the real key", withLib(jwt.SigningMethodHS512, hdr("HS512", nil), realClaims, key)},
-			{"RS256 with a garbage signature", seg(t, hdr("RS256", nil)) + "." + parts[1] + "." + base64.RawURLEncoding.EncodeToString([]byte("garbage signature"))},
-			{"ES256 with the real signature", seg(t, hdr("ES256", nil)) + "." + parts[1] + "." + parts[2]},
-			{"HMAC keyed with the public kid", handSign(t, []byte(kid), hdr("HS256", nil), realClaims)},
-			{"HMAC keyed with the empty key", handSign(t, []byte{}, hdr("HS256", nil), realClaims)},
-			{"HMAC with an embedded jwk", handSign(t, attackerKey, hdr("HS256", map[string]any{"jwk": map[string]any{"kty": "oct", "k": base64.RawURLEncoding.EncodeToString(attackerKey)}}), realClaims)},
-			{"HMAC with a jku", handSign(t, attackerKey, hdr("HS256", map[string]any{"jku": "https://evil.example/jwks.json"}), realClaims)},
-			{"kid path traversal, empty key", handSign(t, []byte{}, hdr("HS256", map[string]any{"kid": "../../../../../../dev/null"}), realClaims)},
+			{"RS256 with a garbage signature", jwttest.Segment(t, hdr("RS256", nil)) + "." + parts[1] + "." + base64.RawURLEncoding.EncodeToString([]byte("garbage signature"))},
+			{"ES256 with the real signature", jwttest.Segment(t, hdr("ES256", nil)) + "." + parts[1] + "." + parts[2]},
+			{"HMAC keyed with the public kid", jwttest.HandSign(t, []byte(kid), hdr("HS256", nil), realClaims)},
+			{"HMAC keyed with the empty key", jwttest.HandSign(t, []byte{}, hdr("HS256", nil), realClaims)},
+			{"HMAC with an embedded jwk", jwttest.HandSign(t, attackerKey, hdr("HS256", map[string]any{"jwk": map[string]any{"kty": "oct", "k": base64.RawURLEncoding.EncodeToString(attackerKey)}}), realClaims)},
+			{"HMAC with a jku", jwttest.HandSign(t, attackerKey, hdr("HS256", map[string]any{"jku": "https://evil.example/jwks.json"}), realClaims)},
+			{"kid path traversal, empty key", jwttest.HandSign(t, []byte{}, hdr("HS256", map[string]any{"kid": "../../../../../../dev/null"}), realClaims)},
 			{"signature stripped", parts[0] + "." + parts[1] + "."},
 			{"signature segment missing", parts[0] + "." + parts[1]},
 			{"extra segment", genuine.AccessToken + ".AAAA"},
-			{"signature of another key, same kid", handSign(t, attackerKey, hdr("HS256", nil), realClaims)},
-			{"right key, unknown kid", handSign(t, key, hdr("HS256", map[string]any{"kid": "0000000000000000"}), realClaims)},
-			{"right key, no kid", handSign(t, key, hdr("HS256", map[string]any{"kid": nil}), realClaims)},
-			{"right key, numeric kid", handSign(t, key, hdr("HS256", map[string]any{"kid": 1}), realClaims)},
+			{"signature of another key, same kid", jwttest.HandSign(t, attackerKey, hdr("HS256", nil), realClaims)},
+			{"right key, unknown kid", jwttest.HandSign(t, key, hdr("HS256", map[string]any{"kid": "0000000000000000"}), realClaims)},
+			{"right key, no kid", jwttest.HandSign(t, key, hdr("HS256", map[string]any{"kid": nil}), realClaims)},
+			{"right key, numeric kid", jwttest.HandSign(t, key, hdr("HS256", map[string]any{"kid": 1}), realClaims)},
 			{"changed sub", tampered(map[string]any{"sub": "admin@example.com"})},
 			{"changed exp", tampered(map[string]any{"exp": now.Add(100 * 365 * 24 * time.Hour).Unix()})},
 			{"changed scope", tampered(map[string]any{"scope": "metrics:read pipeline:write"})},
@@ -137,8 +123,8 @@ func TestForgedTokens(t *testing.T) {
 			{"wrong iss", signed(func(c *token.Claims) { c.Issuer = "someone-else" })},
 			{"no iss", signed(func(c *token.Claims) { c.Issuer = "" })},
 			{"aud another string", signed(func(c *token.Claims) { c.Audience = "other-api" })},
-			{"aud an array", handSign(t, key, hdr("HS256", nil), claims(map[string]any{"aud": []string{"codemetrics-api"}}))},
-			{"aud an array with another", handSign(t, key, hdr("HS256", nil), claims(map[string]any{"aud": []string{"codemetrics-api", "other-api"}}))},
+			{"aud an array", jwttest.HandSign(t, key, hdr("HS256", nil), claims(map[string]any{"aud": []string{"codemetrics-api"}}))},
+			{"aud an array with another", jwttest.HandSign(t, key, hdr("HS256", nil), claims(map[string]any{"aud": []string{"codemetrics-api", "other-api"}}))},
 			{"token_use session, unknown sid", signed(func(c *token.Claims) {
 				c.TokenUse = token.UseSession
 				c.SessionID = "no-such-session"
@@ -159,7 +145,7 @@ func TestForgedTokens(t *testing.T) {
 				t.Errorf("%s: %d %s, want 401", f.name, r.Status, r.Body)
 				continue
 			}
-			wantInvalidToken(t, r, f.tok)
+			testenv.WantInvalidToken(t, r, f.tok)
 			// Nor may a forged token reach the administrator's endpoints.
 			if r := e.Do(http.MethodGet, "/api/tokens", nil, testenv.Bearer(f.tok)); r.Status != http.StatusUnauthorized {
 				t.Errorf("%s on /api/tokens: %d %s, want 401", f.name, r.Status, r.Body)
@@ -188,12 +174,12 @@ func TestForgedTokens(t *testing.T) {
 			t.Errorf("one second before expiry the used token is refused: %d %s", r.Status, r.Body)
 		}
 		at(year)
-		wantInvalidToken(t, use(genuine.AccessToken), genuine.AccessToken)
+		testenv.WantInvalidToken(t, use(genuine.AccessToken), genuine.AccessToken)
 		if r := use(probe.AccessToken); r.Status != http.StatusOK {
 			t.Errorf("one second before expiry a token used for the first time is refused: %d %s", r.Status, r.Body)
 		}
 		at(year + time.Second)
-		wantInvalidToken(t, use(unused.AccessToken), unused.AccessToken)
+		testenv.WantInvalidToken(t, use(unused.AccessToken), unused.AccessToken)
 	})
 }
 
@@ -226,7 +212,7 @@ func TestAuthorizationHeaderOddities(t *testing.T) {
 				continue
 			}
 			if c.status == 401 {
-				wantProblem(t, r, 401)
+				testenv.WantProblem(t, r, 401)
 				if h := r.Header.Get("WWW-Authenticate"); !strings.HasPrefix(h, `Bearer realm="codemetrics"`) {
 					t.Errorf("%s: WWW-Authenticate %q", c.name, h)
 				}
@@ -280,5 +266,386 @@ func TestAuthorizationHeaderOddities(t *testing.T) {
 func hugeJWTShaped(t *testing.T, n int) string {
 	t.Helper()
 	payload, _ := json.Marshal(map[string]string{"sub": strings.Repeat("x", n*3/4)})
-	return seg(t, map[string]string{"alg": "HS256", "typ": "JWT"}) + "." + base64.RawURLEncoding.EncodeToString(payload) + "." + base64.RawURLEncoding.EncodeToString([]byte("sig"))
+	return jwttest.Segment(t, map[string]string{"alg": "HS256", "typ": "JWT"}) + "." + base64.RawURLEncoding.EncodeToString(payload) + "." + base64.RawURLEncoding.EncodeToString([]byte("sig"))
+}
+
+// TestWhoMayCallWhat runs every endpoint as every kind of caller.
+func TestWhoMayCallWhat(t *testing.T) {
+	t.Parallel()
+	type endpoint struct {
+		name, method, path string // path "" + victim for the DELETE
+		body               any
+	}
+	endpoints := []endpoint{
+		{"create token", http.MethodPost, "/api/tokens", map[string]any{"subject": "minted-by-caller"}},
+		{"list tokens", http.MethodGet, "/api/tokens", nil},
+		{"revoke token", http.MethodDelete, "/api/tokens/", nil},
+		{"system config", http.MethodGet, "/api/system/config", nil},
+		{"me", http.MethodGet, "/api/auth/me", nil},
+		{"session token", http.MethodPost, "/api/auth/session-token", nil},
+	}
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		admin := e.SignIn("admin@example.com", true)
+		viewer := e.SignIn("viewer@example.com", false)
+		service := e.CreateToken(admin, map[string]any{"subject": "pipeline", "scopes": []string{"metrics:read", "pipeline:write"}})
+		e.Clock.Advance(time.Second)
+		victim := e.CreateToken(admin, map[string]any{"subject": "victim"})
+
+		callers := []struct {
+			name string
+			opts []testenv.Opt
+			want map[string]int
+		}{
+			{"no credentials", nil, map[string]int{
+				"create token": 401, "list tokens": 401, "revoke token": 401,
+				"system config": 401, "me": 401, "session token": 401,
+			}},
+			{"service token", []testenv.Opt{testenv.Bearer(service.AccessToken)}, map[string]int{
+				"create token": 403, "list tokens": 403, "revoke token": 403,
+				"system config": 200, "me": 403, "session token": 403,
+			}},
+			{"non-administrator", []testenv.Opt{e.As(viewer)}, map[string]int{
+				"create token": 403, "list tokens": 403, "revoke token": 403,
+				"system config": 403, "me": 200, "session token": 403,
+			}},
+			{"administrator", []testenv.Opt{e.As(admin)}, map[string]int{
+				"create token": 201, "list tokens": 200, "revoke token": 204,
+				"system config": 200, "me": 200, "session token": 200,
+			}},
+		}
+		for _, c := range callers {
+			t.Run(c.name, func(t *testing.T) {
+				e := e.For(t)
+				for _, ep := range endpoints {
+					path := ep.path
+					if ep.method == http.MethodDelete {
+						path += victim.TokenID
+					}
+					r := e.Do(ep.method, path, ep.body, c.opts...)
+					want := c.want[ep.name]
+					if r.Status != want {
+						t.Errorf("%s %s: %d %s, want %d", ep.method, path, r.Status, r.Body, want)
+						continue
+					}
+					switch want {
+					case 401:
+						testenv.WantProblem(t, r, 401)
+						if h := r.Header.Get("WWW-Authenticate"); h != `Bearer realm="codemetrics"` {
+							t.Errorf("%s %s: WWW-Authenticate %q, want Bearer realm=\"codemetrics\"", ep.method, path, h)
+						}
+					case 403:
+						testenv.WantProblem(t, r, 403)
+					}
+					if ep.name == "me" && want == 200 {
+						var me struct {
+							Email   string `json:"email"`
+							IsAdmin *bool  `json:"isAdmin"`
+						}
+						r.JSON(t, &me)
+						isAdmin := c.name == "administrator"
+						if me.IsAdmin == nil || *me.IsAdmin != isAdmin {
+							t.Errorf("me as %s: isAdmin %v, want %v: %s", c.name, me.IsAdmin, isAdmin, r.Body)
+						}
+					}
+				}
+				if c.name != "administrator" {
+					// Nothing was minted or revoked.
+					got := testenv.TokenIDs(e.ListTokens(admin))
+					if !slices.Equal(got, []string{victim.TokenID, service.TokenID}) {
+						t.Errorf("after the calls of %s the tokens are %v, want the two made by the test", c.name, got)
+					}
+					if r := e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(victim.AccessToken)); r.Status != http.StatusOK {
+						t.Errorf("the victim token no longer works: %d", r.Status)
+					}
+				}
+			})
+		}
+	})
+}
+
+// TestCookieStateChangesNeedCSRF checks that the session cookie alone, as a cross-site form or
+// script would send it, cannot create or revoke tokens.
+func TestCookieStateChangesNeedCSRF(t *testing.T) {
+	t.Parallel()
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		admin := e.SignIn("admin@example.com", true)
+		other := e.SignIn("other-admin@example.com", true)
+		victim := e.CreateToken(admin, map[string]any{"subject": "victim"})
+
+		if r := e.Do(http.MethodGet, "/api/tokens", nil, testenv.Cookie(admin)); r.Status != http.StatusOK {
+			t.Errorf("GET /api/tokens with the cookie: %d %s, want 200", r.Status, r.Body)
+		}
+
+		attempts := []struct {
+			name string
+			opts []testenv.Opt
+		}{
+			{"cookie only", []testenv.Opt{testenv.Cookie(admin)}},
+			{"cookie and same-origin Origin, no CSRF token", []testenv.Opt{testenv.Cookie(admin), testenv.Header("Origin", e.URL)}},
+			{"wrong CSRF token", []testenv.Opt{testenv.Cookie(admin), testenv.Header("X-CSRF-Token", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")}},
+			{"CSRF token of another session", []testenv.Opt{testenv.Cookie(admin), testenv.Header("X-CSRF-Token", other.CSRF)}},
+			{"CSRF token with a suffix", []testenv.Opt{testenv.Cookie(admin), testenv.Header("X-CSRF-Token", admin.CSRF+"x")}},
+			{"right CSRF token from a foreign Origin", []testenv.Opt{e.As(admin), testenv.Header("Origin", "https://evil.example")}},
+			{"right CSRF token from Origin null", []testenv.Opt{e.As(admin), testenv.Header("Origin", "null")}},
+			{"right CSRF token, Sec-Fetch-Site cross-site", []testenv.Opt{testenv.Cookie(admin), testenv.Header("X-CSRF-Token", admin.CSRF), testenv.Header("Sec-Fetch-Site", "cross-site")}},
+			{"right CSRF token, Sec-Fetch-Site same-site", []testenv.Opt{testenv.Cookie(admin), testenv.Header("X-CSRF-Token", admin.CSRF), testenv.Header("Sec-Fetch-Site", "same-site")}},
+		}
+		for _, a := range attempts {
+			t.Run(a.name, func(t *testing.T) {
+				e := e.For(t)
+				for _, req := range []struct {
+					method, path string
+					body         any
+				}{
+					{http.MethodPost, "/api/tokens", map[string]any{"subject": "forged"}},
+					{http.MethodDelete, "/api/tokens/" + victim.TokenID, nil},
+					{http.MethodPost, "/api/auth/session-token", nil},
+				} {
+					r := e.Do(req.method, req.path, req.body, a.opts...)
+					if r.Status != http.StatusForbidden {
+						t.Errorf("%s %s: %d %s, want 403", req.method, req.path, r.Status, r.Body)
+						continue
+					}
+					testenv.WantProblem(t, r, http.StatusForbidden)
+				}
+				if got := testenv.TokenIDs(e.ListTokens(admin)); !slices.Equal(got, []string{victim.TokenID}) {
+					t.Errorf("tokens are %v, want only the victim, unrevoked", got)
+				}
+			})
+		}
+
+		// The portal's own request, for contrast, works.
+		if r := e.Do(http.MethodPost, "/api/tokens", map[string]any{"subject": "real"}, e.As(admin)); r.Status != http.StatusCreated {
+			t.Errorf("create with cookie, CSRF token and same Origin: %d %s", r.Status, r.Body)
+		}
+	})
+}
+
+// TestPlantedCSRFCookieIsHarmless: a sibling subdomain (evil.example.com beside
+// codemetrics.example.com) can set a codemetrics_csrf cookie that the browser sends here and
+// that script here can read. The CSRF token therefore lives nowhere a cookie can shadow it: the
+// portal takes it from GET /api/auth/me and the server checks it against the session alone. A
+// planted cookie neither breaks the administrator's actions nor authorises a forged one.
+func TestPlantedCSRFCookieIsHarmless(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e, p := testenv.StartWithIDP(t, db, nil)
+		b := testenv.NewBrowser(t)
+		signIn := b.SignIn(e, p, testenv.AdminUser())
+		for _, c := range signIn.Cookies() {
+			if (c.Name == "codemetrics_csrf" || c.Name == "__Host-codemetrics_csrf") && c.Value != "" {
+				t.Errorf("the sign-in sets a CSRF cookie that a planted one could shadow: %+v", c)
+			}
+		}
+		const planted = "planted-by-a-sibling-subdomain"
+		b.Plant(e.URL, "codemetrics_csrf", planted)
+
+		// The portal's source of the token is untouched by the cookie.
+		csrf := b.CSRF(e)
+		if csrf == planted {
+			t.Fatal("GET /api/auth/me hands out the planted value")
+		}
+		for _, tc := range []struct {
+			name   string
+			header string
+			want   int
+		}{
+			{"legitimate action, planted cookie beside it", csrf, http.StatusCreated},
+			{"forged action echoing the planted cookie", planted, http.StatusForbidden},
+			{"forged action with no header", "", http.StatusForbidden},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				resp := b.Send(http.MethodPost, e.URL+"/api/tokens", tc.header, map[string]any{"subject": "ci"})
+				resp.Body.Close()
+				if resp.StatusCode != tc.want {
+					t.Errorf("status %d, want %d", resp.StatusCode, tc.want)
+				}
+			})
+		}
+		resp := b.Send(http.MethodPost, e.URL+"/auth/logout", csrf, nil)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent {
+			t.Errorf("sign-out with a planted cookie beside the session: %d", resp.StatusCode)
+		}
+	})
+}
+
+// TestKeyFetchingHeadersAreNeverFollowed puts jku, x5u and jwk headers pointing at a canary
+// listener into tokens: no connection may ever reach it.
+func TestKeyFetchingHeadersAreNeverFollowed(t *testing.T) {
+	canary, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer canary.Close()
+	var hits atomic.Int64
+	go func() {
+		for {
+			c, err := canary.Accept()
+			if err != nil {
+				return
+			}
+			hits.Add(1)
+			c.Close()
+		}
+	}()
+	url := "http://" + canary.Addr().String() + "/keys.json"
+
+	e := testenv.Start(t, testenv.SQLite(t))
+	admin := e.SignIn("admin@example.com", true)
+	good := e.CreateToken(admin, map[string]any{"subject": "ci"})
+	_, claims := jwttest.Parts(t, good.AccessToken)
+	attackerKey := []byte("attacker-chosen-hmac-key-0123456789abcdef")
+	for name, h := range map[string]map[string]any{
+		"jku": {"jku": url, "kid": "attacker"},
+		"x5u": {"x5u": url, "kid": "attacker"},
+		"jwk": {"jwk": map[string]any{"kty": "oct", "k": base64.RawURLEncoding.EncodeToString(attackerKey)}, "kid": "attacker"},
+	} {
+		tok := jwttest.Sign(t, jwt.SigningMethodHS256, attackerKey, h, claims)
+		if r := e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(tok)); r.Status != http.StatusUnauthorized {
+			t.Errorf("%s header: %d, want 401", name, r.Status)
+		}
+	}
+	// Verification is synchronous: a fetch would have connected before the 401 was written.
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("the canary saw %d connections: a key URL in a token was fetched", n)
+	}
+}
+
+func TestPerTokenRateLimit(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db, testenv.Settings{Env: map[string]string{"RATE_LIMIT_PER_MINUTE": "3"}})
+		admin := e.SignIn("admin@example.com", true)
+		busy := e.CreateToken(admin, map[string]any{"subject": "busy"})
+		calm := e.CreateToken(admin, map[string]any{"subject": "calm"})
+
+		for i, want := range []string{"remaining=2", "remaining=1", "remaining=0"} {
+			r := e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(busy.AccessToken))
+			if r.Status != http.StatusOK || !strings.Contains(r.Header.Get("RateLimit"), want) || r.Header.Get("RateLimit-Policy") != "3;w=60" {
+				t.Fatalf("request %d: %d RateLimit=%q Policy=%q", i+1, r.Status, r.Header.Get("RateLimit"), r.Header.Get("RateLimit-Policy"))
+			}
+		}
+		r := e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(busy.AccessToken))
+		testenv.WantProblem(t, r, http.StatusTooManyRequests)
+		if r.Header.Get("Retry-After") != "20" {
+			t.Errorf("Retry-After %q, want 20 (one request every 20 s at 3 a minute)", r.Header.Get("Retry-After"))
+		}
+		// Another token has its own budget; administrators are not limited by tokens' budgets.
+		if r := e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(calm.AccessToken)); r.Status != http.StatusOK {
+			t.Errorf("another token: %d", r.Status)
+		}
+		if r := e.Do(http.MethodGet, "/api/tokens", nil, e.As(admin)); r.Status != http.StatusOK {
+			t.Errorf("administrator: %d", r.Status)
+		}
+
+		e.Clock.Advance(20 * time.Second)
+		e.Sync()
+		if r := e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(busy.AccessToken)); r.Status != http.StatusOK {
+			t.Fatalf("after waiting Retry-After: %d %s", r.Status, r.Body)
+		}
+		if r := e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(busy.AccessToken)); r.Status != http.StatusTooManyRequests {
+			t.Fatalf("one request refilled, not two: %d", r.Status)
+		}
+	})
+}
+
+// Session tokens have a budget per session, as service tokens have one per token: minting
+// more session tokens from one session adds no budget.
+func TestSessionTokensAreRateLimited(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db, testenv.Settings{Env: map[string]string{"RATE_LIMIT_PER_MINUTE": "3"}})
+		admin := e.SignIn("admin@example.com", true)
+		first, second := e.SessionToken(admin), e.SessionToken(admin)
+		for i, want := range []string{"remaining=2", "remaining=1"} {
+			r := e.Do(http.MethodGet, "/api/auth/me", nil, testenv.Bearer(first))
+			if r.Status != http.StatusOK || !strings.Contains(r.Header.Get("RateLimit"), want) || r.Header.Get("RateLimit-Policy") != "3;w=60" {
+				t.Fatalf("request %d: %d RateLimit=%q Policy=%q", i+1, r.Status, r.Header.Get("RateLimit"), r.Header.Get("RateLimit-Policy"))
+			}
+		}
+		if r := e.Do(http.MethodGet, "/api/auth/me", nil, testenv.Bearer(second)); r.Status != http.StatusOK || !strings.Contains(r.Header.Get("RateLimit"), "remaining=0") {
+			t.Fatalf("the second token of the session: %d %q", r.Status, r.Header.Get("RateLimit"))
+		}
+		r := e.Do(http.MethodGet, "/api/auth/me", nil, testenv.Bearer(first))
+		testenv.WantProblem(t, r, http.StatusTooManyRequests)
+		if r.Header.Get("Retry-After") != "20" {
+			t.Errorf("Retry-After %q, want 20", r.Header.Get("Retry-After"))
+		}
+		testenv.WantProblem(t, e.Do(http.MethodGet, "/api/tokens", nil, testenv.Bearer(e.SessionToken(admin))), http.StatusTooManyRequests)
+		// Another person's session has its own budget; the portal's cookie is not limited.
+		other := e.SignIn("other@example.com", true)
+		if r := e.Do(http.MethodGet, "/api/auth/me", nil, testenv.Bearer(e.SessionToken(other))); r.Status != http.StatusOK {
+			t.Errorf("another session: %d", r.Status)
+		}
+		if r := e.Do(http.MethodGet, "/api/auth/me", nil, e.As(admin)); r.Status != http.StatusOK {
+			t.Errorf("the portal's cookie: %d", r.Status)
+		}
+		e.Clock.Advance(20 * time.Second)
+		if r := e.Do(http.MethodGet, "/api/auth/me", nil, testenv.Bearer(second)); r.Status != http.StatusOK {
+			t.Errorf("after Retry-After: %d", r.Status)
+		}
+	})
+}
+
+func TestFailedAuthenticationsAreLimitedPerAddress(t *testing.T) {
+	e := testenv.Start(t, testenv.SQLite(t), testenv.Settings{Env: map[string]string{"AUTH_RATE_LIMIT_PER_MINUTE": "3"}})
+	admin := e.SignIn("admin@example.com", true)
+	good := e.CreateToken(admin, map[string]any{"subject": "ci"})
+
+	for i := range 3 {
+		r := e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer("forged."+strings.Repeat("x", i+1)+".sig"))
+		testenv.WantProblem(t, r, http.StatusUnauthorized)
+	}
+	// The guesser is now slowed down, whatever X-Forwarded-For or X-Real-IP it claims (no
+	// trusted proxies)...
+	for _, h := range [][2]string{{"X-Forwarded-For", ""}, {"X-Forwarded-For", "203.0.113.9"}, {"X-Forwarded-For", "10.0.0.1, 198.51.100.7"}, {"X-Real-IP", "198.51.100.8"}} {
+		r := e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer("forged.again.sig"), testenv.Header(h[0], h[1]))
+		testenv.WantProblem(t, r, http.StatusTooManyRequests)
+		if r.Header.Get("Retry-After") == "" {
+			t.Error("429 without Retry-After")
+		}
+	}
+	// ...but a valid token from the same address is never refused for others' failures, and
+	// its successes do not spend the failure budget.
+	for range 5 {
+		if r := e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(good.AccessToken)); r.Status != http.StatusOK {
+			t.Fatalf("valid token from the failing address: %d %s", r.Status, r.Body)
+		}
+	}
+	// The failure budget refills with time.
+	e.Clock.Advance(20 * time.Second)
+	e.Sync()
+	testenv.WantProblem(t, e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer("forged.later.sig")), http.StatusUnauthorized)
+	testenv.WantProblem(t, e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer("forged.later.sig")), http.StatusTooManyRequests)
+}
+
+// TestGarbageTokensCannotLockOutAValidToken streams garbage tokens from one address, as
+// anyone sharing the address (an office NAT, a proxy not in TRUSTED_PROXIES) could, while a
+// CI job at the same address calls with its valid service token and an administrator with a
+// session token: the garbage is refused, 401 and then 429, and every valid call succeeds.
+func TestGarbageTokensCannotLockOutAValidToken(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		const budget = 5
+		e := testenv.Start(t, db, testenv.Settings{Env: map[string]string{"AUTH_RATE_LIMIT_PER_MINUTE": fmt.Sprint(budget)}})
+		admin := e.SignIn("admin@example.com", true)
+		ci := e.CreateToken(admin, map[string]any{"subject": "ci"})
+		sessionToken := e.SessionToken(admin)
+
+		for i := range 60 {
+			garbage := e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(fmt.Sprintf("garbage.%d.sig", i)))
+			want := http.StatusUnauthorized
+			if i >= budget {
+				want = http.StatusTooManyRequests
+			}
+			if garbage.Status != want {
+				t.Fatalf("garbage token %d: %d, want %d", i+1, garbage.Status, want)
+			}
+			if r := e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(ci.AccessToken)); r.Status != http.StatusOK {
+				t.Fatalf("valid service token after %d garbage tokens: %d %s", i+1, r.Status, r.Body)
+			}
+			if r := e.Do(http.MethodGet, "/api/auth/me", nil, testenv.Bearer(sessionToken)); r.Status != http.StatusOK {
+				t.Fatalf("valid session token after %d garbage tokens: %d %s", i+1, r.Status, r.Body)
+			}
+		}
+	})
 }

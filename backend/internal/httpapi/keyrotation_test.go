@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/codemetrics/codemetrics/backend/internal/testenv"
+	"github.com/codemetrics/codemetrics/backend/internal/testenv/jwttest"
 	"github.com/codemetrics/codemetrics/backend/internal/token"
 )
 
@@ -29,7 +30,7 @@ func TestSigningKeyRotation(t *testing.T) {
 	}
 	admin2 := during.SignIn("admin@example.com", true)
 	fresh := during.CreateToken(admin2, map[string]any{"subject": "made-after-rotation"})
-	header, _ := jwtParts(t, fresh.AccessToken)
+	header, _ := jwttest.Parts(t, fresh.AccessToken)
 	if header["kid"] != token.KeyID([]byte(newKey)) || header["kid"] == token.KeyID([]byte(oldKey)) {
 		t.Errorf("new tokens carry kid %v, want the new key's", header["kid"])
 	}
@@ -37,7 +38,7 @@ func TestSigningKeyRotation(t *testing.T) {
 	// Step 2, once old tokens are replaced: the previous key is dropped and its tokens stop working.
 	after := testenv.Start(t, db, testenv.Settings{Clock: clock, Env: map[string]string{"TOKEN_SIGNING_KEY": newKey}})
 	r := after.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(old.AccessToken))
-	wantProblem(t, r, http.StatusUnauthorized)
+	testenv.WantProblem(t, r, http.StatusUnauthorized)
 	if r := after.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(fresh.AccessToken)); r.Status != http.StatusOK {
 		t.Fatalf("token signed with the new key: %d", r.Status)
 	}

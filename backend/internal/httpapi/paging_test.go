@@ -111,7 +111,7 @@ func TestPagingLimitPolicy(t *testing.T) {
 			var details []string
 			for _, q := range []string{"limit=0", "limit=-1", "limit=1001", "limit=500000", "limit=abc", "limit=2.5", "limit=1e3", "limit=0x10"} {
 				r := f.e.Do(http.MethodGet, l.path+"?"+q, nil, l.as)
-				details = append(details, wantProblem(t, r, http.StatusBadRequest).Detail)
+				details = append(details, testenv.WantProblem(t, r, http.StatusBadRequest).Detail)
 			}
 			for _, d := range details {
 				if d != "limit must be a whole number from 1 to 1000" {
@@ -207,7 +207,7 @@ func TestPagingRefusesForeignAndTamperedCursors(t *testing.T) {
 					t.Errorf("%s, %s cursor: %d, want 400: %s", l.name, what, r.Status, r.Body)
 					continue
 				}
-				if d := wantProblem(t, r, http.StatusBadRequest).Detail; !strings.HasPrefix(d, "cursor is not one this server gave out") {
+				if d := testenv.WantProblem(t, r, http.StatusBadRequest).Detail; !strings.HasPrefix(d, "cursor is not one this server gave out") {
 					t.Errorf("%s, %s cursor: detail %q", l.name, what, d)
 				}
 			}

@@ -48,7 +48,7 @@ func TestRecordAndListPipelineRuns(t *testing.T) {
 			t.Errorf("recording the same run again: %d %s", r.Status, r.Body)
 		}
 		changed := run("gh-1001", "my-team", "build", "failed", day, 300, 81.5)
-		wantProblem(t, e.Do(http.MethodPost, "/api/pipeline/runs", changed, testenv.Bearer(writer.AccessToken)), http.StatusConflict)
+		testenv.WantProblem(t, e.Do(http.MethodPost, "/api/pipeline/runs", changed, testenv.Bearer(writer.AccessToken)), http.StatusConflict)
 		// The same id in another workload is another run.
 		if r := e.Do(http.MethodPost, "/api/pipeline/runs", run("gh-1001", "other-team", "build", "success", day, 60, nil), testenv.Bearer(writer.AccessToken)); r.Status != http.StatusCreated {
 			t.Errorf("same id, other workload: %d %s", r.Status, r.Body)
@@ -61,9 +61,9 @@ func TestRecordAndListPipelineRuns(t *testing.T) {
 		}
 
 		// Scopes: a metrics:read token reads but cannot record; a pipeline:write token cannot read.
-		wantProblem(t, e.Do(http.MethodPost, "/api/pipeline/runs", run("x-1", "my-team", "build", "success", day, 1, nil), testenv.Bearer(reader.AccessToken)), http.StatusForbidden)
-		wantProblem(t, e.Do(http.MethodGet, "/api/pipeline/runs", nil, testenv.Bearer(writer.AccessToken)), http.StatusForbidden)
-		wantProblem(t, e.Do(http.MethodPost, "/api/pipeline/runs", first), http.StatusUnauthorized)
+		testenv.WantProblem(t, e.Do(http.MethodPost, "/api/pipeline/runs", run("x-1", "my-team", "build", "success", day, 1, nil), testenv.Bearer(reader.AccessToken)), http.StatusForbidden)
+		testenv.WantProblem(t, e.Do(http.MethodGet, "/api/pipeline/runs", nil, testenv.Bearer(writer.AccessToken)), http.StatusForbidden)
+		testenv.WantProblem(t, e.Do(http.MethodPost, "/api/pipeline/runs", first), http.StatusUnauthorized)
 
 		var ids []string
 		for _, page := range followPages(t, e, "/api/pipeline/runs?workload=my-team&limit=2", testenv.Bearer(reader.AccessToken)) {
@@ -78,8 +78,8 @@ func TestRecordAndListPipelineRuns(t *testing.T) {
 		if r.Status != http.StatusOK || !strings.Contains(string(r.Body), `["my-team","other-team"]`) {
 			t.Errorf("workloads: %d %s", r.Status, r.Body)
 		}
-		wantProblem(t, e.Do(http.MethodGet, "/api/pipeline/runs?limit=0", nil, testenv.Bearer(reader.AccessToken)), http.StatusBadRequest)
-		wantProblem(t, e.Do(http.MethodGet, "/api/pipeline/runs?cursor=zz", nil, testenv.Bearer(reader.AccessToken)), http.StatusBadRequest)
+		testenv.WantProblem(t, e.Do(http.MethodGet, "/api/pipeline/runs?limit=0", nil, testenv.Bearer(reader.AccessToken)), http.StatusBadRequest)
+		testenv.WantProblem(t, e.Do(http.MethodGet, "/api/pipeline/runs?cursor=zz", nil, testenv.Bearer(reader.AccessToken)), http.StatusBadRequest)
 	})
 }
 
@@ -109,10 +109,11 @@ func TestRecordRunValidation(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
+			e := e.For(t)
 			body := run("r-1", "team", "build", "success", day, 60, 50)
 			tc.change(body)
 			r := e.Do(http.MethodPost, "/api/pipeline/runs", body, testenv.Bearer(writer.AccessToken))
-			p := wantProblem(t, r, http.StatusBadRequest)
+			p := testenv.WantProblem(t, r, http.StatusBadRequest)
 			if !strings.Contains(p.Detail, tc.want) {
 				t.Errorf("detail %q does not say %q", p.Detail, tc.want)
 			}
@@ -122,6 +123,37 @@ func TestRecordRunValidation(t *testing.T) {
 	if r.Status != http.StatusOK || strings.Contains(string(r.Body), "r-1") {
 		t.Errorf("a refused run was stored: %s", r.Body)
 	}
+}
+
+// fuzzServer starts one server for a whole fuzz target, with a token that may record and read.
+func fuzzServer(f *testing.F) (*testenv.Env, string) {
+	e := testenv.Start(f, testenv.SQLite(f))
+	tok := e.CreateToken(e.SignIn("admin@example.com", true), map[string]any{"subject": "fuzz", "scopes": []string{"metrics:read", "pipeline:write"}})
+	return e, tok.AccessToken
+}
+
+// FuzzRecordRunBody sends arbitrary bodies to POST /api/pipeline/runs: never a 5xx, always
+// JSON, a refusal as problem+json.
+func FuzzRecordRunBody(f *testing.F) {
+	e, tok := fuzzServer(f)
+	f.Add([]byte(`{"id":"r1","workload":"team","pipeline":"ci","kind":"build","status":"success","branch":"main","commit":"abcdef0","startedAt":"2026-01-01T10:00:00Z","finishedAt":"2026-01-01T10:05:00Z","coverage":80,"tests":{"passed":1,"failed":0,"skipped":0}}`))
+	f.Add([]byte(`{"id":"r1","workload":"team","kind":"deploy","startedAt":"x"}`))
+	f.Add([]byte(`{"coverage":1e400}`))
+	f.Add([]byte(`{"tests":{"passed":-1}}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		testenv.WantJSONAnswer(t, e.For(t).Do(http.MethodPost, "/api/pipeline/runs", body, testenv.Bearer(tok)))
+	})
+}
+
+// FuzzQueryBody does the same to POST /api/query.
+func FuzzQueryBody(f *testing.F) {
+	e, tok := fuzzServer(f)
+	f.Add([]byte(`{"queries":["code-coverage"],"workloads":["team"],"dateRange":{"start":"2026-01-01","end":"2026-01-31"}}`))
+	f.Add([]byte(`{"queries":["build-duration","build-duration"],"workloads":["a","b"],"dateRange":{"start":"9999-12-31","end":"0001-01-01"}}`))
+	f.Add([]byte(`{"dateRange":{}}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		testenv.WantJSONAnswer(t, e.For(t).Do(http.MethodPost, "/api/query", body, testenv.Bearer(tok)))
+	})
 }
 
 func TestQueryDailySeries(t *testing.T) {
@@ -198,7 +230,7 @@ func TestQueryDailySeries(t *testing.T) {
 			`{"queries": [], "workloads": ["my-team"], "dateRange": {"start": "2026-02-10", "end": "2026-02-12"}}`:                "queries is required",
 		}
 		for b, w := range bad {
-			p := wantProblem(t, e.Do(http.MethodPost, "/api/query", b, testenv.Bearer(writer.AccessToken)), http.StatusBadRequest)
+			p := testenv.WantProblem(t, e.Do(http.MethodPost, "/api/query", b, testenv.Bearer(writer.AccessToken)), http.StatusBadRequest)
 			if !strings.Contains(p.Detail, w) {
 				t.Errorf("%s: detail %q, want it to name %q", b, p.Detail, w)
 			}
@@ -221,11 +253,11 @@ func TestTokenSelf(t *testing.T) {
 		e.Flush()
 		r = e.Do(http.MethodGet, "/api/tokens/self", nil, testenv.Bearer(c.AccessToken))
 		_ = json.Unmarshal(r.Body, &self)
-		if self["lastUsed"] != testenv.Epoch.Format(apiTimeFormat) {
+		if self["lastUsed"] != testenv.Epoch.Format(testenv.TimeFormat) {
 			t.Errorf("lastUsed after a flush = %v", self["lastUsed"])
 		}
-		wantProblem(t, e.Do(http.MethodGet, "/api/tokens/self", nil, e.As(admin)), http.StatusForbidden)
-		wantProblem(t, e.Do(http.MethodGet, "/api/tokens/self", nil), http.StatusUnauthorized)
+		testenv.WantProblem(t, e.Do(http.MethodGet, "/api/tokens/self", nil, e.As(admin)), http.StatusForbidden)
+		testenv.WantProblem(t, e.Do(http.MethodGet, "/api/tokens/self", nil), http.StatusUnauthorized)
 	})
 }
 
@@ -239,15 +271,15 @@ func TestCookieWritesToMetricsNeedCSRF(t *testing.T) {
 	body := run("csrf-1", "team", "build", "success", day, 60, nil)
 	query := map[string]any{"queries": []string{"code-coverage"}, "workloads": []string{"team"}, "dateRange": map[string]string{"start": "2026-02-10", "end": "2026-02-10"}}
 
-	wantProblem(t, e.Do(http.MethodPost, "/api/pipeline/runs", body, testenv.Cookie(admin)), http.StatusForbidden)
-	wantProblem(t, e.Do(http.MethodPost, "/api/pipeline/runs", body, e.As(admin), testenv.Header("Origin", "https://evil.example")), http.StatusForbidden)
+	testenv.WantProblem(t, e.Do(http.MethodPost, "/api/pipeline/runs", body, testenv.Cookie(admin)), http.StatusForbidden)
+	testenv.WantProblem(t, e.Do(http.MethodPost, "/api/pipeline/runs", body, e.As(admin), testenv.Header("Origin", "https://evil.example")), http.StatusForbidden)
 	if r := e.Do(http.MethodGet, "/api/workloads", nil, e.As(admin)); r.Status != http.StatusOK || strings.Contains(string(r.Body), "team") {
 		t.Fatalf("a forged request stored a run: %d %s", r.Status, r.Body)
 	}
 	if r := e.Do(http.MethodPost, "/api/pipeline/runs", body, e.As(admin)); r.Status != http.StatusCreated {
 		t.Fatalf("with the CSRF token: %d %s", r.Status, r.Body)
 	}
-	wantProblem(t, e.Do(http.MethodPost, "/api/query", query, testenv.Cookie(admin)), http.StatusForbidden)
+	testenv.WantProblem(t, e.Do(http.MethodPost, "/api/query", query, testenv.Cookie(admin)), http.StatusForbidden)
 	if r := e.Do(http.MethodPost, "/api/query", query, e.As(admin)); r.Status != http.StatusOK {
 		t.Fatalf("query with the CSRF token: %d %s", r.Status, r.Body)
 	}

@@ -32,39 +32,33 @@ func TestRevocationAcrossInstances(t *testing.T) {
 		}
 
 		// Revoked through A: A refuses at once, without reading the feed.
-		if r := a.Do(http.MethodDelete, "/api/tokens/"+tok.TokenID, nil, a.As(admin)); r.Status != http.StatusNoContent {
-			t.Fatalf("revoke on A: %d %s", r.Status, r.Body)
-		}
-		wantInvalidToken(t, config(a, tok.AccessToken), tok.AccessToken)
+		a.Revoke(admin, tok.TokenID)
+		testenv.WantInvalidToken(t, config(a, tok.AccessToken), tok.AccessToken)
 		// B, which has the token cached, refuses it once it has read the feed.
 		b.Sync()
-		wantInvalidToken(t, config(b, tok.AccessToken), tok.AccessToken)
+		testenv.WantInvalidToken(t, config(b, tok.AccessToken), tok.AccessToken)
 		// And keeps refusing it on later reads of the feed.
 		clock.Advance(5 * time.Second)
 		b.Sync()
-		wantInvalidToken(t, config(b, tok.AccessToken), tok.AccessToken)
+		testenv.WantInvalidToken(t, config(b, tok.AccessToken), tok.AccessToken)
 
 		// A token minted and revoked on A that B has never seen: refused by B even before
 		// B reads the feed.
 		clock.Advance(time.Second)
 		a.Sync()
 		other := a.CreateToken(admin, map[string]any{"subject": "never-seen-by-b"})
-		if r := a.Do(http.MethodDelete, "/api/tokens/"+other.TokenID, nil, a.As(admin)); r.Status != http.StatusNoContent {
-			t.Fatalf("revoke on A: %d %s", r.Status, r.Body)
-		}
-		wantInvalidToken(t, config(b, other.AccessToken), other.AccessToken)
+		a.Revoke(admin, other.TokenID)
+		testenv.WantInvalidToken(t, config(b, other.AccessToken), other.AccessToken)
 
 		// Revoked through B while A has it cached: the same the other way round.
 		third := a.CreateToken(admin, map[string]any{"subject": "third"})
 		if r := config(a, third.AccessToken); r.Status != http.StatusOK {
 			t.Fatalf("A refuses a new token: %d %s", r.Status, r.Body)
 		}
-		if r := b.Do(http.MethodDelete, "/api/tokens/"+third.TokenID, nil, b.As(admin)); r.Status != http.StatusNoContent {
-			t.Fatalf("revoke on B: %d %s", r.Status, r.Body)
-		}
-		wantInvalidToken(t, config(b, third.AccessToken), third.AccessToken)
+		b.Revoke(admin, third.TokenID)
+		testenv.WantInvalidToken(t, config(b, third.AccessToken), third.AccessToken)
 		a.Sync()
-		wantInvalidToken(t, config(a, third.AccessToken), third.AccessToken)
+		testenv.WantInvalidToken(t, config(a, third.AccessToken), third.AccessToken)
 	})
 }
 
@@ -98,7 +92,7 @@ func TestFailClosed(t *testing.T) {
 				t.Errorf("%s token with a stale revocation feed: %d %s, want 503", name, r.Status, r.Body)
 				continue
 			}
-			wantProblem(t, r, http.StatusServiceUnavailable)
+			testenv.WantProblem(t, r, http.StatusServiceUnavailable)
 			if r.Header.Get("Retry-After") == "" {
 				t.Errorf("503 without Retry-After")
 			}

@@ -19,18 +19,17 @@ import (
 // every database row and the audit log for any secret: none may appear.
 func TestNoSecretLeaks(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e, p := startWithIDP(t, db)
-		b := newBrowser(t)
-		p.QueueUser(admin())
-		b.get(b.atProvider(b.toProvider(e, "/")))
-		cookie := b.cookie(e.URL, "codemetrics_session")
+		e, p := testenv.StartWithIDP(t, db, nil)
+		b := testenv.NewBrowser(t)
+		b.SignIn(e, p, testenv.AdminUser())
+		cookie := b.Cookie(e.URL, "codemetrics_session")
 		if cookie == "" {
 			t.Fatal("no session")
 		}
-		csrf := b.csrf(e)
+		csrf := b.CSRF(e)
 		req, _ := http.NewRequest(http.MethodPost, e.URL+"/api/auth/session-token", nil)
 		req.Header.Set("X-CSRF-Token", csrf)
-		resp, err := b.client.Do(req)
+		resp, err := b.Client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -55,7 +54,7 @@ func TestNoSecretLeaks(t *testing.T) {
 		e.Flush()
 		req, _ = http.NewRequest(http.MethodPost, e.URL+"/auth/logout", nil)
 		req.Header.Set("X-CSRF-Token", csrf)
-		if resp, err := b.client.Do(req); err != nil || resp.StatusCode != http.StatusNoContent {
+		if resp, err := b.Client.Do(req); err != nil || resp.StatusCode != http.StatusNoContent {
 			t.Fatalf("logout: %v", err)
 		}
 

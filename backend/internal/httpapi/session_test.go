@@ -1,166 +1,15 @@
 package httpapi_test
 
 import (
+	"context"
 	"net/http"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/codemetrics/codemetrics/backend/internal/testenv"
+	"github.com/codemetrics/codemetrics/backend/internal/testenv/jwttest"
 )
-
-// TestWhoMayCallWhat runs every endpoint as every kind of caller.
-func TestWhoMayCallWhat(t *testing.T) {
-	t.Parallel()
-	type endpoint struct {
-		name, method, path string // path "" + victim for the DELETE
-		body               any
-	}
-	endpoints := []endpoint{
-		{"create token", http.MethodPost, "/api/tokens", map[string]any{"subject": "minted-by-caller"}},
-		{"list tokens", http.MethodGet, "/api/tokens", nil},
-		{"revoke token", http.MethodDelete, "/api/tokens/", nil},
-		{"system config", http.MethodGet, "/api/system/config", nil},
-		{"me", http.MethodGet, "/api/auth/me", nil},
-		{"session token", http.MethodPost, "/api/auth/session-token", nil},
-	}
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
-		viewer := e.SignIn("viewer@example.com", false)
-		service := e.CreateToken(admin, map[string]any{"subject": "pipeline", "scopes": []string{"metrics:read", "pipeline:write"}})
-		e.Clock.Advance(time.Second)
-		victim := e.CreateToken(admin, map[string]any{"subject": "victim"})
-
-		callers := []struct {
-			name string
-			opts []testenv.Opt
-			want map[string]int
-		}{
-			{"no credentials", nil, map[string]int{
-				"create token": 401, "list tokens": 401, "revoke token": 401,
-				"system config": 401, "me": 401, "session token": 401,
-			}},
-			{"service token", []testenv.Opt{testenv.Bearer(service.AccessToken)}, map[string]int{
-				"create token": 403, "list tokens": 403, "revoke token": 403,
-				"system config": 200, "me": 403, "session token": 403,
-			}},
-			{"non-administrator", []testenv.Opt{e.As(viewer)}, map[string]int{
-				"create token": 403, "list tokens": 403, "revoke token": 403,
-				"system config": 403, "me": 200, "session token": 403,
-			}},
-			{"administrator", []testenv.Opt{e.As(admin)}, map[string]int{
-				"create token": 201, "list tokens": 200, "revoke token": 204,
-				"system config": 200, "me": 200, "session token": 200,
-			}},
-		}
-		for _, c := range callers {
-			t.Run(c.name, func(t *testing.T) {
-				for _, ep := range endpoints {
-					path := ep.path
-					if ep.method == http.MethodDelete {
-						path += victim.TokenID
-					}
-					r := e.Do(ep.method, path, ep.body, c.opts...)
-					want := c.want[ep.name]
-					if r.Status != want {
-						t.Errorf("%s %s: %d %s, want %d", ep.method, path, r.Status, r.Body, want)
-						continue
-					}
-					switch want {
-					case 401:
-						wantProblem(t, r, 401)
-						if h := r.Header.Get("WWW-Authenticate"); h != `Bearer realm="codemetrics"` {
-							t.Errorf("%s %s: WWW-Authenticate %q, want Bearer realm=\"codemetrics\"", ep.method, path, h)
-						}
-					case 403:
-						wantProblem(t, r, 403)
-					}
-					if ep.name == "me" && want == 200 {
-						var me struct {
-							Email   string `json:"email"`
-							IsAdmin *bool  `json:"isAdmin"`
-						}
-						r.JSON(t, &me)
-						isAdmin := c.name == "administrator"
-						if me.IsAdmin == nil || *me.IsAdmin != isAdmin {
-							t.Errorf("me as %s: isAdmin %v, want %v: %s", c.name, me.IsAdmin, isAdmin, r.Body)
-						}
-					}
-				}
-				if c.name != "administrator" {
-					// Nothing was minted or revoked.
-					got := ids(listTokens(t, e, admin))
-					if !slices.Equal(got, []string{victim.TokenID, service.TokenID}) {
-						t.Errorf("after the calls of %s the tokens are %v, want the two made by the test", c.name, got)
-					}
-					if r := e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(victim.AccessToken)); r.Status != http.StatusOK {
-						t.Errorf("the victim token no longer works: %d", r.Status)
-					}
-				}
-			})
-		}
-	})
-}
-
-// TestCookieStateChangesNeedCSRF checks that the session cookie alone, as a cross-site form or
-// script would send it, cannot create or revoke tokens.
-func TestCookieStateChangesNeedCSRF(t *testing.T) {
-	t.Parallel()
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
-		other := e.SignIn("other-admin@example.com", true)
-		victim := e.CreateToken(admin, map[string]any{"subject": "victim"})
-
-		if r := e.Do(http.MethodGet, "/api/tokens", nil, testenv.Cookie(admin)); r.Status != http.StatusOK {
-			t.Errorf("GET /api/tokens with the cookie: %d %s, want 200", r.Status, r.Body)
-		}
-
-		attempts := []struct {
-			name string
-			opts []testenv.Opt
-		}{
-			{"cookie only", []testenv.Opt{testenv.Cookie(admin)}},
-			{"cookie and same-origin Origin, no CSRF token", []testenv.Opt{testenv.Cookie(admin), testenv.Header("Origin", e.URL)}},
-			{"wrong CSRF token", []testenv.Opt{testenv.Cookie(admin), testenv.Header("X-CSRF-Token", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")}},
-			{"CSRF token of another session", []testenv.Opt{testenv.Cookie(admin), testenv.Header("X-CSRF-Token", other.CSRF)}},
-			{"CSRF token with a suffix", []testenv.Opt{testenv.Cookie(admin), testenv.Header("X-CSRF-Token", admin.CSRF+"x")}},
-			{"right CSRF token from a foreign Origin", []testenv.Opt{e.As(admin), testenv.Header("Origin", "https://evil.example")}},
-			{"right CSRF token from Origin null", []testenv.Opt{e.As(admin), testenv.Header("Origin", "null")}},
-			{"right CSRF token, Sec-Fetch-Site cross-site", []testenv.Opt{testenv.Cookie(admin), testenv.Header("X-CSRF-Token", admin.CSRF), testenv.Header("Sec-Fetch-Site", "cross-site")}},
-			{"right CSRF token, Sec-Fetch-Site same-site", []testenv.Opt{testenv.Cookie(admin), testenv.Header("X-CSRF-Token", admin.CSRF), testenv.Header("Sec-Fetch-Site", "same-site")}},
-		}
-		for _, a := range attempts {
-			t.Run(a.name, func(t *testing.T) {
-				for _, req := range []struct {
-					method, path string
-					body         any
-				}{
-					{http.MethodPost, "/api/tokens", map[string]any{"subject": "forged"}},
-					{http.MethodDelete, "/api/tokens/" + victim.TokenID, nil},
-					{http.MethodPost, "/api/auth/session-token", nil},
-				} {
-					r := e.Do(req.method, req.path, req.body, a.opts...)
-					if r.Status != http.StatusForbidden {
-						t.Errorf("%s %s: %d %s, want 403", req.method, req.path, r.Status, r.Body)
-						continue
-					}
-					wantProblem(t, r, http.StatusForbidden)
-				}
-				if got := ids(listTokens(t, e, admin)); !slices.Equal(got, []string{victim.TokenID}) {
-					t.Errorf("tokens are %v, want only the victim, unrevoked", got)
-				}
-			})
-		}
-
-		// The portal's own request, for contrast, works.
-		if r := e.Do(http.MethodPost, "/api/tokens", map[string]any{"subject": "real"}, e.As(admin)); r.Status != http.StatusCreated {
-			t.Errorf("create with cookie, CSRF token and same Origin: %d %s", r.Status, r.Body)
-		}
-	})
-}
 
 // TestSessionToken checks the bearer session token an administrator takes for curl.
 func TestSessionToken(t *testing.T) {
@@ -183,7 +32,7 @@ func TestSessionToken(t *testing.T) {
 			Expires      string `json:"expires"`
 		}
 		r.JSON(t, &st)
-		if st.SessionToken == "" || !apiTime.MatchString(st.Expires) {
+		if st.SessionToken == "" || !testenv.APITime.MatchString(st.Expires) {
 			t.Fatalf("session token response %s", r.Body)
 		}
 		exp, err := time.Parse(time.RFC3339, st.Expires)
@@ -193,7 +42,7 @@ func TestSessionToken(t *testing.T) {
 		if exp.After(admin.ExpiresAt) {
 			t.Errorf("session token expires %s, after its session (%s)", exp, admin.ExpiresAt)
 		}
-		if _, claims := jwtParts(t, st.SessionToken); numClaim(t, claims, "exp") > admin.ExpiresAt.Unix() {
+		if _, claims := jwttest.Parts(t, st.SessionToken); jwttest.Num(t, claims, "exp") > admin.ExpiresAt.Unix() {
 			t.Errorf("exp claim %v is after the session's end %d", claims["exp"], admin.ExpiresAt.Unix())
 		}
 
@@ -206,7 +55,7 @@ func TestSessionToken(t *testing.T) {
 		var created testenv.CreatedToken
 		r.JSON(t, &created)
 		r = e.Do(http.MethodGet, "/api/tokens", nil, bearer)
-		var l []tokenEntry
+		var l []testenv.TokenEntry
 		r.JSON(t, &l)
 		if r.Status != http.StatusOK || len(l) != 1 || l[0].TokenID != created.TokenID || l[0].CreatedBy != "admin@example.com" {
 			t.Errorf("list with the session token: %d %s", r.Status, r.Body)
@@ -217,9 +66,9 @@ func TestSessionToken(t *testing.T) {
 
 		// A session token cannot be had by a person who is not an administrator, nor by a
 		// service token.
-		wantProblem(t, e.Do(http.MethodPost, "/api/auth/session-token", nil, e.As(viewer)), http.StatusForbidden)
+		testenv.WantProblem(t, e.Do(http.MethodPost, "/api/auth/session-token", nil, e.As(viewer)), http.StatusForbidden)
 		svc := e.CreateToken(admin, map[string]any{"subject": "svc"})
-		wantProblem(t, e.Do(http.MethodPost, "/api/auth/session-token", nil, testenv.Bearer(svc.AccessToken)), http.StatusForbidden)
+		testenv.WantProblem(t, e.Do(http.MethodPost, "/api/auth/session-token", nil, testenv.Bearer(svc.AccessToken)), http.StatusForbidden)
 	})
 }
 
@@ -229,15 +78,11 @@ func TestLogout(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		e := testenv.Start(t, db)
 		admin := e.SignIn("admin@example.com", true)
-		r := e.Do(http.MethodPost, "/api/auth/session-token", nil, e.As(admin))
-		var st struct {
-			SessionToken string `json:"sessionToken"`
-		}
-		r.JSON(t, &st)
+		st := e.SessionToken(admin)
 
 		// Without the CSRF token a cross-site form cannot sign the administrator out.
-		r = e.Do(http.MethodPost, "/auth/logout", nil, testenv.Cookie(admin))
-		wantProblem(t, r, http.StatusForbidden)
+		r := e.Do(http.MethodPost, "/auth/logout", nil, testenv.Cookie(admin))
+		testenv.WantProblem(t, r, http.StatusForbidden)
 		if r := e.Do(http.MethodGet, "/api/auth/me", nil, testenv.Cookie(admin)); r.Status != http.StatusOK {
 			t.Fatalf("after a refused logout the session no longer works: %d %s", r.Status, r.Body)
 		}
@@ -257,16 +102,16 @@ func TestLogout(t *testing.T) {
 		}
 
 		r = e.Do(http.MethodGet, "/api/auth/me", nil, testenv.Cookie(admin))
-		wantProblem(t, r, http.StatusUnauthorized)
-		r = e.Do(http.MethodGet, "/api/tokens", nil, testenv.Bearer(st.SessionToken))
-		wantProblem(t, r, http.StatusUnauthorized)
-		r = e.Do(http.MethodPost, "/api/tokens", map[string]any{"subject": "after-logout"}, testenv.Bearer(st.SessionToken))
-		wantProblem(t, r, http.StatusUnauthorized)
+		testenv.WantProblem(t, r, http.StatusUnauthorized)
+		r = e.Do(http.MethodGet, "/api/tokens", nil, testenv.Bearer(st))
+		testenv.WantProblem(t, r, http.StatusUnauthorized)
+		r = e.Do(http.MethodPost, "/api/tokens", map[string]any{"subject": "after-logout"}, testenv.Bearer(st))
+		testenv.WantProblem(t, r, http.StatusUnauthorized)
 		r = e.Do(http.MethodPost, "/api/tokens", map[string]any{"subject": "after-logout"}, e.As(admin))
-		wantProblem(t, r, http.StatusUnauthorized)
+		testenv.WantProblem(t, r, http.StatusUnauthorized)
 
 		other := e.SignIn("other@example.com", true)
-		wantNoTokens(t, e, other)
+		e.WantNoTokens(other)
 	})
 }
 
@@ -276,17 +121,13 @@ func TestSessionExpiry(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		e := testenv.Start(t, db)
 		admin := e.SignIn("admin@example.com", true)
-		r := e.Do(http.MethodPost, "/api/auth/session-token", nil, e.As(admin))
-		var st struct {
-			SessionToken string `json:"sessionToken"`
-		}
-		r.JSON(t, &st)
+		st := e.SessionToken(admin)
 
 		e.Clock.Advance(8*time.Hour - time.Second)
 		if r := e.Do(http.MethodGet, "/api/auth/me", nil, testenv.Cookie(admin)); r.Status != http.StatusOK {
 			t.Errorf("one second before the end the cookie is refused: %d", r.Status)
 		}
-		if r := e.Do(http.MethodGet, "/api/tokens", nil, testenv.Bearer(st.SessionToken)); r.Status != http.StatusOK {
+		if r := e.Do(http.MethodGet, "/api/tokens", nil, testenv.Bearer(st)); r.Status != http.StatusOK {
 			t.Errorf("one second before the end the session token is refused: %d", r.Status)
 		}
 
@@ -299,8 +140,8 @@ func TestSessionExpiry(t *testing.T) {
 			{"cookie me", http.MethodGet, "/api/auth/me", testenv.Cookie(admin)},
 			{"cookie list", http.MethodGet, "/api/tokens", testenv.Cookie(admin)},
 			{"cookie create", http.MethodPost, "/api/tokens", e.As(admin)},
-			{"session token list", http.MethodGet, "/api/tokens", testenv.Bearer(st.SessionToken)},
-			{"session token create", http.MethodPost, "/api/tokens", testenv.Bearer(st.SessionToken)},
+			{"session token list", http.MethodGet, "/api/tokens", testenv.Bearer(st)},
+			{"session token create", http.MethodPost, "/api/tokens", testenv.Bearer(st)},
 		} {
 			var body any
 			if c.method == http.MethodPost {
@@ -312,7 +153,7 @@ func TestSessionExpiry(t *testing.T) {
 			}
 		}
 		fresh := e.SignIn("admin@example.com", true)
-		wantNoTokens(t, e, fresh)
+		e.WantNoTokens(fresh)
 	})
 }
 
@@ -339,17 +180,13 @@ func TestMe(t *testing.T) {
 		}
 		var m me
 		r.JSON(t, &m)
-		wantExp := admin.ExpiresAt.UTC().Format(apiTimeFormat)
+		wantExp := admin.ExpiresAt.UTC().Format(testenv.TimeFormat)
 		if m.Email != "admin@example.com" || m.Name != "admin" || !m.IsAdmin || m.Expires != wantExp || m.CSRFToken == nil || *m.CSRFToken != admin.CSRF {
 			t.Errorf("me via cookie = %s, want admin@example.com, admin, isAdmin, expires %s and the CSRF token", r.Body, wantExp)
 		}
 
-		r = e.Do(http.MethodPost, "/api/auth/session-token", nil, e.As(admin))
-		var st struct {
-			SessionToken string `json:"sessionToken"`
-		}
-		r.JSON(t, &st)
-		r = e.Do(http.MethodGet, "/api/auth/me", nil, testenv.Bearer(st.SessionToken))
+		st := e.SessionToken(admin)
+		r = e.Do(http.MethodGet, "/api/auth/me", nil, testenv.Bearer(st))
 		var mb me
 		r.JSON(t, &mb)
 		if r.Status != http.StatusOK || mb.Email != "admin@example.com" || !mb.IsAdmin || mb.CSRFToken != nil {
@@ -357,6 +194,48 @@ func TestMe(t *testing.T) {
 		}
 		if strings.Contains(string(r.Body), admin.CSRF) {
 			t.Errorf("me via session token hands out the CSRF token: %s", r.Body)
+		}
+	})
+}
+
+// TestIdleSessionEnds: a session unused for SESSION_IDLE_TIMEOUT ends, cookie and session token
+// alike; one in use lives on. Last use is written at most once a minute, not per request.
+func TestIdleSessionEnds(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db, testenv.Settings{Env: map[string]string{"SESSION_IDLE_TIMEOUT": "1h"}})
+		busy := e.SignIn("busy@example.com", true)
+		idle := e.SignIn("idle@example.com", true)
+		idleTok := e.SessionToken(idle)
+		lastSeen := func(id string) time.Time {
+			s, err := e.Server.Store.SessionByID(context.Background(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s.LastSeenAt
+		}
+
+		start := e.Clock.Now()
+		e.Clock.Advance(30 * time.Second)
+		if r := e.Do(http.MethodGet, "/api/auth/me", nil, testenv.Cookie(busy)); r.Status != http.StatusOK {
+			t.Fatalf("me: %d", r.Status)
+		}
+		if got := lastSeen(busy.ID); !got.Equal(start.Truncate(time.Millisecond)) {
+			t.Errorf("last seen written within the minute: %v, want %v", got, start)
+		}
+		for range 3 {
+			e.Clock.Advance(50 * time.Minute)
+			if r := e.Do(http.MethodGet, "/api/auth/me", nil, testenv.Cookie(busy)); r.Status != http.StatusOK {
+				t.Fatalf("a session in use ended: %d", r.Status)
+			}
+		}
+		for name, opt := range map[string]testenv.Opt{"cookie": testenv.Cookie(idle), "session token": testenv.Bearer(idleTok)} {
+			if r := e.Do(http.MethodGet, "/api/auth/me", nil, opt); r.Status != http.StatusUnauthorized {
+				t.Errorf("idle session's %s after 2.5h: %d", name, r.Status)
+			}
+		}
+		// The idle session is no longer listed; the busy one is.
+		if list, _ := listSessions(t, e, busy); len(list) != 1 || list[0].Email != "busy@example.com" {
+			t.Errorf("sessions: %+v", list)
 		}
 	})
 }

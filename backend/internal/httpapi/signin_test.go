@@ -1,209 +1,31 @@
 package httpapi_test
 
 import (
-	"bytes"
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
-	"encoding/json"
 	"io"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
-	"github.com/codemetrics/codemetrics/backend/internal/audit"
 	"github.com/codemetrics/codemetrics/backend/internal/testenv"
+	"github.com/codemetrics/codemetrics/backend/internal/testenv/jwttest"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/oauth2-proxy/mockoidc"
 )
 
-// idp is an in-process OpenID Provider whose token responses a test can tamper with.
-type idp struct {
-	*mockoidc.MockOIDC
-	mu     sync.Mutex
-	tamper func(t *testing.T, idToken string) string
-}
-
-func startIDP(t *testing.T) *idp {
-	t.Helper()
-	m, err := mockoidc.NewServer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &idp{MockOIDC: m}
-	err = m.AddMiddleware(func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			p.mu.Lock()
-			tamper := p.tamper
-			p.mu.Unlock()
-			if r.URL.Path != mockoidc.TokenEndpoint || tamper == nil {
-				next.ServeHTTP(w, r)
-				return
-			}
-			rec := httptest.NewRecorder()
-			next.ServeHTTP(rec, r)
-			var body map[string]any
-			if json.Unmarshal(rec.Body.Bytes(), &body) == nil && body["id_token"] != nil {
-				body["id_token"] = tamper(t, body["id_token"].(string))
-			}
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(rec.Code)
-			_ = json.NewEncoder(w).Encode(body)
-		})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Start(ln, nil); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = m.Shutdown() })
-	return p
-}
-
-func (p *idp) setTamper(f func(t *testing.T, idToken string) string) {
-	p.mu.Lock()
-	p.tamper = f
-	p.mu.Unlock()
-}
-
-// resign changes the ID token's claims and signs it again with the provider's own key.
-func (p *idp) resign(change func(jwt.MapClaims)) func(*testing.T, string) string {
-	return func(t *testing.T, raw string) string {
-		claims := jwt.MapClaims{}
-		if _, _, err := jwt.NewParser().ParseUnverified(raw, claims); err != nil {
-			t.Fatal(err)
-		}
-		change(claims)
-		s, err := p.Keypair.SignJWT(claims)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-}
-
-// browser is a cookie-keeping HTTP client that does not follow redirects, so each hop is seen.
-type browser struct {
-	t      *testing.T
-	client *http.Client
-}
-
-func newBrowser(t *testing.T) *browser {
-	jar, _ := cookiejar.New(nil)
-	return &browser{t: t, client: &http.Client{
-		Jar:           jar,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		Timeout:       20 * time.Second,
-		Transport:     testenv.Validating(t, nil),
-	}}
-}
-
-func (b *browser) get(u string) *http.Response {
-	b.t.Helper()
-	resp, err := b.client.Get(u)
-	if err != nil {
-		b.t.Fatalf("GET %s: %v", u, err)
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp
-}
-
-func (b *browser) cookie(base, name string) string {
-	u, _ := url.Parse(base)
-	for _, c := range b.client.Jar.Cookies(u) {
-		if c.Name == name {
-			return c.Value
-		}
-	}
-	return ""
-}
-
-// toProvider starts a sign-in and returns the provider's authorization URL.
-func (b *browser) toProvider(e *testenv.Env, redirect string) *url.URL {
-	b.t.Helper()
-	resp := b.get(e.URL + "/auth/login?redirect=" + url.QueryEscape(redirect))
-	if resp.StatusCode != http.StatusFound {
-		b.t.Fatalf("/auth/login: %d", resp.StatusCode)
-	}
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	return loc
-}
-
-// atProvider lets the provider authenticate (mockoidc signs in the queued user at once) and
-// returns the callback URL it sends the browser back to.
-func (b *browser) atProvider(auth *url.URL) string {
-	b.t.Helper()
-	resp := b.get(auth.String())
-	if resp.StatusCode != http.StatusFound {
-		b.t.Fatalf("provider: %d", resp.StatusCode)
-	}
-	return resp.Header.Get("Location")
-}
-
-func (b *browser) me(e *testenv.Env) (int, map[string]any) {
-	b.t.Helper()
-	resp, err := b.client.Get(e.URL + "/api/auth/me")
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var m map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&m)
-	return resp.StatusCode, m
-}
-
-// csrf is the CSRF token the portal holds: GET /api/auth/me's csrfToken.
-func (b *browser) csrf(e *testenv.Env) string {
-	b.t.Helper()
-	status, me := b.me(e)
-	tok, _ := me["csrfToken"].(string)
-	if status != http.StatusOK || tok == "" {
-		b.t.Fatalf("me: %d %v, want the CSRF token", status, me)
-	}
-	return tok
-}
-
-func startWithIDP(t *testing.T, db testenv.DB) (*testenv.Env, *idp) {
-	p := startIDP(t)
-	cfg := p.Config()
-	e := testenv.Start(t, db, testenv.Settings{
-		// go-oidc checks ID token times against this clock; the provider uses the real one.
-		Clock: testenv.NewClockAt(time.Now()),
-		Env: map[string]string{
-			"OIDC_ISSUER_URL": cfg.Issuer, "OIDC_CLIENT_ID": cfg.ClientID, "OIDC_CLIENT_SECRET": cfg.ClientSecret,
-			"ADMIN_GROUPS": "codemetrics-admins", "ADMIN_EMAILS": "boss@example.com",
-		},
-	})
-	return e, p
-}
-
-func admin() *mockoidc.MockUser {
-	return &mockoidc.MockUser{Subject: "u1", Email: "ada@example.com", EmailVerified: true, Groups: []string{"staff", "codemetrics-admins"}}
-}
-
 func TestSignInThroughTheProvider(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e, p := startWithIDP(t, db)
-		b := newBrowser(t)
-		p.QueueUser(admin())
+		e, p := testenv.StartWithIDP(t, db, nil)
+		b := testenv.NewBrowser(t)
+		p.QueueUser(testenv.AdminUser())
 
-		auth := b.toProvider(e, "/admin/service-tokens?x=1")
+		auth := b.ToProvider(e, "/admin/service-tokens?x=1")
 		q := auth.Query()
 		if q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "" || q.Get("state") == "" ||
 			q.Get("nonce") == "" || !strings.Contains(q.Get("scope"), "openid") || q.Get("redirect_uri") != e.URL+"/auth/callback" {
@@ -212,7 +34,7 @@ func TestSignInThroughTheProvider(t *testing.T) {
 		if strings.Contains(auth.String(), p.ClientSecret) {
 			t.Fatal("the client secret is in the browser's URL")
 		}
-		resp := b.get(b.atProvider(auth))
+		resp := b.Get(b.AtProvider(auth))
 		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/admin/service-tokens?x=1" {
 			t.Fatalf("callback: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 		}
@@ -225,13 +47,13 @@ func TestSignInThroughTheProvider(t *testing.T) {
 		if session == nil || !session.HttpOnly || session.SameSite != http.SameSiteLaxMode || session.Path != "/" {
 			t.Fatalf("session cookie = %+v", session)
 		}
-		status, me := b.me(e)
+		status, me := b.Me(e)
 		if status != http.StatusOK || me["email"] != "ada@example.com" || me["isAdmin"] != true ||
 			!strings.Contains(me["adminReason"].(string), "codemetrics-admins") {
 			t.Fatalf("/api/auth/me: %d %v", status, me)
 		}
 
-		evs, _ := e.Server.Audit.List(context.Background(), audit.Query{Action: "auth.signed_in"})
+		evs := e.AuditEvents("auth.signed_in")
 		if len(evs) != 1 || evs[0].Actor != "ada@example.com" {
 			t.Errorf("sign-in audit events: %+v", evs)
 		}
@@ -239,14 +61,13 @@ func TestSignInThroughTheProvider(t *testing.T) {
 }
 
 func TestAdministratorByVerifiedEmail(t *testing.T) {
-	e, p := startWithIDP(t, testenv.SQLite(t))
-	b := newBrowser(t)
-	p.QueueUser(&mockoidc.MockUser{Subject: "b", Email: "Boss@Example.com", EmailVerified: true})
-	resp := b.get(b.atProvider(b.toProvider(e, "/")))
+	e, p := testenv.StartWithIDP(t, testenv.SQLite(t), nil)
+	b := testenv.NewBrowser(t)
+	resp := b.SignIn(e, p, &mockoidc.MockUser{Subject: "b", Email: "Boss@Example.com", EmailVerified: true})
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
 		t.Fatalf("callback: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	if status, me := b.me(e); status != http.StatusOK || me["isAdmin"] != true || !strings.Contains(me["adminReason"].(string), "ADMIN_EMAILS") {
+	if status, me := b.Me(e); status != http.StatusOK || me["isAdmin"] != true || !strings.Contains(me["adminReason"].(string), "ADMIN_EMAILS") {
 		t.Fatalf("me: %d %v", status, me)
 	}
 }
@@ -260,7 +81,7 @@ func TestSignInRefusals(t *testing.T) {
 	}
 	type attempt struct {
 		user   *mockoidc.MockUser
-		tamper func(p *idp) func(*testing.T, string) string
+		tamper func(p *testenv.IDP) func(testing.TB, string) string
 		// alter changes the authorization URL (before the provider) or the callback URL (after).
 		alterAuth     func(u *url.URL)
 		alterCallback func(u *url.URL)
@@ -268,30 +89,30 @@ func TestSignInRefusals(t *testing.T) {
 		wantLocation  string // for 303s
 		wantReason    string // in the callback's log line, for refusals
 	}
-	noneAlg := func(p *idp) func(*testing.T, string) string {
-		return func(t *testing.T, raw string) string {
+	noneAlg := func(p *testenv.IDP) func(testing.TB, string) string {
+		return func(t testing.TB, raw string) string {
 			parts := strings.Split(raw, ".")
 			return base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + parts[1] + "."
 		}
 	}
 	cases := map[string]attempt{
-		"wrong state":      {user: admin(), alterCallback: func(u *url.URL) { setQuery(u, "state", "forged-state") }, wantStatus: 400, wantReason: "sign_in_expired"},
-		"missing state":    {user: admin(), alterCallback: func(u *url.URL) { setQuery(u, "state", "") }, wantStatus: 400, wantReason: "sign_in_expired"},
-		"no code":          {user: admin(), alterCallback: func(u *url.URL) { setQuery(u, "code", "") }, wantStatus: 400, wantReason: "sign_in_incomplete"},
-		"provider says no": {user: admin(), alterCallback: func(u *url.URL) { setQuery(u, "error", "access_denied") }, wantStatus: 400, wantReason: "sign_in_refused"},
-		"wrong nonce":      {user: admin(), alterAuth: func(u *url.URL) { setQuery(u, "nonce", "attacker-nonce") }, wantStatus: 400, wantReason: "id_token_invalid"},
-		"other audience": {user: admin(), tamper: func(p *idp) func(*testing.T, string) string {
-			return p.resign(func(c jwt.MapClaims) { c["aud"] = "some-other-client" })
+		"wrong state":      {user: testenv.AdminUser(), alterCallback: func(u *url.URL) { setQuery(u, "state", "forged-state") }, wantStatus: 400, wantReason: "sign_in_expired"},
+		"missing state":    {user: testenv.AdminUser(), alterCallback: func(u *url.URL) { setQuery(u, "state", "") }, wantStatus: 400, wantReason: "sign_in_expired"},
+		"no code":          {user: testenv.AdminUser(), alterCallback: func(u *url.URL) { setQuery(u, "code", "") }, wantStatus: 400, wantReason: "sign_in_incomplete"},
+		"provider says no": {user: testenv.AdminUser(), alterCallback: func(u *url.URL) { setQuery(u, "error", "access_denied") }, wantStatus: 400, wantReason: "sign_in_refused"},
+		"wrong nonce":      {user: testenv.AdminUser(), alterAuth: func(u *url.URL) { setQuery(u, "nonce", "attacker-nonce") }, wantStatus: 400, wantReason: "id_token_invalid"},
+		"other audience": {user: testenv.AdminUser(), tamper: func(p *testenv.IDP) func(testing.TB, string) string {
+			return p.Resign(func(c jwt.MapClaims) { c["aud"] = "some-other-client" })
 		}, wantStatus: 400, wantReason: "id_token_invalid"},
-		"expired ID token": {user: admin(), tamper: func(p *idp) func(*testing.T, string) string {
-			return p.resign(func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Hour).Unix() })
+		"expired ID token": {user: testenv.AdminUser(), tamper: func(p *testenv.IDP) func(testing.TB, string) string {
+			return p.Resign(func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Hour).Unix() })
 		}, wantStatus: 400, wantReason: "id_token_invalid"},
-		"other issuer": {user: admin(), tamper: func(p *idp) func(*testing.T, string) string {
-			return p.resign(func(c jwt.MapClaims) { c["iss"] = "https://evil.example" })
+		"other issuer": {user: testenv.AdminUser(), tamper: func(p *testenv.IDP) func(testing.TB, string) string {
+			return p.Resign(func(c jwt.MapClaims) { c["iss"] = "https://evil.example" })
 		}, wantStatus: 400, wantReason: "id_token_invalid"},
-		"unsigned ID token": {user: admin(), tamper: noneAlg, wantStatus: 400, wantReason: "id_token_invalid"},
-		"wrongly signed ID token": {user: admin(), tamper: func(p *idp) func(*testing.T, string) string {
-			return func(t *testing.T, raw string) string {
+		"unsigned ID token": {user: testenv.AdminUser(), tamper: noneAlg, wantStatus: 400, wantReason: "id_token_invalid"},
+		"wrongly signed ID token": {user: testenv.AdminUser(), tamper: func(p *testenv.IDP) func(testing.TB, string) string {
+			return func(t testing.TB, raw string) string {
 				claims := jwt.MapClaims{}
 				tok, _, _ := jwt.NewParser().ParseUnverified(raw, claims)
 				forged := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
@@ -308,25 +129,25 @@ func TestSignInRefusals(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			e, p := startWithIDP(t, testenv.SQLite(t))
+			e, p := testenv.StartWithIDP(t, testenv.SQLite(t), nil)
 			if tc.tamper != nil {
-				p.setTamper(tc.tamper(p))
+				p.Tamper(tc.tamper(p))
 			}
-			b := newBrowser(t)
+			b := testenv.NewBrowser(t)
 			p.QueueUser(tc.user)
-			auth := b.toProvider(e, "/admin")
+			auth := b.ToProvider(e, "/admin")
 			if tc.alterAuth != nil {
 				tc.alterAuth(auth)
 			}
-			cb, _ := url.Parse(b.atProvider(auth))
+			cb, _ := url.Parse(b.AtProvider(auth))
 			if tc.alterCallback != nil {
 				tc.alterCallback(cb)
 			}
-			resp := b.get(cb.String())
+			resp := b.Get(cb.String())
 			if resp.StatusCode != tc.wantStatus {
 				t.Fatalf("callback answered %d, want %d", resp.StatusCode, tc.wantStatus)
 			}
-			if got := requestLog(t, e, resp.Header.Get("X-Request-Id"))["reason"]; tc.wantReason != "" && got != tc.wantReason {
+			if got := e.RequestLog(resp.Header.Get("X-Request-Id"))["reason"]; tc.wantReason != "" && got != tc.wantReason {
 				t.Errorf("the callback's log line gives reason %v, want %s", got, tc.wantReason)
 			}
 			if tc.wantLocation != "" && resp.Header.Get("Location") != tc.wantLocation {
@@ -337,11 +158,11 @@ func TestSignInRefusals(t *testing.T) {
 					t.Errorf("a session cookie was set")
 				}
 			}
-			if status, _ := b.me(e); status != http.StatusUnauthorized {
+			if status, _ := b.Me(e); status != http.StatusUnauthorized {
 				t.Errorf("/api/auth/me = %d after a refused sign-in, want 401", status)
 			}
 			if tc.wantLocation == "/access-denied" {
-				evs, _ := e.Server.Audit.List(context.Background(), audit.Query{Action: "auth.sign_in_denied"})
+				evs := e.AuditEvents("auth.sign_in_denied")
 				want := tc.user.Email
 				if !tc.user.EmailVerified {
 					want += " (unverified)" // never the address's real owner
@@ -366,51 +187,50 @@ func setQuery(u *url.URL, k, v string) {
 
 func TestCallbackReplayAndCodeReuse(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e, p := startWithIDP(t, db)
-		b := newBrowser(t)
-		p.QueueUser(admin())
-		auth := b.toProvider(e, "/")
-		loginCookie := b.cookie(e.URL, "codemetrics_login")
-		cb := b.atProvider(auth)
-		if resp := b.get(cb); resp.StatusCode != http.StatusSeeOther {
+		e, p := testenv.StartWithIDP(t, db, nil)
+		b := testenv.NewBrowser(t)
+		p.QueueUser(testenv.AdminUser())
+		auth := b.ToProvider(e, "/")
+		loginCookie := b.Cookie(e.URL, "codemetrics_login")
+		cb := b.AtProvider(auth)
+		if resp := b.Get(cb); resp.StatusCode != http.StatusSeeOther {
 			t.Fatalf("first callback: %d", resp.StatusCode)
 		}
 
 		// An attacker who captured the callback URL and the login cookie replays both.
-		attacker := newBrowser(t)
-		u, _ := url.Parse(e.URL)
-		attacker.client.Jar.SetCookies(u, []*http.Cookie{{Name: "codemetrics_login", Value: loginCookie, Path: "/"}})
-		if resp := attacker.get(cb); resp.StatusCode != http.StatusBadRequest {
+		attacker := testenv.NewBrowser(t)
+		attacker.Plant(e.URL, "codemetrics_login", loginCookie)
+		if resp := attacker.Get(cb); resp.StatusCode != http.StatusBadRequest {
 			t.Fatalf("replayed callback: %d, want 400", resp.StatusCode)
 		}
-		if status, _ := attacker.me(e); status != http.StatusUnauthorized {
+		if status, _ := attacker.Me(e); status != http.StatusUnauthorized {
 			t.Fatalf("replay made a session")
 		}
 
 		// The code itself, with a fresh sign-in state: the provider refuses a used code.
-		attacker2 := newBrowser(t)
-		p.QueueUser(admin())
-		fresh := attacker2.toProvider(e, "/")
+		attacker2 := testenv.NewBrowser(t)
+		p.QueueUser(testenv.AdminUser())
+		fresh := attacker2.ToProvider(e, "/")
 		oldCode, _ := url.Parse(cb)
 		reuse, _ := url.Parse(e.URL + "/auth/callback")
 		reuse.RawQuery = url.Values{"code": {oldCode.Query().Get("code")}, "state": {fresh.Query().Get("state")}}.Encode()
-		if resp := attacker2.get(reuse.String()); resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusBadRequest {
+		if resp := attacker2.Get(reuse.String()); resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusBadRequest {
 			t.Fatalf("reused code: %d, want 401/400", resp.StatusCode)
 		}
-		if status, _ := attacker2.me(e); status != http.StatusUnauthorized {
+		if status, _ := attacker2.Me(e); status != http.StatusUnauthorized {
 			t.Fatalf("code reuse made a session")
 		}
 	})
 }
 
 func TestOpenRedirectsAreRefused(t *testing.T) {
-	e, p := startWithIDP(t, testenv.SQLite(t))
+	e, p := testenv.StartWithIDP(t, testenv.SQLite(t), nil)
 	for _, target := range []string{"//evil.example", "/\\evil.example", "https:evil.example", "https://evil.example/",
 		"/%2F%2Fevil.example", "%2F%2Fevil.example", "/\t/evil.example", "javascript:alert(1)", "/auth/login"} {
 		t.Run(target, func(t *testing.T) {
-			b := newBrowser(t)
-			p.QueueUser(admin())
-			resp := b.get(b.atProvider(b.toProvider(e, target)))
+			b := testenv.NewBrowser(t)
+			p.QueueUser(testenv.AdminUser())
+			resp := b.Get(b.AtProvider(b.ToProvider(e, target)))
 			if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
 				t.Fatalf("redirect=%q sent the browser to %q (%d), want /", target, resp.Header.Get("Location"), resp.StatusCode)
 			}
@@ -420,20 +240,18 @@ func TestOpenRedirectsAreRefused(t *testing.T) {
 
 func TestPlantedSessionCookieIsReplacedAndSignOutEndsEverything(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e, p := startWithIDP(t, db)
+		e, p := testenv.StartWithIDP(t, db, nil)
 		// The attacker signs in as themselves and plants their session cookie in the victim's browser.
 		planted := e.SignIn("mallory@example.com", true)
-		b := newBrowser(t)
-		u, _ := url.Parse(e.URL)
-		b.client.Jar.SetCookies(u, []*http.Cookie{{Name: "codemetrics_session", Value: planted.Cookie.Value, Path: "/"}})
+		b := testenv.NewBrowser(t)
+		b.Plant(e.URL, "codemetrics_session", planted.Cookie.Value)
 
-		p.QueueUser(admin())
-		b.get(b.atProvider(b.toProvider(e, "/")))
-		got := b.cookie(e.URL, "codemetrics_session")
+		b.SignIn(e, p, testenv.AdminUser())
+		got := b.Cookie(e.URL, "codemetrics_session")
 		if got == "" || got == planted.Cookie.Value {
 			t.Fatalf("the session id was not renewed at sign-in")
 		}
-		if status, me := b.me(e); status != http.StatusOK || me["email"] != "ada@example.com" {
+		if status, me := b.Me(e); status != http.StatusOK || me["email"] != "ada@example.com" {
 			t.Fatalf("me: %d %v", status, me)
 		}
 		if r := e.Do(http.MethodGet, "/api/auth/me", nil, testenv.Cookie(planted)); r.Status != http.StatusUnauthorized {
@@ -441,39 +259,22 @@ func TestPlantedSessionCookieIsReplacedAndSignOutEndsEverything(t *testing.T) {
 		}
 
 		// Take a session token, then sign out: the cookie and the token both stop working.
-		csrf := b.csrf(e)
-		req, _ := http.NewRequest(http.MethodPost, e.URL+"/api/auth/session-token", nil)
-		req.Header.Set("X-CSRF-Token", csrf)
-		resp, err := b.client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var st struct{ SessionToken string }
-		_ = json.NewDecoder(resp.Body).Decode(&st)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || st.SessionToken == "" {
-			t.Fatalf("session token: %d", resp.StatusCode)
-		}
-		if r := e.Do(http.MethodGet, "/api/tokens", nil, testenv.Bearer(st.SessionToken)); r.Status != http.StatusOK {
+		st := b.SessionToken(e)
+		if r := e.Do(http.MethodGet, "/api/tokens", nil, testenv.Bearer(st)); r.Status != http.StatusOK {
 			t.Fatalf("session token refused while signed in: %d", r.Status)
 		}
-		req, _ = http.NewRequest(http.MethodPost, e.URL+"/auth/logout", bytes.NewReader(nil))
-		req.Header.Set("X-CSRF-Token", csrf)
-		resp, err = b.client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp := b.Send(http.MethodPost, e.URL+"/auth/logout", b.CSRF(e), nil)
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusNoContent {
 			t.Fatalf("logout: %d", resp.StatusCode)
 		}
-		if status, _ := b.me(e); status != http.StatusUnauthorized {
+		if status, _ := b.Me(e); status != http.StatusUnauthorized {
 			t.Errorf("cookie still works after sign-out: %d", status)
 		}
-		if r := e.Do(http.MethodGet, "/api/tokens", nil, testenv.Bearer(st.SessionToken)); r.Status != http.StatusUnauthorized {
+		if r := e.Do(http.MethodGet, "/api/tokens", nil, testenv.Bearer(st)); r.Status != http.StatusUnauthorized {
 			t.Errorf("session token still works after sign-out: %d", r.Status)
 		}
-		evs, _ := e.Server.Audit.List(context.Background(), audit.Query{Action: "auth.signed_out"})
+		evs := e.AuditEvents("auth.signed_out")
 		if len(evs) != 1 || evs[0].Actor != "ada@example.com" {
 			t.Errorf("sign-out audit events: %+v", evs)
 		}
@@ -499,18 +300,10 @@ func TestProviderDownAtStartIsNotFatal(t *testing.T) {
 // TestCookiesBehindHTTPS signs in with PUBLIC_URL on https (TLS ends at a proxy): the session
 // cookie takes the __Host- prefix and Secure, and HSTS is sent.
 func TestCookiesBehindHTTPS(t *testing.T) {
-	p := startIDP(t)
-	cfg := p.Config()
-	e := testenv.Start(t, testenv.SQLite(t), testenv.Settings{
-		Clock: testenv.NewClockAt(time.Now()),
-		Env: map[string]string{
-			"OIDC_ISSUER_URL": cfg.Issuer, "OIDC_CLIENT_ID": cfg.ClientID, "OIDC_CLIENT_SECRET": cfg.ClientSecret,
-			"ADMIN_GROUPS": "codemetrics-admins", "PUBLIC_URL": "https://codemetrics.example.com",
-		},
-	})
-	p.QueueUser(admin())
-	b := newBrowser(t)
-	resp := b.get(e.URL + "/auth/login")
+	e, p := testenv.StartWithIDP(t, testenv.SQLite(t), map[string]string{"PUBLIC_URL": "https://codemetrics.example.com"})
+	p.QueueUser(testenv.AdminUser())
+	b := testenv.NewBrowser(t)
+	resp := b.Get(e.URL + "/auth/login")
 	if resp.Header.Get("Strict-Transport-Security") == "" {
 		t.Error("no HSTS header behind https")
 	}
@@ -528,10 +321,10 @@ func TestCookiesBehindHTTPS(t *testing.T) {
 		t.Errorf("redirect_uri = %q", auth.Query().Get("redirect_uri"))
 	}
 	// The proxy would bring the browser back to the https URL; here it reaches the server directly.
-	cb, _ := url.Parse(b.atProvider(auth))
+	cb, _ := url.Parse(b.AtProvider(auth))
 	req, _ := http.NewRequest(http.MethodGet, e.URL+"/auth/callback?"+cb.RawQuery, nil)
 	req.AddCookie(&http.Cookie{Name: login.Name, Value: login.Value})
-	res, err := b.client.Do(req)
+	res, err := b.Client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -551,4 +344,256 @@ func TestCookiesBehindHTTPS(t *testing.T) {
 	if csrf != nil && csrf.Value != "" {
 		t.Errorf("a CSRF cookie was set (%+v): the token is only in GET /api/auth/me", csrf)
 	}
+}
+
+// TestWithdrawnAdministratorLosesEverySession: an administrator signed in on two browsers and
+// took a session token; then the identity provider took them out of the administrators'
+// group. Their next sign-in is denied, and that ends every session of theirs and every token
+// taken from one, at once. Another identity with the same email keeps its session.
+func TestWithdrawnAdministratorLosesEverySession(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e, p := testenv.StartWithIDP(t, db, nil)
+		laptop, desktop := testenv.NewBrowser(t), testenv.NewBrowser(t)
+		laptop.SignIn(e, p, testenv.AdminUser())
+		desktop.SignIn(e, p, testenv.AdminUser())
+		tok := laptop.SessionToken(e)
+		// The same email, but another identity (another issuer): not the same person.
+		namesake := e.SignIn("ada@example.com", true)
+
+		withdrawn := testenv.AdminUser()
+		withdrawn.Groups = []string{"staff"}
+		if resp := testenv.NewBrowser(t).SignIn(e, p, withdrawn); resp.Header.Get("Location") != "/access-denied" {
+			t.Fatalf("sign-in after withdrawal: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		for name, b := range map[string]*testenv.Browser{"laptop": laptop, "desktop": desktop} {
+			if status, _ := b.Me(e); status != http.StatusUnauthorized {
+				t.Errorf("%s: the withdrawn administrator's cookie still works: %d", name, status)
+			}
+		}
+		if r := e.Do(http.MethodGet, "/api/tokens", nil, testenv.Bearer(tok)); r.Status != http.StatusUnauthorized {
+			t.Errorf("the withdrawn administrator's session token still works: %d", r.Status)
+		}
+		if r := e.Do(http.MethodGet, "/api/auth/me", nil, testenv.Cookie(namesake)); r.Status != http.StatusOK {
+			t.Errorf("another identity with the same email lost its session: %d", r.Status)
+		}
+		evs := e.AuditEvents("auth.sessions_ended")
+		if len(evs) != 1 || evs[0].Actor != "ada@example.com" || evs[0].Details["count"] != float64(2) ||
+			!strings.Contains(evs[0].Details["reason"].(string), "sign-in denied") {
+			t.Errorf("sessions_ended audit events: %+v", evs)
+		}
+	})
+}
+
+// TestViewerSignInReplacesAdministratorSession: a person who is not an administrator signs in
+// on a browser that holds an administrator's session. That session ends on the server and its
+// cookies are cleared: nothing of it survives.
+func TestViewerSignInReplacesAdministratorSession(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e, p := testenv.StartWithIDP(t, db, nil)
+		b := testenv.NewBrowser(t)
+		b.SignIn(e, p, testenv.AdminUser())
+		old := b.Cookie(e.URL, "codemetrics_session")
+		if old == "" {
+			t.Fatal("no administrator session")
+		}
+		resp := b.SignIn(e, p, &mockoidc.MockUser{Subject: "v", Email: "viewer@example.com", EmailVerified: true, Groups: []string{"engineering"}})
+		if resp.Header.Get("Location") != "/access-denied" {
+			t.Fatalf("viewer's callback: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		cleared := false
+		for _, c := range resp.Cookies() {
+			if c.Name == "codemetrics_session" && c.Value == "" && c.MaxAge < 0 {
+				cleared = true
+			}
+		}
+		if !cleared {
+			t.Error("the callback did not clear the administrator's session cookie")
+		}
+		if r := e.Do(http.MethodGet, "/api/auth/me", nil, testenv.Cookie(testenv.Session{Cookie: &http.Cookie{Name: "codemetrics_session", Value: old}})); r.Status != http.StatusUnauthorized {
+			t.Errorf("the replaced administrator session still works: %d", r.Status)
+		}
+		if status, _ := b.Me(e); status != http.StatusUnauthorized {
+			t.Errorf("/api/auth/me in the viewer's browser: %d, want 401", status)
+		}
+		// The viewer's sign-in acted (credential oidc); the administrator's session is its target.
+		if evs := e.AuditEvents("auth.session_ended"); len(evs) != 1 || evs[0].Actor != "viewer@example.com" || evs[0].Target != "ada@example.com" || evs[0].Credential != "oidc" {
+			t.Errorf("session_ended audit events: %+v", evs)
+		}
+	})
+}
+
+// TestUnverifiedEmailNeverNamesTheAdministrator: a member of the administrators' group whose
+// provider sends someone else's address, unverified, is admitted as a group member, but every
+// audit event and token names them with the address marked unverified.
+func TestUnverifiedEmailNeverNamesTheAdministrator(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e, p := testenv.StartWithIDP(t, db, nil)
+		b := testenv.NewBrowser(t)
+		b.SignIn(e, p, &mockoidc.MockUser{Subject: "impostor", Email: "boss@example.com", EmailVerified: false, Groups: []string{"codemetrics-admins"}})
+		const marked = "boss@example.com (unverified)"
+		if evs := e.AuditEvents("auth.signed_in"); len(evs) != 1 || evs[0].Actor != marked {
+			t.Fatalf("sign-in audit events: %+v", evs)
+		}
+		resp := b.Send(http.MethodPost, e.URL+"/api/tokens", b.CSRF(e), map[string]any{"subject": "ci"})
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("create token: %d", resp.StatusCode)
+		}
+		if evs := e.AuditEvents("token.created"); len(evs) != 1 || evs[0].Actor != marked {
+			t.Errorf("token audit events name the impostor as %+v", evs)
+		}
+		_, claims := jwttest.Parts(t, b.SessionToken(e))
+		if claims["sub"] != marked {
+			t.Errorf("session token sub = %v", claims["sub"])
+		}
+	})
+}
+
+// TestLookalikeEmailsDoNotMatchAdminEmails: ADMIN_EMAILS names kim@example.com; a verified
+// address spelled with the Kelvin sign (U+212A, which strings.ToLower turns into "k") or a
+// fullwidth k is someone else.
+func TestLookalikeEmailsDoNotMatchAdminEmails(t *testing.T) {
+	e, p := testenv.StartWithIDP(t, testenv.SQLite(t), map[string]string{"ADMIN_EMAILS": "kim@example.com"})
+	for _, email := range []string{"\u212Aim@example.com", "\uFF4Bim@example.com", "kim@example.com\u200B"} {
+		t.Run(email, func(t *testing.T) {
+			b := testenv.NewBrowser(t)
+			resp := b.SignIn(e, p, &mockoidc.MockUser{Subject: "s-" + email, Email: email, EmailVerified: true})
+			if resp.StatusCode == http.StatusSeeOther && resp.Header.Get("Location") == "/" {
+				t.Fatalf("%+q signed in as the administrator kim@example.com", email)
+			}
+			if status, _ := b.Me(e); status != http.StatusUnauthorized {
+				t.Errorf("me: %d", status)
+			}
+		})
+	}
+	// The real address still is an administrator.
+	b := testenv.NewBrowser(t)
+	if resp := b.SignIn(e, p, &mockoidc.MockUser{Subject: "kim", Email: "Kim@Example.com", EmailVerified: true}); resp.Header.Get("Location") != "/" {
+		t.Fatalf("kim@example.com: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+// TestInvisibleCharactersInClaims: a subject that reorders or hides text is refused with a
+// page saying why; a display name loses such characters.
+func TestInvisibleCharactersInClaims(t *testing.T) {
+	e, p := testenv.StartWithIDP(t, testenv.SQLite(t), nil)
+	for _, sub := range []string{"u1\u202E", "u\u200B1"} {
+		b := testenv.NewBrowser(t)
+		resp := b.SignIn(e, p, &mockoidc.MockUser{Subject: sub, Email: "ada@example.com", EmailVerified: true, Groups: []string{"codemetrics-admins"}})
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("subject %+q: callback %d, want 403", sub, resp.StatusCode)
+		}
+	}
+	p.Tamper(p.Resign(func(c jwt.MapClaims) { c["name"] = "Ad\u200Ba \u202Eecalevol" }))
+	b := testenv.NewBrowser(t)
+	b.SignIn(e, p, testenv.AdminUser())
+	if status, me := b.Me(e); status != http.StatusOK || me["name"] != "Ada ecalevol" {
+		t.Errorf("me: %d %+q", status, me["name"])
+	}
+}
+
+// TestLongClaims: a 500-character name and a 400-character email from the provider fail the
+// same way on every database (MySQL enforces column lengths, SQLite does not): the name is cut
+// on a character boundary; the email is refused with a page saying so, never a 503.
+func TestLongClaims(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e, p := testenv.StartWithIDP(t, db, nil)
+		long := strings.Repeat("é", 500)
+		p.Tamper(p.Resign(func(c jwt.MapClaims) { c["name"] = long }))
+		b := testenv.NewBrowser(t)
+		if resp := b.SignIn(e, p, testenv.AdminUser()); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("sign-in with a 500-character name: %d", resp.StatusCode)
+		}
+		status, me := b.Me(e)
+		name, _ := me["name"].(string)
+		if status != http.StatusOK || utf8.RuneCountInString(name) != 400 || !utf8.ValidString(name) {
+			t.Errorf("me: %d, name of %d characters", status, utf8.RuneCountInString(name))
+		}
+
+		p.Tamper(nil)
+		b = testenv.NewBrowser(t)
+		u := testenv.AdminUser()
+		u.Email = strings.Repeat("a", 400) + "@example.com"
+		p.QueueUser(u)
+		resp, err := b.Client.Get(b.AtProvider(b.ToProvider(e, "/")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(page), "at most 254") {
+			t.Errorf("sign-in with a 412-character email: %d %s", resp.StatusCode, page)
+		}
+		if status, _ := b.Me(e); status != http.StatusUnauthorized {
+			t.Errorf("a session was made: %d", status)
+		}
+	})
+}
+
+// signInWorks signs the administrator in through the provider with browser b.
+func signInWorks(t *testing.T, e *testenv.Env, p *testenv.IDP, b *testenv.Browser) {
+	t.Helper()
+	p.QueueUser(testenv.AdminUser())
+	resp := b.Get(b.AtProvider(b.ToProvider(e, "/admin")))
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/admin" {
+		t.Fatalf("a good sign-in from the address: callback %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if status, me := b.Me(e); status != http.StatusOK || me["email"] != "ada@example.com" {
+		t.Fatalf("signed in, yet /api/auth/me = %d %v", status, me)
+	}
+}
+
+// /auth/login is a redirect that gains an attacker nothing: hammering it from an address
+// must not stop an administrator at that address (a shared office NAT, a proxy) signing in.
+func TestLoginIsNotLimitedPerAddress(t *testing.T) {
+	e, p := testenv.StartWithIDP(t, testenv.SQLite(t), map[string]string{"AUTH_RATE_LIMIT_PER_MINUTE": "3"})
+	anon := testenv.NewBrowser(t)
+	for i := range 100 {
+		if resp := anon.Get(e.URL + "/auth/login"); resp.StatusCode != http.StatusFound {
+			t.Fatalf("/auth/login %d: %d", i+1, resp.StatusCode)
+		}
+	}
+	signInWorks(t, e, p, testenv.NewBrowser(t))
+}
+
+// Failed callbacks are counted per address and refused past the budget; a callback whose
+// login state is valid and whose code the provider accepts always succeeds.
+func TestFailedCallbacksAreLimitedButAGoodSignInIsNot(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e, p := testenv.StartWithIDP(t, db, map[string]string{"AUTH_RATE_LIMIT_PER_MINUTE": "3"})
+		attacker := testenv.NewBrowser(t)
+		for i, u := range []string{
+			"/auth/callback?state=x&code=y",
+			"/auth/callback?error=access_denied",
+			"/auth/callback",
+			"/auth/callback?state=x&code=y",
+			"/auth/callback?error=access_denied",
+		} {
+			resp := attacker.Get(e.URL + u)
+			want := http.StatusBadRequest
+			if i >= 3 {
+				want = http.StatusTooManyRequests
+			}
+			if resp.StatusCode != want {
+				t.Fatalf("failed callback %d (%s): %d, want %d", i+1, u, resp.StatusCode, want)
+			}
+			if want == http.StatusTooManyRequests && resp.Header.Get("Retry-After") == "" {
+				t.Error("429 without Retry-After")
+			}
+		}
+		// A callback with a valid state whose code the provider refuses is a failure too.
+		b := testenv.NewBrowser(t)
+		p.QueueUser(testenv.AdminUser())
+		cb, _ := url.Parse(b.AtProvider(b.ToProvider(e, "/")))
+		setQuery(cb, "code", "not-the-code")
+		if resp := b.Get(cb.String()); resp.StatusCode != http.StatusTooManyRequests {
+			t.Errorf("a refused code over the budget: %d, want 429", resp.StatusCode)
+		}
+		// The administrator at the same address still signs in, more than once.
+		signInWorks(t, e, p, testenv.NewBrowser(t))
+		signInWorks(t, e, p, testenv.NewBrowser(t))
+		if resp := attacker.Get(e.URL + "/auth/callback?state=x&code=y"); resp.StatusCode != http.StatusTooManyRequests {
+			t.Errorf("the attacker after the good sign-ins: %d, want 429", resp.StatusCode)
+		}
+	})
 }

@@ -1,19 +1,20 @@
 package httpapi_test
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"regexp"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
-	"github.com/codemetrics/codemetrics/backend/internal/audit"
+	"github.com/codemetrics/codemetrics/backend/internal/config"
 	"github.com/codemetrics/codemetrics/backend/internal/testenv"
+	"github.com/codemetrics/codemetrics/backend/internal/testenv/jwttest"
 	"github.com/codemetrics/codemetrics/backend/internal/token"
 )
 
@@ -47,7 +48,7 @@ func TestCreateTokenResponse(t *testing.T) {
 		var created testenv.CreatedToken
 		r.JSON(t, &created)
 
-		header, claims := jwtParts(t, created.AccessToken)
+		header, claims := jwttest.Parts(t, created.AccessToken)
 		if header["alg"] != "HS256" || header["typ"] != "JWT" {
 			t.Errorf("JWT header %v, want alg HS256 and typ JWT", header)
 		}
@@ -66,20 +67,20 @@ func TestCreateTokenResponse(t *testing.T) {
 		if _, ok := claims["sid"]; ok {
 			t.Errorf("a service token carries a session id: %v", claims)
 		}
-		iat := numClaim(t, claims, "iat")
-		exp := numClaim(t, claims, "exp")
+		iat := jwttest.Num(t, claims, "iat")
+		exp := jwttest.Num(t, claims, "exp")
 		if iat != testenv.Epoch.Unix() {
 			t.Errorf("iat %d, want the clock's time %d", iat, testenv.Epoch.Unix())
 		}
-		if want := time.Unix(exp, 0).UTC().Format(apiTimeFormat); created.Expires != want {
+		if want := time.Unix(exp, 0).UTC().Format(testenv.TimeFormat); created.Expires != want {
 			t.Errorf("expires %q, want %q (the exp claim)", created.Expires, want)
 		}
-		if !apiTime.MatchString(created.Expires) {
+		if !testenv.APITime.MatchString(created.Expires) {
 			t.Errorf("expires %q is not formatted like 2024-01-15T10:30:00.000Z", created.Expires)
 		}
 
 		// The token is listed under the id the response gave, and works.
-		l := listTokens(t, e, admin)
+		l := e.ListTokens(admin)
 		if len(l) != 1 || l[0].TokenID != created.TokenID || l[0].Expires != created.Expires || !slices.Equal(l[0].Scopes, []string{"metrics:read"}) {
 			t.Errorf("list = %+v, want the created token with scope metrics:read", l)
 		}
@@ -87,19 +88,6 @@ func TestCreateTokenResponse(t *testing.T) {
 			t.Errorf("the new token is refused: %d %s", r.Status, r.Body)
 		}
 	})
-}
-
-func numClaim(t *testing.T, claims map[string]any, name string) int64 {
-	t.Helper()
-	n, ok := claims[name].(json.Number)
-	if !ok {
-		t.Fatalf("claim %s = %#v, want a number", name, claims[name])
-	}
-	v, err := n.Int64()
-	if err != nil {
-		t.Fatalf("claim %s = %v, want whole seconds", name, n)
-	}
-	return v
 }
 
 // TestCreateTokenSubject checks what subjects are accepted, how they are stored, and that the
@@ -140,13 +128,14 @@ func TestCreateTokenSubject(t *testing.T) {
 
 		for _, c := range refused {
 			t.Run("refused/"+c.name, func(t *testing.T) {
-				before := ids(listTokens(t, e, admin))
+				e := e.For(t)
+				before := testenv.TokenIDs(e.ListTokens(admin))
 				r := e.Do(http.MethodPost, "/api/tokens", c.body, e.As(admin))
-				p := wantProblem(t, r, http.StatusBadRequest)
+				p := testenv.WantProblem(t, r, http.StatusBadRequest)
 				if !strings.Contains(p.Detail, c.says) {
 					t.Errorf("detail %q does not say %q", p.Detail, c.says)
 				}
-				if after := ids(listTokens(t, e, admin)); !slices.Equal(after, before) {
+				if after := testenv.TokenIDs(e.ListTokens(admin)); !slices.Equal(after, before) {
 					t.Errorf("a refused subject created a token: %v", after)
 				}
 			})
@@ -163,7 +152,7 @@ func TestCreateTokenSubject(t *testing.T) {
 			var created testenv.CreatedToken
 			r.JSON(t, &created)
 			ids[created.TokenID] = c.want
-			if _, claims := jwtParts(t, created.AccessToken); claims["sub"] != c.want {
+			if _, claims := jwttest.Parts(t, created.AccessToken); claims["sub"] != c.want {
 				t.Errorf("%s: sub claim %q, want %q", c.name, claims["sub"], c.want)
 			}
 		}
@@ -171,7 +160,7 @@ func TestCreateTokenSubject(t *testing.T) {
 		if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 			t.Errorf("list Content-Type %q, want application/json (markup in a subject must stay data)", ct)
 		}
-		var l []tokenEntry
+		var l []testenv.TokenEntry
 		r.JSON(t, &l)
 		listed := map[string]string{}
 		for _, tk := range l {
@@ -193,7 +182,7 @@ func TestCreateTokenScopes(t *testing.T) {
 		admin := e.SignIn("admin@example.com", true)
 
 		both := e.CreateToken(admin, map[string]any{"subject": "both", "scopes": []string{"metrics:read", "pipeline:write"}})
-		if _, claims := jwtParts(t, both.AccessToken); claims["scope"] != "metrics:read pipeline:write" {
+		if _, claims := jwttest.Parts(t, both.AccessToken); claims["scope"] != "metrics:read pipeline:write" {
 			t.Errorf("scope claim %q, want %q", claims["scope"], "metrics:read pipeline:write")
 		}
 		e.Clock.Advance(time.Second)
@@ -206,7 +195,7 @@ func TestCreateTokenScopes(t *testing.T) {
 			writeOnly.TokenID: {"pipeline:write"},
 			dflt.TokenID:      {"metrics:read"},
 		}
-		l := listTokens(t, e, admin)
+		l := e.ListTokens(admin)
 		if len(l) != 3 {
 			t.Fatalf("list has %d tokens, want 3: %+v", len(l), l)
 		}
@@ -218,7 +207,7 @@ func TestCreateTokenScopes(t *testing.T) {
 
 		// A token without metrics:read cannot read.
 		r := e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(writeOnly.AccessToken))
-		wantProblem(t, r, http.StatusForbidden)
+		testenv.WantProblem(t, r, http.StatusForbidden)
 		if r := e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(both.AccessToken)); r.Status != http.StatusOK {
 			t.Errorf("token with metrics:read refused: %d %s", r.Status, r.Body)
 		}
@@ -232,9 +221,9 @@ func TestCreateTokenScopes(t *testing.T) {
 			`{"subject":"x","scopes":"metrics:read"}`,
 		} {
 			r := e.Do(http.MethodPost, "/api/tokens", body, e.As(admin))
-			wantProblem(t, r, http.StatusBadRequest)
+			testenv.WantProblem(t, r, http.StatusBadRequest)
 		}
-		if l := listTokens(t, e, admin); len(l) != 3 {
+		if l := e.ListTokens(admin); len(l) != 3 {
 			t.Errorf("refused requests created tokens: %+v", l)
 		}
 	})
@@ -271,16 +260,17 @@ func TestCreateTokenBadBodies(t *testing.T) {
 		admin := e.SignIn("admin@example.com", true)
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
+				e := e.For(t)
 				opts := []testenv.Opt{e.As(admin)}
 				if c.contentType != "" {
 					opts = append(opts, testenv.Header("Content-Type", c.contentType))
 				}
 				r := e.Do(http.MethodPost, "/api/tokens", c.body, opts...)
-				p := wantProblem(t, r, c.status)
+				p := testenv.WantProblem(t, r, c.status)
 				if strings.Contains(p.Detail, "httpapi.") || strings.Contains(p.Detail, "struct") {
 					t.Errorf("detail %q shows Go internals instead of what to send", p.Detail)
 				}
-				wantNoTokens(t, e, admin)
+				e.WantNoTokens(admin)
 			})
 		}
 	})
@@ -308,7 +298,7 @@ func TestListTokens(t *testing.T) {
 			at = append(at, e.Clock.Now())
 			made = append(made, e.CreateToken(admin, map[string]any{"subject": fmt.Sprintf("svc-%d", i)}))
 		}
-		l := listTokens(t, e, admin)
+		l := e.ListTokens(admin)
 		if len(l) != 3 {
 			t.Fatalf("list has %d tokens, want 3", len(l))
 		}
@@ -318,14 +308,14 @@ func TestListTokens(t *testing.T) {
 				t.Errorf("position %d holds %s, want %s (newest first)", i, tk.Sub, fmt.Sprintf("svc-%d", j))
 			}
 			for name, v := range map[string]string{"created": tk.Created, "expires": tk.Expires} {
-				if !apiTime.MatchString(v) {
+				if !testenv.APITime.MatchString(v) {
 					t.Errorf("%s %q is not formatted like 2024-01-15T10:30:00.000Z", name, v)
 				}
 			}
-			if want := at[j].UTC().Format(apiTimeFormat); tk.Created != want {
+			if want := at[j].UTC().Format(testenv.TimeFormat); tk.Created != want {
 				t.Errorf("created %q, want %q", tk.Created, want)
 			}
-			if want := at[j].Add(time.Hour).UTC().Format(apiTimeFormat); tk.Expires != want {
+			if want := at[j].Add(time.Hour).UTC().Format(testenv.TimeFormat); tk.Expires != want {
 				t.Errorf("expires %q, want %q", tk.Expires, want)
 			}
 			if tk.CreatedBy != "admin@example.com" || tk.LastUsed != nil {
@@ -334,20 +324,18 @@ func TestListTokens(t *testing.T) {
 		}
 
 		// Revoked: gone from the list.
-		if r := e.Do(http.MethodDelete, "/api/tokens/"+made[1].TokenID, nil, e.As(admin)); r.Status != http.StatusNoContent {
-			t.Fatalf("revoke: %d %s", r.Status, r.Body)
-		}
-		if got := ids(listTokens(t, e, admin)); !slices.Equal(got, []string{made[2].TokenID, made[0].TokenID}) {
+		e.Revoke(admin, made[1].TokenID)
+		if got := testenv.TokenIDs(e.ListTokens(admin)); !slices.Equal(got, []string{made[2].TokenID, made[0].TokenID}) {
 			t.Errorf("after revoking svc-1 the list is %v", got)
 		}
 
 		// Expired: svc-0 was created 40 minutes ago; its hour ends 20 minutes from now.
 		e.Clock.Advance(20*time.Minute - time.Second)
-		if got := ids(listTokens(t, e, admin)); !slices.Equal(got, []string{made[2].TokenID, made[0].TokenID}) {
+		if got := testenv.TokenIDs(e.ListTokens(admin)); !slices.Equal(got, []string{made[2].TokenID, made[0].TokenID}) {
 			t.Errorf("one second before svc-0 expires the list is %v", got)
 		}
 		e.Clock.Advance(time.Second)
-		if got := ids(listTokens(t, e, admin)); !slices.Equal(got, []string{made[2].TokenID}) {
+		if got := testenv.TokenIDs(e.ListTokens(admin)); !slices.Equal(got, []string{made[2].TokenID}) {
 			t.Errorf("after svc-0 expired the list is %v, want only svc-2", got)
 		}
 		e.Clock.Advance(time.Hour)
@@ -357,16 +345,6 @@ func TestListTokens(t *testing.T) {
 		}
 	})
 }
-
-func ids(l []tokenEntry) []string {
-	out := make([]string, len(l))
-	for i, tk := range l {
-		out[i] = tk.TokenID
-	}
-	return out
-}
-
-var nextLink = regexp.MustCompile(`^<(/api/tokens\?[^>]+)>; rel="next"$`)
 
 // TestListTokensPaging follows the Link headers and checks every token is seen once, in order,
 // also when several tokens share a creation second.
@@ -381,40 +359,23 @@ func TestListTokensPaging(t *testing.T) {
 				e.Clock.Advance(time.Second)
 			}
 		}
-		all := ids(listTokens(t, e, admin))
+		all := testenv.TokenIDs(e.ListTokens(admin))
 		if len(all) != 7 {
 			t.Fatalf("list has %d tokens, want 7", len(all))
 		}
 
 		var seen []string
-		path := "/api/tokens?limit=2"
-		for pages := 0; path != ""; pages++ {
-			if pages > 10 {
-				t.Fatalf("paging does not end; seen %v", seen)
+		pages := followPages(t, e, "/api/tokens?limit=2", e.As(admin))
+		for i, page := range pages {
+			if len(page) > 2 || i == 0 && len(page) != 2 {
+				t.Errorf("page %d has %d tokens with limit=2", i, len(page))
 			}
-			r := e.Do(http.MethodGet, path, nil, e.As(admin))
-			if r.Status != http.StatusOK {
-				t.Fatalf("GET %s: %d %s", path, r.Status, r.Body)
+			for _, tk := range page {
+				seen = append(seen, tk["tokenId"].(string))
 			}
-			var page []tokenEntry
-			r.JSON(t, &page)
-			if len(page) > 2 {
-				t.Errorf("page of %d tokens with limit=2", len(page))
-			}
-			if pages == 0 && len(page) != 2 {
-				t.Errorf("first page has %d tokens, want 2", len(page))
-			}
-			seen = append(seen, ids(page)...)
-			path = ""
-			if link := r.Header.Get("Link"); link != "" {
-				m := nextLink.FindStringSubmatch(link)
-				if m == nil {
-					t.Fatalf("Link %q is not </api/tokens?...>; rel=\"next\"", link)
-				}
-				path = m[1]
-			} else if pages == 0 {
-				t.Errorf("first page has no Link header")
-			}
+		}
+		if len(pages) < 2 {
+			t.Errorf("first page has no Link header")
 		}
 		if !slices.Equal(seen, all) {
 			t.Errorf("paging visited\n%v\nwant every token once, newest first:\n%v", seen, all)
@@ -428,7 +389,7 @@ func TestListTokensPaging(t *testing.T) {
 				t.Errorf("?%s: %d, want 400", q, r.Status)
 				continue
 			}
-			wantProblem(t, r, http.StatusBadRequest)
+			testenv.WantProblem(t, r, http.StatusBadRequest)
 		}
 	})
 }
@@ -457,9 +418,9 @@ func TestRevokeToken(t *testing.T) {
 			"%00",
 		} {
 			r := e.Do(http.MethodDelete, "/api/tokens/"+id, nil, e.As(admin))
-			wantProblem(t, r, http.StatusNotFound)
+			testenv.WantProblem(t, r, http.StatusNotFound)
 		}
-		if got := ids(listTokens(t, e, admin)); !slices.Equal(got, []string{keep.TokenID}) {
+		if got := testenv.TokenIDs(e.ListTokens(admin)); !slices.Equal(got, []string{keep.TokenID}) {
 			t.Errorf("after refused revocations the list is %v, want the kept token only", got)
 		}
 		if r := e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(keep.AccessToken)); r.Status != http.StatusOK {
@@ -471,8 +432,8 @@ func TestRevokeToken(t *testing.T) {
 		if r := e.Do(http.MethodDelete, "/api/tokens/"+gone.TokenID, nil, e.As(admin)); r.Status != http.StatusNoContent || len(r.Body) != 0 {
 			t.Fatalf("revoke: %d %q, want 204 with no body", r.Status, r.Body)
 		}
-		wantProblem(t, e.Do(http.MethodDelete, "/api/tokens/"+gone.TokenID, nil, e.As(admin)), http.StatusNotFound)
-		if got := ids(listTokens(t, e, admin)); !slices.Equal(got, []string{keep.TokenID}) {
+		testenv.WantProblem(t, e.Do(http.MethodDelete, "/api/tokens/"+gone.TokenID, nil, e.As(admin)), http.StatusNotFound)
+		if got := testenv.TokenIDs(e.ListTokens(admin)); !slices.Equal(got, []string{keep.TokenID}) {
 			t.Errorf("list is %v, want the kept token only", got)
 		}
 	})
@@ -486,14 +447,9 @@ func TestAuditEvents(t *testing.T) {
 		e := testenv.Start(t, db)
 		admin := e.SignIn("admin@example.com", true)
 		created := e.CreateToken(admin, map[string]any{"subject": "audited"})
-		if r := e.Do(http.MethodDelete, "/api/tokens/"+created.TokenID, nil, e.As(admin)); r.Status != http.StatusNoContent {
-			t.Fatalf("revoke: %d %s", r.Status, r.Body)
-		}
+		e.Revoke(admin, created.TokenID)
 
-		events, err := e.Server.Audit.List(context.Background(), audit.Query{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		events := e.AuditEvents("")
 		found := map[string]bool{}
 		signature := created.AccessToken[strings.LastIndex(created.AccessToken, ".")+1:]
 		for _, ev := range events {
@@ -524,7 +480,7 @@ func TestLastUsed(t *testing.T) {
 		admin := e.SignIn("admin@example.com", true)
 		created := e.CreateToken(admin, map[string]any{"subject": "used"})
 		e.Flush()
-		if l := listTokens(t, e, admin); len(l) != 1 || l[0].LastUsed != nil {
+		if l := e.ListTokens(admin); len(l) != 1 || l[0].LastUsed != nil {
 			t.Fatalf("before use: %+v, want lastUsed null", l)
 		}
 
@@ -536,14 +492,197 @@ func TestLastUsed(t *testing.T) {
 				t.Fatalf("use: %d %s", r.Status, r.Body)
 			}
 			e.Flush()
-			l := listTokens(t, e, admin)
-			want := usedAt.UTC().Format(apiTimeFormat)
+			l := e.ListTokens(admin)
+			want := usedAt.UTC().Format(testenv.TimeFormat)
 			if len(l) != 1 || l[0].LastUsed == nil || *l[0].LastUsed != want {
 				var got any = l
 				if len(l) == 1 && l[0].LastUsed != nil {
 					got = *l[0].LastUsed
 				}
 				t.Errorf("after a use at %s lastUsed is %v", want, got)
+			}
+		}
+	})
+}
+
+// TestTokenListFilterSortAndCount covers what the portal's table asks of the list: a subject
+// filter (any case, wildcards taken literally), soonest-expiry order, paging in that order, and
+// a total count.
+func TestTokenListFilterSortAndCount(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		admin := e.SignIn("admin@example.com", true)
+		// Lifetimes chosen so that creation order and expiry order differ.
+		subjects := map[string]string{"Deploy-Prod": "90d", "deploy-staging": "10d", "metrics_export": "400h", "100%-coverage": "2d", "nightly": "30d"}
+		for _, name := range []string{"Deploy-Prod", "deploy-staging", "metrics_export", "100%-coverage", "nightly"} {
+			if _, err := e.Server.Tokens.Create(t.Context(), tokenRequest(name, subjects[name])); err != nil {
+				t.Fatal(err)
+			}
+			e.Clock.Advance(time.Minute)
+		}
+		e.Sync()
+
+		get := func(query string) ([]testenv.TokenEntry, *testenv.Response) {
+			t.Helper()
+			r := e.Do(http.MethodGet, "/api/tokens?"+query, nil, e.As(admin))
+			if r.Status != http.StatusOK {
+				t.Fatalf("GET /api/tokens?%s: %d %s", query, r.Status, r.Body)
+			}
+			var l []testenv.TokenEntry
+			r.JSON(t, &l)
+			return l, r
+		}
+		subs := func(l []testenv.TokenEntry) string {
+			var s []string
+			for _, x := range l {
+				s = append(s, x.Sub)
+			}
+			return strings.Join(s, ",")
+		}
+
+		if l, r := get("subject=DEPLOY"); subs(l) != "deploy-staging,Deploy-Prod" || r.Header.Get("X-Total-Count") != "2" {
+			t.Errorf("subject=DEPLOY: %s (count %s)", subs(l), r.Header.Get("X-Total-Count"))
+		}
+		if l, _ := get("subject=" + url.QueryEscape("_")); subs(l) != "metrics_export" {
+			t.Errorf("_ must match literally: %s", subs(l))
+		}
+		if l, _ := get("subject=" + url.QueryEscape("%")); subs(l) != "100%-coverage" {
+			t.Errorf("%% must match literally: %s", subs(l))
+		}
+		if l, _ := get("sort=expires"); subs(l) != "100%-coverage,deploy-staging,metrics_export,nightly,Deploy-Prod" {
+			t.Errorf("sort=expires: %s", subs(l))
+		}
+
+		// Paging in expiry order visits every token once, in order, and keeps the filter.
+		var seen []string
+		next := "/api/tokens?sort=expires&limit=2"
+		for next != "" {
+			r := e.Do(http.MethodGet, next, nil, e.As(admin))
+			var l []testenv.TokenEntry
+			r.JSON(t, &l)
+			if r.Header.Get("X-Total-Count") != "5" {
+				t.Fatalf("X-Total-Count %q on %s", r.Header.Get("X-Total-Count"), next)
+			}
+			for _, x := range l {
+				seen = append(seen, x.Sub)
+			}
+			next = ""
+			if link := r.Header.Get("Link"); link != "" {
+				next = strings.TrimSuffix(strings.TrimPrefix(strings.Split(link, ";")[0], "<"), ">")
+				if !strings.Contains(next, "sort=expires") {
+					t.Fatalf("next link lost the sort: %s", link)
+				}
+			}
+		}
+		if strings.Join(seen, ",") != "100%-coverage,deploy-staging,metrics_export,nightly,Deploy-Prod" {
+			t.Errorf("paged by expiry: %v", seen)
+		}
+
+		for _, bad := range []string{"sort=subject", "subject=" + strings.Repeat("x", 101), "limit=2&cursor=bm9wZQ"} {
+			testenv.WantProblem(t, e.Do(http.MethodGet, "/api/tokens?"+bad, nil, e.As(admin)), http.StatusBadRequest)
+		}
+	})
+}
+
+func tokenRequest(subject, ttl string) token.CreateRequest {
+	d, err := config.ParseDuration(ttl)
+	if err != nil {
+		panic(err)
+	}
+	return token.CreateRequest{Subject: subject, CreatedBy: "admin@example.com", TTL: d}
+}
+
+// TestServiceTokenSubjectMustBeVisible: a subject with a bidirectional override or a
+// zero-width space would show something other than what it holds.
+func TestServiceTokenSubjectMustBeVisible(t *testing.T) {
+	e := testenv.Start(t, testenv.SQLite(t))
+	admin := e.SignIn("admin@example.com", true)
+	for _, sub := range []string{"ci-\u202Eyolped", "ci\u200B-deploy", "ci\u2066-deploy", "\uFEFFci", "ci\u00AD-deploy"} {
+		r := e.Do(http.MethodPost, "/api/tokens", map[string]any{"subject": sub}, e.As(admin))
+		if p := testenv.WantProblem(t, r, http.StatusBadRequest); !strings.Contains(p.Detail, "visible") {
+			t.Errorf("subject %+q: %s", sub, r.Body)
+		}
+	}
+	e.WantNoTokens(admin)
+}
+
+// TestServiceTokenTTL checks SERVICE_TOKEN_TTL, in hours or days, sets the lifetime of new
+// tokens, and that the default is a year.
+func TestServiceTokenTTL(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		setting string
+		want    time.Duration
+	}{
+		{"", 365 * 24 * time.Hour},
+		{"720h", 30 * 24 * time.Hour},
+		{"30d", 30 * 24 * time.Hour},
+	}
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		for _, c := range cases {
+			t.Run("ttl="+c.setting, func(t *testing.T) {
+				settings := testenv.Settings{}
+				if c.setting != "" {
+					settings.Env = map[string]string{"SERVICE_TOKEN_TTL": c.setting}
+				}
+				e := testenv.Start(t, db, settings)
+				admin := e.SignIn("admin@example.com", true)
+				created := e.CreateToken(admin, map[string]any{"subject": "ttl"})
+
+				_, claims := jwttest.Parts(t, created.AccessToken)
+				iat, exp := jwttest.Num(t, claims, "iat"), jwttest.Num(t, claims, "exp")
+				if got := exp - iat; got != int64(c.want.Seconds()) {
+					t.Errorf("exp - iat = %d s, want %d s", got, int64(c.want.Seconds()))
+				}
+				wantExp := testenv.Epoch.Add(c.want).UTC().Format(testenv.TimeFormat)
+				if created.Expires != wantExp {
+					t.Errorf("expires %q, want %q", created.Expires, wantExp)
+				}
+				// The cases share a database: find this case's token.
+				listed := false
+				for _, tk := range e.ListTokens(admin) {
+					if tk.TokenID == created.TokenID {
+						listed = true
+						if tk.Expires != wantExp {
+							t.Errorf("listed expires %q, want %q", tk.Expires, wantExp)
+						}
+					}
+				}
+				if !listed {
+					t.Errorf("token %s is not listed", created.TokenID)
+				}
+
+				r := e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(created.AccessToken))
+				var cfg struct {
+					TTLSeconds int64 `json:"serviceTokenTtlSeconds"`
+				}
+				r.JSON(t, &cfg)
+				if r.Status != http.StatusOK || cfg.TTLSeconds != int64(c.want.Seconds()) {
+					t.Errorf("system config: %d %s, want serviceTokenTtlSeconds %d", r.Status, r.Body, int64(c.want.Seconds()))
+				}
+			})
+		}
+	})
+}
+
+// FuzzCreateTokenBody sends arbitrary bodies to POST /api/tokens: never a 5xx, always JSON, a
+// refusal as problem+json, and no token for a subject the rules refuse.
+func FuzzCreateTokenBody(f *testing.F) {
+	e := testenv.Start(f, testenv.SQLite(f))
+	admin := e.SignIn("admin@example.com", true)
+	for _, s := range []string{`{"subject":"ci"}`, `{"subject":" x ","scopes":["pipeline:write"]}`, `{"subject":"\u0000"}`, `{"subject":"\ud800"}`,
+		`{"subject":5}`, `[]`, `{"subject":"a"}{}`, `{"subject":"<script>alert(1)</script>"}`, `{"scopes":null,"subject":"é"}`, "\xff"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r := e.For(t).Do(http.MethodPost, "/api/tokens", body, e.As(admin))
+		testenv.WantJSONAnswer(t, r)
+		if r.Status == http.StatusCreated {
+			var req struct{ Subject string }
+			_ = json.Unmarshal(body, &req)
+			s := strings.TrimSpace(req.Subject)
+			if !utf8.Valid(body) || s == "" || utf8.RuneCountInString(s) > 100 || strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f || r == utf8.RuneError }) {
+				t.Fatalf("accepted a subject the rules refuse: %q -> %s", body, r.Body)
 			}
 		}
 	})

@@ -220,8 +220,8 @@ func (b *Browser) CSRF(e *Env) string {
 	return tok
 }
 
-// Send makes a request from the browser with the CSRF token csrf, as the portal does, body
-// as JSON unless nil. The caller closes the answer's body.
+// Send makes a request from the browser with the CSRF token csrf and the page's Origin, as the
+// portal does, body as JSON unless nil. The caller closes the answer's body.
 func (b *Browser) Send(method, u, csrf string, body any) *http.Response {
 	b.T.Helper()
 	var rd io.Reader = http.NoBody
@@ -237,6 +237,7 @@ func (b *Browser) Send(method, u, csrf string, body any) *http.Response {
 		b.T.Fatal(err)
 	}
 	req.Header.Set("X-CSRF-Token", csrf)
+	req.Header.Set("Origin", req.URL.Scheme+"://"+req.URL.Host) // what a browser sends with a POST
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
