@@ -1,4 +1,4 @@
-package attack
+package server_test
 
 import (
 	"context"
