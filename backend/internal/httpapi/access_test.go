@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
@@ -10,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/codemetrics/codemetrics/backend/internal/apperr"
 	"github.com/codemetrics/codemetrics/backend/internal/audit"
 	"github.com/codemetrics/codemetrics/backend/internal/testenv"
 )
@@ -139,39 +137,6 @@ func TestUserAccessSessions(t *testing.T) {
 		}
 		if list, _ := listSessions(t, e, ada); len(list) != 2 { // ada and the viewer
 			t.Errorf("sessions left: %+v", list)
-		}
-	})
-}
-
-// TestPurgeDeletesEndedSessionsAndStates: the background purge deletes sessions past their
-// lifetime or idle timeout and used sign-in states past their expiry; live ones stay.
-func TestPurgeDeletesEndedSessionsAndStates(t *testing.T) {
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db, testenv.Settings{Env: map[string]string{"SESSION_TTL": "8h", "SESSION_IDLE_TIMEOUT": "1h"}})
-		ctx := context.Background()
-		expired := e.SignIn("old@example.com", true)
-		e.Clock.Advance(7*time.Hour + 30*time.Minute)
-		idle := e.SignIn("idle@example.com", true)
-		live := e.SignIn("live@example.com", true)
-		if err := e.Server.Store.MarkLoginStateUsed(ctx, "state-1", e.Clock.Now().Add(10*time.Minute), e.Clock.Now()); err != nil {
-			t.Fatal(err)
-		}
-		e.Clock.Advance(59 * time.Minute)
-		e.Do(http.MethodGet, "/api/auth/me", nil, testenv.Cookie(live))
-		e.Clock.Advance(2 * time.Minute) // old: past 8h; idle: 61 min unused; live: seen 2 min ago
-
-		e.Purge()
-		for name, id := range map[string]string{"expired": expired.ID, "idle": idle.ID} {
-			if _, err := e.Server.Store.SessionByID(ctx, id); !apperr.Is(err, apperr.NotFound) {
-				t.Errorf("%s session still stored: %v", name, err)
-			}
-		}
-		if _, err := e.Server.Store.SessionByID(ctx, live.ID); err != nil {
-			t.Errorf("live session purged: %v", err)
-		}
-		// The used state is gone: marking it again succeeds instead of Conflict.
-		if err := e.Server.Store.MarkLoginStateUsed(ctx, "state-1", e.Clock.Now().Add(10*time.Minute), e.Clock.Now()); err != nil {
-			t.Errorf("expired sign-in state not purged: %v", err)
 		}
 	})
 }

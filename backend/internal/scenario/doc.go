@@ -1,5 +1,16 @@
-// Package attack holds the tests that attack a whole CodeMetrics server the way an attacker,
-// or a bad day, would: forged tokens against a query counter, key-fetching headers against a
-// canary listener, a database cut mid-load, shutdown under load, many writers at once, and a
-// scan for secrets after a full walkthrough. It has no code of its own.
-package attack
+// Package scenario holds the tests that run whole CodeMetrics servers the way a deployment, an
+// attacker or a bad day does, across several parts at once; it has no code of its own. The
+// tests of one file's behaviour sit beside that file instead (httpapi/tokens_test.go for
+// httpapi/tokens.go, and so on); every test starts servers, signs people in and calls the API
+// through internal/testenv, the one set of test helpers.
+//
+//   - walkthrough_test.go: the API documentation followed end to end, and a full walkthrough
+//     then scanned for secrets in the logs, every database row and the audit log.
+//   - instances_test.go: several servers on one database: revocation across instances, a clock
+//     stepped back on one of them, signing-key rotation across restarts.
+//   - database_test.go: the database changed or gone under running servers: an outage through
+//     a TCP proxy, a stale revocation feed, rows edited by hand, a restore from an old backup.
+//   - statements_test.go: forged and respelt tokens against the statement counter: no database
+//     statement before a token is proved genuine.
+//   - load_test.go: many creators, revokers and verifiers at once, under the race detector.
+package scenario

@@ -1,11 +1,14 @@
-package attack
+package scenario
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/codemetrics/codemetrics/backend/internal/testenv"
+	"github.com/codemetrics/codemetrics/backend/internal/testenv/jwttest"
+	"github.com/codemetrics/codemetrics/backend/internal/token"
 )
 
 // TestRevocationAcrossInstances runs two servers on one database: a token revoked through one
@@ -62,55 +65,83 @@ func TestRevocationAcrossInstances(t *testing.T) {
 	})
 }
 
-// TestFailClosed checks that a server which has not read the revocation feed for more than ten
-// seconds refuses service tokens with 503 instead of trusting its cache, and recovers.
-func TestFailClosed(t *testing.T) {
-	t.Parallel()
+// TestClockSteppedBackDoesNotResurrect: a revoked token's entry is dropped once the token has
+// expired; a clock then stepped back to before its expiry must not make it valid again on the
+// instance that cached it. Before, it was accepted again (a cached, unexpired-looking token
+// with no revocation entry left).
+func TestClockSteppedBackDoesNotResurrect(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
-		used := e.CreateToken(admin, map[string]any{"subject": "used"})
-		unused := e.CreateToken(admin, map[string]any{"subject": "unused"})
-		health := func() {
+		clock := testenv.NewClock()
+		short := testenv.Settings{Clock: clock, Env: map[string]string{"SERVICE_TOKEN_TTL": "1m"}}
+		a := testenv.Start(t, db, short)
+		b := testenv.Start(t, db, short)
+		admin := a.SignIn("admin@example.com", true)
+		cached := a.CreateToken(admin, map[string]any{"subject": "cached-on-b"})
+		unseen := a.CreateToken(admin, map[string]any{"subject": "never-used-on-b"})
+		use := func(tok testenv.CreatedToken) int {
 			t.Helper()
-			if r := e.Do(http.MethodGet, "/healthz", nil); r.Status != http.StatusOK {
-				t.Errorf("/healthz: %d %s, want 200", r.Status, r.Body)
+			return b.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(tok.AccessToken)).Status
+		}
+		if s := use(cached); s != http.StatusOK {
+			t.Fatalf("B: %d", s)
+		}
+		for _, tok := range []testenv.CreatedToken{cached, unseen} {
+			a.Revoke(admin, tok.TokenID)
+		}
+		b.Sync()
+		if s := use(cached); s != http.StatusUnauthorized {
+			t.Fatalf("revoked: %d, want 401", s)
+		}
+		clock.Set(testenv.Epoch.Add(2 * time.Minute))
+		b.Sync() // both have expired: their revocation entries are dropped
+		clock.Set(testenv.Epoch.Add(30 * time.Second))
+		// The clock is 90 s behind B's last read of the feed: how old that read is cannot be
+		// told, so B fails closed until it reads the feed again.
+		if s := use(cached); s != http.StatusServiceUnavailable {
+			t.Errorf("right after the clock stepped back: %d, want 503", s)
+		}
+		b.Sync()
+		for name, tok := range map[string]testenv.CreatedToken{"cached": cached, "never used on B": unseen} {
+			if s := use(tok); s != http.StatusUnauthorized {
+				t.Errorf("%s, clock stepped back before its expiry: %d, want 401", name, s)
 			}
 		}
-		if r := e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(used.AccessToken)); r.Status != http.StatusOK {
-			t.Fatalf("fresh: %d %s", r.Status, r.Body)
-		}
-		if r := e.Do(http.MethodGet, "/readyz", nil); r.Status != http.StatusOK {
-			t.Errorf("/readyz when fresh: %d %s", r.Status, r.Body)
-		}
-		health()
-
-		e.Clock.Advance(11 * time.Second)
-		for name, tok := range map[string]string{"cached": used.AccessToken, "never used": unused.AccessToken} {
-			r := e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(tok))
-			if r.Status != http.StatusServiceUnavailable {
-				t.Errorf("%s token with a stale revocation feed: %d %s, want 503", name, r.Status, r.Body)
-				continue
-			}
-			testenv.WantProblem(t, r, http.StatusServiceUnavailable)
-			if r.Header.Get("Retry-After") == "" {
-				t.Errorf("503 without Retry-After")
-			}
-		}
-		if r := e.Do(http.MethodGet, "/readyz", nil); r.Status != http.StatusServiceUnavailable {
-			t.Errorf("/readyz with a stale revocation feed: %d %s, want 503", r.Status, r.Body)
-		}
-		health()
-
-		e.Sync()
-		for name, tok := range map[string]string{"cached": used.AccessToken, "never used": unused.AccessToken} {
-			if r := e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(tok)); r.Status != http.StatusOK {
-				t.Errorf("%s token after the feed was read again: %d %s", name, r.Status, r.Body)
-			}
-		}
-		if r := e.Do(http.MethodGet, "/readyz", nil); r.Status != http.StatusOK {
-			t.Errorf("/readyz after the feed was read again: %d %s", r.Status, r.Body)
-		}
-		health()
 	})
+}
+
+// TestSigningKeyRotation follows the README's procedure: the new key signs, the old one still
+// verifies until it is dropped, and then its tokens are refused.
+func TestSigningKeyRotation(t *testing.T) {
+	db := testenv.SQLite(t)
+	const oldKey, newKey = testenv.SigningKey, "rotated-signing-key-0123456789-abcdefghijklmn"
+	clock := testenv.NewClock()
+
+	before := testenv.Start(t, db, testenv.Settings{Clock: clock})
+	admin := before.SignIn("admin@example.com", true)
+	old := before.CreateToken(admin, map[string]any{"subject": "made-before-rotation"})
+
+	// Step 1: the new key signs; the old one is listed as previous.
+	during := testenv.Start(t, db, testenv.Settings{Clock: clock, Env: map[string]string{
+		"TOKEN_SIGNING_KEY": newKey, "TOKEN_SIGNING_KEYS_PREVIOUS": oldKey,
+	}})
+	if r := during.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(old.AccessToken)); r.Status != http.StatusOK {
+		t.Fatalf("token signed with the previous key: %d %s", r.Status, r.Body)
+	}
+	admin2 := during.SignIn("admin@example.com", true)
+	fresh := during.CreateToken(admin2, map[string]any{"subject": "made-after-rotation"})
+	header, _ := jwttest.Parts(t, fresh.AccessToken)
+	if header["kid"] != token.KeyID([]byte(newKey)) || header["kid"] == token.KeyID([]byte(oldKey)) {
+		t.Errorf("new tokens carry kid %v, want the new key's", header["kid"])
+	}
+
+	// Step 2, once old tokens are replaced: the previous key is dropped and its tokens stop working.
+	after := testenv.Start(t, db, testenv.Settings{Clock: clock, Env: map[string]string{"TOKEN_SIGNING_KEY": newKey}})
+	r := after.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(old.AccessToken))
+	testenv.WantProblem(t, r, http.StatusUnauthorized)
+	if r := after.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(fresh.AccessToken)); r.Status != http.StatusOK {
+		t.Fatalf("token signed with the new key: %d", r.Status)
+	}
+	if strings.Contains(after.Logs.String(), newKey) || strings.Contains(during.Logs.String(), oldKey) {
+		t.Error("a signing key appears in the logs")
+	}
 }

@@ -1,13 +1,11 @@
-package attack
+package scenario
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"sync"
 	"testing"
 
-	"github.com/codemetrics/codemetrics/backend/internal/audit"
 	"github.com/codemetrics/codemetrics/backend/internal/testenv"
 )
 
@@ -57,7 +55,7 @@ func TestManyCreatorsRevokersAndVerifiers(t *testing.T) {
 						revoked = append(revoked, tok)
 						mu.Unlock()
 						// Refused on the very next request.
-						if r := e.Do(http.MethodGet, "/api/system/config", nil, bearerOf(tok)); r.Status != http.StatusUnauthorized {
+						if r := e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(tok.AccessToken)); r.Status != http.StatusUnauthorized {
 							t.Errorf("revoked token answered %d", r.Status)
 						}
 					}
@@ -68,7 +66,7 @@ func TestManyCreatorsRevokersAndVerifiers(t *testing.T) {
 			workers.Go(func() {
 				for tok := range created {
 					for range 3 {
-						r := e.Do(http.MethodGet, "/api/system/config", nil, bearerOf(tok))
+						r := e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(tok.AccessToken))
 						fail5xx("verify", r)
 						if r.Status != http.StatusOK && r.Status != http.StatusUnauthorized {
 							t.Errorf("verify: %d", r.Status)
@@ -88,13 +86,11 @@ func TestManyCreatorsRevokersAndVerifiers(t *testing.T) {
 		isRevoked := map[string]bool{}
 		for _, tok := range revoked {
 			isRevoked[tok.TokenID] = true
-			if r := e.Do(http.MethodGet, "/api/system/config", nil, bearerOf(tok)); r.Status != http.StatusUnauthorized {
+			if r := e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(tok.AccessToken)); r.Status != http.StatusUnauthorized {
 				t.Errorf("revoked %s answers %d", tok.TokenID, r.Status)
 			}
 		}
-		r := e.Do(http.MethodGet, "/api/tokens", nil, e.As(admin))
-		var listed []struct{ TokenID string }
-		r.JSON(t, &listed)
+		listed := e.ListTokens(admin)
 		if len(listed) != len(all)-len(revoked) {
 			t.Errorf("listed %d tokens, want %d", len(listed), len(all)-len(revoked))
 		}
@@ -103,12 +99,10 @@ func TestManyCreatorsRevokersAndVerifiers(t *testing.T) {
 				t.Errorf("revoked token %s is listed", l.TokenID)
 			}
 		}
-		evs, err := e.Server.Audit.List(context.Background(), audit.Query{Action: "token.created", Limit: 500})
-		if err != nil || len(evs) != len(all) {
-			t.Errorf("%d token.created events, want %d (%v)", len(evs), len(all), err)
+		if evs := e.AuditEvents("token.created"); len(evs) != len(all) {
+			t.Errorf("%d token.created events, want %d", len(evs), len(all))
 		}
-		evs, _ = e.Server.Audit.List(context.Background(), audit.Query{Action: "token.revoked", Limit: 500})
-		if len(evs) != len(revoked) {
+		if evs := e.AuditEvents("token.revoked"); len(evs) != len(revoked) {
 			t.Errorf("%d token.revoked events, want %d", len(evs), len(revoked))
 		}
 	})

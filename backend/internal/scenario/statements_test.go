@@ -1,27 +1,17 @@
-package attack
+package scenario
 
 import (
 	"net/http"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/codemetrics/codemetrics/backend/internal/store"
 	"github.com/codemetrics/codemetrics/backend/internal/testenv"
+	"github.com/codemetrics/codemetrics/backend/internal/testenv/jwttest"
 	"github.com/golang-jwt/jwt/v5"
 )
-
-func forge(t *testing.T, method jwt.SigningMethod, key any, header map[string]any, claims jwt.MapClaims) string {
-	t.Helper()
-	tok := jwt.NewWithClaims(method, claims)
-	for k, v := range header {
-		tok.Header[k] = v
-	}
-	s, err := tok.SignedString(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 // TestForgedTokensNeverReachTheDatabase sends forged tokens through real HTTP and counts the
 // database statements they cause: none. A valid token costs one look-up, then none.
@@ -31,16 +21,17 @@ func TestForgedTokensNeverReachTheDatabase(t *testing.T) {
 		e := testenv.Start(t, db, testenv.Settings{Store: store.Options{Queries: &queries}})
 		admin := e.SignIn("admin@example.com", true)
 		good := e.CreateToken(admin, map[string]any{"subject": "ci"})
-		_, claims := parts(t, good.AccessToken)
+		header, claims := jwttest.Parts(t, good.AccessToken)
+		kid := map[string]any{"kid": header["kid"]}
 		now := testenv.Epoch.Unix()
 		other := []byte("another-deployment-signing-key-0123456789")
 		forged := map[string]string{
-			"alg none":          b64(`{"alg":"none","typ":"JWT"}`) + "." + b64json(t, claims) + ".",
-			"another key":       forge(t, jwt.SigningMethodHS256, other, map[string]any{"kid": kidOf(t, good.AccessToken)}, claims),
-			"expired":           forge(t, jwt.SigningMethodHS256, []byte(testenv.SigningKey), map[string]any{"kid": kidOf(t, good.AccessToken)}, with(claims, "exp", now-1)),
-			"wrong audience":    forge(t, jwt.SigningMethodHS256, []byte(testenv.SigningKey), map[string]any{"kid": kidOf(t, good.AccessToken)}, with(claims, "aud", "other")),
-			"kid SQL injection": forge(t, jwt.SigningMethodHS256, []byte(testenv.SigningKey), map[string]any{"kid": "' OR 1=1 --"}, claims),
-			"kid path":          forge(t, jwt.SigningMethodHS256, []byte(""), map[string]any{"kid": "../../../../dev/null"}, claims),
+			"alg none":          jwttest.Segment(t, map[string]any{"alg": "none", "typ": "JWT"}) + "." + jwttest.Segment(t, claims) + ".",
+			"another key":       jwttest.Sign(t, jwt.SigningMethodHS256, other, kid, claims),
+			"expired":           jwttest.Sign(t, jwt.SigningMethodHS256, []byte(testenv.SigningKey), kid, jwttest.With(claims, map[string]any{"exp": now - 1})),
+			"wrong audience":    jwttest.Sign(t, jwt.SigningMethodHS256, []byte(testenv.SigningKey), kid, jwttest.With(claims, map[string]any{"aud": "other"})),
+			"kid SQL injection": jwttest.Sign(t, jwt.SigningMethodHS256, []byte(testenv.SigningKey), map[string]any{"kid": "' OR 1=1 --"}, claims),
+			"kid path":          jwttest.Sign(t, jwt.SigningMethodHS256, []byte(""), map[string]any{"kid": "../../../../dev/null"}, claims),
 			"garbage":           "eyJ.eyJ.sig",
 		}
 		queries.Store(0)
@@ -62,4 +53,74 @@ func TestForgedTokensNeverReachTheDatabase(t *testing.T) {
 			t.Errorf("101 authenticated requests made %d database statements, want 1 (the first look-up)", n)
 		}
 	})
+}
+
+// TestOneTokenHasOneSpelling sends a valid token's other spellings (the same signature bytes,
+// other unused bits) and correctly signed tokens whose claims have the wrong JSON type: each is
+// refused with 401 before any database statement. Before strict decoding, every spelling was a
+// working copy of the token that a denylist of values or a cache keyed by value could miss.
+func TestOneTokenHasOneSpelling(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		var queries atomic.Int64
+		e := testenv.Start(t, db, testenv.Settings{Store: store.Options{Queries: &queries}})
+		admin := e.SignIn("admin@example.com", true)
+		good := e.CreateToken(admin, map[string]any{"subject": "ci"})
+		header, claims := jwttest.Parts(t, good.AccessToken)
+		key := []byte(testenv.SigningKey)
+		signed := func(change map[string]any) string {
+			return jwttest.Sign(t, jwt.SigningMethodHS256, key, map[string]any{"kid": header["kid"]}, jwttest.With(claims, change))
+		}
+		exp := jwttest.Num(t, claims, "exp")
+		cases := map[string]string{
+			"exp a string":                   signed(map[string]any{"exp": "1999999999"}),
+			"exp a string of the real value": signed(map[string]any{"exp": strconv.FormatInt(exp, 10)}),
+			"iat a string":                   signed(map[string]any{"iat": "1700000000"}),
+			"nbf a string":                   signed(map[string]any{"nbf": "1700000000"}),
+			"exp an object":                  signed(map[string]any{"exp": map[string]any{"$gt": 0}}),
+			"exp true":                       signed(map[string]any{"exp": true}),
+			"jti a number":                   signed(map[string]any{"jti": 12345}),
+			"sub a number":                   signed(map[string]any{"sub": 12345}),
+			"sub an array":                   signed(map[string]any{"sub": []string{"ci"}}),
+			"token_use a number":             signed(map[string]any{"token_use": 1}),
+		}
+		for i, s := range respellings(t, good.AccessToken) {
+			cases["signature respelt "+string(rune('1'+i))] = s
+		}
+		queries.Store(0)
+		for name, tok := range cases {
+			if r := e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(tok)); r.Status != http.StatusUnauthorized {
+				t.Errorf("%s: %d %s, want 401", name, r.Status, r.Body)
+			}
+		}
+		if n := queries.Load(); n != 0 {
+			t.Errorf("the refused spellings caused %d database statements, want 0", n)
+		}
+		// The one true spelling works, and a re-signed copy with the claims as numbers too.
+		if r := e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(good.AccessToken)); r.Status != http.StatusOK {
+			t.Errorf("the token as issued: %d %s", r.Status, r.Body)
+		}
+		if r := e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(signed(nil))); r.Status != http.StatusOK {
+			t.Errorf("the same claims re-signed: %d %s", r.Status, r.Body)
+		}
+	})
+}
+
+const b64url = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+// respellings returns tok with the last character of its signature changed in the bits that
+// decode to nothing: an HS256 signature is 32 bytes, 43 characters, the last of which carries
+// 4 bits of the signature and 2 unused ones. A lenient decoder reads all four alike.
+func respellings(t *testing.T, tok string) []string {
+	t.Helper()
+	last := strings.IndexByte(b64url, tok[len(tok)-1])
+	if last < 0 || len(strings.Split(tok, ".")[2]) != 43 {
+		t.Fatalf("not an HS256 token: %s", tok)
+	}
+	var out []string
+	for k := range 4 {
+		if c := last&^3 | k; c != last {
+			out = append(out, tok[:len(tok)-1]+string(b64url[c]))
+		}
+	}
+	return out
 }

@@ -1,7 +1,9 @@
-package attack
+package scenario
 
 import (
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/codemetrics/codemetrics/backend/internal/testenv"
@@ -54,4 +56,84 @@ func TestSeedWalkthrough(t *testing.T) {
 			t.Error("401 without WWW-Authenticate")
 		}
 	})
+}
+
+// TestNoSecretLeaks walks through everything a deployment does (sign in through the provider,
+// take a session token, create, use, refuse and revoke tokens, sign out), then scans the logs,
+// every database row and the audit log for any secret: none may appear.
+func TestNoSecretLeaks(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e, p := testenv.StartWithIDP(t, db, nil)
+		b := testenv.NewBrowser(t)
+		b.SignIn(e, p, testenv.AdminUser())
+		cookie := b.Cookie(e.URL, "codemetrics_session")
+		if cookie == "" {
+			t.Fatal("no session")
+		}
+		csrf := b.CSRF(e)
+		sessionToken := b.SessionToken(e)
+		session := testenv.Bearer(sessionToken)
+		var toks []testenv.CreatedToken
+		for _, s := range []string{"ci", "monitoring"} {
+			r := e.Do(http.MethodPost, "/api/tokens", map[string]any{"subject": s}, session)
+			var c testenv.CreatedToken
+			r.JSON(t, &c)
+			toks = append(toks, c)
+		}
+		e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(toks[0].AccessToken))
+		e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(toks[0].AccessToken+"x"))
+		e.Do(http.MethodPost, "/api/tokens", `{"subject": "`+toks[1].AccessToken+`"`, session) // a token pasted into bad JSON
+		e.Do(http.MethodDelete, "/api/tokens/"+toks[1].TokenID, nil, session)
+		e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(toks[1].AccessToken))
+		e.Do(http.MethodGet, "/api/tokens", nil, testenv.Cookie(testenv.Session{Cookie: &http.Cookie{Name: "codemetrics_session", Value: cookie}}))
+		e.Flush()
+		resp := b.Send(http.MethodPost, e.URL+"/auth/logout", csrf, nil)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("logout: %d", resp.StatusCode)
+		}
+
+		secrets := map[string]string{
+			"signing key": testenv.SigningKey, "OIDC client secret": p.ClientSecret,
+			"session cookie": cookie, "CSRF token": csrf, "session token": sessionToken,
+		}
+		for i, c := range toks {
+			secrets[fmt.Sprintf("token %d", i)] = c.AccessToken
+			secrets[fmt.Sprintf("token %d signature", i)] = c.AccessToken[strings.LastIndex(c.AccessToken, ".")+1:]
+		}
+		r := e.Do(http.MethodGet, "/api/audit-events?limit=500", nil, e.As(e.SignIn("auditor@example.com", true)))
+		places := map[string]string{"logs": e.Logs.String(), "database": dump(t, db), "audit log": string(r.Body)}
+		for where, text := range places {
+			if len(text) < 100 {
+				t.Fatalf("%s is suspiciously empty: %q", where, text)
+			}
+			for what, secret := range secrets {
+				if strings.Contains(text, secret) {
+					t.Errorf("the %s appears in the %s", what, where)
+				}
+			}
+		}
+		if !strings.Contains(places["logs"], toks[0].TokenID) {
+			t.Error("the logs do not name the token that called (token usage cannot be tracked)")
+		}
+	})
+}
+
+// dump returns every row of every table as text.
+func dump(t *testing.T, db testenv.DB) string {
+	t.Helper()
+	conn := db.SQL(t)
+	var out strings.Builder
+	for _, table := range []string{"service_tokens", "audit_events", "admin_sessions", "login_states_used", "revocation_feed", "goose_db_version"} {
+		for _, vals := range testenv.TableRows(t, conn, table) {
+			for _, v := range vals {
+				if b, ok := v.([]byte); ok {
+					v = string(b)
+				}
+				fmt.Fprintf(&out, "%v\t", v)
+			}
+			out.WriteString("\n")
+		}
+	}
+	return out.String()
 }

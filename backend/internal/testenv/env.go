@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"io/fs"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -95,58 +97,20 @@ type Settings struct {
 	Env map[string]string
 	// Clock is shared with other servers when set (two instances, one time).
 	Clock *Clock
-	// Config is called on the loaded configuration.
-	Config func(*config.Config)
 	// Store options (a statement counter).
 	Store store.Options
+	// SPA replaces the portal's files (by default an index.html and one asset).
+	SPA fs.FS
 }
 
 // Start starts a server on db and stops it when the test ends. Background loops do not run:
 // tests read the revocation feed and flush last-use times explicitly.
 func Start(t testing.TB, db DB, s ...Settings) *Env {
 	t.Helper()
-	var set Settings
-	if len(s) > 0 {
-		set = s[0]
-	}
-	if set.Clock == nil {
-		set.Clock = NewClock()
-	}
+	set := settings(s)
 	hs := httptest.NewUnstartedServer(nil)
 	url := "http://" + hs.Listener.Addr().String()
-	env := map[string]string{
-		"DATABASE_DRIVER":   db.Driver,
-		"DATABASE_DSN":      db.DSN,
-		"TOKEN_SIGNING_KEY": SigningKey,
-		"PUBLIC_URL":        url,
-		// Limits off unless a test sets them: many tests send many requests from one address.
-		"RATE_LIMIT_PER_MINUTE":      "0",
-		"AUTH_RATE_LIMIT_PER_MINUTE": "0",
-		// As long as a session lasts, unless a test sets it: many tests move the clock by hours
-		// between two requests of one session.
-		"SESSION_IDLE_TIMEOUT": "8h",
-	}
-	for k, v := range set.Env {
-		env[k] = v
-	}
-	cfg, err := config.Load(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	if set.Config != nil {
-		set.Config(&cfg)
-	}
-	logs := &Buffer{}
-	srv, err := server.New(context.Background(), cfg, server.Options{
-		Log:     slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		SPA:     fstest.MapFS{"index.html": {Data: []byte("<!doctype html><title>CodeMetrics</title><div id=root></div>")}, "assets/app.js": {Data: []byte("console.log(1)")}},
-		Version: "test",
-		Now:     set.Clock.Now,
-		Store:   set.Store,
-	})
-	if err != nil {
-		t.Fatalf("start server: %v", err)
-	}
+	srv, logs := build(t, db, set, url)
 	// The same limits as production: timeouts, header size.
 	prod := srv.HTTPServer()
 	hs.Config.Handler = srv.Handler
@@ -154,14 +118,71 @@ func Start(t testing.TB, db DB, s ...Settings) *Env {
 	hs.Config.WriteTimeout, hs.Config.IdleTimeout, hs.Config.MaxHeaderBytes = prod.WriteTimeout, prod.IdleTimeout, prod.MaxHeaderBytes
 	hs.Start()
 	hs.Client().Transport = Validating(t, hs.Client().Transport)
+	t.Cleanup(hs.Close) // before the server closes: cleanups run last first
+	return &Env{T: t, Server: srv, HTTP: hs, URL: url, Clock: set.Clock, Logs: logs, DB: db}
+}
+
+// New builds a server on db as Start does, without serving it, and closes it when the test
+// ends: for the tests of server.Serve itself (set HTTP_ADDR and METRICS_ADDR in Env).
+func New(t testing.TB, db DB, s ...Settings) (*server.Server, *Buffer) {
+	t.Helper()
+	return build(t, db, settings(s), "")
+}
+
+func settings(s []Settings) Settings {
+	var set Settings
+	if len(s) > 0 {
+		set = s[0]
+	}
+	if set.Clock == nil {
+		set.Clock = NewClock()
+	}
+	if set.SPA == nil {
+		set.SPA = fstest.MapFS{"index.html": {Data: []byte("<!doctype html><title>CodeMetrics</title><div id=root></div>")}, "assets/app.js": {Data: []byte("console.log(1)")}}
+	}
+	return set
+}
+
+// build makes the server of Start and New, its logs captured (and shown if the test fails).
+func build(t testing.TB, db DB, set Settings, publicURL string) (*server.Server, *Buffer) {
+	t.Helper()
+	env := map[string]string{
+		"DATABASE_DRIVER":   db.Driver,
+		"DATABASE_DSN":      db.DSN,
+		"TOKEN_SIGNING_KEY": SigningKey,
+		// Limits off unless a test sets them: many tests send many requests from one address.
+		"RATE_LIMIT_PER_MINUTE":      "0",
+		"AUTH_RATE_LIMIT_PER_MINUTE": "0",
+		// As long as a session lasts, unless a test sets it: many tests move the clock by hours
+		// between two requests of one session.
+		"SESSION_IDLE_TIMEOUT": "8h",
+	}
+	if publicURL != "" {
+		env["PUBLIC_URL"] = publicURL
+	}
+	maps.Copy(env, set.Env)
+	cfg, err := config.Load(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	logs := &Buffer{}
+	srv, err := server.New(context.Background(), cfg, server.Options{
+		Log:     slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		SPA:     set.SPA,
+		Version: "test",
+		Now:     set.Clock.Now,
+		Store:   set.Store,
+	})
+	if err != nil {
+		t.Fatalf("start server: %v", err)
+	}
 	t.Cleanup(func() {
-		hs.Close()
 		srv.Close()
 		if t.Failed() {
 			t.Logf("server logs:\n%s", logs.String())
 		}
 	})
-	return &Env{T: t, Server: srv, HTTP: hs, URL: url, Clock: set.Clock, Logs: logs, DB: db}
+	return srv, logs
 }
 
 // Session is a signed-in browser: its session cookie and CSRF token.
