@@ -3,15 +3,13 @@
 package store_test
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
 
 	"github.com/codemetrics/codemetrics/backend/internal/store"
+	"github.com/codemetrics/codemetrics/backend/internal/testenv"
 )
 
 // TestSQLiteFilesArePrivate: the database holds token metadata, sessions and the audit log, so
@@ -21,14 +19,7 @@ func TestSQLiteFilesArePrivate(t *testing.T) {
 	old := syscall.Umask(0o022) // the usual umask, under which the driver alone creates 0644
 	defer syscall.Umask(old)
 	path := filepath.Join(t.TempDir(), "data", "codemetrics.db")
-	st, err := store.Open(store.SQLite, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.Migrate(context.Background(), slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
-		t.Fatal(err)
-	}
+	testenv.Store(t, testenv.DB{Driver: store.SQLite, DSN: path}) // open until the test ends
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {
 		fi, err := os.Stat(p)
 		if err != nil {

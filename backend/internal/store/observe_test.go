@@ -22,15 +22,8 @@ import (
 func TestEveryStatementIsCountedOnce(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		var queries, failures atomic.Int64
-		st, err := store.Open(db.Driver, db.DSN, store.Options{Queries: &queries, OnError: func() { failures.Add(1) }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
+		st := testenv.Store(t, db, store.Options{Queries: &queries, OnError: func() { failures.Add(1) }})
 		ctx := context.Background()
-		if err := st.Migrate(ctx, quiet); err != nil {
-			t.Fatal(err)
-		}
 		if failures.Load() != 0 {
 			t.Fatalf("opening and migrating reported %d failures", failures.Load())
 		}

@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -20,11 +19,8 @@ import (
 func TestStartupReadsOnlyUnexpiredRevocations(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		const n, m = 40, 6
-		st := open(t, db)
+		st := testenv.Store(t, db)
 		ctx := context.Background()
-		if err := st.Migrate(ctx, quiet); err != nil {
-			t.Fatal(err)
-		}
 		now := testenv.Epoch
 		ev := func(token.Token) audit.Event {
 			return audit.Event{At: now, Actor: "a", Action: "token.revoked", Target: "x"}
@@ -70,10 +66,7 @@ func TestStartupReadsOnlyUnexpiredRevocations(t *testing.T) {
 		}
 
 		// An empty feed: no cursor, and the counter still comes back from one statement.
-		empty := open(t, freshDB(t, db))
-		if err := empty.Migrate(ctx, quiet); err != nil {
-			t.Fatal(err)
-		}
+		empty := testenv.Store(t, freshDB(t, db))
 		if last, got, err := empty.UnexpiredRevocations(ctx, later); err != nil || last != (token.Revocation{}) || len(got) != 0 {
 			t.Errorf("empty feed: %+v %v %v", last, got, err)
 		}
@@ -95,20 +88,9 @@ func freshDB(t *testing.T, db testenv.DB) testenv.DB {
 func BenchmarkStartupRead(b *testing.B) {
 	db := testenv.SQLite(b)
 	var queries atomic.Int64
-	st, err := store.Open(db.Driver, db.DSN, store.Options{Queries: &queries})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
+	st := testenv.Store(b, db, store.Options{Queries: &queries})
 	ctx := context.Background()
-	if err := st.Migrate(ctx, quiet); err != nil {
-		b.Fatal(err)
-	}
-	conn, err := sql.Open(db.Driver, db.DSN)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close()
+	conn := db.SQL(b)
 	const expired, live = 20_000, 200
 	now := testenv.Epoch
 	tx, err := conn.Begin()
@@ -162,11 +144,8 @@ func BenchmarkStartupRead(b *testing.B) {
 // every filter they share: active at now, the subject filter and the cursor.
 func TestListAndCountShareOneFilter(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		st := open(t, db)
+		st := testenv.Store(t, db)
 		ctx := context.Background()
-		if err := st.Migrate(ctx, quiet); err != nil {
-			t.Fatal(err)
-		}
 		now := testenv.Epoch
 		for i := range 12 {
 			tok := newToken(fmt.Sprintf("t%02d", i), now.Add(time.Duration(i)*time.Minute))

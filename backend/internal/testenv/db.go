@@ -3,9 +3,12 @@
 package testenv
 
 import (
+	"context"
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -104,15 +107,18 @@ func (db DB) SQL(t testing.TB) *sql.DB {
 	return conn
 }
 
-// OpenStore opens the store on db, as a server does but without migrating it (call Migrate),
-// and closes it when the test ends: for tests of the store, and of the services over it.
-func OpenStore(t testing.TB, db DB, opts ...store.Options) *store.Store {
+// Store opens and migrates the store on db, as a server does at start, and closes it when the
+// test ends: for the tests of the store, and of the services over it.
+func Store(t testing.TB, db DB, opts ...store.Options) *store.Store {
 	t.Helper()
 	st, err := store.Open(db.Driver, db.DSN, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(context.Background(), slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatal(err)
+	}
 	return st
 }
 
