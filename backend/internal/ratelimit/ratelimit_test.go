@@ -125,6 +125,42 @@ func TestRefillAndHeaders(t *testing.T) {
 	}
 }
 
+// TestResetAndRemainingAsTheBucketRefills: the RateLimit header's remaining and reset follow
+// the bucket between empty and full, one event every 60/limit seconds (to the millisecond: the
+// headers round up to whole seconds), and every key has a budget of its own.
+func TestResetAndRemainingAsTheBucketRefills(t *testing.T) {
+	now := epoch
+	l := ratelimit.New(6, func() time.Time { return now }) // one event every 10 s
+	for _, step := range []struct {
+		wait       time.Duration
+		allowed    bool
+		remaining  int
+		reset      time.Duration
+		retryAfter time.Duration
+	}{
+		{0, true, 5, 10 * time.Second, 0},                              // one spent
+		{0, true, 4, 20 * time.Second, 0},                              // two spent
+		{5 * time.Second, true, 3, 25 * time.Second, 0},                // half an event back, a third spent
+		{25 * time.Second, true, 5, 10 * time.Second, 0},               // full again, then one spent
+		{0, true, 4, 20 * time.Second, 0},                              //
+		{0, true, 3, 30 * time.Second, 0},                              //
+		{0, true, 2, 40 * time.Second, 0},                              //
+		{0, true, 1, 50 * time.Second, 0},                              //
+		{0, true, 0, time.Minute, 0},                                   // empty
+		{4 * time.Second, false, 0, 56 * time.Second, 6 * time.Second}, // not yet: the next event in 6 s
+		{6 * time.Second, true, 0, time.Minute, 0},                     // exactly then
+	} {
+		now = now.Add(step.wait)
+		d := l.Take("k")
+		if d.Allowed != step.allowed || d.Remaining != step.remaining || d.Reset.Round(time.Millisecond) != step.reset || d.RetryAfter.Round(time.Millisecond) != step.retryAfter || d.Limit != 6 {
+			t.Fatalf("at +%v: %+v, want allowed %v, remaining %d, reset %v, retry after %v", now.Sub(epoch), d, step.allowed, step.remaining, step.reset, step.retryAfter)
+		}
+	}
+	if d := l.Take("another key"); !d.Allowed || d.Remaining != 5 {
+		t.Errorf("another key shares the spent budget: %+v", d)
+	}
+}
+
 func TestConcurrentTakesOfANewKeyShareOneBucket(t *testing.T) {
 	l := ratelimit.New(50, fixed)
 	var wg sync.WaitGroup
