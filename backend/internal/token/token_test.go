@@ -2,7 +2,6 @@ package token
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/codemetrics/codemetrics/backend/internal/apperr"
 	"github.com/codemetrics/codemetrics/backend/internal/audit"
+	"github.com/codemetrics/codemetrics/backend/internal/testenv/jwttest"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -164,35 +164,18 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-func payload(t *testing.T, raw string) map[string]any {
-	t.Helper()
-	parts := strings.Split(raw, ".")
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
 func TestIssueCarriesTheDocumentedClaims(t *testing.T) {
 	f := newFixture(t)
 	c, err := f.svc.Create(context.Background(), CreateRequest{Subject: "  ci  ", CreatedBy: "admin@example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := payload(t, c.Value)
-	iat, exp := int64(p["iat"].(float64)), int64(p["exp"].(float64))
+	h, p := jwttest.Parts(t, c.Value)
+	iat, exp := jwttest.Num(t, p, "iat"), jwttest.Num(t, p, "exp")
 	if p["jti"] != c.Token.ID || p["sub"] != "ci" || p["iss"] != "codemetrics" || p["aud"] != Audience ||
 		p["token_use"] != "service" || p["scope"] != "metrics:read" || exp-iat != 30*24*3600 || iat != f.clk.t.Unix() {
 		t.Errorf("claims = %v", p)
 	}
-	hb, _ := base64.RawURLEncoding.DecodeString(strings.Split(c.Value, ".")[0])
-	var h map[string]any
-	_ = json.Unmarshal(hb, &h)
 	if h["alg"] != "HS256" || h["typ"] != "JWT" || h["kid"] != KeyID(testKey) {
 		t.Errorf("header = %v", h)
 	}
@@ -232,62 +215,37 @@ func TestExpiryFollowsTheInjectedClock(t *testing.T) {
 	}
 }
 
-// forge re-signs claims with key and header changes, for the refusal table.
-func forge(t *testing.T, method jwt.SigningMethod, key any, claims jwt.MapClaims, header map[string]any) string {
-	t.Helper()
-	tok := jwt.NewWithClaims(method, claims)
-	for k, v := range header {
-		tok.Header[k] = v
-	}
-	s, err := tok.SignedString(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 func TestForgedTokensAreRefusedBeforeTheDatabase(t *testing.T) {
 	f := newFixture(t)
 	c, err := f.svc.Create(context.Background(), CreateRequest{Subject: "ci", CreatedBy: "a"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	good := jwt.MapClaims(payload(t, c.Value))
-	with := func(k string, v any) jwt.MapClaims {
-		m := jwt.MapClaims{}
-		for kk, vv := range good {
-			m[kk] = vv
-		}
-		if v == nil {
-			delete(m, k)
-		} else {
-			m[k] = v
-		}
-		return m
-	}
+	_, good := jwttest.Parts(t, c.Value)
+	with := func(k string, v any) map[string]any { return jwttest.With(good, map[string]any{k: v}) }
 	kid := map[string]any{"kid": KeyID(testKey)}
 	parts := strings.Split(c.Value, ".")
-	noneHeader := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`))
+	noneHeader := jwttest.Segment(t, map[string]any{"alg": "none", "typ": "JWT"})
 	now := f.clk.t.Unix()
 	cases := map[string]string{
 		"alg none":           noneHeader + "." + parts[1] + ".",
-		"HS384":              forge(t, jwt.SigningMethodHS384, testKey, good, kid),
-		"HS512":              forge(t, jwt.SigningMethodHS512, testKey, good, kid),
-		"wrong key":          forge(t, jwt.SigningMethodHS256, []byte("another-deployment-key-0123456789abc"), good, kid),
-		"no kid":             forge(t, jwt.SigningMethodHS256, testKey, good, nil),
-		"unknown kid":        forge(t, jwt.SigningMethodHS256, testKey, good, map[string]any{"kid": "../../etc/passwd"}),
-		"changed sub":        parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(toJSON(with("sub", "root")))) + "." + parts[2],
+		"HS384":              jwttest.Sign(t, jwt.SigningMethodHS384, testKey, kid, good),
+		"HS512":              jwttest.Sign(t, jwt.SigningMethodHS512, testKey, kid, good),
+		"wrong key":          jwttest.Sign(t, jwt.SigningMethodHS256, []byte("another-deployment-key-0123456789abc"), kid, good),
+		"no kid":             jwttest.Sign(t, jwt.SigningMethodHS256, testKey, nil, good),
+		"unknown kid":        jwttest.Sign(t, jwt.SigningMethodHS256, testKey, map[string]any{"kid": "../../etc/passwd"}, good),
+		"changed sub":        parts[0] + "." + jwttest.Segment(t, with("sub", "root")) + "." + parts[2],
 		"stripped signature": parts[0] + "." + parts[1] + ".",
-		"expired":            forge(t, jwt.SigningMethodHS256, testKey, with("exp", now-1), kid),
-		"no exp":             forge(t, jwt.SigningMethodHS256, testKey, with("exp", nil), kid),
-		"iat in the future":  forge(t, jwt.SigningMethodHS256, testKey, with("iat", now+3600), kid),
-		"nbf in the future":  forge(t, jwt.SigningMethodHS256, testKey, with("nbf", now+3600), kid),
-		"wrong iss":          forge(t, jwt.SigningMethodHS256, testKey, with("iss", "https://evil.example"), kid),
-		"wrong aud":          forge(t, jwt.SigningMethodHS256, testKey, with("aud", "other-api"), kid),
-		"aud array":          forge(t, jwt.SigningMethodHS256, testKey, with("aud", []string{"other", Audience}), kid),
-		"wrong token_use":    forge(t, jwt.SigningMethodHS256, testKey, with("token_use", "admin"), kid),
-		"no token_use":       forge(t, jwt.SigningMethodHS256, testKey, with("token_use", nil), kid),
-		"no jti":             forge(t, jwt.SigningMethodHS256, testKey, with("jti", nil), kid),
+		"expired":            jwttest.Sign(t, jwt.SigningMethodHS256, testKey, kid, with("exp", now-1)),
+		"no exp":             jwttest.Sign(t, jwt.SigningMethodHS256, testKey, kid, with("exp", nil)),
+		"iat in the future":  jwttest.Sign(t, jwt.SigningMethodHS256, testKey, kid, with("iat", now+3600)),
+		"nbf in the future":  jwttest.Sign(t, jwt.SigningMethodHS256, testKey, kid, with("nbf", now+3600)),
+		"wrong iss":          jwttest.Sign(t, jwt.SigningMethodHS256, testKey, kid, with("iss", "https://evil.example")),
+		"wrong aud":          jwttest.Sign(t, jwt.SigningMethodHS256, testKey, kid, with("aud", "other-api")),
+		"aud array":          jwttest.Sign(t, jwt.SigningMethodHS256, testKey, kid, with("aud", []string{"other", Audience})),
+		"wrong token_use":    jwttest.Sign(t, jwt.SigningMethodHS256, testKey, kid, with("token_use", "admin")),
+		"no token_use":       jwttest.Sign(t, jwt.SigningMethodHS256, testKey, kid, with("token_use", nil)),
+		"no jti":             jwttest.Sign(t, jwt.SigningMethodHS256, testKey, kid, with("jti", nil)),
 		"garbage":            "not.a.jwt",
 		"empty":              "",
 	}
@@ -304,7 +262,7 @@ func TestForgedTokensAreRefusedBeforeTheDatabase(t *testing.T) {
 		})
 	}
 	// A correctly signed token whose jti was never issued: one look-up, then refused.
-	unknown := forge(t, jwt.SigningMethodHS256, testKey, with("jti", "never-issued"), kid)
+	unknown := jwttest.Sign(t, jwt.SigningMethodHS256, testKey, kid, with("jti", "never-issued"))
 	if _, err := f.guard.Verify(context.Background(), unknown); !apperr.Is(err, apperr.Unauthorized) {
 		t.Fatalf("unknown jti: %v", err)
 	}
