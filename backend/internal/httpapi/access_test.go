@@ -33,12 +33,8 @@ type sessionEntry struct {
 
 func listSessions(t *testing.T, e *testenv.Env, as testenv.Session) ([]sessionEntry, *testenv.Response) {
 	t.Helper()
-	r := e.Do(http.MethodGet, "/api/admin/sessions", nil, e.As(as))
-	if r.Status != http.StatusOK {
-		t.Fatalf("list sessions: %d %s", r.Status, r.Body)
-	}
 	var list []sessionEntry
-	r.JSON(t, &list)
+	r := e.GetJSON("/api/admin/sessions", &list, e.As(as))
 	return list, r
 }
 

@@ -27,17 +27,6 @@ type auditEventJSON struct {
 	RequestID     string         `json:"requestId"`
 }
 
-func auditEvents(t *testing.T, e *testenv.Env, viewer testenv.Session) []auditEventJSON {
-	t.Helper()
-	r := e.Do(http.MethodGet, "/api/audit-events?limit=500", nil, e.As(viewer))
-	if r.Status != http.StatusOK {
-		t.Fatalf("audit events: %d %s", r.Status, r.Body)
-	}
-	var page []auditEventJSON
-	r.JSON(t, &page)
-	return page
-}
-
 // TestEveryAuditEventNamesCredentialAddressAndRequest follows one person through the portal
 // (a browser that already holds a planted session of someone else): every event they cause
 // names the credential that acted, the client's address and the request's id, and taking a
@@ -85,7 +74,9 @@ func TestEveryAuditEventNamesCredentialAddressAndRequest(t *testing.T) {
 
 		viewer := e.SignIn("auditor@example.com", true)
 		byAction := map[string]auditEventJSON{}
-		for _, ev := range auditEvents(t, e, viewer) {
+		var events []auditEventJSON
+		e.GetJSON("/api/audit-events?limit=500", &events, e.As(viewer))
+		for _, ev := range events {
 			byAction[ev.Action] = ev
 			if ev.ClientAddress != "127.0.0.1" {
 				t.Errorf("%s: clientAddress %q, want 127.0.0.1", ev.Action, ev.ClientAddress)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
 	"net"
 	"net/http"
 	"slices"
@@ -38,36 +37,9 @@ func TestForgedTokens(t *testing.T) {
 		kid := token.KeyID(key)
 		parts := strings.Split(genuine.AccessToken, ".")
 		_, realClaims := jwttest.Parts(t, genuine.AccessToken)
-		claims := func(change map[string]any) map[string]any {
-			c := maps.Clone(realClaims)
-			for k, v := range change {
-				if v == nil {
-					delete(c, k)
-				} else {
-					c[k] = v
-				}
-			}
-			return c
-		}
-		hdr := func(alg string, extra map[string]any) map[string]any {
-			h := map[string]any{"alg": alg, "typ": "JWT", "kid": kid}
-			for k, v := range extra {
-				if v == nil {
-					delete(h, k)
-				} else {
-					h[k] = v
-				}
-			}
-			return h
-		}
-		withLib := func(m jwt.SigningMethod, h map[string]any, c map[string]any, k any) string {
-			tk := jwt.NewWithClaims(m, jwt.MapClaims(c))
-			maps.Copy(tk.Header, h)
-			s, err := tk.SignedString(k)
-			if err != nil {
-				t.Fatalf("sign: %v", err)
-			}
-			return s
+		claims := func(change map[string]any) map[string]any { return jwttest.With(realClaims, change) }
+		hdr := func(alg string, change map[string]any) map[string]any {
+			return jwttest.With(map[string]any{"alg": alg, "typ": "JWT", "kid": kid}, change)
 		}
 		tampered := func(change map[string]any) string { // the real signature kept
 			return parts[0] + "." + jwttest.Segment(t, claims(change)) + "." + parts[2]
@@ -95,8 +67,8 @@ func TestForgedTokens(t *testing.T) {
 			{"alg NONE", jwttest.Segment(t, hdr("NONE", nil)) + "." + parts[1] + "."},
 			{"alg none without kid", jwttest.Segment(t, map[string]any{"alg": "none"}) + "." + parts[1] + "."},
 			{"alg none with the real signature", jwttest.Segment(t, hdr("none", nil)) + "." + parts[1] + "." + parts[2]},
-			{"HS384 with the real key", withLib(jwt.SigningMethodHS384, hdr("HS384", nil), realClaims, key)},
-			{"HS512 with the real key", withLib(jwt.SigningMethodHS512, hdr("HS512", nil), realClaims, key)},
+			{"HS384 with the real key", jwttest.Sign(t, jwt.SigningMethodHS384, key, hdr("HS384", nil), realClaims)},
+			{"HS512 with the real key", jwttest.Sign(t, jwt.SigningMethodHS512, key, hdr("HS512", nil), realClaims)},
 			{"RS256 with a garbage signature", jwttest.Segment(t, hdr("RS256", nil)) + "." + parts[1] + "." + base64.RawURLEncoding.EncodeToString([]byte("garbage signature"))},
 			{"ES256 with the real signature", jwttest.Segment(t, hdr("ES256", nil)) + "." + parts[1] + "." + parts[2]},
 			{"HMAC keyed with the public kid", jwttest.HandSign(t, []byte(kid), hdr("HS256", nil), realClaims)},

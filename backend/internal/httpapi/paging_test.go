@@ -26,12 +26,8 @@ func followPages(t *testing.T, e *testenv.Env, path string, opts ...testenv.Opt)
 		if len(pages) > 50 {
 			t.Fatalf("paging does not end after %d pages", len(pages))
 		}
-		r := e.Do(http.MethodGet, path, nil, opts...)
-		if r.Status != http.StatusOK {
-			t.Fatalf("GET %s: %d %s", path, r.Status, r.Body)
-		}
 		var page []map[string]any
-		r.JSON(t, &page)
+		r := e.For(t).GetJSON(path, &page, opts...)
 		pages = append(pages, page)
 		path = ""
 		if link := r.Header.Get("Link"); link != "" {

@@ -524,12 +524,8 @@ func TestTokenListFilterSortAndCount(t *testing.T) {
 
 		get := func(query string) ([]testenv.TokenEntry, *testenv.Response) {
 			t.Helper()
-			r := e.Do(http.MethodGet, "/api/tokens?"+query, nil, e.As(admin))
-			if r.Status != http.StatusOK {
-				t.Fatalf("GET /api/tokens?%s: %d %s", query, r.Status, r.Body)
-			}
 			var l []testenv.TokenEntry
-			r.JSON(t, &l)
+			r := e.GetJSON("/api/tokens?"+query, &l, e.As(admin))
 			return l, r
 		}
 		subs := func(l []testenv.TokenEntry) string {
@@ -557,9 +553,8 @@ func TestTokenListFilterSortAndCount(t *testing.T) {
 		var seen []string
 		next := "/api/tokens?sort=expires&limit=2"
 		for next != "" {
-			r := e.Do(http.MethodGet, next, nil, e.As(admin))
 			var l []testenv.TokenEntry
-			r.JSON(t, &l)
+			r := e.GetJSON(next, &l, e.As(admin))
 			if r.Header.Get("X-Total-Count") != "5" {
 				t.Fatalf("X-Total-Count %q on %s", r.Header.Get("X-Total-Count"), next)
 			}

@@ -132,10 +132,17 @@ func TestSame(t *testing.T) {
 	}
 }
 
-// service is the pipeline service over a real, migrated store, with a clock at day.
-func service(t *testing.T, db testenv.DB) *pipeline.Service {
+// service is the pipeline service over a real, migrated store, with a clock an hour after day,
+// and runs recorded.
+func service(t *testing.T, db testenv.DB, runs ...pipeline.Run) *pipeline.Service {
 	t.Helper()
-	return pipeline.NewService(testenv.Store(t, db), func() time.Time { return day.Add(time.Hour) })
+	s := pipeline.NewService(testenv.Store(t, db), func() time.Time { return day.Add(time.Hour) })
+	for _, r := range runs {
+		if _, _, err := s.Record(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
 }
 
 // TestRecordIsIdempotent: a CI system retrying a run gets the stored one back; the same id with
@@ -182,11 +189,8 @@ func TestRecordIsIdempotent(t *testing.T) {
 // TestListChecksTheWorkload: a workload filter that is no workload name is refused before the
 // store is asked; a well-formed one without runs lists nothing.
 func TestListChecksTheWorkload(t *testing.T) {
-	s := service(t, testenv.SQLite(t))
+	s := service(t, testenv.SQLite(t), validRun())
 	ctx := context.Background()
-	if _, _, err := s.Record(ctx, validRun()); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := s.List(ctx, pipeline.ListQuery{Workload: "my team!", Limit: 10}); apperr.ReasonOf(err) != apperr.InvalidField {
 		t.Errorf("List of a malformed workload: %v, want invalid_field", err)
 	}
@@ -198,11 +202,8 @@ func TestListChecksTheWorkload(t *testing.T) {
 // TestQueryRefusesWhatItCannotAnswer: each malformed request is refused with the reason and a
 // message naming what to send; the largest range it allows is answered, one point a day.
 func TestQueryRefusesWhatItCannotAnswer(t *testing.T) {
-	s := service(t, testenv.SQLite(t))
+	s := service(t, testenv.SQLite(t), validRun())
 	ctx := context.Background()
-	if _, _, err := s.Record(ctx, validRun()); err != nil {
-		t.Fatal(err)
-	}
 	ok := pipeline.QueryRequest{Queries: []string{pipeline.QueryCoverage}, Workloads: []string{"my-team"}, Start: "2025-02-10", End: "2026-02-10"}
 	many := make([]string, 51)
 	for i := range many {

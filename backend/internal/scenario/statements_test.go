@@ -13,14 +13,21 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
+// countedServer starts a server whose every database statement is counted, and makes it a
+// genuine token to forge others from.
+func countedServer(t *testing.T, db testenv.DB) (*testenv.Env, *atomic.Int64, testenv.CreatedToken) {
+	t.Helper()
+	queries := &atomic.Int64{}
+	e := testenv.Start(t, db, testenv.Settings{Store: store.Options{Queries: queries}})
+	good := e.CreateToken(e.SignIn("admin@example.com", true), map[string]any{"subject": "ci"})
+	return e, queries, good
+}
+
 // TestForgedTokensNeverReachTheDatabase sends forged tokens through real HTTP and counts the
 // database statements they cause: none. A valid token costs one look-up, then none.
 func TestForgedTokensNeverReachTheDatabase(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		var queries atomic.Int64
-		e := testenv.Start(t, db, testenv.Settings{Store: store.Options{Queries: &queries}})
-		admin := e.SignIn("admin@example.com", true)
-		good := e.CreateToken(admin, map[string]any{"subject": "ci"})
+		e, queries, good := countedServer(t, db)
 		header, claims := jwttest.Parts(t, good.AccessToken)
 		kid := map[string]any{"kid": header["kid"]}
 		now := testenv.Epoch.Unix()
@@ -61,10 +68,7 @@ func TestForgedTokensNeverReachTheDatabase(t *testing.T) {
 // working copy of the token that a denylist of values or a cache keyed by value could miss.
 func TestOneTokenHasOneSpelling(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		var queries atomic.Int64
-		e := testenv.Start(t, db, testenv.Settings{Store: store.Options{Queries: &queries}})
-		admin := e.SignIn("admin@example.com", true)
-		good := e.CreateToken(admin, map[string]any{"subject": "ci"})
+		e, queries, good := countedServer(t, db)
 		header, claims := jwttest.Parts(t, good.AccessToken)
 		key := []byte(testenv.SigningKey)
 		signed := func(change map[string]any) string {

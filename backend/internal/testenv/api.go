@@ -108,16 +108,22 @@ func TokenIDs(l []TokenEntry) []string {
 	return out
 }
 
-// ListTokens lists the active tokens as admin (the unpaged list), failing the test unless the
-// answer is 200.
+// GetJSON GETs path and decodes the answer into v, failing the test unless it is 200 and JSON.
+func (e *Env) GetJSON(path string, v any, opts ...Opt) *Response {
+	e.T.Helper()
+	r := e.Do(http.MethodGet, path, nil, opts...)
+	if r.Status != http.StatusOK {
+		e.T.Fatalf("GET %s: %d %s", path, r.Status, r.Body)
+	}
+	r.JSON(e.T, v)
+	return r
+}
+
+// ListTokens lists the active tokens as admin (the unpaged list).
 func (e *Env) ListTokens(admin Session) []TokenEntry {
 	e.T.Helper()
-	r := e.Do(http.MethodGet, "/api/tokens", nil, e.As(admin))
-	if r.Status != http.StatusOK {
-		e.T.Fatalf("list tokens: %d %s", r.Status, r.Body)
-	}
 	var out []TokenEntry
-	r.JSON(e.T, &out)
+	e.GetJSON("/api/tokens", &out, e.As(admin))
 	return out
 }
 
