@@ -17,7 +17,7 @@ import (
 func fuzzServer(f *testing.F) (*testenv.Env, testenv.Session, string) {
 	e := testenv.Start(f, testenv.SQLite(f))
 	admin := e.SignIn("admin@example.com", true)
-	tok := e.CreateToken(admin, map[string]any{"subject": "fuzz", "scopes": []string{"metrics:read", "pipeline:write"}})
+	tok := e.CreateToken(admin, map[string]any{"subject": "fuzz", "scopes": []string{"metrics:read", "pipeline:write"}, "workloads": []string{"*"}})
 	return e, admin, tok.AccessToken
 }
 

@@ -15,7 +15,7 @@ import (
 func TestAmbiguousJSONKeysAreRefused(t *testing.T) {
 	e := testenv.Start(t, testenv.SQLite(t))
 	admin := e.SignIn("admin@example.com", true)
-	writer := e.CreateToken(admin, map[string]any{"subject": "ci", "scopes": []string{"metrics:read", "pipeline:write"}})
+	writer := e.CreateToken(admin, map[string]any{"subject": "ci", "scopes": []string{"metrics:read", "pipeline:write"}, "workloads": []string{"*"}})
 	const run = `"id":"r1","workload":"team","pipeline":"ci","kind":"build","status":"success","branch":"main","commit":"abcdef0","startedAt":"2026-01-01T10:00:00Z","finishedAt":"2026-01-01T10:05:00Z"`
 	const rng = `"dateRange":{"start":"2026-01-01","end":"2026-01-31"}`
 	for _, tc := range []struct {
