@@ -256,13 +256,13 @@ func (s *Store) DeleteServiceUser(ctx context.Context, id int64, at time.Time, b
 
 // userListRow is a service user with the summary of its tokens.
 type userListRow struct {
-	userRow    `gorm:"embedded"`
+	Row        userRow `gorm:"embedded"`
 	TokenCount int64
 	LastUsedMS *int64 `gorm:"column:last_used"`
 }
 
 func (r userListRow) toUser() token.ServiceUser {
-	u := r.userRow.toUser()
+	u := r.Row.toUser()
 	u.TokenCount, u.LastUsedAt = r.TokenCount, fromMSPtr(r.LastUsedMS)
 	return u
 }
