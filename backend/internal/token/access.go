@@ -137,13 +137,14 @@ func (us *users) entry(id int64) *userEntry {
 	return e
 }
 
-// put publishes u unless a later version of it is known already.
-func (us *users) put(u ServiceUser) *userEntry {
+// put publishes u unless a later version of it is known already; force publishes it anyway
+// (the database was replaced: its numbers start again).
+func (us *users) put(u ServiceUser, force bool) *userEntry {
 	e := us.entry(u.ID)
 	next := snapshotOf(u)
 	for {
 		cur := e.snap.Load()
-		if cur != nil && cur.seq > next.seq {
+		if cur != nil && cur.seq > next.seq && !force {
 			return e
 		}
 		if e.snap.CompareAndSwap(cur, next) {
@@ -154,7 +155,7 @@ func (us *users) put(u ServiceUser) *userEntry {
 
 // learnUser makes this instance act on u at once (a change made here), before the feed
 // brings it.
-func (g *Guard) learnUser(u ServiceUser) { g.users.put(u) }
+func (g *Guard) learnUser(u ServiceUser) { g.users.put(u, false) }
 
 // userOf returns the entry of the token's service user, reading its row when this instance
 // has not seen it yet (a service user made on another instance since the last feed read).
@@ -174,13 +175,17 @@ func (g *Guard) userOf(ctx context.Context, t Token) (*userEntry, error) {
 	case err != nil:
 		return nil, apperr.Wrap(err, apperr.DatabaseUnavailable, "the token cannot be checked right now: the database is unreachable; try again shortly")
 	}
-	return g.users.put(u), nil
+	return g.users.put(u, false), nil
 }
 
 // readUsers reads the service-user feed on from the last entry read: every service user
 // changed since. A counter gone back (a database restored or failed over) is read again from
-// the start, as is the whole feed at start-up and after the revocation feed was found replaced.
+// the start, as is the whole feed at start-up and after the revocation feed was found replaced;
+// after a replacement the database's versions are taken whatever their numbers, so that every
+// instance acts as the database says (changes made after the backup was taken are lost: the
+// error logged says to make them again).
 func (g *Guard) readUsers(ctx context.Context) error {
+	replaced := g.users.readAll && g.users.cursor > 0
 	if g.users.readAll {
 		g.users.cursor = 0
 	}
@@ -191,13 +196,13 @@ func (g *Guard) readUsers(ctx context.Context) error {
 			return err
 		}
 		if page.Counter < g.users.cursor && !restarted {
-			g.log.Error("the service-user feed went backwards (was the database restored or failed over?): reading it again from the start",
+			g.log.Error("the service-user feed went backwards (was the database restored or failed over?): reading it again from the start and acting on the service users as stored; changes made to service users after the backup was taken are lost, make them again",
 				"cursor_seq", g.users.cursor, "database_seq", page.Counter)
-			g.users.cursor, restarted = 0, true
+			g.users.cursor, restarted, replaced = 0, true, true
 			continue
 		}
 		for _, u := range page.Users {
-			g.users.put(u)
+			g.users.put(u, replaced)
 			g.users.cursor = max(g.users.cursor, u.Seq)
 		}
 		if len(page.Users) < feedPage {
