@@ -234,10 +234,12 @@ type feedRow struct {
 func (feedRow) TableName() string { return "revocation_feed" }
 
 // RevocationsFrom returns the feed's counter and the revocations from seq on, inclusive, in
-// one statement: the counter row joined to the entries, so an empty feed still gives a row.
+// one statement: the counter row joined to the entries, so an empty feed still gives a row;
+// and the service-user feed's counter, so that a poll with no service user changed costs this
+// one statement.
 func (s *Store) RevocationsFrom(ctx context.Context, seq int64, limit int) (token.FeedPage, error) {
 	rows, err := s.db.WithContext(ctx).Table("revocation_feed f").
-		Select("f.seq, t.revocation_seq, t.id, t.expires_at, t.revoked_at").
+		Select("f.seq, (SELECT u.seq FROM service_user_feed u WHERE u.id = 1), t.revocation_seq, t.id, t.expires_at, t.revoked_at").
 		Joins("LEFT JOIN service_tokens t ON t.revocation_seq >= ?", seq).
 		Where("f.id = 1").Order("t.revocation_seq").Limit(limit).Rows()
 	if err != nil {
@@ -248,7 +250,7 @@ func (s *Store) RevocationsFrom(ctx context.Context, seq int64, limit int) (toke
 	for rows.Next() {
 		var seq, expires, revoked sql.NullInt64
 		var id sql.NullString
-		if err := rows.Scan(&page.Counter, &seq, &id, &expires, &revoked); err != nil {
+		if err := rows.Scan(&page.Counter, &page.UserCounter, &seq, &id, &expires, &revoked); err != nil {
 			return token.FeedPage{}, translate(err, "revocations")
 		}
 		if seq.Valid {

@@ -116,6 +116,10 @@ type users struct {
 	// cursor is the number of the last service-user feed entry read.
 	cursor  int64
 	readAll bool
+	// counter is the service-user feed's counter as the revocation feed's read found it
+	// (counterRead: in this Sync).
+	counter     int64
+	counterRead bool
 }
 
 func (us *users) entry(id int64) *userEntry {
@@ -185,6 +189,9 @@ func (g *Guard) userOf(ctx context.Context, t Token) (*userEntry, error) {
 // instance acts as the database says (changes made after the backup was taken are lost: the
 // error logged says to make them again).
 func (g *Guard) readUsers(ctx context.Context) error {
+	if !g.users.readAll && g.users.counterRead && g.users.counter == g.users.cursor {
+		return nil // no service user changed since the last read
+	}
 	replaced := g.users.readAll && g.users.cursor > 0
 	if g.users.readAll {
 		g.users.cursor = 0

@@ -295,6 +295,7 @@ func (g *Guard) Sync(ctx context.Context) error {
 		g.high.Store(clock.UnixNano()) // only Sync stores, under syncMu
 	}
 	now := g.notBehind(clock)
+	g.users.counterRead = false
 	if err := g.read(ctx, now); err != nil {
 		return err
 	}
@@ -321,6 +322,7 @@ func (g *Guard) read(ctx context.Context, now time.Time) error {
 		if err != nil {
 			return err
 		}
+		g.users.counter, g.users.counterRead = page.UserCounter, true
 		entries := page.Entries
 		if g.cursor.Seq > 0 {
 			if page.Counter < g.cursor.Seq || len(entries) == 0 || !entries[0].same(g.cursor) {

@@ -73,6 +73,9 @@ func (r Revocation) same(o Revocation) bool {
 type FeedPage struct {
 	// Counter is the feed's counter: the sequence number the last revocation took.
 	Counter int64
+	// UserCounter is the service-user feed's counter, read in the same statement: while it
+	// stays where the guard has read to, the service-user feed need not be read.
+	UserCounter int64
 	// Entries are in sequence order.
 	Entries []Revocation
 }

@@ -90,7 +90,7 @@ func (m *memStore) RevocationsFrom(_ context.Context, seq int64, limit int) (Fee
 	if m.failAll != nil {
 		return FeedPage{}, m.failAll
 	}
-	page := FeedPage{Counter: m.seq}
+	page := FeedPage{Counter: m.seq, UserCounter: m.users.seq}
 	for _, r := range m.revs {
 		if r.Seq >= seq && len(page.Entries) < limit {
 			page.Entries = append(page.Entries, r)
