@@ -41,37 +41,44 @@ const (
 	CrossOrigin          Reason = "cross_origin"
 	IdPClaimMissing      Reason = "idp_claim_missing"
 	IdPClaimInvalid      Reason = "idp_claim_invalid"
-	ServiceUserDisabled  Reason = "service_user_disabled"
-	WorkloadForbidden    Reason = "workload_forbidden"
 
 	// Invalid: a request that cannot be taken as sent.
-	InvalidJSON       Reason = "invalid_json"
-	UnknownField      Reason = "unknown_field"
-	WrongType         Reason = "wrong_type"
-	AmbiguousJSONKey  Reason = "ambiguous_json_key"
-	InvalidField      Reason = "invalid_field"
-	InvalidParameter  Reason = "invalid_parameter"
-	InvalidCursor     Reason = "invalid_cursor"
-	UnknownWorkload   Reason = "unknown_workload"
-	WorkloadsRequired Reason = "workloads_required"
-	ScopesTooWide     Reason = "scopes_too_wide"
-	SignInExpired     Reason = "sign_in_expired"
-	SignInReplayed    Reason = "sign_in_replayed"
-	SignInIncomplete  Reason = "sign_in_incomplete"
-	SignInRefused     Reason = "sign_in_refused"
-	IDTokenInvalid    Reason = "id_token_invalid"
+	InvalidJSON      Reason = "invalid_json"
+	UnknownField     Reason = "unknown_field"
+	WrongType        Reason = "wrong_type"
+	AmbiguousJSONKey Reason = "ambiguous_json_key"
+	InvalidField     Reason = "invalid_field"
+	InvalidParameter Reason = "invalid_parameter"
+	InvalidCursor    Reason = "invalid_cursor"
+	UnknownWorkload  Reason = "unknown_workload"
+	SignInExpired    Reason = "sign_in_expired"
+	SignInReplayed   Reason = "sign_in_replayed"
+	SignInIncomplete Reason = "sign_in_incomplete"
+	SignInRefused    Reason = "sign_in_refused"
+	IDTokenInvalid   Reason = "id_token_invalid"
 
 	// NotFound, Conflict, TooMany.
-	RouteNotFound        Reason = "route_not_found"
-	RunIDReused          Reason = "run_id_reused"
-	ServiceUserHasTokens Reason = "service_user_has_tokens"
-	RateLimited          Reason = "rate_limited"
+	RouteNotFound Reason = "route_not_found"
+	RunIDReused   Reason = "run_id_reused"
+	RateLimited   Reason = "rate_limited"
 
 	// Unavailable: try again later, or ask the operator.
 	DatabaseUnavailable Reason = "database_unavailable"
 	FeedStale           Reason = "feed_stale"
 	IdPUnavailable      Reason = "idp_unavailable"
 	SignInNotConfigured Reason = "sign_in_not_configured"
+)
+
+// The reasons of service users and their workloads.
+const (
+	// Forbidden: the token's service user is disabled; a workload it does not hold.
+	ServiceUserDisabled Reason = "service_user_disabled"
+	WorkloadForbidden   Reason = "workload_forbidden"
+	// Invalid: pipeline:write without a list of workloads; a token's scopes beyond its user's.
+	WorkloadsRequired Reason = "workloads_required"
+	ScopesTooWide     Reason = "scopes_too_wide"
+	// Conflict: deleting a service user that has active tokens.
+	ServiceUserHasTokens Reason = "service_user_has_tokens"
 )
 
 // reasons is the one table of reasons: each belongs to one code, so one reason always has
@@ -87,19 +94,21 @@ var reasons = func() map[Reason]Code {
 		AdminRequired: Forbidden, NotAdmin: Forbidden, SessionRequired: Forbidden,
 		ServiceTokenRequired: Forbidden, ScopeMissing: Forbidden, CSRFInvalid: Forbidden,
 		CrossOrigin: Forbidden, IdPClaimMissing: Forbidden, IdPClaimInvalid: Forbidden,
-		ServiceUserDisabled: Forbidden, WorkloadForbidden: Forbidden,
 
 		InvalidJSON: Invalid, UnknownField: Invalid, WrongType: Invalid, AmbiguousJSONKey: Invalid,
 		InvalidField: Invalid, InvalidParameter: Invalid, InvalidCursor: Invalid, UnknownWorkload: Invalid,
 		SignInExpired: Invalid, SignInReplayed: Invalid, SignInIncomplete: Invalid, SignInRefused: Invalid,
-		IDTokenInvalid: Invalid, WorkloadsRequired: Invalid, ScopesTooWide: Invalid,
+		IDTokenInvalid: Invalid,
 
 		RouteNotFound: NotFound,
-		RunIDReused:   Conflict, ServiceUserHasTokens: Conflict,
-		RateLimited: TooMany,
+		RunIDReused:   Conflict,
+		RateLimited:   TooMany,
 
 		DatabaseUnavailable: Unavailable, FeedStale: Unavailable, IdPUnavailable: Unavailable,
 		SignInNotConfigured: Unavailable,
+
+		ServiceUserDisabled: Forbidden, WorkloadForbidden: Forbidden, WorkloadsRequired: Invalid, ScopesTooWide: Invalid,
+		ServiceUserHasTokens: Conflict,
 	}
 	for c := range defaultReason {
 		m[Reason(c)] = c

@@ -16,13 +16,14 @@ import (
 // principal is who is calling: a service token, or a person's session (by cookie or by a
 // bearer session token).
 type principal struct {
-	service *token.Claims // set for a service token
-	// access is what the service token may do, from its service user as known now.
-	access    token.Access
+	service   *token.Claims // set for a service token
 	session   *auth.Session // set for a session
 	viaCookie bool
 	// sessionTokenID is the id of the bearer session token the session came with, if any.
 	sessionTokenID string
+
+	// access is what a service token may do, from its service user as known now.
+	access token.Access
 }
 
 func (p *principal) logAttrs() []any {

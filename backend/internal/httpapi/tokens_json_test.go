@@ -45,14 +45,15 @@ func FuzzAppendJSONString(f *testing.F) {
 
 // tokenResponse is the reference the hand-written encoder is held to.
 type tokenResponse struct {
-	TokenID       string   `json:"tokenId"`
-	Created       string   `json:"created"`
-	Expires       string   `json:"expires"`
-	Sub           string   `json:"sub"`
-	CreatedBy     string   `json:"createdBy"`
-	LastUsed      *string  `json:"lastUsed"`
-	Scopes        []string `json:"scopes"`
-	ServiceUserID int64    `json:"serviceUserId"`
+	TokenID   string   `json:"tokenId"`
+	Created   string   `json:"created"`
+	Expires   string   `json:"expires"`
+	Sub       string   `json:"sub"`
+	CreatedBy string   `json:"createdBy"`
+	LastUsed  *string  `json:"lastUsed"`
+	Scopes    []string `json:"scopes"`
+
+	ServiceUserID int64 `json:"serviceUserId"`
 }
 
 func toTokenResponse(t token.Token) tokenResponse {

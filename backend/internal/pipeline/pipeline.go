@@ -72,10 +72,11 @@ type Cursor struct {
 // ListQuery selects runs, newest first.
 type ListQuery struct {
 	Workload string // "" for all
+	Limit    int
+	After    *Cursor
+
 	// Only, when not nil, keeps the runs of these workloads (a service user's).
-	Only  []string
-	Limit int
-	After *Cursor
+	Only []string
 }
 
 // Store is what pipeline runs need from persistence.

@@ -45,8 +45,9 @@ func (r runRow) toRun() pipeline.Run {
 	run := pipeline.Run{
 		ID: r.RunID, Workload: r.WorkloadName, Pipeline: r.Pipeline, Kind: r.Kind, Status: r.Status,
 		Branch: r.Branch, Commit: r.CommitSHA, StartedAt: fromMS(r.StartedMS), FinishedAt: fromMS(r.FinishedMS),
-		Coverage: r.Coverage, RecordedAt: fromMS(r.RecordedMS), RecordedBy: r.RecordedBy, ServiceUser: r.ServiceUser,
+		Coverage: r.Coverage, RecordedAt: fromMS(r.RecordedMS), RecordedBy: r.RecordedBy,
 	}
+	run.ServiceUser = r.ServiceUser
 	if r.TestsPassed != nil && r.TestsFailed != nil && r.TestsSkipped != nil {
 		run.Tests = &pipeline.Tests{Passed: *r.TestsPassed, Failed: *r.TestsFailed, Skipped: *r.TestsSkipped}
 	}
@@ -75,8 +76,9 @@ func (s *Store) InsertRun(ctx context.Context, r pipeline.Run) error {
 		row := runRow{
 			WorkloadID: wid, RunID: r.ID, Pipeline: r.Pipeline, Kind: r.Kind, Status: r.Status, Branch: r.Branch,
 			CommitSHA: r.Commit, StartedMS: ms(r.StartedAt), FinishedMS: ms(r.FinishedAt), Coverage: r.Coverage,
-			RecordedMS: ms(r.RecordedAt), RecordedBy: r.RecordedBy, ServiceUser: r.ServiceUser,
+			RecordedMS: ms(r.RecordedAt), RecordedBy: r.RecordedBy,
 		}
+		row.ServiceUser = r.ServiceUser
 		if r.Tests != nil {
 			row.TestsPassed, row.TestsFailed, row.TestsSkipped = &r.Tests.Passed, &r.Tests.Failed, &r.Tests.Skipped
 		}

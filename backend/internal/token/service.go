@@ -39,17 +39,18 @@ const (
 
 // Token is the metadata of a service token. The token value itself is never kept.
 type Token struct {
-	ID      string
-	Subject string
-	Scopes  []string
+	ID         string
+	Subject    string
+	Scopes     []string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	CreatedBy  string
+	LastUsedAt *time.Time
+	RevokedAt  *time.Time
+	RevokedBy  string
+
 	// ServiceUserID is the service user the token belongs to (its Subject is that user's name).
 	ServiceUserID int64
-	CreatedAt     time.Time
-	ExpiresAt     time.Time
-	CreatedBy     string
-	LastUsedAt    *time.Time
-	RevokedAt     *time.Time
-	RevokedBy     string
 }
 
 // Active reports whether the token is neither revoked nor expired at now.
@@ -91,11 +92,12 @@ type ListQuery struct {
 	Now time.Time
 	// Subject keeps tokens whose subject contains it, ignoring case.
 	Subject string
+	Sort    string
+	Limit   int
+	After   *Cursor
+
 	// ServiceUserID, when set, keeps the tokens of that service user.
 	ServiceUserID int64
-	Sort          string
-	Limit         int
-	After         *Cursor
 }
 
 // Cursor is the position after the last token of a page: its sort key and id.
