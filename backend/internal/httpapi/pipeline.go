@@ -118,15 +118,17 @@ type runPosition struct {
 	ID        string `json:"i"`
 }
 
-// listRuns returns runs newest first, ?workload= filtering, paged as paging.go says (50 to a
-// page by default). No X-Total-Count: runs only grow, and counting them would scan them all.
+// listRuns returns runs newest first, ?workload= and ?serviceUser= (the service user whose
+// tokens recorded them) filtering, paged as paging.go says (50 to a page by default). No
+// X-Total-Count: runs only grow, and counting them would scan them all.
 func (a *api) listRuns(c *gin.Context) {
 	var pos runPosition
-	pg, ok := readPage(c, "runs", 50, &pos, "workload")
+	pg, ok := readPage(c, "runs", 50, &pos, "workload", "serviceUser")
 	if !ok {
 		return
 	}
 	q := pipeline.ListQuery{Workload: c.Query("workload"), Limit: pg.Limit}
+	q.ServiceUser = c.Query("serviceUser")
 	if q.Only, ok = visibleWorkloads(c, q.Workload); !ok {
 		return
 	}

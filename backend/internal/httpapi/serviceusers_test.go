@@ -455,6 +455,9 @@ func TestServiceUserDecidesWhatItsTokensMayDo(t *testing.T) {
 		if got := strings.Join(runIDsOf(t, e, "/api/pipeline/runs", asAdmin), ","); got != "team-a/a1,team-b/b1" {
 			t.Errorf("the administrator's runs: %s", got)
 		}
+		if got := strings.Join(runIDsOf(t, e, "/api/pipeline/runs?serviceUser=team-a-ci&limit=1", asAdmin), ","); got != "team-a/a1" {
+			t.Errorf("the service user's runs: %s", got)
+		}
 		wantForbiddenWorkload(t, e.Do(http.MethodGet, "/api/pipeline/runs?workload=team-b", nil, bearer), "team-b")
 		query := func(workloads ...string) map[string]any {
 			return map[string]any{"queries": []string{"code-coverage"}, "workloads": workloads, "dateRange": map[string]string{"start": "2026-03-01", "end": "2026-03-01"}}
@@ -507,6 +510,11 @@ func TestServiceUserDecidesWhatItsTokensMayDo(t *testing.T) {
 		if got := strings.Join(workloadsOf(t, e, bearer), ","); got != "team-a,team-b,team-c" {
 			t.Errorf("every workload: %s", got)
 		}
+		// Its recent runs, as its page in the portal lists them, a page at a time.
+		if got := strings.Join(runIDsOf(t, e, "/api/pipeline/runs?serviceUser=team-a-ci&limit=2", asAdmin), ","); got != "team-a/a1,team-b/b2,team-b/b3,team-c/c1" {
+			t.Errorf("the service user's runs: %s", got)
+		}
+		wantProblem(t, e.Do(http.MethodGet, "/api/pipeline/runs?serviceUser="+strings.Repeat("x", 101), nil, asAdmin), http.StatusBadRequest)
 	})
 }
 

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"time"
+	"unicode/utf8"
 
 	"github.com/codemetrics/codemetrics/backend/internal/apperr"
 	"github.com/codemetrics/codemetrics/backend/internal/audit"
@@ -14,6 +15,15 @@ const ActionRunDeleted = "pipeline_run.deleted"
 // CheckWorkloadName checks a workload name: 1 to 100 letters, digits, '.', '_', '-' or '/',
 // starting with a letter or digit.
 func CheckWorkloadName(name string) error { return checkName("workload", name, 100) }
+
+// checkServiceUserFilter checks a run list's service-user filter: a name of at most 100
+// characters (service user names are).
+func checkServiceUserFilter(name string) error {
+	if utf8.RuneCountInString(name) > 100 || !utf8.ValidString(name) {
+		return apperr.New(apperr.InvalidParameter, "serviceUser must be a service user's name: valid text of at most 100 characters")
+	}
+	return nil
+}
 
 // Delete deletes a run (an administrator's correction: a run recorded by mistake or by an
 // attacker), with its audit event.

@@ -77,6 +77,8 @@ type ListQuery struct {
 
 	// Only, when not nil, keeps the runs of these workloads (a service user's).
 	Only []string
+	// ServiceUser, when set, keeps the runs recorded by that service user's tokens.
+	ServiceUser string
 }
 
 // Store is what pipeline runs need from persistence.
@@ -135,6 +137,9 @@ func (s *Service) List(ctx context.Context, q ListQuery) ([]Run, error) {
 		if err := checkName("workload", q.Workload, 100); err != nil {
 			return nil, err
 		}
+	}
+	if err := checkServiceUserFilter(q.ServiceUser); err != nil {
+		return nil, err
 	}
 	return s.store.ListRuns(ctx, q)
 }

@@ -115,6 +115,9 @@ func (s *Store) ListRuns(ctx context.Context, q pipeline.ListQuery) ([]pipeline.
 	if q.Only != nil {
 		db = db.Where("w.name IN ?", q.Only)
 	}
+	if q.ServiceUser != "" {
+		db = db.Where("r.service_user = ?", q.ServiceUser)
+	}
 	if c := q.After; c != nil {
 		at := ms(c.StartedAt)
 		db = db.Where("r.started_at < ? OR (r.started_at = ? AND (w.name < ? OR (w.name = ? AND r.run_id < ?)))", at, at, c.Workload, c.Workload, c.ID)

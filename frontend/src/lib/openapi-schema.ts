@@ -1727,6 +1727,8 @@ export interface operations {
             query?: {
                 /** @description Only this workload. */
                 workload?: string;
+                /** @description Only runs recorded by this service user's tokens (its name): a service user's recent runs. */
+                serviceUser?: string;
                 /** @description Page size, 1 to 1000; anything else is a 400. */
                 limit?: components["parameters"]["Limit"];
                 /** @description Opaque: the cursor of the previous page's `Link: <...>; rel="next"`. Another list's or another filter's cursor is a 400. */

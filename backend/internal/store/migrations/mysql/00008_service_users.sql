@@ -32,6 +32,8 @@ CREATE TABLE service_user_feed (
 
 ALTER TABLE service_tokens ADD COLUMN service_user_id BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE pipeline_runs ADD COLUMN service_user VARCHAR(400) NOT NULL DEFAULT '';
+-- A service user's recent runs (GET /api/pipeline/runs?serviceUser=).
+CREATE INDEX pipeline_runs_service_user ON pipeline_runs (service_user, started_at);
 
 -- Each subject of the existing tokens becomes a service user holding the union of its tokens'
 -- scopes and every workload, marked for review: its tokens keep exactly what they could do.
