@@ -2,7 +2,7 @@
 //
 //	codemetrics [serve]        run the server (the default)
 //	codemetrics migrate        apply database migrations and exit
-//	codemetrics tokens create --subject S --created-by WHO [--ttl 240h] [--scope metrics:read]...
+//	codemetrics tokens create --subject S --created-by WHO [--ttl 240h] [--scope metrics:read]... [--workload W]...
 //	codemetrics tokens list
 //	codemetrics tokens revoke [--revoked-by WHO] [--] ID
 //
@@ -84,8 +84,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 const usage = `Usage:
   codemetrics [serve]        run the server (configured by environment variables; see README)
   codemetrics migrate        apply database migrations and exit
-  codemetrics tokens create --subject NAME --created-by WHO [--ttl 240h|30d] [--scope SCOPE]...
-                             issue a service token and print it once
+  codemetrics tokens create --subject NAME --created-by WHO [--ttl 240h|30d] [--scope SCOPE]... [--workload W]...
+                             issue a service token for the service user NAME (created when
+                             missing; --workload gives a new one its workloads, '*' for all,
+                             required with pipeline:write) and print it once
   codemetrics tokens list    list active tokens as JSON
   codemetrics tokens revoke [--revoked-by WHO] [--] TOKEN_ID
                              revoke a token; running servers refuse it within a second
@@ -166,7 +168,7 @@ func tokens(ctx context.Context, args []string, getenv func(string) string, stdo
 	fs.Usage = func() {} // --help prints the whole usage on stdout instead
 	var (
 		subject, createdBy, ttl, revokedBy string
-		scopes                             stringList
+		scopes, workloads                  stringList
 	)
 	switch sub {
 	case "create":
@@ -174,6 +176,7 @@ func tokens(ctx context.Context, args []string, getenv func(string) string, stdo
 		fs.StringVar(&createdBy, "created-by", "", "who is issuing it, for the audit log (required)")
 		fs.StringVar(&ttl, "ttl", "", "lifetime, such as 240h or 30d (default SERVICE_TOKEN_TTL)")
 		fs.Var(&scopes, "scope", "a scope to grant; repeat or separate with commas (default metrics:read)")
+		fs.Var(&workloads, "workload", "a new service user's workload ('*' for every one); repeat or separate with commas")
 	case "revoke":
 		fs.StringVar(&revokedBy, "revoked-by", "", "who is revoking it, for the audit log (default cli:$USER)")
 	case "list":
@@ -229,7 +232,7 @@ func tokens(ctx context.Context, args []string, getenv func(string) string, stdo
 	switch sub {
 	case "create":
 		by := cliContext(createdBy)
-		created, err := srv.Tokens.Create(ctx, token.CreateRequest{Subject: subject, Scopes: scopes, CreatedBy: by.Actor, Audit: by, TTL: lifetime})
+		created, err := srv.Tokens.Create(ctx, token.CreateRequest{Subject: subject, Scopes: scopes, Workloads: workloads, CreatedBy: by.Actor, Audit: by, TTL: lifetime})
 		if err != nil {
 			return err
 		}

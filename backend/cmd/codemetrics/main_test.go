@@ -29,7 +29,7 @@ func TestTokensCommandAgainstARunningServer(t *testing.T) {
 		e := testenv.Start(t, db, testenv.Settings{Clock: testenv.NewClockAt(time.Now())})
 		env := map[string]string{"DATABASE_DRIVER": db.Driver, "DATABASE_DSN": db.DSN, "TOKEN_SIGNING_KEY": testenv.SigningKey, "USER": "ops"}
 
-		code, tok, stderr := runCLI(t, env, "tokens", "create", "--subject", "bootstrap", "--created-by", "ops@example.com", "--ttl", "30d", "--scope", "metrics:read,pipeline:write")
+		code, tok, stderr := runCLI(t, env, "tokens", "create", "--subject", "bootstrap", "--created-by", "ops@example.com", "--ttl", "30d", "--scope", "metrics:read,pipeline:write", "--workload", "*")
 		if code != 0 {
 			t.Fatalf("create: exit %d: %s", code, stderr)
 		}
@@ -78,7 +78,7 @@ func TestTokensCommandAgainstARunningServer(t *testing.T) {
 		for _, ev := range evs {
 			actions = append(actions, ev.Action+" by "+ev.Actor)
 		}
-		if got := strings.Join(actions, ", "); got != "token.revoked by cli:ops, token.created by cli:ops@example.com" {
+		if got := strings.Join(actions, ", "); got != "token.revoked by cli:ops, token.created by cli:ops@example.com, service_user.created by cli:ops@example.com" {
 			t.Errorf("audit log = %s", got)
 		}
 		for _, ev := range evs {

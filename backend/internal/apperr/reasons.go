@@ -69,6 +69,18 @@ const (
 	SignInNotConfigured Reason = "sign_in_not_configured"
 )
 
+// The reasons of service users and their workloads.
+const (
+	// Forbidden: the token's service user is disabled; a workload it does not hold.
+	ServiceUserDisabled Reason = "service_user_disabled"
+	WorkloadForbidden   Reason = "workload_forbidden"
+	// Invalid: pipeline:write without a list of workloads; a token's scopes beyond its user's.
+	WorkloadsRequired Reason = "workloads_required"
+	ScopesTooWide     Reason = "scopes_too_wide"
+	// Conflict: deleting a service user that has active tokens.
+	ServiceUserHasTokens Reason = "service_user_has_tokens"
+)
+
 // reasons is the one table of reasons: each belongs to one code, so one reason always has
 // one HTTP status.
 var reasons = func() map[Reason]Code {
@@ -94,6 +106,9 @@ var reasons = func() map[Reason]Code {
 
 		DatabaseUnavailable: Unavailable, FeedStale: Unavailable, IdPUnavailable: Unavailable,
 		SignInNotConfigured: Unavailable,
+
+		ServiceUserDisabled: Forbidden, WorkloadForbidden: Forbidden, WorkloadsRequired: Invalid, ScopesTooWide: Invalid,
+		ServiceUserHasTokens: Conflict,
 	}
 	for c := range defaultReason {
 		m[Reason(c)] = c

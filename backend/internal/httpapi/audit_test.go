@@ -144,7 +144,8 @@ func TestAuditEventsEndpoint(t *testing.T) {
 		r := e.Do(http.MethodGet, "/api/audit-events", nil, e.As(admin))
 		var all page
 		r.JSON(t, &all)
-		if r.Status != http.StatusOK || len(all) != 4 || all[0].Action != "token.revoked" || all[0].Target != ids[0] ||
+		// Each token's subject became a service user: 3 × (service_user.created, token.created), the revocation.
+		if r.Status != http.StatusOK || len(all) != 7 || all[0].Action != "token.revoked" || all[0].Target != ids[0] ||
 			all[0].Actor != "admin@example.com" || all[0].Details["subject"] != "svc-0" || !testenv.APITime.MatchString(all[0].Time) {
 			t.Fatalf("audit events: %d %s", r.Status, r.Body)
 		}

@@ -21,11 +21,14 @@ type principal struct {
 	viaCookie bool
 	// sessionTokenID is the id of the bearer session token the session came with, if any.
 	sessionTokenID string
+
+	// access is what a service token may do, from its service user as known now.
+	access token.Access
 }
 
 func (p *principal) logAttrs() []any {
 	if p.service != nil {
-		return []any{"token_id", p.service.ID, "subject", p.service.Subject}
+		return []any{"token_id", p.service.ID, "subject", p.service.Subject, "service_user_id", p.access.ServiceUserID()}
 	}
 	return []any{"user", p.session.Actor(), "admin", p.session.IsAdmin, "via", map[bool]string{true: "cookie", false: "session_token"}[p.viaCookie]}
 }
@@ -120,12 +123,12 @@ func (a *api) bearer(c *gin.Context, headers []string) (*principal, error) {
 	if !ok {
 		return nil, errBadAuthHeader
 	}
-	claims, err := a.Guard.Verify(c.Request.Context(), raw)
+	claims, access, err := a.Guard.VerifyAccess(c.Request.Context(), raw)
 	if err != nil {
 		return nil, err
 	}
 	if claims.TokenUse == token.UseService {
-		return &principal{service: claims}, nil
+		return &principal{service: claims, access: access}, nil
 	}
 	sess, err := a.Sessions.FromToken(c.Request.Context(), claims)
 	if err != nil {
@@ -222,8 +225,10 @@ func (a *api) requireScope(scope string) gin.HandlerFunc {
 		switch {
 		case p == nil:
 			fail(c, errNoCredentials)
-		case p.service != nil && !p.service.HasScope(scope):
+		case p.service != nil && !p.access.TokenHasScope(scope):
 			fail(c, apperr.New(apperr.ScopeMissing, "this token lacks the %q scope: create a token with it", scope))
+		case p.service != nil && !p.access.HasScope(scope):
+			fail(c, apperr.New(apperr.ScopeMissing, "this token's service user %q no longer holds the %q scope: an administrator can grant it to the service user", p.access.ServiceUser(), scope))
 		case p.session != nil && !p.session.IsAdmin:
 			fail(c, errNotAdmin)
 		case p.session != nil:

@@ -260,7 +260,7 @@ func TestWhoMayCallWhat(t *testing.T) {
 		e := testenv.Start(t, db)
 		admin := e.SignIn("admin@example.com", true)
 		viewer := e.SignIn("viewer@example.com", false)
-		service := e.CreateToken(admin, map[string]any{"subject": "pipeline", "scopes": []string{"metrics:read", "pipeline:write"}})
+		service := e.CreateToken(admin, map[string]any{"subject": "pipeline", "scopes": []string{"metrics:read", "pipeline:write"}, "workloads": []string{"*"}})
 		e.Clock.Advance(time.Second)
 		victim := e.CreateToken(admin, map[string]any{"subject": "victim"})
 

@@ -156,7 +156,7 @@ func TestRefusalCodes(t *testing.T) {
 func TestAmbiguousJSONKeysAreRefused(t *testing.T) {
 	e := testenv.Start(t, testenv.SQLite(t))
 	admin := e.SignIn("admin@example.com", true)
-	writer := e.CreateToken(admin, map[string]any{"subject": "ci", "scopes": []string{"metrics:read", "pipeline:write"}})
+	writer := e.CreateToken(admin, map[string]any{"subject": "ci", "scopes": []string{"metrics:read", "pipeline:write"}, "workloads": []string{"*"}})
 	const run = `"id":"r1","workload":"team","pipeline":"ci","kind":"build","status":"success","branch":"main","commit":"abcdef0","startedAt":"2026-01-01T10:00:00Z","finishedAt":"2026-01-01T10:05:00Z"`
 	const rng = `"dateRange":{"start":"2026-01-01","end":"2026-01-31"}`
 	for _, tc := range []struct {
@@ -207,7 +207,7 @@ func TestFieldNamesAreCaseSensitive(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		e := testenv.Start(t, db)
 		admin := e.SignIn("admin@example.com", true)
-		tok := e.CreateToken(admin, map[string]any{"subject": "ci", "scopes": []string{"metrics:read", "pipeline:write"}})
+		tok := e.CreateToken(admin, map[string]any{"subject": "ci", "scopes": []string{"metrics:read", "pipeline:write"}, "workloads": []string{"*"}})
 		runBody := `{"id":"r1","workload":"team","pipeline":"ci","kind":"build","status":"success","branch":"main","commit":"abcdef1",` +
 			`"startedAt":"2026-02-10T08:00:00Z","finishedAt":"2026-02-10T08:05:00Z","tests":{"passed":1,"failed":0,"Skipped":0}}`
 		for _, c := range []struct {

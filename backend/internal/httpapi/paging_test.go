@@ -75,7 +75,7 @@ type pagedList struct {
 func newListFixture(t *testing.T, db testenv.DB) listFixture {
 	e := testenv.Start(t, db)
 	admin := e.SignIn("admin@example.com", true)
-	writer := e.CreateToken(admin, map[string]any{"subject": "ci", "scopes": []string{"pipeline:write"}})
+	writer := e.CreateToken(admin, map[string]any{"subject": "ci", "scopes": []string{"pipeline:write"}, "workloads": []string{"*"}})
 	reader := e.CreateToken(admin, map[string]any{"subject": "dash"})
 	day := time.Date(2026, 2, 10, 8, 0, 0, 0, time.UTC)
 	for i := range 7 {

@@ -47,6 +47,8 @@ type runResponse struct {
 	} `json:"tests"`
 	RecordedAt string `json:"recordedAt"`
 	RecordedBy string `json:"recordedBy"`
+	// ServiceUser names the service user whose token recorded the run; null for an administrator.
+	ServiceUser *string `json:"serviceUser"`
 }
 
 func toRunResponse(r pipeline.Run) runResponse {
@@ -54,6 +56,9 @@ func toRunResponse(r pipeline.Run) runResponse {
 		ID: r.ID, Workload: r.Workload, Pipeline: r.Pipeline, Kind: r.Kind, Status: r.Status, Branch: r.Branch,
 		Commit: r.Commit, StartedAt: formatTime(r.StartedAt), FinishedAt: formatTime(r.FinishedAt),
 		Coverage: r.Coverage, RecordedAt: formatTime(r.RecordedAt), RecordedBy: r.RecordedBy,
+	}
+	if r.ServiceUser != "" {
+		out.ServiceUser = &r.ServiceUser
 	}
 	if r.Tests != nil {
 		out.Tests = &struct {
@@ -72,9 +77,10 @@ func (a *api) recordRun(c *gin.Context) {
 	if !decodeJSON(c, &req) {
 		return
 	}
+	p := principalOf(c)
 	run := pipeline.Run{
 		ID: req.ID, Workload: req.Workload, Pipeline: req.Pipeline, Kind: req.Kind, Status: req.Status,
-		Branch: req.Branch, Commit: req.Commit, Coverage: req.Coverage, RecordedBy: principalOf(c).actor(),
+		Branch: req.Branch, Commit: req.Commit, Coverage: req.Coverage, RecordedBy: p.actor(), ServiceUser: p.serviceUser(),
 	}
 	if req.StartedAt != nil {
 		run.StartedAt = *req.StartedAt
@@ -88,6 +94,10 @@ func (a *api) recordRun(c *gin.Context) {
 			return
 		}
 		run.Tests = &pipeline.Tests{Passed: *t.Passed, Failed: *t.Failed, Skipped: *t.Skipped}
+	}
+	if err := mayRecord(p, run.Workload); err != nil {
+		fail(c, err)
+		return
 	}
 	stored, created, err := a.Pipeline.Record(c.Request.Context(), run)
 	if err != nil {
@@ -108,15 +118,20 @@ type runPosition struct {
 	ID        string `json:"i"`
 }
 
-// listRuns returns runs newest first, ?workload= filtering, paged as paging.go says (50 to a
-// page by default). No X-Total-Count: runs only grow, and counting them would scan them all.
+// listRuns returns runs newest first, ?workload= and ?serviceUser= (the service user whose
+// tokens recorded them) filtering, paged as paging.go says (50 to a page by default). No
+// X-Total-Count: runs only grow, and counting them would scan them all.
 func (a *api) listRuns(c *gin.Context) {
 	var pos runPosition
-	pg, ok := readPage(c, "runs", 50, &pos, "workload")
+	pg, ok := readPage(c, "runs", 50, &pos, "workload", "serviceUser")
 	if !ok {
 		return
 	}
 	q := pipeline.ListQuery{Workload: c.Query("workload"), Limit: pg.Limit}
+	q.ServiceUser = c.Query("serviceUser")
+	if q.Only, ok = visibleWorkloads(c, q.Workload); !ok {
+		return
+	}
 	if pg.HasCursor {
 		if pos.ID == "" {
 			fail(c, errCursor())
@@ -145,6 +160,7 @@ func (a *api) listWorkloads(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	names = onlyVisible(principalOf(c), names)
 	if names == nil {
 		names = []string{}
 	}
@@ -184,6 +200,12 @@ func (a *api) query(c *gin.Context) {
 	if req.DateRange == nil {
 		fail(c, apperr.New(apperr.InvalidField, "dateRange is required: {\"start\": \"2024-01-01\", \"end\": \"2024-01-31\"}"))
 		return
+	}
+	for _, w := range req.Workloads {
+		if err := mayRead(principalOf(c), w); err != nil {
+			fail(c, err)
+			return
+		}
 	}
 	series, err := a.Pipeline.Query(c.Request.Context(), pipeline.QueryRequest{
 		Queries: req.Queries, Workloads: req.Workloads, Start: req.DateRange.Start, End: req.DateRange.End,
@@ -229,7 +251,7 @@ func (a *api) tokenSelf(c *gin.Context) {
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, selfResponse{
-		TokenID: t.ID, Sub: t.Subject, Scopes: t.Scopes, Created: formatTime(t.CreatedAt),
+		TokenID: t.ID, Sub: t.Subject, Scopes: p.access.Scopes(), Created: formatTime(t.CreatedAt),
 		Expires: formatTime(t.ExpiresAt), LastUsed: formatTimePtr(t.LastUsedAt),
 	})
 }

@@ -28,7 +28,7 @@ func TestRecordAndListPipelineRuns(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		e := testenv.Start(t, db)
 		admin := e.SignIn("admin@example.com", true)
-		writer := e.CreateToken(admin, map[string]any{"subject": "ci", "scopes": []string{"pipeline:write"}})
+		writer := e.CreateToken(admin, map[string]any{"subject": "ci", "scopes": []string{"pipeline:write"}, "workloads": []string{"*"}})
 		reader := e.CreateToken(admin, map[string]any{"subject": "dash"})
 		day := time.Date(2026, 2, 10, 8, 0, 0, 0, time.UTC)
 
@@ -86,7 +86,7 @@ func TestRecordAndListPipelineRuns(t *testing.T) {
 func TestRecordRunValidation(t *testing.T) {
 	e := testenv.Start(t, testenv.SQLite(t))
 	admin := e.SignIn("admin@example.com", true)
-	writer := e.CreateToken(admin, map[string]any{"subject": "ci", "scopes": []string{"pipeline:write"}})
+	writer := e.CreateToken(admin, map[string]any{"subject": "ci", "scopes": []string{"pipeline:write"}, "workloads": []string{"*"}})
 	day := time.Date(2026, 2, 10, 8, 0, 0, 0, time.UTC)
 	cases := map[string]struct {
 		change func(map[string]any)
@@ -128,7 +128,7 @@ func TestRecordRunValidation(t *testing.T) {
 // fuzzServer starts one server for a whole fuzz target, with a token that may record and read.
 func fuzzServer(f *testing.F) (*testenv.Env, string) {
 	e := testenv.Start(f, testenv.SQLite(f))
-	tok := e.CreateToken(e.SignIn("admin@example.com", true), map[string]any{"subject": "fuzz", "scopes": []string{"metrics:read", "pipeline:write"}})
+	tok := e.CreateToken(e.SignIn("admin@example.com", true), map[string]any{"subject": "fuzz", "scopes": []string{"metrics:read", "pipeline:write"}, "workloads": []string{"*"}})
 	return e, tok.AccessToken
 }
 
@@ -160,7 +160,7 @@ func TestQueryDailySeries(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		e := testenv.Start(t, db)
 		admin := e.SignIn("admin@example.com", true)
-		writer := e.CreateToken(admin, map[string]any{"subject": "ci", "scopes": []string{"pipeline:write", "metrics:read"}})
+		writer := e.CreateToken(admin, map[string]any{"subject": "ci", "scopes": []string{"pipeline:write", "metrics:read"}, "workloads": []string{"*"}})
 		d1 := time.Date(2026, 2, 10, 23, 0, 0, 0, time.UTC) // late: still 10 February in UTC
 		d2 := time.Date(2026, 2, 12, 1, 0, 0, 0, time.UTC)
 		for _, r := range []map[string]any{
@@ -242,7 +242,7 @@ func TestTokenSelf(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		e := testenv.Start(t, db)
 		admin := e.SignIn("admin@example.com", true)
-		c := e.CreateToken(admin, map[string]any{"subject": "nightly", "scopes": []string{"pipeline:write"}})
+		c := e.CreateToken(admin, map[string]any{"subject": "nightly", "scopes": []string{"pipeline:write"}, "workloads": []string{"*"}})
 		r := e.Do(http.MethodGet, "/api/tokens/self", nil, testenv.Bearer(c.AccessToken))
 		var self map[string]any
 		r.JSON(t, &self)

@@ -89,6 +89,10 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
+	// Route on the path as sent, so that a workload or run id holding "/" can be one path
+	// segment, encoded as %2F (DELETE /api/pipeline/runs/{workload}/{runId}); path values
+	// are still decoded.
+	r.UseRawPath = true
 	r.ContextWithFallback = true
 	// Only listed proxies may say who the client is; by default nobody may.
 	if err := r.SetTrustedProxies(d.Config.TrustedProxies); err != nil {
@@ -120,6 +124,12 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	apiGroup.GET("/tokens/self", a.tokenSelf)
 	apiGroup.DELETE("/tokens/:tokenId", a.requireAdmin, a.revokeToken)
 
+	apiGroup.POST("/service-users", a.requireAdmin, a.createServiceUser)
+	apiGroup.GET("/service-users", a.requireAdmin, a.listServiceUsers)
+	apiGroup.GET("/service-users/:serviceUserId", a.requireAdmin, a.getServiceUser)
+	apiGroup.PATCH("/service-users/:serviceUserId", a.requireAdmin, a.patchServiceUser)
+	apiGroup.DELETE("/service-users/:serviceUserId", a.requireAdmin, a.deleteServiceUser)
+
 	apiGroup.GET("/audit-events", a.requireAdmin, a.listAuditEvents)
 	apiGroup.GET("/admin/access", a.requireAdmin, a.access)
 	apiGroup.GET("/admin/sessions", a.requireAdmin, a.listSessions)
@@ -131,6 +141,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	apiGroup.GET("/workloads", a.requireScope(token.ScopeMetricsRead), a.listWorkloads)
 	apiGroup.GET("/pipeline/runs", a.requireScope(token.ScopeMetricsRead), a.listRuns)
 	apiGroup.POST("/pipeline/runs", a.requireScope(token.ScopePipelineWrite), a.recordRun)
+	apiGroup.DELETE("/pipeline/runs/:workload/:runId", a.requireAdmin, a.deleteRun)
 
 	r.NoRoute(a.noRoute)
 	r.NoMethod(methodNotAllowed)

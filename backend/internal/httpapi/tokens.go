@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -26,6 +27,8 @@ func formatTimePtr(t *time.Time) *string {
 type createTokenRequest struct {
 	Subject *string  `json:"subject"`
 	Scopes  []string `json:"scopes"`
+	// Workloads are a new service user's (see token.CreateRequest).
+	Workloads []string `json:"workloads"`
 }
 
 type createTokenResponse struct {
@@ -44,7 +47,7 @@ func (a *api) createToken(c *gin.Context) {
 		return
 	}
 	created, err := a.Tokens.Create(c.Request.Context(), token.CreateRequest{
-		Subject: *req.Subject, Scopes: req.Scopes, CreatedBy: principalOf(c).actor(), Audit: auditContext(c),
+		Subject: *req.Subject, Scopes: req.Scopes, Workloads: req.Workloads, CreatedBy: principalOf(c).actor(), Audit: auditContext(c),
 	})
 	if err != nil {
 		fail(c, err)
@@ -116,8 +119,8 @@ func (a *api) listTokens(c *gin.Context) {
 }
 
 // appendTokenJSON appends one entry of GET /api/tokens, with the field names of the docs:
-// {tokenId, created, expires, sub, createdBy, lastUsed, scopes}. A test holds it equal to
-// encoding/json on the same fields.
+// {tokenId, created, expires, sub, createdBy, lastUsed, scopes}, and the id of the service user
+// the token belongs to (serviceUserId). A test holds it equal to encoding/json on the same fields.
 func appendTokenJSON(b []byte, t token.Token) []byte {
 	b = append(b, `{"tokenId":`...)
 	b = appendJSONString(b, t.ID)
@@ -150,6 +153,8 @@ func appendTokenJSON(b []byte, t token.Token) []byte {
 		}
 		b = append(b, ']')
 	}
+	b = append(b, `,"serviceUserId":`...)
+	b = strconv.AppendInt(b, t.ServiceUserID, 10)
 	return append(b, '}')
 }
 

@@ -18,7 +18,7 @@ func TestHandEncodedTokensMatchEncodingJSON(t *testing.T) {
 	} {
 		for _, lastUsed := range []*time.Time{nil, &at} {
 			for _, scopes := range [][]string{nil, {}, {"metrics:read", "pipeline:write"}} {
-				tok := token.Token{ID: "id-" + subject, Subject: subject, Scopes: scopes, CreatedAt: at, ExpiresAt: at.Add(time.Hour), CreatedBy: subject + "@example.com", LastUsedAt: lastUsed}
+				tok := token.Token{ID: "id-" + subject, Subject: subject, Scopes: scopes, CreatedAt: at, ExpiresAt: at.Add(time.Hour), CreatedBy: subject + "@example.com", LastUsedAt: lastUsed, ServiceUserID: 42}
 				want, err := json.Marshal(toTokenResponse(tok))
 				if err != nil {
 					t.Fatal(err)
@@ -52,11 +52,13 @@ type tokenResponse struct {
 	CreatedBy string   `json:"createdBy"`
 	LastUsed  *string  `json:"lastUsed"`
 	Scopes    []string `json:"scopes"`
+
+	ServiceUserID int64 `json:"serviceUserId"`
 }
 
 func toTokenResponse(t token.Token) tokenResponse {
 	return tokenResponse{
 		TokenID: t.ID, Created: formatTime(t.CreatedAt), Expires: formatTime(t.ExpiresAt),
-		Sub: t.Subject, CreatedBy: t.CreatedBy, LastUsed: formatTimePtr(t.LastUsedAt), Scopes: t.Scopes,
+		Sub: t.Subject, CreatedBy: t.CreatedBy, LastUsed: formatTimePtr(t.LastUsedAt), Scopes: t.Scopes, ServiceUserID: t.ServiceUserID,
 	}
 }

@@ -181,12 +181,12 @@ func TestCreateTokenScopes(t *testing.T) {
 		e := testenv.Start(t, db)
 		admin := e.SignIn("admin@example.com", true)
 
-		both := e.CreateToken(admin, map[string]any{"subject": "both", "scopes": []string{"metrics:read", "pipeline:write"}})
+		both := e.CreateToken(admin, map[string]any{"subject": "both", "scopes": []string{"metrics:read", "pipeline:write"}, "workloads": []string{"*"}})
 		if _, claims := jwttest.Parts(t, both.AccessToken); claims["scope"] != "metrics:read pipeline:write" {
 			t.Errorf("scope claim %q, want %q", claims["scope"], "metrics:read pipeline:write")
 		}
 		e.Clock.Advance(time.Second)
-		writeOnly := e.CreateToken(admin, map[string]any{"subject": "writer", "scopes": []string{"pipeline:write"}})
+		writeOnly := e.CreateToken(admin, map[string]any{"subject": "writer", "scopes": []string{"pipeline:write"}, "workloads": []string{"*"}})
 		e.Clock.Advance(time.Second)
 		dflt := e.CreateToken(admin, map[string]any{"subject": "default", "scopes": []string{}})
 

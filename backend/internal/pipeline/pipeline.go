@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/codemetrics/codemetrics/backend/internal/apperr"
+	"github.com/codemetrics/codemetrics/backend/internal/audit"
 )
 
 // Kinds and statuses of a run.
@@ -48,6 +49,8 @@ type Run struct {
 	Tests      *Tests
 	RecordedAt time.Time
 	RecordedBy string // the token id (or administrator) that recorded it
+	// ServiceUser is the service user whose token recorded it; "" when an administrator did.
+	ServiceUser string
 }
 
 // Same reports whether r and o describe the same run (what idempotent recording compares).
@@ -71,6 +74,11 @@ type ListQuery struct {
 	Workload string // "" for all
 	Limit    int
 	After    *Cursor
+
+	// Only, when not nil, keeps the runs of these workloads (a service user's).
+	Only []string
+	// ServiceUser, when set, keeps the runs recorded by that service user's tokens.
+	ServiceUser string
 }
 
 // Store is what pipeline runs need from persistence.
@@ -85,6 +93,9 @@ type Store interface {
 	// Workloads lists the names that exist among names.
 	Workloads(ctx context.Context, names []string) ([]string, error)
 	ListWorkloads(ctx context.Context) ([]string, error)
+	// DeleteRun deletes one run and stores the event made of it, in one transaction (with the
+	// correction of the day's rollup); NotFound when there is no such run.
+	DeleteRun(ctx context.Context, workload, id string, event func(Run) audit.Event) (Run, error)
 }
 
 // Service records and reads pipeline runs.
@@ -126,6 +137,9 @@ func (s *Service) List(ctx context.Context, q ListQuery) ([]Run, error) {
 		if err := checkName("workload", q.Workload, 100); err != nil {
 			return nil, err
 		}
+	}
+	if err := checkServiceUserFilter(q.ServiceUser); err != nil {
+		return nil, err
 	}
 	return s.store.ListRuns(ctx, q)
 }

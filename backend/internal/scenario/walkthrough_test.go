@@ -124,7 +124,7 @@ func dump(t *testing.T, db testenv.DB) string {
 	t.Helper()
 	conn := db.SQL(t)
 	var out strings.Builder
-	for _, table := range []string{"service_tokens", "audit_events", "admin_sessions", "login_states_used", "revocation_feed", "goose_db_version"} {
+	for _, table := range []string{"service_tokens", "audit_events", "admin_sessions", "login_states_used", "revocation_feed", "service_users", "service_user_feed", "goose_db_version"} {
 		for _, vals := range testenv.TableRows(t, conn, table) {
 			for _, v := range vals {
 				if b, ok := v.([]byte); ok {

@@ -34,6 +34,7 @@ type runRow struct {
 	TestsSkipped *int
 	RecordedMS   int64 `gorm:"column:recorded_at"`
 	RecordedBy   string
+	ServiceUser  string
 	// Filled by the joins of the queries below, never written.
 	WorkloadName string `gorm:"column:workload_name;->"`
 }
@@ -46,6 +47,7 @@ func (r runRow) toRun() pipeline.Run {
 		Branch: r.Branch, Commit: r.CommitSHA, StartedAt: fromMS(r.StartedMS), FinishedAt: fromMS(r.FinishedMS),
 		Coverage: r.Coverage, RecordedAt: fromMS(r.RecordedMS), RecordedBy: r.RecordedBy,
 	}
+	run.ServiceUser = r.ServiceUser
 	if r.TestsPassed != nil && r.TestsFailed != nil && r.TestsSkipped != nil {
 		run.Tests = &pipeline.Tests{Passed: *r.TestsPassed, Failed: *r.TestsFailed, Skipped: *r.TestsSkipped}
 	}
@@ -76,6 +78,7 @@ func (s *Store) InsertRun(ctx context.Context, r pipeline.Run) error {
 			CommitSHA: r.Commit, StartedMS: ms(r.StartedAt), FinishedMS: ms(r.FinishedAt), Coverage: r.Coverage,
 			RecordedMS: ms(r.RecordedAt), RecordedBy: r.RecordedBy,
 		}
+		row.ServiceUser = r.ServiceUser
 		if r.Tests != nil {
 			row.TestsPassed, row.TestsFailed, row.TestsSkipped = &r.Tests.Passed, &r.Tests.Failed, &r.Tests.Skipped
 		}
@@ -108,6 +111,12 @@ func (s *Store) ListRuns(ctx context.Context, q pipeline.ListQuery) ([]pipeline.
 	db := s.runs(ctx).Order("r.started_at DESC, w.name DESC, r.run_id DESC").Limit(q.Limit)
 	if q.Workload != "" {
 		db = db.Where("w.name = ?", q.Workload)
+	}
+	if q.Only != nil {
+		db = db.Where("w.name IN ?", q.Only)
+	}
+	if q.ServiceUser != "" {
+		db = db.Where("r.service_user = ?", q.ServiceUser)
 	}
 	if c := q.After; c != nil {
 		at := ms(c.StartedAt)

@@ -25,20 +25,21 @@ type tokenRow struct {
 	RevokedMS     *int64 `gorm:"column:revoked_at"`
 	RevokedBy     *string
 	RevocationSeq *int64
+	ServiceUserID int64
 }
 
 func (tokenRow) TableName() string { return "service_tokens" }
 
 func toTokenRow(t token.Token) tokenRow {
 	return tokenRow{
-		ID: t.ID, Subject: t.Subject, Scopes: strings.Join(t.Scopes, " "),
+		ID: t.ID, Subject: t.Subject, Scopes: strings.Join(t.Scopes, " "), ServiceUserID: t.ServiceUserID,
 		CreatedMS: ms(t.CreatedAt), ExpiresMS: ms(t.ExpiresAt), CreatedBy: t.CreatedBy,
 	}
 }
 
 func (r tokenRow) toToken() token.Token {
 	t := token.Token{
-		ID: r.ID, Subject: r.Subject, Scopes: strings.Fields(r.Scopes),
+		ID: r.ID, Subject: r.Subject, Scopes: strings.Fields(r.Scopes), ServiceUserID: r.ServiceUserID,
 		CreatedAt: fromMS(r.CreatedMS), ExpiresAt: fromMS(r.ExpiresMS), CreatedBy: r.CreatedBy,
 		LastUsedAt: fromMSPtr(r.LastUsedMS), RevokedAt: fromMSPtr(r.RevokedMS),
 	}
@@ -153,7 +154,7 @@ func (s *Store) GetToken(ctx context.Context, id string) (token.Token, error) {
 func (s *Store) ListActiveTokens(ctx context.Context, q token.ListQuery) ([]token.Token, error) {
 	col, dir, _ := sortKey(q.Sort)
 	db := s.activeTokens(ctx, q).
-		Select("id, subject, scopes, created_at, expires_at, created_by, last_used_at").
+		Select("id, subject, scopes, created_at, expires_at, created_by, last_used_at, service_user_id").
 		Order(col + " " + dir + ", id " + dir)
 	if q.Limit > 0 {
 		db = db.Limit(q.Limit)
@@ -169,7 +170,7 @@ func (s *Store) ListActiveTokens(ctx context.Context, q token.ListQuery) ([]toke
 		var scopes string
 		var created, expires int64
 		var lastUsed sql.NullInt64
-		if err := rows.Scan(&t.ID, &t.Subject, &scopes, &created, &expires, &t.CreatedBy, &lastUsed); err != nil {
+		if err := rows.Scan(&t.ID, &t.Subject, &scopes, &created, &expires, &t.CreatedBy, &lastUsed, &t.ServiceUserID); err != nil {
 			return nil, translate(err, "tokens")
 		}
 		t.Scopes, t.CreatedAt, t.ExpiresAt = strings.Fields(scopes), fromMS(created), fromMS(expires)
@@ -195,6 +196,9 @@ func (s *Store) activeTokens(ctx context.Context, q token.ListQuery) *gorm.DB {
 	db := s.db.WithContext(ctx).Model(&tokenRow{}).Where("revoked_at IS NULL AND expires_at > ?", ms(q.Now))
 	if q.Subject != "" {
 		db = db.Where("LOWER(subject) LIKE ? ESCAPE '!'", subjectPattern(q.Subject))
+	}
+	if q.ServiceUserID != 0 {
+		db = db.Where("service_user_id = ?", q.ServiceUserID)
 	}
 	if q.After != nil {
 		col, _, op := sortKey(q.Sort)
@@ -230,10 +234,12 @@ type feedRow struct {
 func (feedRow) TableName() string { return "revocation_feed" }
 
 // RevocationsFrom returns the feed's counter and the revocations from seq on, inclusive, in
-// one statement: the counter row joined to the entries, so an empty feed still gives a row.
+// one statement: the counter row joined to the entries, so an empty feed still gives a row;
+// and the service-user feed's counter, so that a poll with no service user changed costs this
+// one statement.
 func (s *Store) RevocationsFrom(ctx context.Context, seq int64, limit int) (token.FeedPage, error) {
 	rows, err := s.db.WithContext(ctx).Table("revocation_feed f").
-		Select("f.seq, t.revocation_seq, t.id, t.expires_at, t.revoked_at").
+		Select("f.seq, (SELECT u.seq FROM service_user_feed u WHERE u.id = 1), t.revocation_seq, t.id, t.expires_at, t.revoked_at").
 		Joins("LEFT JOIN service_tokens t ON t.revocation_seq >= ?", seq).
 		Where("f.id = 1").Order("t.revocation_seq").Limit(limit).Rows()
 	if err != nil {
@@ -244,7 +250,7 @@ func (s *Store) RevocationsFrom(ctx context.Context, seq int64, limit int) (toke
 	for rows.Next() {
 		var seq, expires, revoked sql.NullInt64
 		var id sql.NullString
-		if err := rows.Scan(&page.Counter, &seq, &id, &expires, &revoked); err != nil {
+		if err := rows.Scan(&page.Counter, &page.UserCounter, &seq, &id, &expires, &revoked); err != nil {
 			return token.FeedPage{}, translate(err, "revocations")
 		}
 		if seq.Valid {

@@ -69,10 +69,15 @@ type Guard struct {
 
 	dirtyMu sync.Mutex
 	dirty   []*verifiedToken
+
+	// users are the service users as this instance knows them, kept by the service-user feed
+	// (its cursor is Sync's, under syncMu).
+	users users
 }
 
 type verifiedToken struct {
 	claims    *Claims
+	user      *userEntry   // the token's service user, as known now
 	expires   atomic.Int64 // unix ns: the earlier of the claim's and the row's expiry
 	checkedAt atomic.Int64 // unix ns: when the row was last read
 	checking  atomic.Bool  // a re-check is under way; other requests keep using the entry
@@ -109,50 +114,62 @@ var (
 )
 
 // Verify checks a bearer token and returns its claims. Service tokens are checked completely:
-// signature, claims, that the id was issued, and that it is neither revoked nor expired. Session
-// tokens are checked by signature and claims only; their session is the caller's to check.
+// signature, claims, that the id was issued, that it is neither revoked nor expired, and that
+// its service user is neither deleted nor disabled. Session tokens are checked by signature and
+// claims only; their session is the caller's to check.
 func (g *Guard) Verify(ctx context.Context, raw string) (*Claims, error) {
+	c, _, err := g.VerifyAccess(ctx, raw)
+	return c, err
+}
+
+// VerifyAccess is Verify, also returning what a service token may do as its service user is
+// known now (the zero Access for a session token).
+func (g *Guard) VerifyAccess(ctx context.Context, raw string) (*Claims, Access, error) {
 	clock := g.now()
 	now := g.notBehind(clock)
 	v, cached := g.verified.Get(raw)
 	if !cached {
 		c, err := g.keys.Parse(raw)
 		if err != nil {
-			return nil, err
+			return nil, Access{}, err
 		}
 		// The parser's leeway is for iat and nbf; a token is dead the second it expires.
 		if !now.Before(c.ExpiresAt.Time) {
-			return nil, apperr.New(apperr.TokenExpired, "the token has expired")
+			return nil, Access{}, apperr.New(apperr.TokenExpired, "the token has expired")
 		}
 		if c.TokenUse != UseService {
-			return c, nil
+			return c, Access{}, nil
 		}
 		if err := g.fresh(clock); err != nil {
-			return nil, err
+			return nil, Access{}, err
 		}
 		if g.isRevoked(c.ID) {
-			return nil, apperr.New(apperr.TokenRevoked, "the token has been revoked")
+			return nil, Access{}, apperr.New(apperr.TokenRevoked, "the token has been revoked")
 		}
 		if v, err = g.lookup(ctx, c, now); err != nil {
-			return nil, err
+			return nil, Access{}, err
 		}
 		g.verified.Add(raw, v)
 	} else if err := g.fresh(clock); err != nil {
-		return nil, err
+		return nil, Access{}, err
 	}
 	if !now.Before(v.expiry()) {
-		return nil, apperr.New(apperr.TokenExpired, "the token has expired: ask an administrator for a new one")
+		return nil, Access{}, apperr.New(apperr.TokenExpired, "the token has expired: ask an administrator for a new one")
 	}
 	if g.isRevoked(v.claims.ID) {
-		return nil, apperr.New(apperr.TokenRevoked, "the token has been revoked")
+		return nil, Access{}, apperr.New(apperr.TokenRevoked, "the token has been revoked")
 	}
 	if cached {
 		if err := g.recheckIfDue(ctx, v, now); err != nil {
-			return nil, err
+			return nil, Access{}, err
 		}
 	}
+	acc, err := v.access()
+	if err != nil {
+		return nil, Access{}, err
+	}
 	g.touch(v, now)
-	return v.claims, nil
+	return v.claims, acc, nil
 }
 
 // notBehind returns clock, or the latest time Sync acted on if the clock is behind it.
@@ -186,7 +203,11 @@ func (g *Guard) lookup(ctx context.Context, c *Claims, now time.Time) (*verified
 	if !now.Before(expires) {
 		return nil, apperr.New(apperr.TokenExpired, "the token has expired: ask an administrator for a new one")
 	}
-	v := &verifiedToken{claims: c}
+	user, err := g.userOf(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	v := &verifiedToken{claims: c, user: user}
 	v.expires.Store(expires.UnixNano())
 	v.checkedAt.Store(now.UnixNano())
 	return v, nil
@@ -259,7 +280,8 @@ func (g *Guard) MarkRevoked(id string, expires time.Time) {
 	g.revoked.Store(id, expires.Unix())
 }
 
-// Sync reads the revocation feed once: every revocation committed since the last read. The
+// Sync reads the revocation feed once: every revocation committed since the last read (and the
+// service-user feed: every service user changed since, see readUsers). The
 // feed is ordered by a sequence number that revocations take under a lock, in commit order, so
 // reading on from the last entry seen never skips one. Each read starts at that entry itself:
 // when the database no longer has it (a restore from an older dump, a failover to another
@@ -273,7 +295,11 @@ func (g *Guard) Sync(ctx context.Context) error {
 		g.high.Store(clock.UnixNano()) // only Sync stores, under syncMu
 	}
 	now := g.notBehind(clock)
+	g.users.counterRead = false
 	if err := g.read(ctx, now); err != nil {
+		return err
+	}
+	if err := g.readUsers(ctx); err != nil {
 		return err
 	}
 	// Expired tokens are refused on their expiry; their revocation entries can go.
@@ -296,6 +322,7 @@ func (g *Guard) read(ctx context.Context, now time.Time) error {
 		if err != nil {
 			return err
 		}
+		g.users.counter, g.users.counterRead = page.UserCounter, true
 		entries := page.Entries
 		if g.cursor.Seq > 0 {
 			if page.Counter < g.cursor.Seq || len(entries) == 0 || !entries[0].same(g.cursor) {
@@ -332,6 +359,7 @@ func (g *Guard) feedReplaced(page FeedPage) {
 		"cursor_seq", g.cursor.Seq, "cursor_token_id", g.cursor.TokenID, "database_seq", page.Counter,
 		"token_id_at_cursor", found, "resets", n)
 	g.readAll, g.compare = true, true
+	g.users.readAll = true
 }
 
 // readFromStart reads the revocations of unexpired tokens and takes the feed's last entry as

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -46,6 +48,9 @@ type Token struct {
 	LastUsedAt *time.Time
 	RevokedAt  *time.Time
 	RevokedBy  string
+
+	// ServiceUserID is the service user the token belongs to (its Subject is that user's name).
+	ServiceUserID int64
 }
 
 // Active reports whether the token is neither revoked nor expired at now.
@@ -69,6 +74,9 @@ func (r Revocation) same(o Revocation) bool {
 type FeedPage struct {
 	// Counter is the feed's counter: the sequence number the last revocation took.
 	Counter int64
+	// UserCounter is the service-user feed's counter, read in the same statement: while it
+	// stays where the guard has read to, the service-user feed need not be read.
+	UserCounter int64
 	// Entries are in sequence order.
 	Entries []Revocation
 }
@@ -87,6 +95,9 @@ type ListQuery struct {
 	Sort    string
 	Limit   int
 	After   *Cursor
+
+	// ServiceUserID, when set, keeps the tokens of that service user.
+	ServiceUserID int64
 }
 
 // Cursor is the position after the last token of a page: its sort key and id.
@@ -105,8 +116,6 @@ func CursorAfter(t Token, sort string) Cursor {
 
 // Store is what the token package needs from persistence.
 type Store interface {
-	// InsertToken stores t and ev in one transaction.
-	InsertToken(ctx context.Context, t Token, ev audit.Event) error
 	// RevokeToken marks the active token id revoked, takes the next revocation sequence number
 	// and stores the audit event made by event, all in one transaction. NotFound when there is
 	// no active token with that id.
@@ -124,6 +133,7 @@ type Store interface {
 	UnexpiredRevocations(ctx context.Context, now time.Time) (last Revocation, live []Revocation, err error)
 	// SaveLastUsed records last-use times; a time older than the stored one changes nothing.
 	SaveLastUsed(ctx context.Context, uses map[string]time.Time) error
+	UserStore
 }
 
 // Service issues, lists and revokes service tokens.
@@ -142,8 +152,14 @@ func NewService(store Store, keys *Keyring, guard *Guard, ttl time.Duration, now
 
 // CreateRequest is what a caller asks for when creating a token.
 type CreateRequest struct {
-	Subject   string
-	Scopes    []string
+	// Subject names the token's service user, which is created when there is none.
+	Subject string
+	// Scopes narrow the service user's (nil or empty: DefaultScopes); for a new service user
+	// they are its scopes.
+	Scopes []string
+	// Workloads are a new service user's workloads (nil: not sent). For an existing one they
+	// may only repeat its own.
+	Workloads []string
 	CreatedBy string
 	// Audit says how CreatedBy acted (credential, client address, request id) for the
 	// token.created event; the event's actor is always CreatedBy.
@@ -156,18 +172,30 @@ type CreateRequest struct {
 type Created struct {
 	Token Token
 	Value string
+	// User is the token's service user; NewUser says it was created for this token.
+	User    ServiceUser
+	NewUser bool
 }
 
-// Create validates the request, stores the metadata and its audit event in one transaction
-// and only then returns the signed token.
+// Create issues a token for the service user named by the subject, creating the service user
+// when there is none: the service user (if new), the token's metadata and their audit events
+// are stored in one transaction, and only then is the signed token returned.
 func (s *Service) Create(ctx context.Context, req CreateRequest) (Created, error) {
 	subject, err := NormalizeSubject(req.Subject)
 	if err != nil {
 		return Created{}, err
 	}
-	scopes, err := NormalizeScopes(req.Scopes)
-	if err != nil {
-		return Created{}, err
+	var asked []string
+	if len(req.Scopes) > 0 {
+		if asked, err = NormalizeScopes(req.Scopes); err != nil {
+			return Created{}, err
+		}
+	}
+	var workloads []string
+	if req.Workloads != nil {
+		if workloads, err = NormalizeWorkloads(req.Workloads); err != nil {
+			return Created{}, err
+		}
 	}
 	ttl := s.ttl
 	if req.TTL > 0 {
@@ -179,26 +207,61 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (Created, error
 	}
 	// Whole seconds: the JWT carries seconds, and the database must agree with it.
 	now := s.now().UTC().Truncate(time.Second)
-	t := Token{
-		ID: id, Subject: subject, Scopes: scopes,
-		CreatedAt: now, ExpiresAt: now.Add(ttl), CreatedBy: req.CreatedBy,
-	}
-	value, err := s.keys.Sign(&Claims{
-		ID: id, Subject: subject, Issuer: s.keys.Issuer(), Audience: Audience,
-		IssuedAt: jwt.NewNumericDate(t.CreatedAt), ExpiresAt: jwt.NewNumericDate(t.ExpiresAt),
-		TokenUse: UseService, Scope: strings.Join(scopes, " "),
-	})
-	if err != nil {
-		return Created{}, apperr.Wrap(err, apperr.Internal, "sign token")
-	}
 	by := req.Audit
 	by.Actor = req.CreatedBy
-	ev := by.Event(now, ActionCreated, id,
-		map[string]any{"subject": subject, "scopes": scopes, "expires": t.ExpiresAt.Format(time.RFC3339)})
-	if err := s.store.InsertToken(ctx, t, ev); err != nil {
+	var out Created
+	user, err := s.store.IssueToken(ctx, subject, func(u *ServiceUser) (Issue, error) {
+		var is Issue
+		if u == nil {
+			scopes := asked
+			if scopes == nil {
+				scopes = slices.Clone(DefaultScopes)
+			}
+			nu, err := newUser(UserRequest{Name: subject, Scopes: scopes, Workloads: workloads},
+				fmt.Sprintf("there is no service user %q yet, and \"workloads\" is required to create it with %s", subject, ScopePipelineWrite))
+			if err != nil {
+				return Issue{}, err
+			}
+			nu.CreatedAt, nu.CreatedBy, nu.UpdatedAt, nu.UpdatedBy = now, req.CreatedBy, now, req.CreatedBy
+			is.NewUser, u = &nu, &nu
+			is.UserEvent = func(u ServiceUser) audit.Event { return by.Event(now, ActionUserCreated, u.Name, userDetails(u)) }
+		} else {
+			if u.Disabled {
+				return Issue{}, apperr.New(apperr.Conflict, "service user %q is disabled: enable it before issuing tokens for it", u.Name)
+			}
+			if workloads != nil && !slices.Equal(workloads, u.Workloads) {
+				return Issue{}, apperr.New(apperr.InvalidField, "service user %q exists with workloads %s: a token has its service user's workloads; change them on the service user (PATCH /api/service-users/%d)",
+					u.Name, strings.Join(u.Workloads, ", "), u.ID)
+			}
+		}
+		scopes, err := tokenScopes(*u, asked)
+		if err != nil {
+			return Issue{}, err
+		}
+		t := Token{
+			ID: id, Subject: subject, Scopes: scopes, ServiceUserID: u.ID,
+			CreatedAt: now, ExpiresAt: now.Add(ttl), CreatedBy: req.CreatedBy,
+		}
+		value, err := s.keys.Sign(&Claims{
+			ID: id, Subject: subject, Issuer: s.keys.Issuer(), Audience: Audience,
+			IssuedAt: jwt.NewNumericDate(t.CreatedAt), ExpiresAt: jwt.NewNumericDate(t.ExpiresAt),
+			TokenUse: UseService, Scope: strings.Join(scopes, " "),
+		})
+		if err != nil {
+			return Issue{}, apperr.Wrap(err, apperr.Internal, "sign token")
+		}
+		is.Token = t
+		is.Events = append(is.Events, by.Event(now, ActionCreated, id,
+			map[string]any{"subject": subject, "scopes": scopes, "expires": t.ExpiresAt.Format(time.RFC3339)}))
+		out = Created{Token: t, Value: value, NewUser: is.NewUser != nil}
+		return is, nil
+	})
+	if err != nil {
 		return Created{}, err
 	}
-	return Created{Token: t, Value: value}, nil
+	out.Token.ServiceUserID, out.User = user.ID, user
+	s.learn(user)
+	return out, nil
 }
 
 // List returns active tokens as q asks (newest first by default).
@@ -282,25 +345,31 @@ func validID(id string) bool {
 
 // NormalizeSubject trims the subject and checks it: 1 to 100 characters, no control characters.
 func NormalizeSubject(s string) (string, error) {
+	return normalizeName("subject", "name the service or application that will use the token", s)
+}
+
+// normalizeName checks a subject or a service user's name (the same rules: a token's subject is
+// its service user's name), naming field in its messages; hint says what to send when it is empty.
+func normalizeName(field, hint, s string) (string, error) {
 	if !utf8.ValidString(s) {
-		return "", apperr.New(apperr.InvalidField, "subject must be valid UTF-8 text")
+		return "", apperr.New(apperr.InvalidField, "%s must be valid UTF-8 text", field)
 	}
 	s = strings.TrimSpace(s)
 	n := utf8.RuneCountInString(s)
 	if n == 0 {
-		return "", apperr.New(apperr.InvalidField, "subject is required: name the service or application that will use the token (1 to %d characters)", MaxSubjectLength)
+		return "", apperr.New(apperr.InvalidField, "%s is required: %s (1 to %d characters)", field, hint, MaxSubjectLength)
 	}
 	if n > MaxSubjectLength {
-		return "", apperr.New(apperr.InvalidField, "subject is %d characters long: use at most %d", n, MaxSubjectLength)
+		return "", apperr.New(apperr.InvalidField, "%s is %d characters long: use at most %d", field, n, MaxSubjectLength)
 	}
 	// Shown in the portal and the audit log: what is seen must be what is there.
 	if err := names.CheckVisible(s); err != nil {
-		return "", apperr.New(apperr.InvalidField, "subject must hold only visible characters: no control characters, line breaks, bidirectional controls or invisible (zero-width) characters (found: %v)", err)
+		return "", apperr.New(apperr.InvalidField, "%s must hold only visible characters: no control characters, line breaks, bidirectional controls or invisible (zero-width) characters (found: %v)", field, err)
 	}
 	for _, r := range s {
 		if r == utf8.RuneError {
 			// What JSON decoding makes of invalid UTF-8 and lone surrogates ("\ud800").
-			return "", apperr.New(apperr.InvalidField, "subject must be valid UTF-8 text: it contains an invalid character (U+FFFD)")
+			return "", apperr.New(apperr.InvalidField, "%s must be valid UTF-8 text: it contains an invalid character (U+FFFD)", field)
 		}
 	}
 	return s, nil

@@ -34,6 +34,7 @@ type memStore struct {
 	// feedReads and fullReads count reads of the feed from the cursor and from the start.
 	feedReads, fullReads int
 	failAll              error
+	users                memUsers // memusers_test.go
 }
 
 func newMemStore() *memStore { return &memStore{tokens: map[string]Token{}} }
@@ -89,7 +90,7 @@ func (m *memStore) RevocationsFrom(_ context.Context, seq int64, limit int) (Fee
 	if m.failAll != nil {
 		return FeedPage{}, m.failAll
 	}
-	page := FeedPage{Counter: m.seq}
+	page := FeedPage{Counter: m.seq, UserCounter: m.users.seq}
 	for _, r := range m.revs {
 		if r.Seq >= seq && len(page.Entries) < limit {
 			page.Entries = append(page.Entries, r)
@@ -179,7 +180,9 @@ func TestIssueCarriesTheDocumentedClaims(t *testing.T) {
 	if h["alg"] != "HS256" || h["typ"] != "JWT" || h["kid"] != KeyID(testKey) {
 		t.Errorf("header = %v", h)
 	}
-	if len(f.store.events) != 1 || f.store.events[0].Action != ActionCreated || strings.Contains(f.store.events[0].Target+toJSON(f.store.events[0].Details), c.Value) {
+	// The subject's service user is created with the token: its event, then the token's.
+	if len(f.store.events) != 2 || f.store.events[0].Action != ActionUserCreated || f.store.events[1].Action != ActionCreated ||
+		strings.Contains(toJSON(f.store.events), c.Value) {
 		t.Errorf("audit events = %+v", f.store.events)
 	}
 	if _, err := f.guard.Verify(context.Background(), c.Value); err != nil {

@@ -339,6 +339,60 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/service-users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List service users, by name */
+        get: operations["listServiceUsers"];
+        put?: never;
+        /** Create a service user */
+        post: operations["createServiceUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/service-users/{serviceUserId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One service user, with its active tokens */
+        get: operations["getServiceUser"];
+        put?: never;
+        post?: never;
+        /** Delete a service user */
+        delete: operations["deleteServiceUser"];
+        options?: never;
+        head?: never;
+        /** Change a service user's description, scopes, workloads or disabled: every one of its tokens follows */
+        patch: operations["updateServiceUser"];
+        trace?: never;
+    };
+    "/api/pipeline/runs/{workload}/{runId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a pipeline run (administrators; audited; its day's metrics follow) */
+        delete: operations["deleteRun"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -351,15 +405,17 @@ export interface components {
              * @description Why the request was refused, as a stable machine-readable name: go by it, not by detail, whose wording may change. Each code always comes with the same status (see the README's API section). A code named after its class (invalid, unauthorized, forbidden, not_found, conflict, …) is that class's generic one. The sign_in_*, id_token_invalid and idp_* codes name refusals of the HTML sign-in pages under /auth and appear in the server's log only.
              * @enum {string}
              */
-            code: "admin_required" | "ambiguous_json_key" | "auth_header_malformed" | "auth_header_repeated" | "conflict" | "credentials_missing" | "cross_origin" | "csrf_invalid" | "database_unavailable" | "feed_stale" | "forbidden" | "id_token_invalid" | "idp_claim_invalid" | "idp_claim_missing" | "idp_unavailable" | "internal" | "invalid" | "invalid_cursor" | "invalid_field" | "invalid_json" | "invalid_parameter" | "method_not_allowed" | "not_admin" | "not_found" | "rate_limited" | "route_not_found" | "run_id_reused" | "scope_missing" | "service_token_required" | "session_ended" | "session_required" | "sign_in_expired" | "sign_in_incomplete" | "sign_in_not_configured" | "sign_in_refused" | "sign_in_replayed" | "token_bad_signature" | "token_expired" | "token_invalid" | "token_malformed" | "token_not_yet_valid" | "token_revoked" | "token_unknown" | "token_wrong_audience" | "token_wrong_issuer" | "too_large" | "too_many_requests" | "unauthorized" | "unavailable" | "unknown_field" | "unknown_workload" | "unsupported_media_type" | "wrong_type";
+            code: "admin_required" | "ambiguous_json_key" | "auth_header_malformed" | "auth_header_repeated" | "conflict" | "credentials_missing" | "cross_origin" | "csrf_invalid" | "database_unavailable" | "feed_stale" | "forbidden" | "id_token_invalid" | "idp_claim_invalid" | "idp_claim_missing" | "idp_unavailable" | "internal" | "invalid" | "invalid_cursor" | "invalid_field" | "invalid_json" | "invalid_parameter" | "method_not_allowed" | "not_admin" | "not_found" | "rate_limited" | "route_not_found" | "run_id_reused" | "scope_missing" | "scopes_too_wide" | "service_token_required" | "service_user_disabled" | "service_user_has_tokens" | "session_ended" | "session_required" | "sign_in_expired" | "sign_in_incomplete" | "sign_in_not_configured" | "sign_in_refused" | "sign_in_replayed" | "token_bad_signature" | "token_expired" | "token_invalid" | "token_malformed" | "token_not_yet_valid" | "token_revoked" | "token_unknown" | "token_wrong_audience" | "token_wrong_issuer" | "too_large" | "too_many_requests" | "unauthorized" | "unavailable" | "unknown_field" | "unknown_workload" | "unsupported_media_type" | "workload_forbidden" | "workloads_required" | "wrong_type";
             detail?: string;
             requestId?: string;
         };
         CreateTokenRequest: {
-            /** @description The service or application the token is for; trimmed; no control characters. */
+            /** @description The name of the token's service user (created when there is none; then the rules of a service user's name); trimmed; no control characters. */
             subject: string;
-            /** @description Default (absent or null) ["metrics:read"]. */
+            /** @description Default (absent, null or empty) ["metrics:read"]. For an existing service user they may narrow its scopes, never widen them (400 scopes_too_wide); for a new one they are its scopes. */
             scopes?: components["schemas"]["Scope"][] | null;
+            /** @description Only for a service user created by this request: its workloads, names or ["*"]. Default ["*"] for a read-only service user; required with pipeline:write (400 workloads_required). For an existing service user it may only repeat its workloads (change them with PATCH /api/service-users/{serviceUserId}). */
+            workloads?: string[] | null;
         };
         /** @enum {string} */
         Scope: "metrics:read" | "pipeline:write";
@@ -394,10 +450,13 @@ export interface components {
              */
             lastUsed: string | null;
             scopes: components["schemas"]["Scope"][];
+            /** @description The service user the token belongs to; `sub` is its name. */
+            serviceUserId: number;
         };
         TokenSelf: {
             tokenId: string;
             sub: string;
+            /** @description The scopes in effect now: the token's that its service user still holds. */
             scopes: components["schemas"]["Scope"][];
             /**
              * Format: date-time
@@ -602,7 +661,10 @@ export interface components {
              * @example 2024-01-15T10:30:00.000Z
              */
             recordedAt: string;
+            /** @description Who recorded it: token:<tokenId> for a service token, else the administrator. */
             recordedBy: string;
+            /** @description The name of the service user whose token recorded the run; null when an administrator did. */
+            serviceUser: string | null;
         };
         /** @enum {string} */
         QueryName: "code-coverage" | "build-success-rate" | "build-duration" | "deployment-frequency";
@@ -665,6 +727,77 @@ export interface components {
             revocationFeedLastReset?: string;
             /** @description A warning: requests arrive through a proxy TRUSTED_PROXIES does not list. The instance is still ready. */
             proxy?: string;
+        };
+        ServiceUser: {
+            id: number;
+            /** @description Unique among service users; the `sub` of its tokens. */
+            name: string;
+            description: string;
+            scopes: components["schemas"]["Scope"][];
+            /** @description Workload names (they need not exist yet), or ["*"] for every workload. */
+            workloads: string[];
+            /** @description While true, every token of the service user is refused with 403 service_user_disabled. */
+            disabled: boolean;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00.000Z
+             */
+            created: string;
+            createdBy: string;
+            /** @description Its active tokens. */
+            tokenCount: number;
+            /**
+             * Format: date-time
+             * @description The latest use of any of its tokens; null when none was used.
+             */
+            lastUsed: string | null;
+            /** @description Made by the upgrade from a subject's existing tokens (the union of their scopes, every workload); false once an administrator edits it. */
+            needsReview: boolean;
+        };
+        ServiceUserDetail: {
+            id: number;
+            /** @description Unique among service users; the `sub` of its tokens. */
+            name: string;
+            description: string;
+            scopes: components["schemas"]["Scope"][];
+            /** @description Workload names (they need not exist yet), or ["*"] for every workload. */
+            workloads: string[];
+            /** @description While true, every token of the service user is refused with 403 service_user_disabled. */
+            disabled: boolean;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00.000Z
+             */
+            created: string;
+            createdBy: string;
+            /** @description Its active tokens. */
+            tokenCount: number;
+            /**
+             * Format: date-time
+             * @description The latest use of any of its tokens; null when none was used.
+             */
+            lastUsed: string | null;
+            /** @description Made by the upgrade from a subject's existing tokens (the union of their scopes, every workload); false once an administrator edits it. */
+            needsReview: boolean;
+            /** @description Its active tokens, newest first. */
+            tokens: components["schemas"]["Token"][];
+        };
+        CreateServiceUserRequest: {
+            /** @description The rules of a token's subject: trimmed, 1 to 100 visible characters. */
+            name: string;
+            description?: string;
+            /** @description Default (absent or null) ["metrics:read"]; an empty list is a 400. */
+            scopes?: components["schemas"]["Scope"][] | null;
+            /** @description Workload names or ["*"]. Default ["*"] for a read-only service user; required with pipeline:write (400 workloads_required), where ["*"] must be sent on purpose. */
+            workloads?: string[] | null;
+        };
+        /** @description Fields left out (or null) stay as they are. Any edit clears needsReview. The change reaches every token of the service user at once on this instance and within one poll of the service-user feed (250 ms) on the others. */
+        PatchServiceUserRequest: {
+            description?: string | null;
+            scopes?: components["schemas"]["Scope"][] | null;
+            /** @description Names or ["*"]; granting pipeline:write with ["*"] needs ["*"] sent on purpose. */
+            workloads?: string[] | null;
+            disabled?: boolean | null;
         };
     };
     responses: never;
@@ -803,6 +936,15 @@ export interface operations {
             };
             /** @description Valid credentials without the right: a service token where an administrator is needed, a missing scope, a missing CSRF token. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The subject's service user is disabled: enable it first. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1477,7 +1619,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Valid credentials without the right: a service token where an administrator is needed, a missing scope, a missing CSRF token. */
+            /** @description Valid credentials without the right: a missing scope, a disabled service user (service_user_disabled), a workload the token's service user does not hold (workload_forbidden), a non-administrator, a missing CSRF token. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1551,7 +1693,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Valid credentials without the right: a service token where an administrator is needed, a missing scope, a missing CSRF token. */
+            /** @description Valid credentials without the right: a missing scope, a disabled service user (service_user_disabled), a workload the token's service user does not hold (workload_forbidden), a non-administrator, a missing CSRF token. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1585,6 +1727,8 @@ export interface operations {
             query?: {
                 /** @description Only this workload. */
                 workload?: string;
+                /** @description Only runs recorded by this service user's tokens (its name): a service user's recent runs. */
+                serviceUser?: string;
                 /** @description Page size, 1 to 1000; anything else is a 400. */
                 limit?: components["parameters"]["Limit"];
                 /** @description Opaque: the cursor of the previous page's `Link: <...>; rel="next"`. Another list's or another filter's cursor is a 400. */
@@ -1624,7 +1768,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Valid credentials without the right: a service token where an administrator is needed, a missing scope, a missing CSRF token. */
+            /** @description Valid credentials without the right: a missing scope, a disabled service user (service_user_disabled), a workload the token's service user does not hold (workload_forbidden), a non-administrator, a missing CSRF token. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1702,7 +1846,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Valid credentials without the right: a service token where an administrator is needed, a missing scope, a missing CSRF token. */
+            /** @description Valid credentials without the right: a missing scope, a disabled service user (service_user_disabled), a workload the token's service user does not hold (workload_forbidden), a non-administrator, a missing CSRF token. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1962,6 +2106,516 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Readiness"];
+                };
+            };
+        };
+    };
+    listServiceUsers: {
+        parameters: {
+            query?: {
+                /** @description Only names containing this, ignoring case. */
+                name?: string;
+                /** @description Page size, 1 to 1000; anything else is a 400. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Opaque: the cursor of the previous page's `Link: <...>; rel="next"`. Another list's or another filter's cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Service users, by name */
+            200: {
+                headers: {
+                    "X-Total-Count": components["headers"]["X-Total-Count"];
+                    Link: components["headers"]["Link"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceUser"][];
+                };
+            };
+            /** @description The request is malformed; `detail` says what to change. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, forged, expired or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Valid credentials without the right: a service token where an administrator is needed, a non-administrator, a missing CSRF token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable or the revocation feed is stale; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createServiceUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateServiceUserRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceUser"];
+                };
+            };
+            /** @description The request is malformed; `detail` says what to change. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, forged, expired or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Valid credentials without the right: a service token where an administrator is needed, a non-administrator, a missing CSRF token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service user has that name already. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 64 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable or the revocation feed is stale; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getServiceUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The service user's id. */
+                serviceUserId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The service user */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceUserDetail"];
+                };
+            };
+            /** @description The request is malformed; `detail` says what to change. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, forged, expired or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Valid credentials without the right: a service token where an administrator is needed, a non-administrator, a missing CSRF token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No service user with that id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable or the revocation feed is stale; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteServiceUser: {
+        parameters: {
+            query?: {
+                /** @description true revokes its active tokens with it; without it, a service user with active tokens is a 409. */
+                revokeTokens?: "true" | "false";
+            };
+            header?: never;
+            path: {
+                /** @description The service user's id. */
+                serviceUserId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted (and its tokens revoked, with revokeTokens=true) */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is malformed; `detail` says what to change. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, forged, expired or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Valid credentials without the right: a service token where an administrator is needed, a non-administrator, a missing CSRF token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No service user with that id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description It has active tokens: revoke them, or send revokeTokens=true (code service_user_has_tokens). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable or the revocation feed is stale; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateServiceUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The service user's id. */
+                serviceUserId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PatchServiceUserRequest"];
+            };
+        };
+        responses: {
+            /** @description The service user as changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceUser"];
+                };
+            };
+            /** @description The request is malformed; `detail` says what to change. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, forged, expired or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Valid credentials without the right: a service token where an administrator is needed, a non-administrator, a missing CSRF token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No service user with that id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 64 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable or the revocation feed is stale; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The workload's name; a "/" in it is sent as %2F. */
+                workload: string;
+                /** @description The run's id; a "/" in it is sent as %2F. */
+                runId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is malformed; `detail` says what to change. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, forged, expired or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Valid credentials without the right: a service token where an administrator is needed, a non-administrator, a missing CSRF token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such run. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable or the revocation feed is stale; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
