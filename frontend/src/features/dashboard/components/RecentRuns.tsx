@@ -1,4 +1,4 @@
-import { useId, useState } from 'react'
+import { useId, useMemo, useState } from 'react'
 import { Badge } from '../../../components/ui/Badge'
 import { LoadError } from '../../../components/ui/LoadError'
 import { LoadMoreButton } from '../../../components/ui/LoadMoreButton'
@@ -16,6 +16,7 @@ const statusLabel = { success: 'Success', failed: 'Failed', cancelled: 'Cancelle
 /** The newest pipeline runs, of every workload or of one. */
 export function RecentRuns({ workloads }: { workloads: string[] }) {
   const [workload, setWorkload] = useState('')
+  const byName = useMemo(() => [...workloads].sort(), [workloads])
   const query = useRecentRuns(workload)
   const selectId = useId()
   const headingId = useId()
@@ -31,7 +32,7 @@ export function RecentRuns({ workloads }: { workloads: string[] }) {
           </label>
           <select id={selectId} className="field-input w-auto" value={workload} onChange={(e) => setWorkload(e.target.value)}>
             <option value="">All workloads</option>
-            {workloads.map((w) => (
+            {byName.map((w) => (
               <option key={w} value={w}>
                 {w}
               </option>
