@@ -71,7 +71,8 @@ const combobox = () => screen.getByRole('combobox', { name: 'Add or remove a wor
 /** An option of the picker (the recent runs' workload select has options too). */
 const option = (name: string) => within(screen.getByRole('listbox', { name: 'Workloads' })).getByRole('option', { name })
 
-describe('the workload picker', () => {
+// Hundreds of workloads make a large DOM for jsdom to query on two busy cores.
+describe('the workload picker', { timeout: 20_000 }, () => {
   it('charts the dozen most recently active workloads, not the first by name', async () => {
     const requests = renderAt(RANGE)
     await screen.findByRole('heading', { level: 2, name: 'team-00' })
@@ -174,7 +175,8 @@ describe('the workload picker', () => {
   })
 
   it('searches on the server when more workloads exist than were loaded', async () => {
-    const loaded = recentFirst.slice(0, 1000)
+    // (The server sends at most 1000; fewer here keep the test's DOM small: the logic is the same.)
+    const loaded = recentFirst.slice(0, 100)
     const requests = renderAt(RANGE, {
       'GET /api/workloads?sort=recent&limit=1000': () => workloadsResponse(loaded, 5000),
       'GET /api/workloads?sort=recent&q=rare&limit=50': () => workloadsResponse(['rare-1', 'rare-2'], 62),
