@@ -62,14 +62,10 @@ type cursorJSON struct {
 // limit without ?limit (0: no limit). filter names the query parameters that select the items:
 // a cursor continues only the query with the same values. A cursor's position goes into pos.
 func readPage(c *gin.Context, list string, def int, pos any, filter ...string) (pageRequest, bool) {
-	pg := pageRequest{list: list, params: filter, filter: filterKey(c, filter), Limit: def}
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxPageSize {
-			fail(c, errLimit())
-			return pg, false
-		}
-		pg.Limit = n
+	pg := pageRequest{list: list, params: filter, filter: filterKey(c, filter)}
+	var ok bool
+	if pg.Limit, ok = readLimit(c, def); !ok {
+		return pg, false
 	}
 	if v := c.Query("cursor"); v != "" {
 		if decodeCursor(v, pg.list, pg.filter, pos) != nil {
@@ -79,6 +75,21 @@ func readPage(c *gin.Context, list string, def int, pos any, filter ...string) (
 		pg.HasCursor = true
 	}
 	return pg, true
+}
+
+// readLimit reads ?limit of a request, failing it on a bad value; def without ?limit. Lists
+// without a cursor (GET /api/workloads) take the same limit as the paged ones.
+func readLimit(c *gin.Context, def int) (int, bool) {
+	v := c.Query("limit")
+	if v == "" {
+		return def, true
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > maxPageSize {
+		fail(c, errLimit())
+		return 0, false
+	}
+	return n, true
 }
 
 // filterKey fingerprints the values of the filter parameters, so a cursor stays short. It only

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/codemetrics/codemetrics/backend/internal/apperr"
@@ -154,16 +155,38 @@ func (a *api) listRuns(c *gin.Context) {
 	}, -1)
 }
 
+// listWorkloads returns {"workloads": [names]}, by name or, with ?sort=recent, the most recently
+// active first; ?q= keeps the names containing it in any case, ?limit= (as paging.go's) the
+// first ones. No cursor: a search narrows a long list. X-Total-Count counts what q selects.
 func (a *api) listWorkloads(c *gin.Context) {
-	names, err := a.Pipeline.Workloads(c.Request.Context())
+	limit, ok := readLimit(c, 0)
+	if !ok {
+		return
+	}
+	q := pipeline.WorkloadQuery{Search: c.Query("q"), Sort: c.Query("sort"), Limit: limit}
+	if p := principalOf(c); p != nil && p.service != nil && !p.access.AllWorkloads() {
+		q.Only = p.access.Workloads() // in the query, so a limit and the total count what it may see
+		if q.Only == nil {
+			q.Only = []string{}
+		}
+	}
+	ctx := c.Request.Context()
+	names, err := a.Pipeline.Workloads(ctx, q)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	names = onlyVisible(principalOf(c), names)
+	total := int64(len(names))
+	if q.Limit > 0 && len(names) == q.Limit {
+		if total, err = a.Pipeline.CountWorkloads(ctx, q); err != nil {
+			fail(c, err)
+			return
+		}
+	}
 	if names == nil {
 		names = []string{}
 	}
+	c.Header("X-Total-Count", strconv.FormatInt(total, 10))
 	c.JSON(http.StatusOK, gin.H{"workloads": names})
 }
 

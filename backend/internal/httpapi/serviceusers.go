@@ -266,16 +266,3 @@ func visibleWorkloads(c *gin.Context, filter string) ([]string, bool) {
 	return p.access.Workloads(), true
 }
 
-// onlyVisible keeps the names the caller may read.
-func onlyVisible(p *principal, names []string) []string {
-	if p == nil || p.service == nil || p.access.AllWorkloads() {
-		return names
-	}
-	out := []string{}
-	for _, n := range names {
-		if p.access.MayUse(n) {
-			out = append(out, n)
-		}
-	}
-	return out
-}

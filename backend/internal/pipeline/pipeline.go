@@ -92,7 +92,9 @@ type Store interface {
 	RunsBetween(ctx context.Context, workloads []string, from, to time.Time) ([]Run, error)
 	// Workloads lists the names that exist among names.
 	Workloads(ctx context.Context, names []string) ([]string, error)
-	ListWorkloads(ctx context.Context) ([]string, error)
+	// ListWorkloads lists the workloads q selects (Sort set, Search valid), in q's order.
+	ListWorkloads(ctx context.Context, q WorkloadQuery) ([]string, error)
+	CountWorkloads(ctx context.Context, q WorkloadQuery) (int64, error)
 	// DeleteRun deletes one run and stores the event made of it, in one transaction (with the
 	// correction of the day's rollup); NotFound when there is no such run.
 	DeleteRun(ctx context.Context, workload, id string, event func(Run) audit.Event) (Run, error)
@@ -143,9 +145,6 @@ func (s *Service) List(ctx context.Context, q ListQuery) ([]Run, error) {
 	}
 	return s.store.ListRuns(ctx, q)
 }
-
-// Workloads lists every workload, by name.
-func (s *Service) Workloads(ctx context.Context) ([]string, error) { return s.store.ListWorkloads(ctx) }
 
 var (
 	namePattern   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]*$`)

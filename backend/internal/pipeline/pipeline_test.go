@@ -180,7 +180,7 @@ func TestRecordIsIdempotent(t *testing.T) {
 		if err != nil || len(runs) != 2 {
 			t.Errorf("runs stored: %+v, %v; want the two recorded", runs, err)
 		}
-		if w, err := s.Workloads(ctx); err != nil || strings.Join(w, ",") != "my-team,other-team" {
+		if w, err := s.Workloads(ctx, pipeline.WorkloadQuery{}); err != nil || strings.Join(w, ",") != "my-team,other-team" {
 			t.Errorf("workloads %v, %v; want my-team and other-team, not the refused run's", w, err)
 		}
 	})

@@ -153,10 +153,3 @@ func (s *Store) Workloads(ctx context.Context, names []string) ([]string, error)
 	err := s.db.WithContext(ctx).Model(&workloadRow{}).Where("name IN ?", names).Pluck("name", &out).Error
 	return out, translate(err, "workloads")
 }
-
-// ListWorkloads returns every workload name, sorted.
-func (s *Store) ListWorkloads(ctx context.Context) ([]string, error) {
-	var out []string
-	err := s.db.WithContext(ctx).Model(&workloadRow{}).Order("name").Pluck("name", &out).Error
-	return out, translate(err, "workloads")
-}

@@ -289,7 +289,7 @@ func (s *Store) GetServiceUser(ctx context.Context, id int64, now time.Time) (to
 func (s *Store) ListServiceUsers(ctx context.Context, q token.UserListQuery) ([]token.ServiceUser, error) {
 	db := s.withTokenSummary(ctx, q.Now).Where("u.deleted_seq = 0").Order("u.name ASC, u.id ASC")
 	if q.Name != "" {
-		db = db.Where("LOWER(u.name) LIKE ? ESCAPE '!'", subjectPattern(q.Name))
+		db = db.Where("LOWER(u.name) LIKE ? ESCAPE '!'", containsPattern(q.Name))
 	}
 	if c := q.After; c != nil {
 		db = db.Where("(u.name > ? OR (u.name = ? AND u.id > ?))", c.Name, c.Name, c.ID)
@@ -312,7 +312,7 @@ func (s *Store) ListServiceUsers(ctx context.Context, q token.UserListQuery) ([]
 func (s *Store) CountServiceUsers(ctx context.Context, q token.UserListQuery) (int64, error) {
 	db := s.db.WithContext(ctx).Model(&userRow{}).Where("deleted_seq = 0")
 	if q.Name != "" {
-		db = db.Where("LOWER(name) LIKE ? ESCAPE '!'", subjectPattern(q.Name))
+		db = db.Where("LOWER(name) LIKE ? ESCAPE '!'", containsPattern(q.Name))
 	}
 	var n int64
 	err := db.Count(&n).Error

@@ -195,7 +195,7 @@ func (s *Store) CountActiveTokens(ctx context.Context, q token.ListQuery) (int64
 func (s *Store) activeTokens(ctx context.Context, q token.ListQuery) *gorm.DB {
 	db := s.db.WithContext(ctx).Model(&tokenRow{}).Where("revoked_at IS NULL AND expires_at > ?", ms(q.Now))
 	if q.Subject != "" {
-		db = db.Where("LOWER(subject) LIKE ? ESCAPE '!'", subjectPattern(q.Subject))
+		db = db.Where("LOWER(subject) LIKE ? ESCAPE '!'", containsPattern(q.Subject))
 	}
 	if q.ServiceUserID != 0 {
 		db = db.Where("service_user_id = ?", q.ServiceUserID)
@@ -219,9 +219,10 @@ func sortKey(sort string) (col, dir, after string) {
 
 var likeEscaper = strings.NewReplacer("!", "!!", "%", "!%", "_", "!_")
 
-// subjectPattern is the LIKE pattern of "subject contains q, ignoring case". LOWER on both
-// sides: SQLite's LIKE ignores ASCII case, MySQL's binary collation does not.
-func subjectPattern(q string) string {
+// containsPattern is the LIKE pattern (with ESCAPE '!') of "contains q, ignoring case", for a
+// column compared as LOWER(column): SQLite's LIKE ignores ASCII case, MySQL's binary collation
+// does not.
+func containsPattern(q string) string {
 	return "%" + likeEscaper.Replace(strings.ToLower(q)) + "%"
 }
 

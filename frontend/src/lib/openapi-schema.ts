@@ -209,7 +209,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every workload */
+        /**
+         * Workloads, by name or most recently active first
+         * @description Every workload that has recorded a run, by name unless `sort` says otherwise. `q` keeps the names that contain it, ignoring case; `limit` keeps the first ones (no cursor: narrow a long list with `q`). `X-Total-Count` counts the workloads `q` selects, so a client knows how many `limit` left out.
+         */
         get: operations["listWorkloads"];
         put?: never;
         post?: never;
@@ -1668,20 +1671,37 @@ export interface operations {
     };
     listWorkloads: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description name (by name, the default) or recent (the workload whose newest run started last first; ties, and workloads without runs, by name). Anything else is a 400. */
+                sort?: "name" | "recent";
+                /** @description Only names containing this, ignoring case; at most 100 characters, or a 400. */
+                q?: string;
+                /** @description Page size, 1 to 1000; anything else is a 400. */
+                limit?: components["parameters"]["Limit"];
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Workload names, in the order asked for */
             200: {
                 headers: {
+                    "X-Total-Count": components["headers"]["X-Total-Count"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Workloads"];
+                };
+            };
+            /** @description A bad `sort`, `q` or `limit` (code `invalid_parameter`); `detail` says what to change. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, forged, expired or revoked credentials. */

@@ -1,7 +1,8 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query'
-import { client, ok, type Schemas } from '../../../lib/api'
+import { client, ok, okWithHeaders, type Schemas } from '../../../lib/api'
 import { useInfiniteList } from '../../../lib/useInfiniteList'
 import type { DateRange } from '../lib/dateRange'
+import { PICKER_OPTIONS, type WorkloadList } from '../lib/selection'
 
 export type Run = Schemas['Run']
 export type Series = Schemas['Series']
@@ -9,16 +10,38 @@ export type Series = Schemas['Series']
 /** The queries the dashboard charts. */
 export const DASHBOARD_QUERIES = ['code-coverage', 'build-success-rate'] as const satisfies Schemas['QueryName'][]
 
-/** The most workloads one POST /api/query takes. */
-export const MAX_QUERY_WORKLOADS = 50
-
 export const RECENT_RUNS = 20
 
-/** Every workload that has recorded a run. */
+/** The most workloads the dashboard loads in one go (the most GET /api/workloads gives). */
+export const WORKLOADS_LOADED = 1000
+
+async function fetchWorkloads(query: { q?: string; limit: number }, signal: AbortSignal): Promise<WorkloadList> {
+  const { data, headers } = await okWithHeaders(
+    client.GET('/api/workloads', { params: { query: { sort: 'recent', ...query } }, signal }),
+  )
+  const total = Number(headers.get('X-Total-Count'))
+  return { names: data.workloads, total: Number.isFinite(total) && total >= data.workloads.length ? total : data.workloads.length }
+}
+
+/** The workloads, most recently active first: up to WORKLOADS_LOADED, and how many exist. */
 export function useWorkloads() {
   return useQuery({
-    queryKey: ['workloads'],
-    queryFn: async ({ signal }) => (await ok(client.GET('/api/workloads', { signal }))).workloads,
+    queryKey: ['workloads', 'recent'],
+    queryFn: ({ signal }) => fetchWorkloads({ limit: WORKLOADS_LOADED }, signal),
+  })
+}
+
+/**
+ * The workloads whose name contains `q`, most recently active first, from the server: for the
+ * picker when more workloads exist than were loaded (`enabled`). The previous answer stays
+ * while the next one loads, so typing does not flicker.
+ */
+export function useWorkloadSearch(q: string, enabled: boolean) {
+  return useQuery({
+    queryKey: ['workloads', 'recent', { q }],
+    enabled: enabled && q !== '',
+    placeholderData: keepPreviousData,
+    queryFn: ({ signal }) => fetchWorkloads({ q, limit: PICKER_OPTIONS }, signal),
   })
 }
 

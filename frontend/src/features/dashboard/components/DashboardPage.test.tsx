@@ -27,7 +27,7 @@ const point = (date: string, value: number | null, count: number) => ({ date, va
 
 describe('DashboardPage', () => {
   it('shows how to record the first run when no workload exists', async () => {
-    mockFetch({ 'GET /api/workloads': () => jsonResponse(200, { workloads: [] }) })
+    mockFetch({ 'GET /api/workloads?sort=recent&limit=1000': () => jsonResponse(200, { workloads: [] }) })
     renderAt('/')
     expect(await screen.findByRole('heading', { name: 'No pipeline runs yet' })).toBeVisible()
     expect(screen.getByText(/curl -X POST http:\/\/localhost:\d+\/api\/pipeline\/runs/)).toBeVisible()
@@ -37,7 +37,7 @@ describe('DashboardPage', () => {
 
   it('asks for the range in the URL and shows each workload’s latest values', async () => {
     const requests = mockFetch({
-      'GET /api/workloads': () => jsonResponse(200, { workloads: ['web'] }),
+      'GET /api/workloads?sort=recent&limit=1000': () => jsonResponse(200, { workloads: ['web'] }),
       'GET /api/pipeline/runs?limit=20': () => jsonResponse(200, []),
       'POST /api/query': () =>
         jsonResponse(200, {
@@ -65,7 +65,7 @@ describe('DashboardPage', () => {
 
   it('explains a reversed range and does not send it', async () => {
     const requests = mockFetch({
-      'GET /api/workloads': () => jsonResponse(200, { workloads: ['web'] }),
+      'GET /api/workloads?sort=recent&limit=1000': () => jsonResponse(200, { workloads: ['web'] }),
       'GET /api/pipeline/runs?limit=20': () => jsonResponse(200, []),
     })
     renderAt('/?from=2026-11-05&to=2026-11-01')
@@ -78,7 +78,7 @@ describe('DashboardPage', () => {
   it('shows the server’s words when the metrics cannot be loaded, and retries', async () => {
     let calls = 0
     mockFetch({
-      'GET /api/workloads': () => jsonResponse(200, { workloads: ['web'] }),
+      'GET /api/workloads?sort=recent&limit=1000': () => jsonResponse(200, { workloads: ['web'] }),
       'GET /api/pipeline/runs?limit=20': () => jsonResponse(200, []),
       'POST /api/query': () => (++calls === 1 ? problem(503, 'Service Unavailable', 'The database is not reachable.') : jsonResponse(200, { results: [] })),
     })

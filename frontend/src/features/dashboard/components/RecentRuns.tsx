@@ -1,4 +1,4 @@
-import { useId, useState } from 'react'
+import { memo, useId, useMemo, useState } from 'react'
 import { Badge } from '../../../components/ui/Badge'
 import { LoadError } from '../../../components/ui/LoadError'
 import { LoadMoreButton } from '../../../components/ui/LoadMoreButton'
@@ -13,9 +13,13 @@ const td = 'px-4 py-2.5 align-top text-sm'
 const statusTone = { success: 'success', failed: 'danger', cancelled: 'neutral' } as const
 const statusLabel = { success: 'Success', failed: 'Failed', cancelled: 'Cancelled' } as const
 
-/** The newest pipeline runs, of every workload or of one. */
-export function RecentRuns({ workloads }: { workloads: string[] }) {
+/**
+ * The newest pipeline runs, of every workload or of one. Memoised: the dashboard re-renders on
+ * each change of the charted workloads, and the select can hold a thousand names.
+ */
+export const RecentRuns = memo(function RecentRuns({ workloads }: { workloads: string[] }) {
   const [workload, setWorkload] = useState('')
+  const byName = useMemo(() => [...workloads].sort(), [workloads])
   const query = useRecentRuns(workload)
   const selectId = useId()
   const headingId = useId()
@@ -31,7 +35,7 @@ export function RecentRuns({ workloads }: { workloads: string[] }) {
           </label>
           <select id={selectId} className="field-input w-auto" value={workload} onChange={(e) => setWorkload(e.target.value)}>
             <option value="">All workloads</option>
-            {workloads.map((w) => (
+            {byName.map((w) => (
               <option key={w} value={w}>
                 {w}
               </option>
@@ -55,7 +59,7 @@ export function RecentRuns({ workloads }: { workloads: string[] }) {
       )}
     </section>
   )
-}
+})
 
 function RunsTable({ runs }: { runs: Run[] }) {
   return (
