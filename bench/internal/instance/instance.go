@@ -99,7 +99,7 @@ func Start(ctx context.Context, spec Spec, ports Ports) (*Process, error) {
 		logf.Close()
 		close(p.exited)
 	}()
-	if err := p.waitHealthy(ctx, 30*time.Second); err != nil {
+	if err := waitHealthy(ctx, p.URL+"/healthz", 20*time.Millisecond, p.exited); err != nil {
 		p.Stop()
 		tail, _ := os.ReadFile(p.LogPath)
 		if len(tail) > 4000 {
@@ -110,26 +110,26 @@ func Start(ctx context.Context, spec Spec, ports Ports) (*Process, error) {
 	return p, nil
 }
 
-func (p *Process) waitHealthy(ctx context.Context, limit time.Duration) error {
-	c := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
+// waitHealthy polls url every interval until it answers 200, for at most 30 s, unless the
+// process exits first.
+func waitHealthy(ctx context.Context, url string, every time.Duration, exited <-chan struct{}) error {
+	c := &http.Client{Timeout: 200 * time.Millisecond}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(every) {
 		select {
-		case <-p.exited:
-			return fmt.Errorf("exited before answering (%v)", p.cmd.ProcessState)
+		case <-exited:
+			return errors.New("exited before answering")
 		case <-ctx.Done():
 			return ctx.Err()
 		default:
 		}
-		if resp, err := c.Get(p.URL + "/healthz"); err == nil {
+		if resp, err := c.Get(url); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
-	return fmt.Errorf("%s/healthz did not answer 200 within %s", p.URL, limit)
+	return errors.New(url + " did not answer 200 within 30 s")
 }
 
 // Read takes a reading of the process's CPU time and resident memory from its metrics, and
@@ -178,26 +178,18 @@ func (p *Process) Stop() {
 func TimeToHealthy(ctx context.Context, path string, env []string, url string) (time.Duration, error) {
 	cmd := exec.CommandContext(ctx, path)
 	cmd.Env = append(os.Environ(), env...)
-	client := &http.Client{Timeout: 200 * time.Millisecond}
+	exited := make(chan struct{})
 	t0 := time.Now()
 	if err := cmd.Start(); err != nil {
 		return 0, err
 	}
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-	}()
-	for time.Since(t0) < 30*time.Second {
-		if resp, err := client.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return time.Since(t0), nil
-			}
-		}
-		if ctx.Err() != nil {
-			return 0, ctx.Err()
-		}
-		time.Sleep(time.Millisecond)
+	go func() { _ = cmd.Wait(); close(exited) }()
+	err := waitHealthy(ctx, url, time.Millisecond, exited)
+	took := time.Since(t0)
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	<-exited
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", path, err)
 	}
-	return 0, errors.New(path + " did not answer " + url + " within 30 s")
+	return took, nil
 }

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -31,7 +32,7 @@ func (b *Bench) machine(ctx context.Context) error {
 		r.Go = strings.TrimSpace(string(out))
 	}
 	r.MariaDB = "unavailable"
-	if b.wantsDB("mysql") {
+	if slices.Contains(b.DBs, "mysql") {
 		if v, err := b.mariaDBVersion(ctx); err == nil {
 			r.MariaDB = v
 		}
@@ -51,15 +52,6 @@ func (b *Bench) machine(ctx context.Context) error {
 		r.Skipped["browser"] = why
 	}
 	return nil
-}
-
-func (b *Bench) wantsDB(name string) bool {
-	for _, d := range b.DBs {
-		if d == name {
-			return true
-		}
-	}
-	return false
 }
 
 // commit is the commit measured, naming the directories whose uncommitted changes are measured

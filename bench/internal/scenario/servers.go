@@ -36,14 +36,6 @@ type DB struct {
 	admin     *signin.Admin
 }
 
-// Title is the database's name in the report.
-func (db *DB) Title() string {
-	if db.Name == "mysql" {
-		return "MariaDB"
-	}
-	return "SQLite"
-}
-
 // dbEnv is what the command line needs to work on db.
 func (db *DB) dbEnv() []string {
 	return []string{

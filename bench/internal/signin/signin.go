@@ -74,7 +74,7 @@ func (p *Provider) SignIn(ctx context.Context, base string) (Admin, error) {
 	}
 	c := &http.Client{Jar: jar, Timeout: 30 * time.Second}
 	// The whole sign-in: /auth/login → the provider → /auth/callback → the portal.
-	if _, err := call(ctx, c, http.MethodGet, base+"/auth/login", nil, nil); err != nil {
+	if err := call(ctx, c, http.MethodGet, base+"/auth/login", nil, nil); err != nil {
 		return Admin{}, fmt.Errorf("sign-in: %w", err)
 	}
 	u, err := url.Parse(base)
@@ -94,7 +94,7 @@ func (p *Provider) SignIn(ctx context.Context, base string) (Admin, error) {
 		IsAdmin   bool   `json:"isAdmin"`
 		CSRFToken string `json:"csrfToken"`
 	}
-	if err := callJSON(ctx, c, http.MethodGet, base+"/api/auth/me", nil, &me); err != nil {
+	if err := call(ctx, c, http.MethodGet, base+"/api/auth/me", nil, &me); err != nil {
 		return Admin{}, err
 	}
 	if !me.IsAdmin {
@@ -104,42 +104,37 @@ func (p *Provider) SignIn(ctx context.Context, base string) (Admin, error) {
 		SessionToken string `json:"sessionToken"`
 	}
 	h := http.Header{"X-Csrf-Token": {me.CSRFToken}}
-	if err := callJSON(ctx, c, http.MethodPost, base+"/api/auth/session-token", h, &tok); err != nil {
+	if err := call(ctx, c, http.MethodPost, base+"/api/auth/session-token", h, &tok); err != nil {
 		return Admin{}, err
 	}
 	a.Bearer = tok.SessionToken
 	return a, nil
 }
 
-func call(ctx context.Context, c *http.Client, method, u string, h http.Header, into any) (*http.Response, error) {
+// call sends a request and decodes its 2xx answer into into (unless nil).
+func call(ctx context.Context, c *http.Client, method, u string, h http.Header, into any) error {
 	req, err := http.NewRequestWithContext(ctx, method, u, nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for k, v := range h {
 		req.Header[k] = v
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode/100 != 2 {
-		return nil, fmt.Errorf("%s %s: %s: %.300s", method, resp.Request.URL.Path, resp.Status, body)
-	}
-	if into != nil {
+	switch {
+	case err != nil:
+		return err
+	case resp.StatusCode/100 != 2:
+		return fmt.Errorf("%s %s: %s: %.300s", method, resp.Request.URL.Path, resp.Status, body)
+	case into != nil:
 		if err := json.Unmarshal(body, into); err != nil {
-			return nil, fmt.Errorf("%s %s: %w", method, u, err)
+			return fmt.Errorf("%s %s: %w", method, u, err)
 		}
 	}
-	return resp, nil
-}
-
-func callJSON(ctx context.Context, c *http.Client, method, u string, h http.Header, into any) error {
-	_, err := call(ctx, c, method, u, h, into)
-	return err
+	return nil
 }
