@@ -66,8 +66,9 @@ fuzz: ## fuzz each target longer (FUZZTIME, default 60s each)
 	$(call fuzz_each,$(FUZZTIME))
 
 .PHONY: test-go
-test-go: ## Go tests with the race detector (MariaDB too when TEST_MYSQL_DSN is set)
+test-go: ## Go tests with the race detector (MariaDB too when TEST_MYSQL_DSN is set), the product's and the benchmarks'
 	cd backend && go vet ./... && go test $(GO_TEST_FLAGS) ./...
+	cd bench && go vet ./... && go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: test-frontend
 test-frontend: $(FRONTEND_DEPS) ## frontend: API types current with the OpenAPI document, lint (feature boundaries), type check, unit tests
@@ -83,12 +84,17 @@ screenshots: build $(E2E_DEPS) ## refresh the portal screenshots in docs/screens
 	cd e2e && METRICS_ADDR=off CODEMETRICS_BIN=../$(BIN) npm run screenshots
 
 .PHONY: bench
-bench: build $(E2E_DEPS) ## performance benchmarks on SQLite and MariaDB, the tokens page in Chromium, written to docs/benchmarks.md (about 8 minutes)
-	BENCH_SKIP_BUILD=1 backend/scripts/bench.sh
+bench: build $(E2E_DEPS) ## performance benchmarks on SQLite and MariaDB, the tokens page in Chromium, written to docs/benchmarks.md (about 10 minutes)
+	cd bench && go build -o ../bin/bench ./cmd/bench
+	bin/bench run -bin bin/codemetrics -results bin/benchmarks.json -out docs/benchmarks.md
+
+.PHONY: bench-report
+bench-report: ## render docs/benchmarks.md again from bin/benchmarks.json (after editing docs/benchmarks-notes.md)
+	cd bench && go run ./cmd/bench report -results bin/benchmarks.json -out docs/benchmarks.md
 
 .PHONY: fmt
 fmt: ## format the Go code
-	gofmt -w backend frontend/embed.go
+	gofmt -w backend bench frontend/embed.go
 
 .PHONY: clean
 clean: ## remove build output

@@ -20,11 +20,11 @@
 // one untimed load goes first (--warmup). Prints one JSON line: the tags, and per-load
 // figures in ms.
 //
-//   CODEMETRICS_SESSION=... CODEMETRICS_CSRF=... node bench/tokens-page.mjs \
+//   CODEMETRICS_SESSION=... node bench/tokens-page.mjs \
 //     --url http://127.0.0.1:8080 [--loads 5] [--warmup 1] [--rows 50] [--tag key=value ...]
 //
-// CODEMETRICS_SESSION is the session cookie's value and CODEMETRICS_CSRF the CSRF cookie's
-// (`benchtool session-cookie` prints both). CHROMIUM_PATH is the browser (/usr/bin/chromium).
+// CODEMETRICS_SESSION is the session cookie's value, from a real sign-in (make bench signs in
+// through an OpenID provider and passes it). CHROMIUM_PATH is the browser (/usr/bin/chromium).
 import { chromium } from '@playwright/test'
 import { chromiumArgs, chromiumPath } from '../fixtures/chromium.mjs'
 
@@ -212,7 +212,6 @@ async function load(browser, opts, cookies) {
 async function main() {
   const opts = parseArgs(process.argv.slice(2))
   const session = process.env.CODEMETRICS_SESSION
-  const csrf = process.env.CODEMETRICS_CSRF
   if (!session) throw new Error('CODEMETRICS_SESSION (the session cookie value) is not set')
   const secure = opts.url.startsWith('https:')
   // The names the server gives them (with an https PUBLIC_URL the session cookie is __Host-).
@@ -226,7 +225,6 @@ async function main() {
       sameSite: 'Lax',
     },
   ]
-  if (csrf) cookies.push({ name: 'codemetrics_csrf', value: csrf, url: opts.url, secure, sameSite: 'Lax' })
 
   const browser = await chromium.launch({
     executablePath: chromiumPath,

@@ -47,7 +47,7 @@ test('with 60 more workloads, the dashboard charts the most recently active and 
   request,
 }) => {
   test.setTimeout(90_000)
-  const token = createTokenWithCli({ subject: `picker-${suffix}`, createdBy: 'e2e', scopes: ['pipeline:write'] })
+  const token = createTokenWithCli({ subject: `picker-${suffix}`, createdBy: 'e2e', scopes: ['pipeline:write'], workloads: ['*'] })
 
   // 45 workloads whose names sort first, with runs three weeks old; 15 real ones active just
   // now, a tenth of a second apart, so that their order is known and is the newest of all.

@@ -2,11 +2,13 @@
 //
 //	codemetrics [serve]        run the server (the default)
 //	codemetrics migrate        apply database migrations and exit
-//	codemetrics tokens create --subject S --created-by WHO [--ttl 240h] [--scope metrics:read]... [--workload W]...
-//	codemetrics tokens list
-//	codemetrics tokens revoke [--revoked-by WHO] [--] ID
+//	codemetrics tokens create --subject S --created-by WHO [--ttl 240h] [--scope metrics:read]... [--workload W]... [--json]
+//	codemetrics tokens list [--json]
+//	codemetrics tokens revoke [--revoked-by WHO] [--json] [--] ID
 //
 // WHO is recorded as "cli:WHO", so the command line never poses as a person who signed in.
+// With --json a command prints one JSON value on standard output and nothing else (errors
+// still go to standard error with a non-zero exit), so scripts never read sentences.
 //
 //	codemetrics version
 package main
@@ -84,16 +86,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 const usage = `Usage:
   codemetrics [serve]        run the server (configured by environment variables; see README)
   codemetrics migrate        apply database migrations and exit
-  codemetrics tokens create --subject NAME --created-by WHO [--ttl 240h|30d] [--scope SCOPE]... [--workload W]...
+  codemetrics tokens create --subject NAME --created-by WHO [--ttl 240h|30d] [--scope SCOPE]... [--workload W]... [--json]
                              issue a service token for the service user NAME (created when
                              missing; --workload gives a new one its workloads, '*' for all,
                              required with pipeline:write) and print it once
-  codemetrics tokens list    list active tokens as JSON
-  codemetrics tokens revoke [--revoked-by WHO] [--] TOKEN_ID
+  codemetrics tokens list [--json]
+                             list active tokens as JSON
+  codemetrics tokens revoke [--revoked-by WHO] [--json] [--] TOKEN_ID
                              revoke a token; running servers refuse it within a second
   codemetrics version        print the version
 
 WHO is recorded in the audit log as "cli:WHO" (revoke defaults to $USER).
+--json prints one JSON value on stdout and nothing else: create's is {"accessToken",
+"tokenId", "expires"}, as POST /api/tokens answers; list's the array it always prints;
+revoke's {"tokenId", "sub", "revoked", "revokedBy"}.
 `
 
 type usageError struct{ error }
@@ -169,7 +175,9 @@ func tokens(ctx context.Context, args []string, getenv func(string) string, stdo
 	var (
 		subject, createdBy, ttl, revokedBy string
 		scopes, workloads                  stringList
+		asJSON                             bool
 	)
+	fs.BoolVar(&asJSON, "json", false, "print one JSON value on stdout and nothing else")
 	switch sub {
 	case "create":
 		fs.StringVar(&subject, "subject", "", "the service or application the token is for (required)")
@@ -236,6 +244,14 @@ func tokens(ctx context.Context, args []string, getenv func(string) string, stdo
 		if err != nil {
 			return err
 		}
+		if asJSON {
+			// The fields and spelling of POST /api/tokens' answer.
+			return writeJSON(stdout, struct {
+				AccessToken string    `json:"accessToken"`
+				TokenID     string    `json:"tokenId"`
+				Expires     time.Time `json:"expires"`
+			}{created.Value, created.Token.ID, created.Token.ExpiresAt.UTC()})
+		}
 		fmt.Fprintf(stderr, "Created token %s for %q, expiring %s. It is shown only once: store it in a secret manager now.\n",
 			created.Token.ID, created.Token.Subject, created.Token.ExpiresAt.Format(time.RFC3339))
 		fmt.Fprintln(stdout, created.Value)
@@ -257,23 +273,46 @@ func tokens(ctx context.Context, args []string, getenv func(string) string, stdo
 		for i, t := range list {
 			out[i] = row{t.ID, t.CreatedAt, t.ExpiresAt, t.Subject, t.CreatedBy, t.LastUsedAt, t.Scopes}
 		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return writeJSON(stdout, out) // with or without --json
 	case "revoke":
 		t, err := srv.Tokens.Revoke(ctx, fs.Arg(0), cliContext(revokedBy))
 		if err != nil {
 			return err
+		}
+		if asJSON {
+			var revoked time.Time
+			if t.RevokedAt != nil {
+				revoked = t.RevokedAt.UTC()
+			}
+			return writeJSON(stdout, struct {
+				TokenID   string    `json:"tokenId"`
+				Sub       string    `json:"sub"`
+				Revoked   time.Time `json:"revoked"`
+				RevokedBy string    `json:"revokedBy"`
+			}{t.ID, t.Subject, revoked, t.RevokedBy})
 		}
 		fmt.Fprintf(stderr, "Revoked token %s (%q). Running servers refuse it within a second.\n", t.ID, t.Subject)
 	}
 	return nil
 }
 
+// writeJSON prints v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
 // cliContext is the audit context of the command line acting for name: "cli:name", however
 // name is spelled, so --created-by admin@example.com cannot pose as that person's session.
 func cliContext(name string) audit.Context {
 	return audit.CLI(strings.TrimPrefix(strings.TrimSpace(name), "cli:"))
+}
+
+// isBoolFlag reports whether f takes no value (--json).
+func isBoolFlag(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
 }
 
 func isHelpFlag(a string) bool { return a == "-h" || a == "-help" || a == "--help" }
@@ -294,7 +333,7 @@ func idsLast(fs *flag.FlagSet, args []string) []string {
 		switch {
 		case !strings.HasPrefix(a, "-") || a == "-" || (f == nil && !isHelpFlag(a)):
 			rest = append(rest, a)
-		case f != nil && !hasValue && i+1 < len(args):
+		case f != nil && !hasValue && !isBoolFlag(f) && i+1 < len(args):
 			flags = append(flags, a, args[i+1]) // "--revoked-by ops"
 			i++
 		default:

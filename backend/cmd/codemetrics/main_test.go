@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -155,6 +156,81 @@ func TestCLICannotPoseAsAPerson(t *testing.T) {
 	})
 }
 
+// TestTokensJSON: with --json each tokens command prints one JSON value a script can read, and
+// nothing else: create the fields of POST /api/tokens' answer, list the array, revoke the token
+// it revoked.
+func TestTokensJSON(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db, testenv.Settings{Clock: testenv.NewClockAt(time.Now())})
+		env := map[string]string{"DATABASE_DRIVER": db.Driver, "DATABASE_DSN": db.DSN, "TOKEN_SIGNING_KEY": testenv.SigningKey, "USER": "ops"}
+
+		before := time.Now().Truncate(time.Second)
+		code, out, stderr := runCLI(t, env, "tokens", "create", "--subject", "nightly-export", "--created-by", "ops", "--ttl", "30d", "--json")
+		if code != 0 || stderr != "" {
+			t.Fatalf("create --json: exit %d, stderr %q", code, stderr)
+		}
+		var created struct {
+			AccessToken string    `json:"accessToken"`
+			TokenID     string    `json:"tokenId"`
+			Expires     time.Time `json:"expires"`
+		}
+		if err := strictJSON(out, &created); err != nil {
+			t.Fatalf("create --json printed %q: %v", out, err)
+		}
+		if exp := before.Add(30 * 24 * time.Hour); created.Expires.Before(exp) || created.Expires.After(exp.Add(time.Minute)) {
+			t.Errorf("expires %s, want 30 days from now", created.Expires)
+		}
+		if r := e.Do(http.MethodGet, "/api/tokens/self", nil, testenv.Bearer(created.AccessToken)); r.Status != http.StatusOK || !strings.Contains(string(r.Body), created.TokenID) {
+			t.Fatalf("the printed token is not the token %s: %d %s", created.TokenID, r.Status, r.Body)
+		}
+
+		code, out, stderr = runCLI(t, env, "tokens", "list", "--json")
+		var list []struct {
+			TokenID string `json:"tokenId"`
+			Sub     string `json:"sub"`
+		}
+		if code != 0 || stderr != "" || json.Unmarshal([]byte(out), &list) != nil || len(list) != 1 || list[0].TokenID != created.TokenID || list[0].Sub != "nightly-export" {
+			t.Fatalf("list --json: exit %d, stderr %q, stdout %s", code, stderr, out)
+		}
+
+		code, out, stderr = runCLI(t, env, "tokens", "revoke", "--json", created.TokenID)
+		if code != 0 || stderr != "" {
+			t.Fatalf("revoke --json: exit %d, stderr %q", code, stderr)
+		}
+		var revoked struct {
+			TokenID   string    `json:"tokenId"`
+			Sub       string    `json:"sub"`
+			Revoked   time.Time `json:"revoked"`
+			RevokedBy string    `json:"revokedBy"`
+		}
+		if err := strictJSON(out, &revoked); err != nil {
+			t.Fatalf("revoke --json printed %q: %v", out, err)
+		}
+		if revoked.TokenID != created.TokenID || revoked.Sub != "nightly-export" || revoked.RevokedBy != "cli:ops" || revoked.Revoked.Before(before) {
+			t.Errorf("revoke --json: %+v", revoked)
+		}
+
+		// A failure is still an exit code and a sentence on stderr, never half a JSON value.
+		code, out, stderr = runCLI(t, env, "tokens", "revoke", "--json", created.TokenID)
+		if code != 1 || out != "" || !strings.Contains(stderr, "no active token") {
+			t.Errorf("revoking again with --json: exit %d, stdout %q, stderr %q", code, out, stderr)
+		}
+	})
+}
+
+// strictJSON decodes exactly one JSON object with exactly the fields of into.
+func strictJSON(s string, into any) error {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(into); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("more than one JSON value")
+	}
+	return nil
+}
+
 // TestRevokeTakesEveryIDAsGiven: one token id in 64 starts with "-"; the command line must
 // revoke it as the API hands it out, with or without "--", with the flag before or after.
 func TestRevokeTakesEveryIDAsGiven(t *testing.T) {
@@ -167,6 +243,9 @@ func TestRevokeTakesEveryIDAsGiven(t *testing.T) {
 			{"tokens", "revoke", "--revoked-by", "ops", "ID"},
 			{"tokens", "revoke", "ID", "--revoked-by=ops"},
 			{"tokens", "revoke", "--revoked-by", "ops", "--", "ID"},
+			{"tokens", "revoke", "--json", "ID"},
+			{"tokens", "revoke", "ID", "--json"},
+			{"tokens", "revoke", "--json", "--revoked-by", "ops", "--", "ID"},
 		} {
 			id := dashedToken(t, e)
 			for i := range args {

@@ -1,0 +1,233 @@
+// Package results is the JSON document one benchmark run writes and the report is rendered
+// from. Each scenario fills its own field; a new scenario adds a field here (and a section to
+// the report's template).
+package results
+
+import (
+	"encoding/json"
+	"os"
+	"time"
+
+	"github.com/codemetrics/codemetrics/bench/internal/load"
+)
+
+// Results is everything one run measured.
+type Results struct {
+	Run       Run         `json:"run"`
+	Databases []*Database `json:"databases"`
+	// Binary is the size of the measured bin/codemetrics.
+	BinaryBytes int64    `json:"binaryBytes,omitempty"`
+	GoBench     *GoBench `json:"goBench,omitempty"`
+	Profile     *Profile `json:"profile,omitempty"`
+}
+
+// Run says when, where and how the figures were taken.
+type Run struct {
+	Command     string     `json:"command"`
+	Date        time.Time  `json:"date"`
+	CPU         string     `json:"cpu"`
+	Cores       int        `json:"cores"`
+	MemoryBytes uint64     `json:"memoryBytes"`
+	OS          string     `json:"os"`
+	Go          string     `json:"go"`
+	MariaDB     string     `json:"mariadb"`
+	Commit      string     `json:"commit"`
+	LoadStart   [3]float64 `json:"loadAverageStart"`
+	LoadEnd     [3]float64 `json:"loadAverageEnd"`
+	Settings    Settings   `json:"settings"`
+	// Skipped names what was not measured and why (e.g. "browser": "BENCH_BROWSER=0").
+	Skipped map[string]string `json:"skipped,omitempty"`
+}
+
+// Settings are the knobs of the run (BENCH_* variables).
+type Settings struct {
+	Rounds       int      `json:"rounds"`
+	Duration     Duration `json:"duration"`
+	Warmup       Duration `json:"warmup"`
+	Rate         float64  `json:"rate"`
+	BrowserLoads int      `json:"browserLoads"`
+}
+
+// Duration is a time.Duration written as Go writes it ("4s").
+type Duration time.Duration
+
+func (d Duration) String() string { return time.Duration(d).String() }
+
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	*d = Duration(v)
+	return err
+}
+
+// Database is what was measured on one database ("sqlite" or "mysql").
+type Database struct {
+	Name       string       `json:"name"`
+	Startup    []Startup    `json:"startup,omitempty"`
+	Resources  Resources    `json:"resources"`
+	Throughput []LoadRun    `json:"throughput,omitempty"`
+	OpenLoop   []LoadRun    `json:"openLoop,omitempty"`
+	Statements *Statements  `json:"statements,omitempty"`
+	Revocation *Revocation  `json:"revocation,omitempty"`
+	TokenList  []TokenList  `json:"tokenList,omitempty"`
+	TokensPage []TokensPage `json:"tokensPage,omitempty"`
+}
+
+// Startup is the time from exec to the first 200 on /healthz, per start.
+type Startup struct {
+	State  string    `json:"state"` // "fresh" (empty database: migrations run) or "migrated"
+	RunsMs []float64 `json:"runsMs"`
+}
+
+// Resources are instance A's resident memory readings (process_resident_memory_bytes).
+type Resources struct {
+	IdleRSSBytes float64 `json:"idleRssBytes,omitempty"` // 2 s after start, before any load
+	LoadRSSBytes float64 `json:"loadRssBytes,omitempty"` // 3 s into the 64-connection load
+	PeakRSSBytes float64 `json:"peakRssBytes,omitempty"` // the highest reading up to the end of the loads
+	PeakReadings int     `json:"peakReadings,omitempty"` // how many readings PeakRSSBytes is the highest of
+}
+
+// LoadRun is one load run: closed loop (Throughput) or open loop (OpenLoop, Rate > 0).
+type LoadRun struct {
+	Target string  `json:"target"` // healthz, auth or bare
+	Conns  int     `json:"conns"`
+	Round  int     `json:"round"`
+	Rate   float64 `json:"rate,omitempty"`
+	load.Result
+}
+
+// Statements counts MariaDB's Questions over the same time idle and under authenticated load.
+type Statements struct {
+	Instances  int     `json:"instances"`
+	Seconds    float64 `json:"seconds"`
+	IdleDelta  int64   `json:"idleDelta"`
+	LoadDelta  int64   `json:"loadDelta"`
+	Requests   uint64  `json:"requests"`
+	PerRequest float64 `json:"perRequest"`
+}
+
+// Revocation is the two-instance revocation scenario.
+type Revocation struct {
+	Conns  int               `json:"conns"`
+	Before Duration          `json:"before"`
+	After  Duration          `json:"after"`
+	Trials []RevocationTrial `json:"trials"`
+}
+
+// RevocationTrial is one trial; times are in ms from the moment the DELETE's answer was read.
+type RevocationTrial struct {
+	DeleteStatus    int              `json:"deleteStatus"`
+	DeleteMs        float64          `json:"deleteMs"`
+	AOKBefore       int64            `json:"aOkBefore"`
+	BOKBefore       int64            `json:"bOkBefore"`
+	AOKInFlight     int64            `json:"aOkInFlight"`     // began before, ended after the DELETE returned
+	AOKAfter        int64            `json:"aOkAfter"`        // began after the DELETE returned: goal 0
+	ARefusedAfter   int64            `json:"aRefusedAfter"`   // 401s on A that began after
+	BFirstRefusalMs float64          `json:"bFirstRefusalMs"` // the end of B's first 401; -1: never
+	BLastOKStartMs  float64          `json:"bLastOkStartMs"`  // the last B success began here
+	BOKAfterRefusal int64            `json:"bOkAfterRefusal"` // B successes that began after its first 401 ended
+	Other           map[string]int64 `json:"otherStatuses,omitempty"`
+	Errors          int64            `json:"errors"`
+}
+
+// TokenList is GET /api/tokens at one number of active tokens.
+type TokenList struct {
+	Tokens int    `json:"tokens"`
+	Page   string `json:"page"` // "all" or the limit
+	load.Result
+}
+
+// TokensPage is the tokens page in Chromium at one number of tokens (e2e/bench/tokens-page.mjs):
+// one value per page load, in ms from navigation start unless the name says otherwise.
+type TokensPage struct {
+	Tokens                 int       `json:"tokens"`
+	Failed                 string    `json:"failed,omitempty"`
+	Loads                  int       `json:"loads"`
+	FirstPageRows          int       `json:"firstPageRows"`
+	PageTotal              int       `json:"pageTotal"`
+	Chromium               string    `json:"chromium"`
+	DOMContentLoadedMs     []float64 `json:"domContentLoadedMs"`
+	FirstContentfulPaintMs []float64 `json:"firstContentfulPaintMs"`
+	TokensResponseEndMs    []float64 `json:"tokensResponseEndMs"`
+	RowsShownMs            []float64 `json:"rowsShownMs"`
+	UsableMs               []float64 `json:"usableMs"`
+	ClickSentAfterRowsMs   []float64 `json:"clickSentAfterRowsMs"` // from the rows in the DOM to the click's timestamp
+	InputDelayMs           []float64 `json:"inputDelayMs"`         // from the click's timestamp to its first listener
+	ClickToDialogMs        []float64 `json:"clickToDialogMs"`      // from the click's timestamp to the dialog's frame
+	FilterMs               []float64 `json:"filterMs"`             // from typing in the filter to the narrowed rows' frame
+}
+
+// GoBench is the in-process Go benchmarks: the command, its raw output (benchstat input) and
+// each benchmark's median per unit.
+type GoBench struct {
+	Command    string      `json:"command"`
+	Raw        string      `json:"raw"`
+	Benchmarks []Benchmark `json:"benchmarks"`
+}
+
+// Benchmark is one Go benchmark, named "package.Name" (token.VerifyWarm).
+type Benchmark struct {
+	Name   string  `json:"name"`
+	Values []Value `json:"values"` // in the order go test prints them
+}
+
+// Value is the median of one unit over the runs.
+type Value struct {
+	Unit   string  `json:"unit"`
+	Median float64 `json:"median"`
+}
+
+// Get is the median of unit.
+func (b Benchmark) Get(unit string) (float64, bool) {
+	for _, v := range b.Values {
+		if v.Unit == unit {
+			return v.Median, true
+		}
+	}
+	return 0, false
+}
+
+// Profile is the CPU profile of the authenticated request path.
+type Profile struct {
+	Command string `json:"command"`
+	Top     string `json:"top"`
+}
+
+// Database returns the results of database name, adding them when missing.
+func (r *Results) Database(name string) *Database {
+	for _, d := range r.Databases {
+		if d.Name == name {
+			return d
+		}
+	}
+	d := &Database{Name: name}
+	r.Databases = append(r.Databases, d)
+	return d
+}
+
+// Read reads a results file.
+func Read(path string) (*Results, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r Results
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// Write writes r to path.
+func (r *Results) Write(path string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
