@@ -4,7 +4,7 @@
 //	codemetrics migrate        apply database migrations and exit
 //	codemetrics tokens create --subject S --created-by WHO [--ttl 240h] [--scope metrics:read]...
 //	codemetrics tokens list
-//	codemetrics tokens revoke [--revoked-by WHO] [--] ID
+//	codemetrics tokens revoke [--revoked-by WHO] [--reason WHY] [--] ID
 //
 // WHO is recorded as "cli:WHO", so the command line never poses as a person who signed in.
 //
@@ -87,7 +87,7 @@ const usage = `Usage:
   codemetrics tokens create --subject NAME --created-by WHO [--ttl 240h|30d] [--scope SCOPE]...
                              issue a service token and print it once
   codemetrics tokens list    list active tokens as JSON
-  codemetrics tokens revoke [--revoked-by WHO] [--] TOKEN_ID
+  codemetrics tokens revoke [--revoked-by WHO] [--reason WHY] [--] TOKEN_ID
                              revoke a token; running servers refuse it within a second
   codemetrics version        print the version
 
@@ -165,8 +165,8 @@ func tokens(ctx context.Context, args []string, getenv func(string) string, stdo
 	fs.SetOutput(stderr)
 	fs.Usage = func() {} // --help prints the whole usage on stdout instead
 	var (
-		subject, createdBy, ttl, revokedBy string
-		scopes                             stringList
+		subject, createdBy, ttl, revokedBy, reason string
+		scopes                                     stringList
 	)
 	switch sub {
 	case "create":
@@ -176,6 +176,7 @@ func tokens(ctx context.Context, args []string, getenv func(string) string, stdo
 		fs.Var(&scopes, "scope", "a scope to grant; repeat or separate with commas (default metrics:read)")
 	case "revoke":
 		fs.StringVar(&revokedBy, "revoked-by", "", "who is revoking it, for the audit log (default cli:$USER)")
+		fs.StringVar(&reason, "reason", "", "why, up to 200 characters (shown in the token list and the notification)")
 	case "list":
 	default:
 		return usageError{fmt.Errorf("tokens: unknown subcommand %q", sub)}
@@ -258,7 +259,7 @@ func tokens(ctx context.Context, args []string, getenv func(string) string, stdo
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	case "revoke":
-		t, err := srv.Tokens.Revoke(ctx, fs.Arg(0), cliContext(revokedBy))
+		t, err := srv.Tokens.Revoke(ctx, fs.Arg(0), cliContext(revokedBy), reason)
 		if err != nil {
 			return err
 		}

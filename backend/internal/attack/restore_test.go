@@ -113,7 +113,7 @@ func TestRevocationAfterARestoreIsEnforced(t *testing.T) {
 		revoke(x)               // seq 2 again, through the API of instance A
 		// seq 3 through what `codemetrics tokens revoke` runs: server.New, then Tokens.Revoke.
 		cli := testenv.Start(t, db, testenv.Settings{Clock: clock})
-		if _, err := cli.Server.Tokens.Revoke(context.Background(), y.TokenID, audit.CLI("ops")); err != nil {
+		if _, err := cli.Server.Tokens.Revoke(context.Background(), y.TokenID, audit.CLI("ops"), ""); err != nil {
 			t.Fatal(err)
 		}
 		revoke(z) // seq 4: the counter is back where B's cursor is, with another token there

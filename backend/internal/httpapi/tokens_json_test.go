@@ -19,6 +19,9 @@ func TestHandEncodedTokensMatchEncodingJSON(t *testing.T) {
 		for _, lastUsed := range []*time.Time{nil, &at} {
 			for _, scopes := range [][]string{nil, {}, {"metrics:read", "pipeline:write"}} {
 				tok := token.Token{ID: "id-" + subject, Subject: subject, Scopes: scopes, CreatedAt: at, ExpiresAt: at.Add(time.Hour), CreatedBy: subject + "@example.com", LastUsedAt: lastUsed}
+				if lastUsed != nil { // and revoked, with the subject as the reason
+					tok.RevokedBy, tok.RevocationReason = "admin@example.com", subject
+				}
 				want, err := json.Marshal(toTokenResponse(tok))
 				if err != nil {
 					t.Fatal(err)
@@ -52,11 +55,20 @@ type tokenResponse struct {
 	CreatedBy string   `json:"createdBy"`
 	LastUsed  *string  `json:"lastUsed"`
 	Scopes    []string `json:"scopes"`
+	RevokedBy *string  `json:"revokedBy"`
+	Reason    *string  `json:"revocationReason"`
 }
 
 func toTokenResponse(t token.Token) tokenResponse {
-	return tokenResponse{
+	r := tokenResponse{
 		TokenID: t.ID, Created: formatTime(t.CreatedAt), Expires: formatTime(t.ExpiresAt),
 		Sub: t.Subject, CreatedBy: t.CreatedBy, LastUsed: formatTimePtr(t.LastUsedAt), Scopes: t.Scopes,
 	}
+	if t.RevokedBy != "" {
+		r.RevokedBy = &t.RevokedBy
+	}
+	if t.RevocationReason != "" {
+		r.Reason = &t.RevocationReason
+	}
+	return r
 }

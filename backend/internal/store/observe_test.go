@@ -136,7 +136,7 @@ func TestEveryStatementIsCountedOnce(t *testing.T) {
 			return err
 		}, false)
 		step("a revocation: BEGIN, five statements, COMMIT", 7, 0, func() error {
-			_, err := st.RevokeToken(ctx, "t1", now, "a", func(token.Token) audit.Event { return created })
+			_, err := st.RevokeToken(ctx, "t1", now, "a", "", func(token.Token) audit.Event { return created })
 			return err
 		}, false)
 		step("a read of the feed", 1, 0, func() error {
