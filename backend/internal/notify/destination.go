@@ -186,6 +186,19 @@ func destinations(opt Options) ([]*Destination, []string, error) {
 			label += " (" + strconv.Itoa(labels[label]) + ")"
 		}
 		secrets = append(secrets, raw, u.RequestURI(), u.Path, u.RawQuery, u.User.String())
+		// A receiver may echo part of the path: each long segment and query value is a secret too.
+		for _, seg := range strings.Split(u.Path, "/") {
+			if len(seg) >= 12 {
+				secrets = append(secrets, seg)
+			}
+		}
+		for _, vs := range u.Query() {
+			for _, v := range vs {
+				if len(v) >= 8 {
+					secrets = append(secrets, v)
+				}
+			}
+		}
 		if p, ok := u.User.Password(); ok {
 			secrets = append(secrets, p)
 		}
@@ -305,8 +318,15 @@ func (e *email) send(ctx context.Context, d Delivery, now time.Time) error {
 		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
 	}
 	if e.server.Username != "" {
-		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover),
-			gomail.WithUsername(e.server.Username), gomail.WithPassword(e.server.Password))
+		// Over TLS, the strongest mechanism the server offers. Where TLS is optional (a server
+		// on this machine, or ALLOW_INSECURE_HTTP) the operator has accepted a connection in
+		// clear, so the plain mechanisms are allowed without it, after the challenge ones.
+		auth := gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover)
+		if e.server.StartTLSOptional {
+			auth = gomail.WithOpportunisticSMTPAuth(gomail.SMTPAuthSCRAMSHA256, gomail.SMTPAuthSCRAMSHA1, gomail.SMTPAuthCramMD5,
+				gomail.SMTPAuthPlainNoEnc, gomail.SMTPAuthLoginNoEnc)
+		}
+		opts = append(opts, auth, gomail.WithUsername(e.server.Username), gomail.WithPassword(e.server.Password))
 	}
 	c, err := gomail.NewClient(e.server.Host, opts...)
 	if err != nil {

@@ -3,8 +3,11 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"slices"
 	"time"
+
+	mysqldriver "github.com/go-sql-driver/mysql"
 
 	"github.com/codemetrics/codemetrics/backend/internal/apperr"
 	"github.com/codemetrics/codemetrics/backend/internal/notify"
@@ -122,8 +125,32 @@ func (s *Store) EnqueueDue(ctx context.Context, now time.Time, thresholdDays []i
 	if len(due) == 0 {
 		return 0, nil
 	}
-	res := db.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&due, 200)
-	return int(res.RowsAffected), translate(res.Error, "notification")
+	n, err := insertIgnoring(db, &due)
+	return n, translate(err, "notification")
+}
+
+// insertIgnoring inserts rows, skipping those a unique key already holds. InnoDB may pick such
+// an insert as a deadlock victim when another instance inserts the same keys at once, and a
+// Galera node reports a conflicting commit of another node the same way: both are tried again.
+func insertIgnoring[T any](db *gorm.DB, rows *[]T) (int, error) {
+	var err error
+	for range 3 {
+		res := db.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(rows, 200)
+		if err = res.Error; err == nil {
+			return int(res.RowsAffected), nil
+		}
+		if !isDeadlock(err) {
+			break
+		}
+	}
+	return 0, err
+}
+
+// isDeadlock recognises MySQL's ER_LOCK_DEADLOCK (1213), which is also how Galera reports a
+// transaction that lost certification to another node's.
+func isDeadlock(err error) bool {
+	var me *mysqldriver.MySQLError
+	return errors.As(err, &me) && me.Number == 1213
 }
 
 // FanOut gives each event made since since, tests excepted, a pending delivery to each target
@@ -147,11 +174,11 @@ func (s *Store) FanOut(ctx context.Context, since, now time.Time, targets []noti
 		for i, id := range ids {
 			rows[i] = newDelivery(id, t, now)
 		}
-		res := db.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&rows, 200)
-		if res.Error != nil {
-			return made, translate(res.Error, "notification delivery")
+		n, err := insertIgnoring(db, &rows)
+		if err != nil {
+			return made, translate(err, "notification delivery")
 		}
-		made += int(res.RowsAffected)
+		made += n
 	}
 	return made, nil
 }
