@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
@@ -688,4 +689,23 @@ func dumpTables(t *testing.T, db testenv.DB, tables ...string) string {
 		}
 	}
 	return out.String()
+}
+
+// TestWebhookRedirectsAreNotFollowed: a receiver that redirects does not send CodeMetrics
+// anywhere else (an internal address, say): the attempt fails, saying why.
+func TestWebhookRedirectsAreNotFollowed(t *testing.T) {
+	t.Parallel()
+	canary := testenv.NewReceiver(t)
+	redirector := httptest.NewServer(http.RedirectHandler(canary.URL+"/internal", http.StatusTemporaryRedirect))
+	t.Cleanup(redirector.Close)
+	e := testenv.Start(t, testenv.SQLite(t), testenv.Settings{Env: notifyEnv(redirector.URL + "/hook")})
+	admin := e.SignIn("admin@example.com", true)
+	r := e.Do(http.MethodPost, "/api/notifications/test", nil, e.As(admin))
+	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), `"status":"failed"`) ||
+		!strings.Contains(string(r.Body), "the receiver answered HTTP 307 (a redirect, which is not followed") {
+		t.Errorf("test: %d %s", r.Status, r.Body)
+	}
+	if n := len(canary.Hits("")); n != 0 {
+		t.Errorf("the redirect was followed: %d requests reached its target", n)
+	}
 }
