@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/codemetrics/codemetrics/backend/internal/notify"
 	"github.com/gin-gonic/gin"
@@ -19,11 +20,12 @@ type destinationResponse struct {
 // notificationSettingsResponse is what an administrator may see of the notification settings:
 // never the webhook secret, a webhook's path or the mail server's password.
 type notificationSettingsResponse struct {
-	Destinations  []destinationResponse `json:"destinations"`
-	WebhookSigned bool                  `json:"webhookSigned"`
-	EmailServer   *string               `json:"emailServer"`
-	CheckInterval string                `json:"checkInterval"`
-	ThresholdDays []int                 `json:"thresholdDays"`
+	Destinations         []destinationResponse `json:"destinations"`
+	WebhookSigned        bool                  `json:"webhookSigned"`
+	EmailServer          *string               `json:"emailServer"`
+	CheckInterval        string                `json:"checkInterval"`
+	CheckIntervalSeconds int64                 `json:"checkIntervalSeconds"`
+	ThresholdDays        []int                 `json:"thresholdDays"`
 }
 
 func toDestinations(ts []notify.Target) []destinationResponse {
@@ -36,11 +38,13 @@ func toDestinations(ts []notify.Target) []destinationResponse {
 
 func (a *api) notificationDestinations(c *gin.Context) {
 	body := notificationSettingsResponse{
-		Destinations:  toDestinations(a.Notifier.Destinations()),
-		WebhookSigned: a.Notifier.Signed() && len(a.Config.NotifyWebhookURLs) > 0,
-		CheckInterval: a.Notifier.Interval().String(),
-		ThresholdDays: []int{30, 7, 1},
+		Destinations:         toDestinations(a.Notifier.Destinations()),
+		WebhookSigned:        a.Notifier.Signed() && len(a.Config.NotifyWebhookURLs) > 0,
+		CheckInterval:        a.Notifier.Interval().String(),
+		CheckIntervalSeconds: int64(a.Notifier.Interval().Seconds()),
+		ThresholdDays:        slices.Sorted(slices.Values(notify.ThresholdDays)),
 	}
+	slices.Reverse(body.ThresholdDays) // farthest first, as people count down
 	if s := a.Config.RedactedSMTP(); s != "" {
 		body.EmailServer = &s
 	}
@@ -103,6 +107,9 @@ type deliveryResponse struct {
 type deliveryPosition struct {
 	ID int64 `json:"i"`
 }
+
+// The delivery log must return a page of maxPageSize whole (see the same check in paging.go).
+var _ [notify.MaxList - maxPageSize]struct{}
 
 // listDeliveries returns the delivery log newest first, paged as paging.go says (50 to a page
 // by default). No X-Total-Count: the log only grows.

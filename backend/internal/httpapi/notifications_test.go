@@ -391,11 +391,12 @@ func TestNotificationsAPI(t *testing.T) {
 			WebhookSigned bool    `json:"webhookSigned"`
 			EmailServer   *string `json:"emailServer"`
 			CheckInterval string  `json:"checkInterval"`
+			Seconds       int     `json:"checkIntervalSeconds"`
 			ThresholdDays []int   `json:"thresholdDays"`
 		}
 		r.JSON(t, &settings)
 		host := strings.TrimPrefix(recv.URL, "http://")
-		if r.Status != http.StatusOK || len(settings.Destinations) != 3 || !settings.WebhookSigned || settings.CheckInterval != "1m0s" ||
+		if r.Status != http.StatusOK || len(settings.Destinations) != 3 || !settings.WebhookSigned || settings.CheckInterval != "1m0s" || settings.Seconds != 60 ||
 			settings.EmailServer == nil || *settings.EmailServer != "smtp://mailer@"+mail.Addr || !slices.Equal(settings.ThresholdDays, []int{30, 7, 1}) {
 			t.Fatalf("destinations: %d %s", r.Status, r.Body)
 		}

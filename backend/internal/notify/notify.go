@@ -352,10 +352,12 @@ func (n *Notifier) attempt(ctx context.Context, d Delivery, retry bool) Outcome 
 		n.log.Warn("notifications: could not record a delivery attempt", "delivery", d.ID, "err", ferr)
 	}
 	attrs := []any{"event", d.Event.Kind, "token_id", d.Event.TokenID, "destination", d.Destination, "delivery", d.ID, "attempt", d.Attempts + 1}
-	switch o.Status {
-	case Delivered:
+	switch {
+	case o.Status == Delivered:
 		n.log.Info("notification delivered", attrs...)
-	case Pending:
+	case !retry:
+		n.log.Warn("test notification not delivered", append(attrs, "error", o.Error)...)
+	case o.Status == Pending:
 		n.log.Warn("notification not delivered: will retry", append(attrs, "error", o.Error, "next_attempt", o.Next.Format(time.RFC3339))...)
 	default:
 		n.log.Error("notification not delivered: gave up", append(attrs, "error", o.Error)...)

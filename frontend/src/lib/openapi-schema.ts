@@ -758,6 +758,8 @@ export interface components {
              * @example 1m0s
              */
             checkInterval: string;
+            /** @description The same, in seconds. */
+            checkIntervalSeconds: number;
             /**
              * @description Days before expiry at which token.expiring is sent.
              * @example [

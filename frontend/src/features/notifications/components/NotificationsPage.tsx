@@ -7,6 +7,7 @@ import { LoadMoreButton } from '../../../components/ui/LoadMoreButton'
 import { RelativeTime } from '../../../components/ui/RelativeTime'
 import { Spinner } from '../../../components/ui/Spinner'
 import { errorMessage } from '../../../lib/api'
+import { formatDuration } from '../../../lib/time'
 import { useNow } from '../../../lib/useNow'
 import {
   eventLabel,
@@ -40,8 +41,8 @@ function Destinations({ settings }: { settings: NotificationSettings }) {
           </h2>
           <p className="muted text-sm">
             Warnings go out {settings.thresholdDays.join(', ')} days before a service token expires, and when it
-            expires or is revoked. Each instance checks every {settings.checkInterval}. Webhooks show their scheme and
-            host only: their path is often their secret.
+            expires or is revoked. Each instance checks every {formatDuration(settings.checkIntervalSeconds).replace(/^1 /, '')}.
+            Webhooks show their scheme and host only: their path is often their secret.
           </p>
         </div>
         <button type="button" className="btn-primary" disabled={none || send.isPending} onClick={() => send.mutate()}>
