@@ -83,49 +83,57 @@ func (s *Store) EnqueueNotification(ctx context.Context, ev notify.Event) error 
 
 const day = 24 * time.Hour
 
-// EnqueueDue writes the time-driven events due at now. For token.expiring each threshold is a
-// band of expiry times (the 7-day band: more than 1 and at most 7 days left), so a token gets
-// the warning of the band it is in, the nearest threshold only; the NOT EXISTS keeps the
-// statements from rewriting what is there, the unique key from writing anything twice.
+// EnqueueDue writes the time-driven events due at now, in one read of the tokens: each token
+// expired since expiredSince, or expiring within the farthest threshold, is given the event it is
+// due (the CASE): token.expired, or token.expiring at the nearest threshold it is inside (with
+// 5 days left: 7). The NOT EXISTS leaves out the tokens that have that event already, so a
+// steady state writes nothing; the unique key keeps two instances from writing one twice.
 func (s *Store) EnqueueDue(ctx context.Context, now time.Time, thresholdDays []int, expiredSince time.Time) (int, error) {
-	db := s.db.WithContext(ctx)
-	var due []notificationEventRow
+	bands := slices.Sorted(slices.Values(thresholdDays))
+	if len(bands) == 0 {
+		return 0, nil
+	}
+	// CASE WHEN expires_at <= now THEN 0 WHEN expires_at <= now + 1 day THEN 1 … ELSE 30 END
+	threshold, args := "CASE WHEN t.expires_at <= ? THEN 0", []any{ms(now)}
+	for _, d := range bands[:len(bands)-1] {
+		threshold += " WHEN t.expires_at <= ? THEN ?"
+		args = append(args, ms(now.Add(time.Duration(d)*day)), d)
+	}
+	threshold += " ELSE ? END"
+	args = append(args, bands[len(bands)-1])
+	event := "CASE WHEN t.expires_at <= ? THEN '" + notify.TokenExpired + "' ELSE '" + notify.TokenExpiring + "' END"
 	type candidate struct {
 		ID        string
 		Subject   string
 		ExpiresAt int64
+		Threshold int
 	}
-	find := func(event string, threshold int, from, to int64) error {
-		var cs []candidate
-		err := db.Model(&tokenRow{}).Select("id, subject, expires_at").
-			Where("revoked_at IS NULL AND expires_at > ? AND expires_at <= ?", from, to).
-			Where("NOT EXISTS (SELECT 1 FROM notification_events e WHERE e.token_id = service_tokens.id AND e.event = ? AND e.threshold_days = ?)", event, threshold).
-			Order("expires_at").Limit(10_000).Scan(&cs).Error
-		for _, c := range cs {
-			// The service user is the subject until tokens belong to service users.
-			due = append(due, toEventRow(notify.Event{
-				Kind: event, TokenID: c.ID, Subject: c.Subject, ServiceUser: c.Subject,
-				Expires: fromMS(c.ExpiresAt), ThresholdDays: threshold, CreatedAt: now,
-			}))
-		}
-		return err
-	}
-	bands := slices.Sorted(slices.Values(thresholdDays))
-	lower := ms(now)
-	for _, d := range bands {
-		upper := ms(now.Add(time.Duration(d) * day))
-		if err := find(notify.TokenExpiring, d, lower, upper); err != nil {
-			return 0, translate(err, "tokens")
-		}
-		lower = upper
-	}
-	if err := find(notify.TokenExpired, 0, ms(expiredSince), ms(now)); err != nil {
+	var cs []candidate
+	q := append(append([]any{}, args...), ms(expiredSince), ms(now.Add(time.Duration(bands[len(bands)-1])*day)), ms(now))
+	q = append(q, args...)
+	err := s.db.WithContext(ctx).Raw("SELECT t.id, t.subject, t.expires_at, "+threshold+" AS threshold FROM service_tokens t "+
+		"WHERE t.revoked_at IS NULL AND t.expires_at > ? AND t.expires_at <= ? "+
+		"AND NOT EXISTS (SELECT 1 FROM notification_events e WHERE e.token_id = t.id AND e.event = "+event+" AND e.threshold_days = "+threshold+") "+
+		"ORDER BY t.expires_at LIMIT 10000", q...).Scan(&cs).Error
+	if err != nil {
 		return 0, translate(err, "tokens")
 	}
-	if len(due) == 0 {
+	if len(cs) == 0 {
 		return 0, nil
 	}
-	n, err := insertIgnoring(db, &due)
+	due := make([]notificationEventRow, len(cs))
+	for i, c := range cs {
+		kind := notify.TokenExpiring
+		if c.Threshold == 0 {
+			kind = notify.TokenExpired
+		}
+		// The service user is the subject until tokens belong to service users.
+		due[i] = toEventRow(notify.Event{
+			Kind: kind, TokenID: c.ID, Subject: c.Subject, ServiceUser: c.Subject,
+			Expires: fromMS(c.ExpiresAt), ThresholdDays: c.Threshold, CreatedAt: now,
+		})
+	}
+	n, err := insertIgnoring(s.db.WithContext(ctx), &due)
 	return n, translate(err, "notification")
 }
 
