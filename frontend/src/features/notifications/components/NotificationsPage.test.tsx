@@ -75,7 +75,7 @@ describe('NotificationsPage', () => {
     expect(within(list).getByText('ops@example.com')).toBeVisible()
     expect(screen.getByText(/NOTIFY_WEBHOOK_SECRET is set; never shown/)).toBeVisible()
     expect(screen.getByText('smtps://mailer@smtp.example.com:465')).toBeVisible()
-    expect(screen.getByText(/Each instance checks every minute\./)).toBeVisible()
+    expect(screen.getByText(/Warnings go out 30, 7 and 1 days before .* Each instance checks every minute\./)).toBeVisible()
 
     const pending = (await screen.findByText('the receiver answered HTTP 502: Bad Gateway')).closest('tr')!
     expect(within(pending).getByText('Expiring in 7 days')).toBeVisible()

@@ -22,6 +22,11 @@ import {
 const th = 'px-4 py-3 text-left text-xs font-semibold tracking-wide text-slate-600 uppercase dark:text-slate-400'
 const td = 'px-4 py-3 align-top text-sm'
 
+/** "30, 7 and 1". */
+function listOf(items: number[]): string {
+  return items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`
+}
+
 function KindIcon({ kind }: { kind: string }) {
   const cls = 'size-4 shrink-0 text-slate-500 dark:text-slate-400'
   return kind === 'email' ? <Mail aria-label="email" className={cls} /> : <Webhook aria-label="webhook" className={cls} />
@@ -40,7 +45,7 @@ function Destinations({ settings }: { settings: NotificationSettings }) {
             Destinations
           </h2>
           <p className="muted text-sm">
-            Warnings go out {settings.thresholdDays.join(', ')} days before a service token expires, and when it
+            Warnings go out {listOf(settings.thresholdDays)} days before a service token expires, and when it
             expires or is revoked. Each instance checks every {formatDuration(settings.checkIntervalSeconds).replace(/^1 /, '')}.
             Webhooks show their scheme and host only: their path is often their secret.
           </p>
