@@ -75,12 +75,6 @@ func enqueueNotification(tx *gorm.DB, ev notify.Event) error {
 	return tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error
 }
 
-// EnqueueNotification writes ev into the outbox on its own (once per token, event and
-// threshold, like every enqueue).
-func (s *Store) EnqueueNotification(ctx context.Context, ev notify.Event) error {
-	return translate(enqueueNotification(s.db.WithContext(ctx), ev), "notification")
-}
-
 const day = 24 * time.Hour
 
 // EnqueueDue writes the time-driven events due at now, in one read of the tokens: each token
@@ -88,6 +82,8 @@ const day = 24 * time.Hour
 // due (the CASE): token.expired, or token.expiring at the nearest threshold it is inside (with
 // 5 days left: 7). The NOT EXISTS leaves out the tokens that have that event already, so a
 // steady state writes nothing; the unique key keeps two instances from writing one twice.
+// (token.grace_ended belongs in this read too, once a rotated token records when its grace
+// period ends; token.rotated is written by the rotation's transaction, as token.revoked is.)
 func (s *Store) EnqueueDue(ctx context.Context, now time.Time, thresholdDays []int, expiredSince time.Time) (int, error) {
 	bands := slices.Sorted(slices.Values(thresholdDays))
 	if len(bands) == 0 {
