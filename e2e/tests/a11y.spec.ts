@@ -18,7 +18,7 @@ for (const colorScheme of ['light', 'dark'] as const) {
     test.use({ colorScheme, viewport: { width: 1280, height: 860 }, permissions: ['clipboard-read', 'clipboard-write'] })
     test.beforeEach(() => {
       scheme = colorScheme
-      // Eight screens, each with a full axe run.
+      // Nine screens, each with a full axe run.
       test.setTimeout(120_000)
     })
 
@@ -74,6 +74,12 @@ for (const colorScheme of ['light', 'dark'] as const) {
       await expect(page.getByRole('heading', { level: 1, name: 'Audit Log' })).toBeVisible()
       await expect(page.getByRole('row').nth(1)).toBeVisible()
       await check(page, 'audit-log', testInfo)
+
+      await page.goto('/admin/notifications')
+      await expect(page.getByRole('heading', { level: 1, name: 'Notifications' })).toBeVisible()
+      await expect(page.getByRole('list', { name: 'Destinations' })).toBeVisible()
+      await expect(page.getByRole('heading', { level: 2, name: 'Delivery log' })).toBeVisible()
+      await check(page, 'notifications', testInfo)
 
       await page.goto('/')
       await expect(page.getByRole('heading', { level: 1, name: 'Dashboard' })).toBeVisible()

@@ -16,7 +16,7 @@ test('an administrator creates, uses and revokes a token through the portal', as
   // Navigation > Administration > "Manage Service Tokens", and back through the breadcrumbs.
   await portal.mainNav.getByRole('link', { name: 'Administration' }).click()
   await portal.expectHeading('Administration')
-  for (const card of ['Service Tokens', 'Audit Log', 'System Settings', 'User Access']) {
+  for (const card of ['Service Tokens', 'Audit Log', 'Notifications', 'System Settings', 'User Access']) {
     await expect(page.getByRole('heading', { level: 2, name: card })).toBeVisible()
   }
   await expect(page.getByText('Service token lifetime')).toBeVisible()

@@ -4,7 +4,7 @@
 //	codemetrics migrate        apply database migrations and exit
 //	codemetrics tokens create --subject S --created-by WHO [--ttl 240h] [--scope metrics:read]... [--workload W]... [--json]
 //	codemetrics tokens list [--json]
-//	codemetrics tokens revoke [--revoked-by WHO] [--json] [--] ID
+//	codemetrics tokens revoke [--revoked-by WHO] [--reason WHY] [--json] [--] ID
 //
 // WHO is recorded as "cli:WHO", so the command line never poses as a person who signed in.
 // With --json a command prints one JSON value on standard output and nothing else (errors
@@ -92,7 +92,7 @@ const usage = `Usage:
                              required with pipeline:write) and print it once
   codemetrics tokens list [--json]
                              list active tokens as JSON
-  codemetrics tokens revoke [--revoked-by WHO] [--json] [--] TOKEN_ID
+  codemetrics tokens revoke [--revoked-by WHO] [--reason WHY] [--json] [--] TOKEN_ID
                              revoke a token; running servers refuse it within a second
   codemetrics version        print the version
 
@@ -173,9 +173,9 @@ func tokens(ctx context.Context, args []string, getenv func(string) string, stdo
 	fs.SetOutput(stderr)
 	fs.Usage = func() {} // --help prints the whole usage on stdout instead
 	var (
-		subject, createdBy, ttl, revokedBy string
-		scopes, workloads                  stringList
-		asJSON                             bool
+		subject, createdBy, ttl, revokedBy, reason string
+		scopes, workloads                          stringList
+		asJSON                                     bool
 	)
 	fs.BoolVar(&asJSON, "json", false, "print one JSON value on stdout and nothing else")
 	switch sub {
@@ -187,6 +187,7 @@ func tokens(ctx context.Context, args []string, getenv func(string) string, stdo
 		fs.Var(&workloads, "workload", "a new service user's workload ('*' for every one); repeat or separate with commas")
 	case "revoke":
 		fs.StringVar(&revokedBy, "revoked-by", "", "who is revoking it, for the audit log (default cli:$USER)")
+		fs.StringVar(&reason, "reason", "", "why, up to 200 characters (shown in the token list and the notification)")
 	case "list":
 	default:
 		return usageError{fmt.Errorf("tokens: unknown subcommand %q", sub)}
@@ -275,7 +276,7 @@ func tokens(ctx context.Context, args []string, getenv func(string) string, stdo
 		}
 		return writeJSON(stdout, out) // with or without --json
 	case "revoke":
-		t, err := srv.Tokens.Revoke(ctx, fs.Arg(0), cliContext(revokedBy))
+		t, err := srv.Tokens.Revoke(ctx, fs.Arg(0), cliContext(revokedBy), reason)
 		if err != nil {
 			return err
 		}

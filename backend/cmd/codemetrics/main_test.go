@@ -275,7 +275,7 @@ func dashedToken(t *testing.T, e *testenv.Env) string {
 		if strings.HasPrefix(c.Token.ID, "-") {
 			return c.Token.ID
 		}
-		if _, err := e.Server.Tokens.Revoke(context.Background(), c.Token.ID, audit.Context{Actor: "test"}); err != nil {
+		if _, err := e.Server.Tokens.Revoke(context.Background(), c.Token.ID, audit.Context{Actor: "test"}, ""); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -62,6 +62,9 @@ const (
 	RunIDReused   Reason = "run_id_reused"
 	RateLimited   Reason = "rate_limited"
 
+	// NotificationsOff (Conflict): a test notification with no destination configured.
+	NotificationsOff Reason = "notifications_not_configured"
+
 	// Unavailable: try again later, or ask the operator.
 	DatabaseUnavailable Reason = "database_unavailable"
 	FeedStale           Reason = "feed_stale"
@@ -103,6 +106,8 @@ var reasons = func() map[Reason]Code {
 		RouteNotFound: NotFound,
 		RunIDReused:   Conflict,
 		RateLimited:   TooMany,
+
+		NotificationsOff: Conflict,
 
 		DatabaseUnavailable: Unavailable, FeedStale: Unavailable, IdPUnavailable: Unavailable,
 		SignInNotConfigured: Unavailable,

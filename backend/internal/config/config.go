@@ -24,6 +24,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/codemetrics/codemetrics/backend/internal/names"
+	"github.com/codemetrics/codemetrics/backend/internal/notify"
 )
 
 // Environments.
@@ -95,6 +96,18 @@ type Config struct {
 	OIDCScopes       []string `env:"OIDC_SCOPES" envDefault:"openid email profile groups"` // space- or comma-separated
 	AdminEmails      []string `env:"ADMIN_EMAILS"`                                         // lower-case
 	AdminGroups      []string `env:"ADMIN_GROUPS"`
+
+	// Notifications (internal/notify): expiry warnings and token events. A webhook URL's path
+	// is often its only credential (Slack, Teams), so the list is a secret: errors and the log
+	// show each URL's scheme and host only. So is SMTP_URL, for its password.
+	NotifyWebhookURLs   []string      `env:"NOTIFY_WEBHOOK_URLS" secret:"true"`
+	NotifyWebhookSecret []byte        `env:"NOTIFY_WEBHOOK_SECRET" secret:"true"`
+	NotifyCheckInterval time.Duration `env:"NOTIFY_CHECK_INTERVAL" envDefault:"1m" want:"a Go duration from 1s to 24h, such as \"1m\""`
+	SMTPURL             string        `env:"SMTP_URL" secret:"true"`
+	NotifyEmails        []string      `env:"NOTIFY_EMAILS"`
+	NotifyEmailFrom     string        `env:"NOTIFY_EMAIL_FROM"`
+	// SMTP is SMTP_URL read (nil without one), with NOTIFY_EMAIL_FROM or its default.
+	SMTP *notify.SMTP
 
 	// Tuning without environment variables: tests and benchmarks set them directly.
 	RevocationPollInterval time.Duration // how often the revocation feed is read
@@ -332,6 +345,62 @@ func (l *loader) check(c *Config) {
 	if prod && len(c.AdminEmails) == 0 && len(c.AdminGroups) == 0 {
 		l.fail("set ADMIN_GROUPS or ADMIN_EMAILS in production: without them nobody can administer CodeMetrics")
 	}
+	l.checkNotify(c)
+}
+
+// checkNotify checks the notification variables. No message repeats a webhook URL (only its
+// scheme and host), the webhook secret or SMTP_URL.
+func (l *loader) checkNotify(c *Config) {
+	l.require("NOTIFY_CHECK_INTERVAL", !strings.HasSuffix(l.vars["NOTIFY_CHECK_INTERVAL"], "d") &&
+		c.NotifyCheckInterval >= time.Second && c.NotifyCheckInterval <= 24*time.Hour, "")
+	for i, raw := range c.NotifyWebhookURLs {
+		u, err := notify.ParseWebhookURL(raw)
+		if err != nil {
+			l.fail("NOTIFY_WEBHOOK_URLS: entry %d is %v", i+1, err)
+			continue
+		}
+		if c.Production() && !c.AllowInsecureHTTP && u.Scheme == "http" && !notify.LoopbackHost(u.Hostname()) {
+			l.fail("NOTIFY_WEBHOOK_URLS: entry %d (%s) is http in production: the signed payload and the URL's secret path would cross the network in clear; use https, or set ALLOW_INSECURE_HTTP=true if the network is private", i+1, notify.RedactURL(u))
+		}
+	}
+	if secret := c.NotifyWebhookSecret; secret != nil {
+		if len(secret) < MinKeyLength {
+			l.fail("NOTIFY_WEBHOOK_SECRET is %d bytes long: it must be at least %d (try: openssl rand -hex 32)", len(secret), MinKeyLength)
+		} else if why := weakKey(secret); c.Production() && why != "" {
+			l.fail("NOTIFY_WEBHOOK_SECRET %s: anyone who guesses it can forge notifications; in production use a random secret (try: openssl rand -hex 32)", why)
+		}
+	} else if c.Production() && len(c.NotifyWebhookURLs) > 0 {
+		l.fail("NOTIFY_WEBHOOK_SECRET is required in production with NOTIFY_WEBHOOK_URLS: receivers check the CodeMetrics-Signature of each request with it (try: openssl rand -hex 32)")
+	}
+	c.SMTPURL = strings.TrimSpace(c.SMTPURL)
+	if c.SMTPURL != "" {
+		smtp, err := notify.ParseSMTPURL(c.SMTPURL, c.AllowInsecureHTTP)
+		if err != nil {
+			l.fail("SMTP_URL: %v", err)
+		} else {
+			c.SMTP = smtp
+		}
+		if len(c.NotifyEmails) == 0 {
+			l.fail("SMTP_URL is set but NOTIFY_EMAILS is empty: list the addresses that receive the notifications")
+		}
+	} else if len(c.NotifyEmails) > 0 {
+		l.fail("NOTIFY_EMAILS is set but SMTP_URL is not: set the mail server, such as smtps://user:password@smtp.example.com:465")
+	}
+	for _, e := range c.NotifyEmails {
+		if _, err := notify.ParseEmail(e); err != nil {
+			l.fail("NOTIFY_EMAILS: %q is %v", e, err)
+		}
+	}
+	from := c.NotifyEmailFrom
+	if from == "" && c.PublicURL != nil {
+		from = "codemetrics@" + c.PublicURL.Hostname()
+	}
+	if _, err := notify.ParseEmail(from); err != nil && c.SMTP != nil {
+		l.fail("NOTIFY_EMAIL_FROM=%q: %v", from, err)
+	}
+	if c.SMTP != nil {
+		c.SMTP.From = from
+	}
 }
 
 // OIDCEnabled reports whether sign-in through an identity provider is configured.
@@ -485,5 +554,30 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("oidc_scopes", c.OIDCScopes),
 		slog.Any("admin_emails", c.AdminEmails),
 		slog.Any("admin_groups", c.AdminGroups),
+		slog.Any("notify_webhook_urls", redactURLs(c.NotifyWebhookURLs)),
+		slog.Bool("notify_webhook_secret_set", c.NotifyWebhookSecret != nil),
+		slog.String("notify_check_interval", c.NotifyCheckInterval.String()),
+		slog.String("smtp_url", c.RedactedSMTP()),
+		slog.Any("notify_emails", c.NotifyEmails),
+		slog.String("notify_email_from", c.NotifyEmailFrom),
 	)
+}
+
+// RedactedSMTP is the mail server without its password, "" when there is none.
+func (c Config) RedactedSMTP() string {
+	if c.SMTP == nil {
+		return ""
+	}
+	return c.SMTP.Redacted()
+}
+
+// redactURLs shows each webhook URL by its scheme and host only.
+func redactURLs(raw []string) []string {
+	out := []string{}
+	for _, r := range raw {
+		if u, err := notify.ParseWebhookURL(r); err == nil {
+			out = append(out, notify.RedactURL(u))
+		}
+	}
+	return out
 }

@@ -322,13 +322,16 @@ var secretValues = map[string]string{
 	"TOKEN_SIGNING_KEYS_PREVIOUS": "Zr8Kq2Wm5Xt9Vb3Nc7Lp1Hd4Jf6Gs0Ya-pr3v10us",
 	"COOKIE_SIGNING_KEY":          "Mn4Bv7Cx1Zl8Kj2Hg5Fd9Sa3Qw6Er0Ty-c00k13",
 	"OIDC_CLIENT_SECRET":          "client-s3cret-Pq8Wn2Lx",
+	"NOTIFY_WEBHOOK_URLS":         "https://hooks.example.com/services/T0/B0/w3bh00kPathQx9",
+	"NOTIFY_WEBHOOK_SECRET":       "Hk7Pw2Nq9Xv4Lm1Zs8Rt5Yb3Jc6Gd0Fa-n0t1fy",
+	"SMTP_URL":                    "smtps://mailer:smtp-pa55word-Vq4@smtp.example.com:465",
 }
 
 // TestLogValueShowsEveryVariableButSecrets: the logged configuration has an attribute for every
 // variable that is not secret (its name in lower case; APP_ENV's is env), and shows no secret's
 // value, nor the password of a MySQL DSN.
 func TestLogValueShowsEveryVariableButSecrets(t *testing.T) {
-	env := prodEnv(map[string]string{"DATABASE_DSN": "cm:dsn-pa55word@tcp(db:3306)/cm"})
+	env := prodEnv(map[string]string{"DATABASE_DSN": "cm:dsn-pa55word@tcp(db:3306)/cm", "NOTIFY_EMAILS": "ops@example.com"})
 	for k, v := range secretValues {
 		env[k] = v
 	}
@@ -360,6 +363,14 @@ func TestLogValueShowsEveryVariableButSecrets(t *testing.T) {
 		if strings.Contains(all, v) {
 			t.Errorf("the logged configuration shows %s", name)
 		}
+	}
+	for _, part := range []string{"w3bh00kPathQx9", "smtp-pa55word-Vq4"} {
+		if strings.Contains(all, part) {
+			t.Errorf("the logged configuration shows %q (a webhook's path or the SMTP password)", part)
+		}
+	}
+	if logged["notify_webhook_urls"] != "[https://hooks.example.com/…]" || logged["smtp_url"] != "smtps://mailer@smtp.example.com:465" {
+		t.Errorf("notify_webhook_urls = %q, smtp_url = %q; want the webhook's scheme and host and the mail server without its password", logged["notify_webhook_urls"], logged["smtp_url"])
 	}
 	if strings.Contains(all, "dsn-pa55word") || !strings.Contains(logged["database_dsn"], "tcp(db:3306)/cm") {
 		t.Errorf("database_dsn = %q, want the DSN without its password", logged["database_dsn"])

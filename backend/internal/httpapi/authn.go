@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/codemetrics/codemetrics/backend/internal/apperr"
 	"github.com/codemetrics/codemetrics/backend/internal/auth"
@@ -48,6 +49,10 @@ func principalOf(c *gin.Context) *principal {
 	return nil
 }
 
+// TokenExpirationHeader is on every answer to a service token: the moment it stops working
+// (RFC 3339, UTC).
+const TokenExpirationHeader = "CodeMetrics-Token-Expiration"
+
 var (
 	errNoCredentials = apperr.New(apperr.CredentialsMissing, "authentication required: send Authorization: Bearer <token>, or sign in")
 	errBadAuthHeader = apperr.New(apperr.AuthHeaderMalformed, "malformed Authorization header: use \"Authorization: Bearer <token>\"")
@@ -83,6 +88,9 @@ func (a *api) authenticate(c *gin.Context) {
 		var key string
 		if p.service != nil {
 			key = p.service.ID
+			// Every answer to a service token says when it stops working, so that a pipeline's
+			// log shows it long before it does. From the verified claims: no database statement.
+			c.Header(TokenExpirationHeader, p.service.ExpiresAt.UTC().Format(time.RFC3339))
 		} else {
 			key = "session:" + p.session.ID
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/codemetrics/codemetrics/backend/internal/auth"
 	"github.com/codemetrics/codemetrics/backend/internal/config"
 	"github.com/codemetrics/codemetrics/backend/internal/metrics"
+	"github.com/codemetrics/codemetrics/backend/internal/notify"
 	"github.com/codemetrics/codemetrics/backend/internal/pipeline"
 	"github.com/codemetrics/codemetrics/backend/internal/ratelimit"
 	"github.com/codemetrics/codemetrics/backend/internal/token"
@@ -38,6 +39,8 @@ type Deps struct {
 	Audit    *audit.Log
 	Pipeline *pipeline.Service
 	Metrics  *metrics.Metrics
+	// Notifier delivers expiry warnings; it lists no destination when none is configured.
+	Notifier *notify.Notifier
 	DB       Pinger
 	Log      *slog.Logger
 	SPA      fs.FS
@@ -131,6 +134,9 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	apiGroup.DELETE("/service-users/:serviceUserId", a.requireAdmin, a.deleteServiceUser)
 
 	apiGroup.GET("/audit-events", a.requireAdmin, a.listAuditEvents)
+	apiGroup.GET("/notifications/destinations", a.requireAdmin, a.notificationDestinations)
+	apiGroup.POST("/notifications/test", a.requireAdmin, a.sendTestNotification)
+	apiGroup.GET("/notifications/deliveries", a.requireAdmin, a.listDeliveries)
 	apiGroup.GET("/admin/access", a.requireAdmin, a.access)
 	apiGroup.GET("/admin/sessions", a.requireAdmin, a.listSessions)
 	apiGroup.DELETE("/admin/sessions", a.requireAdmin, a.endSessionsOf)

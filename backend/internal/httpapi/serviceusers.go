@@ -265,4 +265,3 @@ func visibleWorkloads(c *gin.Context, filter string) ([]string, bool) {
 	}
 	return p.access.Workloads(), true
 }
-

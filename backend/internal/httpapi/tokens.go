@@ -119,8 +119,9 @@ func (a *api) listTokens(c *gin.Context) {
 }
 
 // appendTokenJSON appends one entry of GET /api/tokens, with the field names of the docs:
-// {tokenId, created, expires, sub, createdBy, lastUsed, scopes}, and the id of the service user
-// the token belongs to (serviceUserId). A test holds it equal to encoding/json on the same fields.
+// {tokenId, created, expires, sub, createdBy, lastUsed, scopes, serviceUserId, revokedBy,
+// revocationReason} (the last two null unless revoked). A test holds it equal to encoding/json on
+// the same fields.
 func appendTokenJSON(b []byte, t token.Token) []byte {
 	b = append(b, `{"tokenId":`...)
 	b = appendJSONString(b, t.ID)
@@ -155,7 +156,19 @@ func appendTokenJSON(b []byte, t token.Token) []byte {
 	}
 	b = append(b, `,"serviceUserId":`...)
 	b = strconv.AppendInt(b, t.ServiceUserID, 10)
+	b = append(b, `,"revokedBy":`...)
+	b = appendNullableJSONString(b, t.RevokedBy)
+	b = append(b, `,"revocationReason":`...)
+	b = appendNullableJSONString(b, t.RevocationReason)
 	return append(b, '}')
+}
+
+// appendNullableJSONString appends s as a JSON string, or null when it is empty.
+func appendNullableJSONString(b []byte, s string) []byte {
+	if s == "" {
+		return append(b, "null"...)
+	}
+	return appendJSONString(b, s)
 }
 
 // appendJSONString appends s as a JSON string, escaped as encoding/json does (including <, >,
@@ -210,8 +223,10 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+// revokeToken revokes a token; ?reason= (optional, up to 200 characters) says why, for the list,
+// the audit log and the token.revoked notification.
 func (a *api) revokeToken(c *gin.Context) {
-	if _, err := a.Tokens.Revoke(c.Request.Context(), c.Param("tokenId"), auditContext(c)); err != nil {
+	if _, err := a.Tokens.Revoke(c.Request.Context(), c.Param("tokenId"), auditContext(c), c.Query("reason")); err != nil {
 		fail(c, err)
 		return
 	}

@@ -19,6 +19,9 @@ func TestHandEncodedTokensMatchEncodingJSON(t *testing.T) {
 		for _, lastUsed := range []*time.Time{nil, &at} {
 			for _, scopes := range [][]string{nil, {}, {"metrics:read", "pipeline:write"}} {
 				tok := token.Token{ID: "id-" + subject, Subject: subject, Scopes: scopes, CreatedAt: at, ExpiresAt: at.Add(time.Hour), CreatedBy: subject + "@example.com", LastUsedAt: lastUsed, ServiceUserID: 42}
+				if lastUsed != nil { // and revoked, with the subject as the reason
+					tok.RevokedBy, tok.RevocationReason = "admin@example.com", subject
+				}
 				want, err := json.Marshal(toTokenResponse(tok))
 				if err != nil {
 					t.Fatal(err)
@@ -53,12 +56,21 @@ type tokenResponse struct {
 	LastUsed  *string  `json:"lastUsed"`
 	Scopes    []string `json:"scopes"`
 
-	ServiceUserID int64 `json:"serviceUserId"`
+	ServiceUserID int64   `json:"serviceUserId"`
+	RevokedBy     *string `json:"revokedBy"`
+	Reason        *string `json:"revocationReason"`
 }
 
 func toTokenResponse(t token.Token) tokenResponse {
-	return tokenResponse{
+	r := tokenResponse{
 		TokenID: t.ID, Created: formatTime(t.CreatedAt), Expires: formatTime(t.ExpiresAt),
 		Sub: t.Subject, CreatedBy: t.CreatedBy, LastUsed: formatTimePtr(t.LastUsedAt), Scopes: t.Scopes, ServiceUserID: t.ServiceUserID,
 	}
+	if t.RevokedBy != "" {
+		r.RevokedBy = &t.RevokedBy
+	}
+	if t.RevocationReason != "" {
+		r.Reason = &t.RevocationReason
+	}
+	return r
 }

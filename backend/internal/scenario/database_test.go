@@ -373,7 +373,7 @@ func TestRevocationAfterARestoreIsEnforced(t *testing.T) {
 		a.Revoke(admin, x.TokenID) // seq 2 again, through the API of instance A
 		// seq 3 through what `codemetrics tokens revoke` runs: server.New, then Tokens.Revoke.
 		cli := testenv.Start(t, db, testenv.Settings{Clock: clock})
-		if _, err := cli.Server.Tokens.Revoke(context.Background(), y.TokenID, audit.CLI("ops")); err != nil {
+		if _, err := cli.Server.Tokens.Revoke(context.Background(), y.TokenID, audit.CLI("ops"), ""); err != nil {
 			t.Fatal(err)
 		}
 		a.Revoke(admin, z.TokenID) // seq 4: the counter is back where B's cursor is, with another token there

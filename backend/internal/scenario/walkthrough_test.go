@@ -59,11 +59,18 @@ func TestSeedWalkthrough(t *testing.T) {
 }
 
 // TestNoSecretLeaks walks through everything a deployment does (sign in through the provider,
-// take a session token, create, use, refuse and revoke tokens, sign out), then scans the logs,
-// every database row and the audit log for any secret: none may appear.
+// take a session token, create, use, refuse and revoke tokens, notify a webhook and an email
+// address of it, send a test notification, sign out), then scans the logs, every database row,
+// the audit log, the notification API's answers and every webhook request and email sent for any
+// secret: none may appear.
 func TestNoSecretLeaks(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e, p := testenv.StartWithIDP(t, db, nil)
+		recv := testenv.NewReceiver(t)
+		recv.Fail("/echo"+testenv.HookPath, -1, http.StatusBadRequest, "unknown hook "+testenv.HookPath+" for secret "+testenv.HookSecret)
+		mail := testenv.NewMailServer(t, "mailer", "smtp-pa55-Lk2")
+		env := testenv.NotifyEnv(recv.URL+testenv.HookPath, recv.URL+"/echo"+testenv.HookPath)
+		env["SMTP_URL"], env["NOTIFY_EMAILS"] = "smtp://mailer:smtp-pa55-Lk2@"+mail.Addr, "ops@example.com"
+		e, p := testenv.StartWithIDP(t, db, env)
 		b := testenv.NewBrowser(t)
 		b.SignIn(e, p, testenv.AdminUser())
 		cookie := b.Cookie(e.URL, "codemetrics_session")
@@ -87,6 +94,13 @@ func TestNoSecretLeaks(t *testing.T) {
 		e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(toks[1].AccessToken))
 		e.Do(http.MethodGet, "/api/tokens", nil, testenv.Cookie(testenv.Session{Cookie: &http.Cookie{Name: "codemetrics_session", Value: cookie}}))
 		e.Flush()
+		e.Notify()
+		notified := e.Do(http.MethodPost, "/api/notifications/test", nil, session)
+		destinations := e.Do(http.MethodGet, "/api/notifications/destinations", nil, session)
+		delivered := e.Do(http.MethodGet, "/api/notifications/deliveries", nil, session)
+		if len(recv.Hits(testenv.HookPath)) != 2 || len(mail.Mail()) != 2 || !strings.Contains(string(delivered.Body), "the receiver answered HTTP 400") {
+			t.Fatalf("notifications: %d webhook requests, %d mails, deliveries %s; want the revocation and the test each", len(recv.Hits(testenv.HookPath)), len(mail.Mail()), delivered.Body)
+		}
 		resp := b.Send(http.MethodPost, e.URL+"/auth/logout", csrf, nil)
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusNoContent {
@@ -96,13 +110,22 @@ func TestNoSecretLeaks(t *testing.T) {
 		secrets := map[string]string{
 			"signing key": testenv.SigningKey, "OIDC client secret": p.ClientSecret,
 			"session cookie": cookie, "CSRF token": csrf, "session token": sessionToken,
+			"webhook secret": testenv.HookSecret, "webhook path": testenv.HookPath[strings.LastIndex(testenv.HookPath, "/"):], "SMTP password": "smtp-pa55-Lk2",
 		}
 		for i, c := range toks {
 			secrets[fmt.Sprintf("token %d", i)] = c.AccessToken
 			secrets[fmt.Sprintf("token %d signature", i)] = c.AccessToken[strings.LastIndex(c.AccessToken, ".")+1:]
 		}
 		r := e.Do(http.MethodGet, "/api/audit-events?limit=500", nil, e.As(e.SignIn("auditor@example.com", true)))
-		places := map[string]string{"logs": e.Logs.String(), "database": dump(t, db), "audit log": string(r.Body)}
+		var sent strings.Builder
+		for _, h := range recv.Hits("") {
+			fmt.Fprintf(&sent, "%s %v %s\n", h.Path[:min(len(h.Path), 6)], h.Header, h.Body)
+		}
+		for _, m := range mail.Mail() {
+			sent.WriteString(m.Data)
+		}
+		places := map[string]string{"logs": e.Logs.String(), "database": dump(t, db), "audit log": string(r.Body),
+			"notification API": string(notified.Body) + string(destinations.Body) + string(delivered.Body), "notifications sent": sent.String()}
 		for where, text := range places {
 			if len(text) < 100 {
 				t.Fatalf("%s is suspiciously empty: %q", where, text)
@@ -122,18 +145,6 @@ func TestNoSecretLeaks(t *testing.T) {
 // dump returns every row of every table as text.
 func dump(t *testing.T, db testenv.DB) string {
 	t.Helper()
-	conn := db.SQL(t)
-	var out strings.Builder
-	for _, table := range []string{"service_tokens", "audit_events", "admin_sessions", "login_states_used", "revocation_feed", "service_users", "service_user_feed", "goose_db_version"} {
-		for _, vals := range testenv.TableRows(t, conn, table) {
-			for _, v := range vals {
-				if b, ok := v.([]byte); ok {
-					v = string(b)
-				}
-				fmt.Fprintf(&out, "%v\t", v)
-			}
-			out.WriteString("\n")
-		}
-	}
-	return out.String()
+	return testenv.DumpTables(t, db, "service_tokens", "audit_events", "admin_sessions", "login_states_used", "revocation_feed",
+		"service_users", "service_user_feed", "goose_db_version", "notification_events", "notification_deliveries")
 }

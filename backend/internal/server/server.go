@@ -18,6 +18,7 @@ import (
 	"github.com/codemetrics/codemetrics/backend/internal/config"
 	"github.com/codemetrics/codemetrics/backend/internal/httpapi"
 	"github.com/codemetrics/codemetrics/backend/internal/metrics"
+	"github.com/codemetrics/codemetrics/backend/internal/notify"
 	"github.com/codemetrics/codemetrics/backend/internal/pipeline"
 	"github.com/codemetrics/codemetrics/backend/internal/store"
 	"github.com/codemetrics/codemetrics/backend/internal/token"
@@ -32,6 +33,8 @@ type Options struct {
 	Now func() time.Time
 	// Store options (tests and benchmarks count every statement at the driver).
 	Store store.Options
+	// WebhookTransport sends notification webhooks; nil for the default (tests may wrap it).
+	WebhookTransport http.RoundTripper
 }
 
 // Server is a CodeMetrics instance.
@@ -46,6 +49,8 @@ type Server struct {
 	Audit    *audit.Log
 	Pipeline *pipeline.Service
 	Metrics  *metrics.Metrics
+	// Notifier delivers expiry warnings and token events (RunOnce in tests).
+	Notifier *notify.Notifier
 	Handler  http.Handler
 	log      *slog.Logger
 }
@@ -96,6 +101,10 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	s.Sessions = auth.NewSessions(st, s.Keys, cfg.CookieKey, cfg.SessionTTL, cfg.SessionIdleTimeout, opt.Now)
 	s.Audit = audit.NewLog(st, opt.Now)
 	s.Pipeline = pipeline.NewService(st, opt.Now)
+	if s.Notifier, err = newNotifier(cfg, st, opt); err != nil {
+		st.Close()
+		return nil, err
+	}
 	if cfg.OIDCEnabled() {
 		s.SignIn = auth.NewSignIn(auth.OIDCConfig{
 			Issuer: cfg.OIDCIssuerURL, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
@@ -106,7 +115,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	}
 	s.Handler, err = httpapi.NewRouter(httpapi.Deps{
 		Config: cfg, Tokens: s.Tokens, Guard: s.Guard, Sessions: s.Sessions, SignIn: s.SignIn, Audit: s.Audit, Pipeline: s.Pipeline, Metrics: s.Metrics,
-		DB: st, Log: opt.Log, SPA: opt.SPA, Version: opt.Version, Now: opt.Now,
+		DB: st, Log: opt.Log, SPA: opt.SPA, Version: opt.Version, Now: opt.Now, Notifier: s.Notifier,
 	})
 	if err != nil {
 		st.Close()
@@ -125,6 +134,7 @@ func (s *Server) RunBackground(ctx context.Context) (wait func()) {
 	if s.SignIn != nil {
 		wg.Go(func() { s.SignIn.KeepDiscovering(ctx) })
 	}
+	wg.Go(func() { s.Notifier.Run(ctx) })
 	wg.Go(func() {
 		t := time.NewTicker(PurgeInterval)
 		defer t.Stop()
@@ -140,6 +150,26 @@ func (s *Server) RunBackground(ctx context.Context) (wait func()) {
 		}
 	})
 	return wg.Wait
+}
+
+// newNotifier builds the notifier of the configured destinations.
+func newNotifier(cfg config.Config, st *store.Store, opt Options) (*notify.Notifier, error) {
+	var emails []string
+	if cfg.SMTP != nil {
+		emails = cfg.NotifyEmails
+	}
+	n, err := notify.New(st, notify.Options{
+		Webhooks: cfg.NotifyWebhookURLs, WebhookSecret: cfg.NotifyWebhookSecret, Email: cfg.SMTP, Emails: emails,
+		PublicURL: cfg.PublicURL.String(), Version: opt.Version, Interval: cfg.NotifyCheckInterval, Now: opt.Now, Log: opt.Log,
+		Transport: opt.WebhookTransport,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("notifications: %w", err)
+	}
+	if len(cfg.NotifyWebhookURLs) > 0 && len(cfg.NotifyWebhookSecret) == 0 {
+		opt.Log.Warn("NOTIFY_WEBHOOK_SECRET is not set: webhook requests are not signed, so receivers cannot tell them from forgeries")
+	}
+	return n, nil
 }
 
 // PurgeInterval is how often ended sessions and expired sign-in states are deleted.

@@ -128,8 +128,8 @@ func TestEveryStatementIsCountedOnce(t *testing.T) {
 			_, err := st.CountActiveTokens(ctx, token.ListQuery{Now: now})
 			return err
 		}, false)
-		step("a revocation: BEGIN, five statements, COMMIT", 7, 0, func() error {
-			_, err := st.RevokeToken(ctx, "t1", now, "a", func(token.Token) audit.Event { return created })
+		step("a revocation: BEGIN, six statements (the last its notification), COMMIT", 8, 0, func() error {
+			_, err := st.RevokeToken(ctx, "t1", now, "a", "", func(token.Token) audit.Event { return created })
 			return err
 		}, false)
 		step("a read of the feed", 1, 0, func() error {

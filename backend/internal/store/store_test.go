@@ -76,7 +76,7 @@ func TestChangeAndAuditEventCommitTogether(t *testing.T) {
 		if err := st.InsertToken(ctx, newToken("t2", now), ok); err != nil {
 			t.Fatal(err)
 		}
-		_, err := st.RevokeToken(ctx, "t2", now, "a", func(token.Token) audit.Event { return unencodable })
+		_, err := st.RevokeToken(ctx, "t2", now, "a", "", func(token.Token) audit.Event { return unencodable })
 		if err == nil {
 			t.Fatal("revoke with a failing audit event succeeded")
 		}
@@ -97,7 +97,7 @@ func TestChangeAndAuditEventCommitTogether(t *testing.T) {
 		var wg sync.WaitGroup
 		for _, id := range []string{"a", "b", "c", "d", "e", "f", "a", "b"} {
 			wg.Go(func() {
-				_, err := st.RevokeToken(ctx, id, now, "x", func(token.Token) audit.Event { return ok })
+				_, err := st.RevokeToken(ctx, id, now, "x", "", func(token.Token) audit.Event { return ok })
 				if err != nil && !apperr.Is(err, apperr.NotFound) {
 					t.Errorf("revoke %s: %v", id, err)
 				}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/codemetrics/codemetrics/backend/internal/apperr"
 	"github.com/codemetrics/codemetrics/backend/internal/audit"
+	"github.com/codemetrics/codemetrics/backend/internal/notify"
 	"github.com/codemetrics/codemetrics/backend/internal/token"
 	"gorm.io/gorm"
 )
@@ -26,6 +27,8 @@ type tokenRow struct {
 	RevokedBy     *string
 	RevocationSeq *int64
 	ServiceUserID int64
+	// RevocationReason is why it was revoked, as the administrator wrote it; nil without one.
+	RevocationReason *string
 }
 
 func (tokenRow) TableName() string { return "service_tokens" }
@@ -45,6 +48,9 @@ func (r tokenRow) toToken() token.Token {
 	}
 	if r.RevokedBy != nil {
 		t.RevokedBy = *r.RevokedBy
+	}
+	if r.RevocationReason != nil {
+		t.RevocationReason = *r.RevocationReason
 	}
 	return t
 }
@@ -107,9 +113,10 @@ func (s *Store) InsertToken(ctx context.Context, t token.Token, ev audit.Event) 
 	return translate(err, "token")
 }
 
-// RevokeToken revokes an active token. The first statement increments the revocation feed's
+// RevokeToken revokes an active token, recording why when reason is not empty, and writes the
+// token.revoked notification with it. The first statement increments the revocation feed's
 // counter, whose row lock serialises revocations until commit: sequence order is commit order.
-func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time, by string, event func(token.Token) audit.Event) (token.Token, error) {
+func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time, by, reason string, event func(token.Token) audit.Event) (token.Token, error) {
 	var out token.Token
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Model(&feedRow{ID: 1}).Update("seq", gorm.Expr("seq + 1")).Error; err != nil {
@@ -119,9 +126,13 @@ func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time, by str
 		if err := tx.Model(&feedRow{}).Select("seq").Where("id = 1").Scan(&seq).Error; err != nil {
 			return err
 		}
+		set := map[string]any{"revoked_at": ms(at), "revoked_by": by, "revocation_seq": seq}
+		if reason != "" {
+			set["revocation_reason"] = reason
+		}
 		res := tx.Model(&tokenRow{}).
 			Where("id = ? AND revoked_at IS NULL AND expires_at > ?", id, ms(at)).
-			Updates(map[string]any{"revoked_at": ms(at), "revoked_by": by, "revocation_seq": seq})
+			Updates(set)
 		if res.Error != nil {
 			return res.Error
 		}
@@ -133,7 +144,14 @@ func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time, by str
 			return err
 		}
 		out = row.toToken()
-		return insertEvent(tx, event(out))
+		if err := insertEvent(tx, event(out)); err != nil {
+			return err
+		}
+		// The service user is the subject until tokens belong to service users.
+		return enqueueNotification(tx, notify.Event{
+			Kind: notify.TokenRevoked, TokenID: out.ID, Subject: out.Subject, ServiceUser: out.Subject,
+			Expires: out.ExpiresAt, Actor: by, Reason: reason, CreatedAt: at,
+		})
 	})
 	return out, translate(err, "token")
 }

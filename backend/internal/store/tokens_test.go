@@ -37,7 +37,7 @@ func TestStartupReadsOnlyUnexpiredRevocations(t *testing.T) {
 			if i >= n+m {
 				continue // active, never revoked
 			}
-			if _, err := st.RevokeToken(ctx, tok.ID, now, "a", ev); err != nil {
+			if _, err := st.RevokeToken(ctx, tok.ID, now, "a", "", ev); err != nil {
 				t.Fatal(err)
 			}
 			if i >= n {
@@ -155,7 +155,7 @@ func TestListAndCountShareOneFilter(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if _, err := st.RevokeToken(ctx, "t00", now, "a", func(token.Token) audit.Event { return audit.Event{At: now, Actor: "a", Action: "token.revoked"} }); err != nil {
+		if _, err := st.RevokeToken(ctx, "t00", now, "a", "", func(token.Token) audit.Event { return audit.Event{At: now, Actor: "a", Action: "token.revoked"} }); err != nil {
 			t.Fatal(err)
 		}
 		later := now.Add(150 * time.Minute) // the tokens that expire after 2 h are gone

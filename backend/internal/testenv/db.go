@@ -7,10 +7,12 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/codemetrics/codemetrics/backend/internal/store"
@@ -151,4 +153,23 @@ func TableRows(t testing.TB, conn *sql.DB, table string) [][]any {
 		t.Fatalf("read %s: %v", table, err)
 	}
 	return out
+}
+
+// DumpTables returns every row of the tables as text: what a backup of them holds.
+func DumpTables(t testing.TB, db DB, tables ...string) string {
+	t.Helper()
+	conn := db.SQL(t)
+	var out strings.Builder
+	for _, table := range tables {
+		for _, vals := range TableRows(t, conn, table) {
+			for _, v := range vals {
+				if b, ok := v.([]byte); ok {
+					v = string(b)
+				}
+				fmt.Fprintf(&out, "%v\t", v)
+			}
+			out.WriteString("\n")
+		}
+	}
+	return out.String()
 }

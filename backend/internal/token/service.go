@@ -51,6 +51,8 @@ type Token struct {
 
 	// ServiceUserID is the service user the token belongs to (its Subject is that user's name).
 	ServiceUserID int64
+	// RevocationReason is why it was revoked, "" when no reason was given.
+	RevocationReason string
 }
 
 // Active reports whether the token is neither revoked nor expired at now.
@@ -116,10 +118,11 @@ func CursorAfter(t Token, sort string) Cursor {
 
 // Store is what the token package needs from persistence.
 type Store interface {
-	// RevokeToken marks the active token id revoked, takes the next revocation sequence number
-	// and stores the audit event made by event, all in one transaction. NotFound when there is
-	// no active token with that id.
-	RevokeToken(ctx context.Context, id string, at time.Time, by string, event func(Token) audit.Event) (Token, error)
+	// RevokeToken marks the active token id revoked (by whom, why: reason may be empty), takes
+	// the next revocation sequence number and stores the audit event made by event and the
+	// token.revoked notification, all in one transaction. NotFound when there is no active
+	// token with that id.
+	RevokeToken(ctx context.Context, id string, at time.Time, by, reason string, event func(Token) audit.Event) (Token, error)
 	// GetToken returns a token whatever its state; NotFound when there is none.
 	GetToken(ctx context.Context, id string) (Token, error)
 	ListActiveTokens(ctx context.Context, q ListQuery) ([]Token, error)
@@ -303,14 +306,23 @@ func (s *Service) Get(ctx context.Context, id string) (Token, error) {
 
 // Revoke revokes an active token. Once it returns, this instance refuses the token; other
 // instances sharing the database do within one poll of the revocation feed. by.Actor is
-// recorded as the token's revoker; the whole of by goes into the token.revoked event.
-func (s *Service) Revoke(ctx context.Context, id string, by audit.Context) (Token, error) {
+// recorded as the token's revoker, with reason (optional, up to MaxReasonLength characters);
+// the whole of by goes into the token.revoked event.
+func (s *Service) Revoke(ctx context.Context, id string, by audit.Context, reason string) (Token, error) {
+	reason, err := NormalizeReason(reason)
+	if err != nil {
+		return Token{}, err
+	}
 	if !validID(id) {
 		return Token{}, apperr.New(apperr.NotFound, "no active token with that id")
 	}
 	now := s.now().UTC()
-	t, err := s.store.RevokeToken(ctx, id, now, by.Actor, func(t Token) audit.Event {
-		return by.Event(now, ActionRevoked, id, map[string]any{"subject": t.Subject})
+	t, err := s.store.RevokeToken(ctx, id, now, by.Actor, reason, func(t Token) audit.Event {
+		details := map[string]any{"subject": t.Subject}
+		if reason != "" {
+			details["reason"] = reason
+		}
+		return by.Event(now, ActionRevoked, id, details)
 	})
 	if err != nil {
 		return Token{}, err
@@ -371,6 +383,25 @@ func normalizeName(field, hint, s string) (string, error) {
 			// What JSON decoding makes of invalid UTF-8 and lone surrogates ("\ud800").
 			return "", apperr.New(apperr.InvalidField, "%s must be valid UTF-8 text: it contains an invalid character (U+FFFD)", field)
 		}
+	}
+	return s, nil
+}
+
+// MaxReasonLength is the longest revocation reason, in characters.
+const MaxReasonLength = 200
+
+// NormalizeReason trims a revocation reason and checks it: at most MaxReasonLength characters
+// of visible text (it is shown in the portal, the audit log and notifications).
+func NormalizeReason(s string) (string, error) {
+	if !utf8.ValidString(s) {
+		return "", apperr.New(apperr.InvalidParameter, "reason must be valid UTF-8 text")
+	}
+	s = strings.TrimSpace(s)
+	if n := utf8.RuneCountInString(s); n > MaxReasonLength {
+		return "", apperr.New(apperr.InvalidParameter, "reason is %d characters long: use at most %d", n, MaxReasonLength)
+	}
+	if err := names.CheckVisible(s); err != nil || strings.ContainsRune(s, utf8.RuneError) {
+		return "", apperr.New(apperr.InvalidParameter, "reason must hold only visible characters on one line: no control characters, line breaks, bidirectional controls or invisible (zero-width) characters")
 	}
 	return s, nil
 }

@@ -50,14 +50,14 @@ func (m *memStore) InsertToken(_ context.Context, t Token, ev audit.Event) error
 	return nil
 }
 
-func (m *memStore) RevokeToken(_ context.Context, id string, at time.Time, by string, event func(Token) audit.Event) (Token, error) {
+func (m *memStore) RevokeToken(_ context.Context, id string, at time.Time, by, reason string, event func(Token) audit.Event) (Token, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	t, ok := m.tokens[id]
 	if !ok || !t.Active(at) {
 		return Token{}, apperr.New(apperr.NotFound, "no active token")
 	}
-	t.RevokedAt, t.RevokedBy = &at, by
+	t.RevokedAt, t.RevokedBy, t.RevocationReason = &at, by, reason
 	m.tokens[id] = t
 	m.seq++
 	m.revs = append(m.revs, Revocation{Seq: m.seq, TokenID: id, ExpiresAt: t.ExpiresAt, RevokedAt: at})
@@ -296,7 +296,7 @@ func TestRevocationThroughTheFeedAndFailClosed(t *testing.T) {
 	if _, err := b.guard.Verify(context.Background(), c.Value); err != nil {
 		t.Fatalf("b: %v", err)
 	}
-	if _, err := a.svc.Revoke(context.Background(), c.Token.ID, audit.Context{Actor: "admin"}); err != nil {
+	if _, err := a.svc.Revoke(context.Background(), c.Token.ID, audit.Context{Actor: "admin"}, ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.guard.Verify(context.Background(), c.Value); !apperr.Is(err, apperr.Unauthorized) {
@@ -403,7 +403,7 @@ func TestFeedReplacedIsNoticed(t *testing.T) {
 	}
 	revoke := func(c Created) {
 		a.clk.t = a.clk.t.Add(time.Second)
-		if _, err := a.svc.Revoke(ctx, c.Token.ID, audit.Context{Actor: "admin"}); err != nil {
+		if _, err := a.svc.Revoke(ctx, c.Token.ID, audit.Context{Actor: "admin"}, ""); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -5,6 +5,7 @@ import { AuditLogPage } from '../features/audit/components/AuditLogPage'
 import { ACCESS_DENIED_PATH, AccessDenied } from '../features/auth/components/AccessDenied'
 import { AdminHub } from '../features/admin/components/AdminHub'
 import { DashboardPage } from '../features/dashboard/components/DashboardPage'
+import { NotificationsPage } from '../features/notifications/components/NotificationsPage'
 import { ActiveTokenCount } from '../features/tokens/components/ActiveTokenCount'
 import { TokensPage } from '../features/tokens/components/TokensPage'
 import { AuthGate } from './AuthGate'
@@ -25,6 +26,7 @@ export const routes: RouteObject[] = [
       { path: 'admin', element: <AdminHub serviceTokenCount={<ActiveTokenCount />} /> },
       { path: 'admin/service-tokens', element: <TokensPage /> },
       { path: 'admin/audit-log', element: <AuditLogPage /> },
+      { path: 'admin/notifications', element: <NotificationsPage /> },
       { path: '*', element: <NotFound /> },
     ],
   },

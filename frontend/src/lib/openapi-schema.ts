@@ -32,7 +32,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke a token, at once and for good */
+        /** Revoke a token, at once and for good, optionally saying why */
         delete: operations["revokeToken"];
         options?: never;
         head?: never;
@@ -396,6 +396,63 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/notifications/destinations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where expiry warnings and token events go
+         * @description The configured webhooks (scheme and host only) and email addresses, and whether webhooks are signed. Never the webhook secret, a webhook's path or the mail server's password.
+         */
+        get: operations["notificationDestinations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test notification to every destination
+         * @description Sends event notification.test to each destination at once (no retry) and answers how each went; each is recorded in the delivery log and the send in the audit log (notification.test_sent). 200 even when some failed: see each result.
+         */
+        post: operations["sendTestNotification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The notification delivery log, newest first */
+        get: operations["listNotificationDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -408,7 +465,7 @@ export interface components {
              * @description Why the request was refused, as a stable machine-readable name: go by it, not by detail, whose wording may change. Each code always comes with the same status (see the README's API section). A code named after its class (invalid, unauthorized, forbidden, not_found, conflict, …) is that class's generic one. The sign_in_*, id_token_invalid and idp_* codes name refusals of the HTML sign-in pages under /auth and appear in the server's log only.
              * @enum {string}
              */
-            code: "admin_required" | "ambiguous_json_key" | "auth_header_malformed" | "auth_header_repeated" | "conflict" | "credentials_missing" | "cross_origin" | "csrf_invalid" | "database_unavailable" | "feed_stale" | "forbidden" | "id_token_invalid" | "idp_claim_invalid" | "idp_claim_missing" | "idp_unavailable" | "internal" | "invalid" | "invalid_cursor" | "invalid_field" | "invalid_json" | "invalid_parameter" | "method_not_allowed" | "not_admin" | "not_found" | "rate_limited" | "route_not_found" | "run_id_reused" | "scope_missing" | "scopes_too_wide" | "service_token_required" | "service_user_disabled" | "service_user_has_tokens" | "session_ended" | "session_required" | "sign_in_expired" | "sign_in_incomplete" | "sign_in_not_configured" | "sign_in_refused" | "sign_in_replayed" | "token_bad_signature" | "token_expired" | "token_invalid" | "token_malformed" | "token_not_yet_valid" | "token_revoked" | "token_unknown" | "token_wrong_audience" | "token_wrong_issuer" | "too_large" | "too_many_requests" | "unauthorized" | "unavailable" | "unknown_field" | "unknown_workload" | "unsupported_media_type" | "workload_forbidden" | "workloads_required" | "wrong_type";
+            code: "admin_required" | "ambiguous_json_key" | "auth_header_malformed" | "auth_header_repeated" | "conflict" | "credentials_missing" | "cross_origin" | "csrf_invalid" | "database_unavailable" | "feed_stale" | "forbidden" | "id_token_invalid" | "idp_claim_invalid" | "idp_claim_missing" | "idp_unavailable" | "internal" | "invalid" | "invalid_cursor" | "invalid_field" | "invalid_json" | "invalid_parameter" | "method_not_allowed" | "not_admin" | "not_found" | "notifications_not_configured" | "rate_limited" | "route_not_found" | "run_id_reused" | "scope_missing" | "scopes_too_wide" | "service_token_required" | "service_user_disabled" | "service_user_has_tokens" | "session_ended" | "session_required" | "sign_in_expired" | "sign_in_incomplete" | "sign_in_not_configured" | "sign_in_refused" | "sign_in_replayed" | "token_bad_signature" | "token_expired" | "token_invalid" | "token_malformed" | "token_not_yet_valid" | "token_revoked" | "token_unknown" | "token_wrong_audience" | "token_wrong_issuer" | "too_large" | "too_many_requests" | "unauthorized" | "unavailable" | "unknown_field" | "unknown_workload" | "unsupported_media_type" | "workload_forbidden" | "workloads_required" | "wrong_type";
             detail?: string;
             requestId?: string;
         };
@@ -455,6 +512,10 @@ export interface components {
             scopes: components["schemas"]["Scope"][];
             /** @description The service user the token belongs to; `sub` is its name. */
             serviceUserId: number;
+            /** @description Who revoked the token; null while it is not revoked (the list shows active tokens). */
+            revokedBy: string | null;
+            /** @description Why, as given with `DELETE /api/tokens/{tokenId}?reason=`; null without a reason or while not revoked. */
+            revocationReason: string | null;
         };
         TokenSelf: {
             tokenId: string;
@@ -802,6 +863,98 @@ export interface components {
             workloads?: string[] | null;
             disabled?: boolean | null;
         };
+        NotificationDestination: {
+            /**
+             * @description Stable name of the destination: webhook:<first 16 hex digits of the SHA-256 of its URL>, or email:<address>.
+             * @example webhook:3f2a9c0d5e6b7a81
+             * @example email:ops@example.com
+             */
+            id: string;
+            /** @enum {string} */
+            kind: "webhook" | "email";
+            /**
+             * @description What may be shown of it: a webhook's scheme and host with `/…` for its path (which often is its secret), or the email address.
+             * @example https://hooks.slack.com/…
+             * @example ops@example.com
+             */
+            destination: string;
+        };
+        NotificationSettings: {
+            /** @description NOTIFY_WEBHOOK_URLS, then NOTIFY_EMAILS (when SMTP_URL is set). */
+            destinations: components["schemas"]["NotificationDestination"][];
+            /** @description Webhook requests carry CodeMetrics-Signature (NOTIFY_WEBHOOK_SECRET is set). The secret itself is never shown. */
+            webhookSigned: boolean;
+            /**
+             * @description SMTP_URL without its password; null when email is off.
+             * @example smtps://mailer@smtp.example.com:465
+             */
+            emailServer: string | null;
+            /**
+             * @description NOTIFY_CHECK_INTERVAL, as a Go duration.
+             * @example 1m0s
+             */
+            checkInterval: string;
+            /** @description The same, in seconds. */
+            checkIntervalSeconds: number;
+            /**
+             * @description Days before expiry at which token.expiring is sent.
+             * @example [
+             *       30,
+             *       7,
+             *       1
+             *     ]
+             */
+            thresholdDays: number[];
+        };
+        TestNotificationResult: {
+            id: string;
+            /** @enum {string} */
+            kind: "webhook" | "email";
+            destination: string;
+            /** @enum {string} */
+            status: "delivered" | "failed";
+            /** @description Why it failed (the receiver's status and the start of its answer, or the connection's error), without secrets; null when delivered. */
+            error: string | null;
+        };
+        TestNotificationResults: {
+            results: components["schemas"]["TestNotificationResult"][];
+        };
+        NotificationDelivery: {
+            /** @description The delivery's id, also sent as the CodeMetrics-Delivery header of every attempt. */
+            id: number;
+            /** @enum {string} */
+            event: "token.expiring" | "token.expired" | "token.revoked" | "token.rotated" | "token.grace_ended" | "notification.test";
+            /** @description null for a test. */
+            tokenId: string | null;
+            /** @description The token's subject; null for a test. */
+            subject: string | null;
+            /** @description token.expiring: the warning's threshold (30, 7 or 1 days); else null. */
+            thresholdDays: number | null;
+            /** @description As NotificationDestination.destination shows it. */
+            destination: string;
+            /** @enum {string} */
+            kind: "webhook" | "email";
+            /**
+             * @description pending: not delivered yet, tried again at nextAttempt; failed: no attempt succeeded within 24 hours (a test: its one attempt failed).
+             * @enum {string}
+             */
+            status: "pending" | "delivered" | "failed";
+            attempts: number;
+            /** @description Why the latest failed attempt failed, at most 300 characters and without secrets (a webhook shows as its scheme and host); null when none failed. */
+            lastError: string | null;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00.000Z
+             */
+            created: string;
+            /** Format: date-time */
+            lastAttempt: string | null;
+            /**
+             * Format: date-time
+             * @description When a pending delivery is tried next; null otherwise.
+             */
+            nextAttempt: string | null;
+        };
     };
     responses: never;
     parameters: {
@@ -816,6 +969,8 @@ export interface components {
         Link: string;
         /** @description How many items the filter selects, on every page. */
         "X-Total-Count": number;
+        /** @description On every answer to a service token: the moment it stops working (its expiry), RFC 3339 in UTC, such as 2027-03-01T09:00:00Z. Read from the verified token, at no cost to the request. */
+        "CodeMetrics-Token-Expiration": string;
     };
     pathItems: never;
 }
@@ -995,7 +1150,10 @@ export interface operations {
     };
     revokeToken: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Why it is revoked (up to 200 characters of visible text on one line): kept with the token (`revocationReason`), in the audit event and in the token.revoked notification. */
+                reason?: string;
+            };
             header?: never;
             path: {
                 tokenId: string;
@@ -1010,6 +1168,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description The request is malformed; `detail` says what to change. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Missing, malformed, forged, expired or revoked credentials. */
             401: {
@@ -1070,6 +1237,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1088,6 +1256,7 @@ export interface operations {
             /** @description Valid credentials without the right: a service token where an administrator is needed, a missing scope, a missing CSRF token. */
             403: {
                 headers: {
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1097,6 +1266,7 @@ export interface operations {
             /** @description Rate limited; see `Retry-After`. */
             429: {
                 headers: {
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1106,6 +1276,7 @@ export interface operations {
             /** @description The database is unreachable or the revocation feed is stale; retry. */
             503: {
                 headers: {
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1538,6 +1709,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1556,6 +1728,7 @@ export interface operations {
             /** @description Valid credentials without the right: a service token where an administrator is needed, a missing scope, a missing CSRF token. */
             403: {
                 headers: {
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1565,6 +1738,7 @@ export interface operations {
             /** @description Rate limited; see `Retry-After`. */
             429: {
                 headers: {
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1574,6 +1748,7 @@ export interface operations {
             /** @description The database is unreachable or the revocation feed is stale; retry. */
             503: {
                 headers: {
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1598,6 +1773,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1607,6 +1783,7 @@ export interface operations {
             /** @description The request is malformed; `detail` says what to change. */
             400: {
                 headers: {
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1625,6 +1802,7 @@ export interface operations {
             /** @description Valid credentials without the right: a missing scope, a disabled service user (service_user_disabled), a workload the token's service user does not hold (workload_forbidden), a non-administrator, a missing CSRF token. */
             403: {
                 headers: {
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1634,6 +1812,7 @@ export interface operations {
             /** @description The body is larger than 64 KiB. */
             413: {
                 headers: {
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1643,6 +1822,7 @@ export interface operations {
             /** @description The body is not sent as application/json. */
             415: {
                 headers: {
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1652,6 +1832,7 @@ export interface operations {
             /** @description Rate limited; see `Retry-After`. */
             429: {
                 headers: {
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1661,6 +1842,7 @@ export interface operations {
             /** @description The database is unreachable or the revocation feed is stale; retry. */
             503: {
                 headers: {
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1689,6 +1871,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Total-Count": components["headers"]["X-Total-Count"];
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1716,6 +1899,7 @@ export interface operations {
             /** @description Valid credentials without the right: a missing scope, a disabled service user (service_user_disabled), a workload the token's service user does not hold (workload_forbidden), a non-administrator, a missing CSRF token. */
             403: {
                 headers: {
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1725,6 +1909,7 @@ export interface operations {
             /** @description Rate limited; see `Retry-After`. */
             429: {
                 headers: {
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1734,6 +1919,7 @@ export interface operations {
             /** @description The database is unreachable or the revocation feed is stale; retry. */
             503: {
                 headers: {
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1764,6 +1950,7 @@ export interface operations {
             200: {
                 headers: {
                     Link: components["headers"]["Link"];
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1773,6 +1960,7 @@ export interface operations {
             /** @description The request is malformed; `detail` says what to change. */
             400: {
                 headers: {
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1791,6 +1979,7 @@ export interface operations {
             /** @description Valid credentials without the right: a missing scope, a disabled service user (service_user_disabled), a workload the token's service user does not hold (workload_forbidden), a non-administrator, a missing CSRF token. */
             403: {
                 headers: {
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1800,6 +1989,7 @@ export interface operations {
             /** @description Rate limited; see `Retry-After`. */
             429: {
                 headers: {
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1809,6 +1999,7 @@ export interface operations {
             /** @description The database is unreachable or the revocation feed is stale; retry. */
             503: {
                 headers: {
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1833,6 +2024,7 @@ export interface operations {
             /** @description Already recorded (idempotent) */
             200: {
                 headers: {
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1842,6 +2034,7 @@ export interface operations {
             /** @description Recorded */
             201: {
                 headers: {
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1851,6 +2044,7 @@ export interface operations {
             /** @description The request is malformed; `detail` says what to change. */
             400: {
                 headers: {
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1869,6 +2063,7 @@ export interface operations {
             /** @description Valid credentials without the right: a missing scope, a disabled service user (service_user_disabled), a workload the token's service user does not hold (workload_forbidden), a non-administrator, a missing CSRF token. */
             403: {
                 headers: {
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1878,6 +2073,7 @@ export interface operations {
             /** @description The id was already used for a different run. */
             409: {
                 headers: {
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1887,6 +2083,7 @@ export interface operations {
             /** @description The body is larger than 64 KiB. */
             413: {
                 headers: {
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1896,6 +2093,7 @@ export interface operations {
             /** @description The body is not sent as application/json. */
             415: {
                 headers: {
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1905,6 +2103,7 @@ export interface operations {
             /** @description Rate limited; see `Retry-After`. */
             429: {
                 headers: {
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1914,6 +2113,7 @@ export interface operations {
             /** @description The database is unreachable or the revocation feed is stale; retry. */
             503: {
                 headers: {
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2613,6 +2813,189 @@ export interface operations {
             };
             /** @description No such run. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable or the revocation feed is stale; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    notificationDestinations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationSettings"];
+                };
+            };
+            /** @description Missing, malformed, forged, expired or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Valid credentials without the right: a service token where an administrator is needed, a missing scope, a missing CSRF token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    sendTestNotification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One result per destination */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestNotificationResults"];
+                };
+            };
+            /** @description Missing, malformed, forged, expired or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Valid credentials without the right: a service token where an administrator is needed, a missing scope, a missing CSRF token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No destination is configured (code notifications_not_configured). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable or the revocation feed is stale; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listNotificationDeliveries: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1 to 1000; anything else is a 400. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Opaque: the cursor of the previous page's `Link: <...>; rel="next"`. Another list's or another filter's cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deliveries, newest first */
+            200: {
+                headers: {
+                    Link: components["headers"]["Link"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationDelivery"][];
+                };
+            };
+            /** @description The request is malformed; `detail` says what to change. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, forged, expired or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Valid credentials without the right: a service token where an administrator is needed, a missing scope, a missing CSRF token. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react'
-import { ChartLine, ClipboardList, KeyRound, LayoutDashboard } from 'lucide-react'
+import { BellRing, ChartLine, ClipboardList, KeyRound, LayoutDashboard } from 'lucide-react'
 import { NavLink, Outlet } from 'react-router'
 import { BrandMark } from './Brand'
 import { ThemeToggle } from './ThemeToggle'
@@ -63,6 +63,12 @@ export function AppShell({ userMenu }: { userMenu: ReactNode }) {
               <NavLink to="/admin/audit-log" className={navLink}>
                 <ClipboardList aria-hidden="true" className="size-4" />
                 Audit Log
+              </NavLink>
+            </li>
+            <li>
+              <NavLink to="/admin/notifications" className={navLink}>
+                <BellRing aria-hidden="true" className="size-4" />
+                Notifications
               </NavLink>
             </li>
           </ul>

@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react'
-import { ArrowRight, ClipboardList, KeyRound, Settings, Users } from 'lucide-react'
+import { ArrowRight, BellRing, ClipboardList, KeyRound, Settings, Users } from 'lucide-react'
 import { Link } from 'react-router'
 import { PageHeader } from '../../../components/layout/PageHeader'
 import { Alert } from '../../../components/ui/Alert'
@@ -42,6 +42,7 @@ export function AdminHub({ serviceTokenCount }: { serviceTokenCount: ReactNode }
       <div className="grid gap-5 lg:grid-cols-2">
         <ServiceTokensCard count={serviceTokenCount} />
         <AuditLogCard />
+        <NotificationsCard />
         <SystemSettingsCard />
         <UserAccessCard />
       </div>
@@ -79,6 +80,23 @@ function AuditLogCard() {
       <div className="mt-auto">
         <Link to="/admin/audit-log" className="btn-secondary">
           View Audit Log
+          <ArrowRight aria-hidden="true" className="size-4" />
+        </Link>
+      </div>
+    </Card>
+  )
+}
+
+function NotificationsCard() {
+  return (
+    <Card title="Notifications" icon={<BellRing aria-hidden="true" className={icon} />}>
+      <p className="muted text-sm">
+        Warnings 30, 7 and 1 days before a service token expires, and news of expired and revoked tokens, sent to
+        webhooks and email: where they go, a test, and what was delivered.
+      </p>
+      <div className="mt-auto">
+        <Link to="/admin/notifications" className="btn-secondary">
+          Manage Notifications
           <ArrowRight aria-hidden="true" className="size-4" />
         </Link>
       </div>
