@@ -1,4 +1,4 @@
-import { useState } from 'react'
+import { useState, type ReactElement } from 'react'
 import { fireEvent, screen, waitFor, within } from '@testing-library/react'
 import { MemoryRouter } from 'react-router'
 import { describe, expect, it, vi } from 'vitest'
@@ -27,7 +27,7 @@ function Harness({
   )
 }
 
-function render(ui: React.ReactElement) {
+function render(ui: ReactElement) {
   return renderWithQuery(<MemoryRouter>{ui}</MemoryRouter>)
 }
 
@@ -60,7 +60,7 @@ function checkScope(scope: string, on = true) {
   if ((box as HTMLInputElement).checked !== on) fireEvent.click(box)
 }
 
-async function bodyOf(requests: RecordedRequest[], key: string) {
+async function bodyOf(requests: RecordedRequest[], key: string): Promise<unknown> {
   await waitFor(() => expect(requests.some((r) => r.key === key)).toBe(true))
   return requests.find((r) => r.key === key)!.request.json()
 }
