@@ -7,7 +7,7 @@ import { Dialog } from '../../../components/ui/Dialog'
 import { RelativeTime } from '../../../components/ui/RelativeTime'
 import { errorMessage } from '../../../lib/api'
 import { useDebouncedValue } from '../../../lib/useDebouncedValue'
-import { describeWorkloads, serviceUserByNameQuery, type ServiceUser } from '../api/serviceUsers'
+import { describeWorkloads, serviceUserByNameQuery, serviceUserKeys, type ServiceUser } from '../api/serviceUsers'
 import { SCOPES, createToken, validateSubject, type CreatedToken, type Scope } from '../api/tokens'
 import { WorkloadsField, readWorkloads, type WorkloadsValue } from './WorkloadsField'
 
@@ -113,6 +113,8 @@ function CreateTokenForm({
         }
       }
       const token = await createToken(name, scopes, send)
+      // The token may have created its service user: what is known of service users is stale.
+      void queryClient.invalidateQueries({ queryKey: serviceUserKeys.all })
       onCreated({ ...token, subject: name })
     } catch (err) {
       setServerError(errorMessage(err))
