@@ -2,7 +2,7 @@ import type { Page, TestInfo } from '@playwright/test'
 import { createTokenWithCli } from '../fixtures/cli'
 import { checkScreen } from '../fixtures/a11y'
 import { expect, signInAs, test, users, watchForErrors } from '../fixtures/auth'
-import { TokensPage } from '../pages/PortalPage'
+import { ServiceUsersPage, TokensPage } from '../pages/PortalPage'
 
 // Every screen, dialogs open, in the light and the dark theme: no serious or critical axe
 // violation, and a screenshot of each (E2E_SCREENSHOT_DIR, default screenshots/).
@@ -84,6 +84,41 @@ for (const colorScheme of ['light', 'dark'] as const) {
       await page.goto('/')
       await expect(page.getByRole('heading', { level: 1, name: 'Dashboard' })).toBeVisible()
       await check(page, 'home', testInfo)
+      expect(errors).toEqual([])
+    })
+
+    test('service user screens and dialogs', async ({ page }, testInfo) => {
+      const errors = watchForErrors(page)
+      // A migrated-like subject: its service user reads every workload.
+      createTokenWithCli({ subject: `exporter-${colorScheme}`, createdBy: 'ops@example.com' })
+      await signInAs(page, users.admin, '/admin/service-users')
+      const serviceUsers = new ServiceUsersPage(page)
+      await expect(serviceUsers.row(`exporter-${colorScheme}`)).toBeVisible()
+      await check(page, 'service-users', testInfo)
+
+      // The create dialog with pipeline:write on every workload: the warning shows.
+      await page.getByRole('button', { name: 'Create Service User' }).first().click()
+      await serviceUsers.dialog.getByLabel('Name').fill(`team-a-ci-${colorScheme}`)
+      await serviceUsers.dialog.getByRole('checkbox', { name: /pipeline:write/ }).check()
+      await serviceUsers.setWorkloads('*')
+      await expect(serviceUsers.dialog.getByText('Every workload, with pipeline:write')).toBeVisible()
+      await check(page, 'create-service-user-dialog', testInfo)
+      await serviceUsers.setWorkloads(['team-a'])
+      await serviceUsers.dialog.getByRole('button', { name: 'Create Service User' }).click()
+      await expect(page.getByRole('heading', { level: 1, name: `team-a-ci-${colorScheme}` })).toBeVisible()
+      await serviceUsers.createToken()
+      await expect(page.getByRole('table', { name: 'Active service tokens' })).toBeVisible()
+      await check(page, 'service-user', testInfo)
+
+      await page.getByRole('button', { name: 'Edit', exact: true }).click()
+      await serviceUsers.setWorkloads(['team-a-mobile'])
+      await expect(serviceUsers.dialog.getByText('What this does to its tokens')).toBeVisible()
+      await check(page, 'edit-service-user-dialog', testInfo)
+      await page.keyboard.press('Escape')
+      await page.getByRole('button', { name: 'Delete', exact: true }).click()
+      await expect(serviceUsers.dialog.getByRole('button', { name: 'Revoke its token and delete' })).toBeVisible()
+      await check(page, 'delete-service-user-dialog', testInfo)
+      await page.keyboard.press('Escape')
       expect(errors).toEqual([])
     })
   })

@@ -38,7 +38,7 @@ test('an empty dashboard shows how to record the first run, and the example work
   // The example is a real request: with a pipeline:write token it records a run.
   const tokens = new TokensPage(page)
   await page.getByRole('main').getByRole('link', { name: 'Service Tokens' }).click()
-  const token = await tokens.create(unique('first-run'), ['pipeline:write'])
+  const token = await tokens.create(unique('first-run'), ['pipeline:write'], ['my-team'])
   await tokens.closeDialog()
   await page.goBack()
   await expect(page.getByRole('heading', { name: 'No pipeline runs yet' })).toBeVisible()
@@ -64,7 +64,8 @@ test('a pipeline:write token made in the portal records runs that the dashboard 
   const tokens = new TokensPage(page)
   await tokens.goto()
   const pipelineSubject = unique('ci-pipeline')
-  const pipelineToken = await tokens.create(pipelineSubject, ['pipeline:write'])
+  const workload = unique('team')
+  const pipelineToken = await tokens.create(pipelineSubject, ['pipeline:write'], [workload])
   await tokens.closeDialog()
   const readerSubject = unique('grafana')
   const readerToken = await tokens.create(readerSubject) // the default scope, metrics:read
@@ -74,7 +75,6 @@ test('a pipeline:write token made in the portal records runs that the dashboard 
   await expect(tokens.row(readerSubject)).toContainText('metrics:read')
 
   // Six runs over three UTC days, as a CI system would send them.
-  const workload = unique('team')
   const now = Date.now()
   const at = (msAgo: number) => new Date(now - msAgo)
   // Today's three runs must all start today (UTC), or soon after midnight the cancelled build

@@ -16,6 +16,7 @@ function token(sub: string, expiresInDays: number, lastUsed: string | null = nul
     createdBy: 'admin@example.com',
     lastUsed,
     scopes: ['metrics:read'],
+    serviceUserId: sub.length,
   }
 }
 
@@ -122,6 +123,26 @@ describe('App', () => {
     expect(within(ok).queryByText('Expiring soon')).not.toBeInTheDocument()
     expect(screen.getByRole('button', { name: `Revoke ${markup}` })).toBeVisible()
     expect(screen.getByText('Showing 2 of 2 tokens')).toBeVisible()
+    // Each subject leads to its service user.
+    expect(within(ok).getByRole('link', { name: 'ci-pipeline' })).toHaveAttribute('href', `/admin/service-users/${'ci-pipeline'.length}`)
+  })
+
+  it('the Administration page has a Service Users card that leads to the service users', async () => {
+    window.history.replaceState(null, '', '/admin')
+    mockFetch({
+      'GET /api/auth/me': () => jsonResponse(200, admin),
+      'GET /api/service-users?limit=1': () =>
+        new Response('[]', { status: 200, headers: { 'Content-Type': 'application/json', 'X-Total-Count': '3' } }),
+      'GET /api/service-users?limit=50': () =>
+        new Response('[]', { status: 200, headers: { 'Content-Type': 'application/json', 'X-Total-Count': '0' } }),
+    })
+    render(<App />)
+    const card = await screen.findByRole('region', { name: 'Service Users' })
+    expect(await within(card).findByText('3 service users')).toBeVisible()
+    fireEvent.click(within(card).getByRole('link', { name: 'Manage Service Users' }))
+    expect(await screen.findByRole('heading', { level: 1, name: 'Service Users' })).toBeVisible()
+    expect(screen.getByRole('navigation', { name: 'Main' })).toContainElement(screen.getByRole('link', { name: 'Service Users' }))
+    expect(await screen.findByText('No service users')).toBeVisible()
   })
 
   it('pages through the tokens with "Load more", following the Link header\'s cursor', async () => {

@@ -7,6 +7,9 @@ import { AdminHub } from '../features/admin/components/AdminHub'
 import { DashboardPage } from '../features/dashboard/components/DashboardPage'
 import { NotificationsPage } from '../features/notifications/components/NotificationsPage'
 import { ActiveTokenCount } from '../features/tokens/components/ActiveTokenCount'
+import { ServiceUserCount } from '../features/tokens/components/ServiceUserCount'
+import { ServiceUserPage } from '../features/tokens/components/ServiceUserPage'
+import { ServiceUsersPage } from '../features/tokens/components/ServiceUsersPage'
 import { TokensPage } from '../features/tokens/components/TokensPage'
 import { AuthGate } from './AuthGate'
 
@@ -23,8 +26,13 @@ export const routes: RouteObject[] = [
     element: <AuthGate />,
     children: [
       { index: true, element: <DashboardPage /> },
-      { path: 'admin', element: <AdminHub serviceTokenCount={<ActiveTokenCount />} /> },
+      {
+        path: 'admin',
+        element: <AdminHub serviceTokenCount={<ActiveTokenCount />} serviceUserCount={<ServiceUserCount />} />,
+      },
       { path: 'admin/service-tokens', element: <TokensPage /> },
+      { path: 'admin/service-users', element: <ServiceUsersPage /> },
+      { path: 'admin/service-users/:serviceUserId', element: <ServiceUserPage /> },
       { path: 'admin/audit-log', element: <AuditLogPage /> },
       { path: 'admin/notifications', element: <NotificationsPage /> },
       { path: '*', element: <NotFound /> },

@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react'
-import { BellRing, ChartLine, ClipboardList, KeyRound, LayoutDashboard } from 'lucide-react'
+import { BellRing, Bot, ChartLine, ClipboardList, KeyRound, LayoutDashboard } from 'lucide-react'
 import { NavLink, Outlet } from 'react-router'
 import { BrandMark } from './Brand'
 import { ThemeToggle } from './ThemeToggle'
@@ -57,6 +57,12 @@ export function AppShell({ userMenu }: { userMenu: ReactNode }) {
               <NavLink to="/admin/service-tokens" className={navLink}>
                 <KeyRound aria-hidden="true" className="size-4" />
                 Service Tokens
+              </NavLink>
+            </li>
+            <li>
+              <NavLink to="/admin/service-users" className={navLink}>
+                <Bot aria-hidden="true" className="size-4" />
+                Service Users
               </NavLink>
             </li>
             <li>

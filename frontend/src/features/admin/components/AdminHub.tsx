@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react'
-import { ArrowRight, BellRing, ClipboardList, KeyRound, Settings, Users } from 'lucide-react'
+import { ArrowRight, BellRing, Bot, ClipboardList, KeyRound, Settings, Users } from 'lucide-react'
 import { Link } from 'react-router'
 import { PageHeader } from '../../../components/layout/PageHeader'
 import { Alert } from '../../../components/ui/Alert'
@@ -24,23 +24,24 @@ function Card({ title, icon, children, wide }: { title: string; icon: ReactNode;
 }
 
 /**
- * The Administration page: the portal's hub. The service token count comes from the tokens
- * feature, so the app passes it in.
+ * The Administration page: the portal's hub. The service token and service user counts come
+ * from the tokens feature, so the app passes them in.
  */
-export function AdminHub({ serviceTokenCount }: { serviceTokenCount: ReactNode }) {
+export function AdminHub({ serviceTokenCount, serviceUserCount }: { serviceTokenCount: ReactNode; serviceUserCount: ReactNode }) {
   return (
     <>
       <PageHeader
         title="Administration"
         description={
           <p>
-            The central hub for managing this CodeMetrics instance: service tokens for API access, the audit log, the
-            system settings in force and who may administer it.
+            The central hub for managing this CodeMetrics instance: service users and their tokens for API access, the
+            audit log, the system settings in force and who may administer it.
           </p>
         }
       />
       <div className="grid gap-5 lg:grid-cols-2">
         <ServiceTokensCard count={serviceTokenCount} />
+        <ServiceUsersCard count={serviceUserCount} />
         <AuditLogCard />
         <NotificationsCard />
         <SystemSettingsCard />
@@ -63,6 +64,24 @@ function ServiceTokensCard({ count }: { count: ReactNode }) {
       <div className="mt-auto">
         <Link to="/admin/service-tokens" className="btn-primary">
           Manage Service Tokens
+          <ArrowRight aria-hidden="true" className="size-4" />
+        </Link>
+      </div>
+    </Card>
+  )
+}
+
+function ServiceUsersCard({ count }: { count: ReactNode }) {
+  return (
+    <Card title="Service Users" icon={<Bot aria-hidden="true" className={icon} />}>
+      <p className="muted text-sm">
+        The automation identities that tokens belong to: each has a role (scopes) and the workloads it may write and
+        read, which apply to all its tokens at once. Disable one to stop all its tokens until it is enabled again.
+      </p>
+      {count}
+      <div className="mt-auto">
+        <Link to="/admin/service-users" className="btn-primary">
+          Manage Service Users
           <ArrowRight aria-hidden="true" className="size-4" />
         </Link>
       </div>

@@ -11,7 +11,31 @@ export const AUDIT_ACTIONS = [
   { value: 'auth.sign_in_denied', label: 'Sign-in denied' },
   { value: 'auth.signed_out', label: 'Signed out' },
   { value: 'auth.session_token_issued', label: 'Session token issued' },
+  { value: 'service_user.created', label: 'Service user created' },
+  { value: 'service_user.updated', label: 'Service user changed' },
+  { value: 'service_user.disabled', label: 'Service user disabled' },
+  { value: 'service_user.enabled', label: 'Service user enabled' },
+  { value: 'service_user.deleted', label: 'Service user deleted' },
+  { value: 'pipeline_run.deleted', label: 'Run deleted' },
 ] as const
+
+/** A service user's field as an audit event holds it, in words. */
+function shown(value: unknown): string {
+  if (Array.isArray(value)) return value.length ? value.map(String).join(' ') : '(none)'
+  if (typeof value === 'string') return value === '' ? '(empty)' : `“${value}”`
+  return JSON.stringify(value)
+}
+
+/** What a service user's change changed: "workloads * → team-a; disabled false → true". */
+function changes(before: unknown, after: unknown): string {
+  if (!before || typeof before !== 'object' || !after || typeof after !== 'object') return ''
+  const b = before as Record<string, unknown>
+  const a = after as Record<string, unknown>
+  return Object.keys(a)
+    .filter((k) => JSON.stringify(b[k]) !== JSON.stringify(a[k]))
+    .map((k) => `${k} ${shown(b[k])} → ${shown(a[k])}`)
+    .join('; ')
+}
 
 export function actionLabel(action: string): string {
   return AUDIT_ACTIONS.find((a) => a.value === action)?.label ?? action
@@ -36,7 +60,23 @@ export function describeDetails(event: AuditEvent): string {
       return [str('subject') && `Subject “${str('subject')}”`, scopes && `scopes ${scopes}`].filter(Boolean).join('; ')
     }
     case 'token.revoked':
-      return str('subject') ? `Subject “${str('subject')}”` : ''
+      return [str('subject') && `Subject “${str('subject')}”`, d.serviceUserDeleted === true && 'with its service user']
+        .filter(Boolean)
+        .join(', ')
+    case 'service_user.created':
+      return [`scopes ${shown(d.scopes)}`, `workloads ${shown(d.workloads)}`].join('; ')
+    case 'service_user.updated':
+    case 'service_user.disabled':
+    case 'service_user.enabled':
+      return changes(d.before, d.after) || 'no field changed'
+    case 'service_user.deleted': {
+      const revoked: unknown = d.revokedTokens
+      return typeof revoked === 'number' ? `${revoked} active token(s) revoked with it` : ''
+    }
+    case 'pipeline_run.deleted':
+      return [str('id') && `Run #${str('id')}`, str('workload') && `of ${str('workload')}`, str('serviceUser') && `recorded by ${str('serviceUser')}`]
+        .filter(Boolean)
+        .join(' ')
     case 'auth.signed_in':
       return [str('name'), str('reason')].filter(Boolean).join(' — ')
     case 'auth.sign_in_denied':

@@ -75,3 +75,31 @@ describe('describeSource', () => {
     )
   })
 })
+
+describe('describeDetails of service users and runs', () => {
+  it('says what a change changed, before → after', () => {
+    const before = { description: '', scopes: ['metrics:read', 'pipeline:write'], workloads: ['*'], disabled: false, needsReview: true }
+    const after = { ...before, workloads: ['team-a'], needsReview: false }
+    expect(describeDetails(event({ action: 'service_user.updated', details: details({ id: 7, before, after }) }))).toBe(
+      'workloads * → team-a; needsReview true → false',
+    )
+    expect(
+      describeDetails(event({ action: 'service_user.disabled', details: details({ id: 7, before, after: { ...before, disabled: true } }) })),
+    ).toBe('disabled false → true')
+  })
+
+  it('names what a creation granted, a deletion revoked and a deleted run', () => {
+    expect(
+      describeDetails(event({ action: 'service_user.created', details: details({ scopes: ['pipeline:write'], workloads: ['team-a', 'team-b'] }) })),
+    ).toBe('scopes pipeline:write; workloads team-a team-b')
+    expect(describeDetails(event({ action: 'service_user.deleted', details: details({ revokedTokens: 2 }) }))).toBe(
+      '2 active token(s) revoked with it',
+    )
+    expect(
+      describeDetails(event({ action: 'token.revoked', details: details({ subject: 'team-a-ci', serviceUserDeleted: true }) })),
+    ).toBe('Subject “team-a-ci”, with its service user')
+    expect(
+      describeDetails(event({ action: 'pipeline_run.deleted', details: details({ id: 'gh-1', workload: 'team-a', serviceUser: 'team-a-ci' }) })),
+    ).toBe('Run #gh-1 of team-a recorded by team-a-ci')
+  })
+})

@@ -13,12 +13,10 @@ import { AUDIT_ACTIONS, actionLabel, describeDetails, describeSource, useAuditEv
 const th = 'px-4 py-3 text-left text-xs font-semibold tracking-wide text-slate-600 uppercase dark:text-slate-400'
 const td = 'px-4 py-3 align-top text-sm'
 
-const actionTone = (action: string) =>
-  action === 'token.revoked' || action === 'auth.sign_in_denied'
-    ? 'danger'
-    : action === 'token.created'
-      ? 'success'
-      : 'neutral'
+const dangerous = new Set(['token.revoked', 'auth.sign_in_denied', 'service_user.disabled', 'service_user.deleted', 'pipeline_run.deleted'])
+const granting = new Set(['token.created', 'service_user.created', 'service_user.enabled'])
+
+const actionTone = (action: string) => (dangerous.has(action) ? 'danger' : granting.has(action) ? 'success' : 'neutral')
 
 /** The credential an event was made with, and the client address and request id below it. */
 function SourceCell({ event }: { event: Parameters<typeof describeSource>[0] }) {

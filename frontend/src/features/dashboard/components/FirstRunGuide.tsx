@@ -42,17 +42,24 @@ export function FirstRunGuide() {
       <ol className="list-decimal space-y-3 pl-5 text-sm">
         <li>
           On the{' '}
+          <Link className="link" to="/admin/service-users">
+            Service Users
+          </Link>{' '}
+          page, create a service user for your pipeline with the <code className="font-mono">pipeline:write</code> scope
+          and the workloads it records into, such as <code className="font-mono">my-team</code>; then issue its token
+          with Create Token on its page. Or do both at once on the{' '}
           <Link className="link" to="/admin/service-tokens">
             Service Tokens
           </Link>{' '}
-          page, create a token for your pipeline with the <code className="font-mono">pipeline:write</code> scope.
+          page: Create Token asks for the workloads of a new service user.
         </li>
         <li>
           Keep it in your CI system’s secret store, for example as <code className="font-mono">CODEMETRICS_TOKEN</code>.
         </li>
         <li>
           At the end of each pipeline, record the run. The <code className="font-mono">id</code> is your CI system’s run
-          id: sending the same run again does not count it twice, and the workload is created by its first run.
+          id: sending the same run again does not count it twice, and the workload is created by its first run (only a
+          service user that names it may record it).
           <pre className="code-block mt-2" tabIndex={0}>
             <code>{example}</code>
           </pre>

@@ -57,8 +57,13 @@ export function useTokenCount() {
   })
 }
 
-export function createToken(subject: string, scopes: Scope[]): Promise<CreatedToken> {
-  return ok(client.POST('/api/tokens', { body: { subject, scopes } }))
+/**
+ * Issues a token for the service user named `subject`, creating it when there is none:
+ * `workloads` are then its workloads (required with pipeline:write; leave them out for an
+ * existing service user, whose own workloads apply).
+ */
+export function createToken(subject: string, scopes: Scope[], workloads?: string[]): Promise<CreatedToken> {
+  return ok(client.POST('/api/tokens', { body: workloads ? { subject, scopes, workloads } : { subject, scopes } }))
 }
 
 export async function revokeToken(tokenId: string): Promise<void> {
@@ -86,10 +91,19 @@ export function removeTokenFromCache(queryClient: QueryClient, tokenId: string) 
 
 /** Why a subject is not acceptable, or undefined when it is (the server checks the same). */
 export function validateSubject(raw: string): string | undefined {
-  const subject = raw.trim()
-  if (subject === '') return 'Enter a subject: the name of the service or application that will use the token.'
-  if ([...subject].length > 100) return `The subject is too long: ${[...subject].length} characters, at most 100.`
+  return checkName(raw, 'subject', 'Enter a subject: the name of the service or application that will use the token.')
+}
+
+/** Why a service user's name is not acceptable (the rules of a subject, which it is), or undefined. */
+export function validateServiceUserName(raw: string): string | undefined {
+  return checkName(raw, 'name', 'Enter a name: the pipeline or application that will use its tokens.')
+}
+
+function checkName(raw: string, noun: string, empty: string): string | undefined {
+  const name = raw.trim()
+  if (name === '') return empty
+  if ([...name].length > 100) return `The ${noun} is too long: ${[...name].length} characters, at most 100.`
   // eslint-disable-next-line no-control-regex -- matching control characters is the point
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(subject)) return 'The subject must not contain control characters such as tabs or line breaks.'
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) return `The ${noun} must not contain control characters such as tabs or line breaks.`
   return undefined
 }

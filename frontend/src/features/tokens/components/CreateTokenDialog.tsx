@@ -1,22 +1,29 @@
 import { useId, useState, type FormEvent } from 'react'
+import { useQuery, useQueryClient } from '@tanstack/react-query'
+import { Link } from 'react-router'
 import { Alert } from '../../../components/ui/Alert'
 import { CopyButton } from '../../../components/ui/CopyButton'
 import { Dialog } from '../../../components/ui/Dialog'
 import { RelativeTime } from '../../../components/ui/RelativeTime'
 import { errorMessage } from '../../../lib/api'
+import { useDebouncedValue } from '../../../lib/useDebouncedValue'
+import { describeWorkloads, serviceUserByNameQuery, serviceUserKeys, type ServiceUser } from '../api/serviceUsers'
 import { SCOPES, createToken, validateSubject, type CreatedToken, type Scope } from '../api/tokens'
+import { WorkloadsField, readWorkloads, type WorkloadsValue } from './WorkloadsField'
 
 interface CreateTokenDialogProps {
   onClose: () => void
   /** Called with the metadata only; the value never leaves this dialog. */
   onCreated: (token: { tokenId: string; subject: string }) => void
+  /** Issue the token for this service user (its page): the subject is its name, the scopes at most its own. */
+  serviceUser?: Pick<ServiceUser, 'name' | 'scopes'>
 }
 
 /**
  * Creates a token and shows its value once. The value lives only in this component's state:
  * closing the dialog unmounts it and the value is gone for good.
  */
-export function CreateTokenDialog({ onClose, onCreated }: CreateTokenDialogProps) {
+export function CreateTokenDialog({ onClose, onCreated, serviceUser }: CreateTokenDialogProps) {
   const [created, setCreated] = useState<(CreatedToken & { subject: string }) | null>(null)
   const [busy, setBusy] = useState(false)
 
@@ -26,6 +33,7 @@ export function CreateTokenDialog({ onClose, onCreated }: CreateTokenDialogProps
         <TokenCreated token={created} onDone={onClose} />
       ) : (
         <CreateTokenForm
+          serviceUser={serviceUser}
           onCancel={onClose}
           onBusy={setBusy}
           onCreated={(token) => {
@@ -39,22 +47,40 @@ export function CreateTokenDialog({ onClose, onCreated }: CreateTokenDialogProps
 }
 
 function CreateTokenForm({
+  serviceUser,
   onCancel,
   onBusy,
   onCreated,
 }: {
+  serviceUser?: Pick<ServiceUser, 'name' | 'scopes'>
   onCancel: () => void
   onBusy: (busy: boolean) => void
   onCreated: (token: CreatedToken & { subject: string }) => void
 }) {
-  const [subject, setSubject] = useState('')
-  const [scopes, setScopes] = useState<Scope[]>(['metrics:read'])
+  const [subject, setSubject] = useState(serviceUser?.name ?? '')
+  const [scopes, setScopes] = useState<Scope[]>(serviceUser ? serviceUser.scopes : ['metrics:read'])
+  const [workloads, setWorkloads] = useState<WorkloadsValue>({ mode: 'list', text: '' })
   const [fieldError, setFieldError] = useState<string>()
+  const [workloadsError, setWorkloadsError] = useState<string>()
   const [serverError, setServerError] = useState<string>()
   const [submitting, setSubmitting] = useState(false)
+  const queryClient = useQueryClient()
   const subjectId = useId()
   const hintId = useId()
   const errorId = useId()
+  const workloadsId = useId()
+
+  // Is the subject an existing service user? Then its own workloads apply; else the token's
+  // request creates it, and with pipeline:write it must be told which workloads it may write.
+  const name = subject.trim()
+  const settledName = useDebouncedValue(name)
+  const lookup = useQuery({
+    ...serviceUserByNameQuery(settledName),
+    enabled: !serviceUser && settledName !== '' && validateSubject(settledName) === undefined,
+  })
+  const existing = !serviceUser && settledName === name && lookup.isSuccess ? lookup.data : undefined
+  const writes = scopes.includes('pipeline:write')
+  const askWorkloads = !serviceUser && writes && !existing
 
   async function submit(event: FormEvent) {
     event.preventDefault()
@@ -72,8 +98,24 @@ function CreateTokenForm({
     setSubmitting(true)
     onBusy(true)
     try {
-      const token = await createToken(subject.trim(), scopes)
-      onCreated({ ...token, subject: subject.trim() })
+      let send: string[] | undefined
+      if (!serviceUser && writes) {
+        // The lookup may not have caught up with the typing: ask again (from the cache when it has).
+        const found = await queryClient.fetchQuery(serviceUserByNameQuery(name)).catch(() => null)
+        if (!found) {
+          const read = readWorkloads(workloads)
+          if ('error' in read) {
+            setWorkloadsError(read.error)
+            document.getElementById(workloadsId)?.focus()
+            return
+          }
+          send = read.workloads
+        }
+      }
+      const token = await createToken(name, scopes, send)
+      // The token may have created its service user: what is known of service users is stale.
+      void queryClient.invalidateQueries({ queryKey: serviceUserKeys.all })
+      onCreated({ ...token, subject: name })
     } catch (err) {
       setServerError(errorMessage(err))
     } finally {
@@ -84,55 +126,88 @@ function CreateTokenForm({
 
   return (
     <form onSubmit={(event) => void submit(event)} noValidate className="space-y-5">
-      <div className="space-y-1.5">
-        <label htmlFor={subjectId} className="block text-sm font-medium">
-          Subject
-        </label>
-        <input
-          id={subjectId}
-          data-autofocus
-          className="field-input aria-invalid:border-red-600 dark:aria-invalid:border-red-400"
-          value={subject}
-          onChange={(e) => {
-            setSubject(e.target.value)
-            if (fieldError) setFieldError(validateSubject(e.target.value))
-          }}
-          aria-invalid={fieldError ? true : undefined}
-          aria-describedby={fieldError ? `${errorId} ${hintId}` : hintId}
-          autoComplete="off"
-          spellCheck={false}
-          placeholder="e.g. ci-pipeline"
-        />
-        {fieldError && (
-          <p id={errorId} className="text-sm font-medium text-red-700 dark:text-red-400">
-            {fieldError}
-          </p>
-        )}
-        <p id={hintId} className="muted text-xs">
-          A descriptive name for the service or application using the token (1–100 characters).
+      {serviceUser ? (
+        <p className="text-sm">
+          For the service user <strong className="break-all">{serviceUser.name}</strong>: the token acts with its
+          workloads, and with the scopes chosen below as long as the service user holds them.
         </p>
-      </div>
+      ) : (
+        <div className="space-y-1.5">
+          <label htmlFor={subjectId} className="block text-sm font-medium">
+            Subject
+          </label>
+          <input
+            id={subjectId}
+            data-autofocus
+            className="field-input aria-invalid:border-red-600 dark:aria-invalid:border-red-400"
+            value={subject}
+            onChange={(e) => {
+              setSubject(e.target.value)
+              if (fieldError) setFieldError(validateSubject(e.target.value))
+            }}
+            aria-invalid={fieldError ? true : undefined}
+            aria-describedby={fieldError ? `${errorId} ${hintId}` : hintId}
+            autoComplete="off"
+            spellCheck={false}
+            placeholder="e.g. ci-pipeline"
+          />
+          {fieldError && (
+            <p id={errorId} className="text-sm font-medium text-red-700 dark:text-red-400">
+              {fieldError}
+            </p>
+          )}
+          <p id={hintId} className="muted text-xs">
+            A descriptive name for the service or application using the token (1–100 characters): the name of its
+            service user, created with the token when there is none.
+          </p>
+          <div aria-live="polite">
+            <SubjectOwner name={name} existing={existing} />
+          </div>
+        </div>
+      )}
 
       <fieldset className="space-y-2">
         <legend className="text-sm font-medium">Scopes</legend>
-        {SCOPES.map((scope) => (
-          <label key={scope.value} className="flex items-start gap-2 text-sm">
-            <input
-              type="checkbox"
-              className="mt-1 size-4 accent-blue-700"
-              checked={scopes.includes(scope.value)}
-              onChange={(e) =>
-                setScopes((current) =>
-                  e.target.checked ? [...current, scope.value] : current.filter((s) => s !== scope.value),
-                )
-              }
-            />
-            <span>
-              <code className="font-mono">{scope.value}</code> — {scope.description}
-            </span>
-          </label>
-        ))}
+        {SCOPES.map((scope, i) => {
+          const held = !serviceUser || serviceUser.scopes.includes(scope.value)
+          return (
+            <label key={scope.value} className="flex items-start gap-2 text-sm">
+              <input
+                type="checkbox"
+                className="mt-1 size-4 accent-blue-700"
+                checked={scopes.includes(scope.value)}
+                disabled={!held}
+                data-autofocus={serviceUser && i === SCOPES.findIndex((s) => serviceUser.scopes.includes(s.value)) ? true : undefined}
+                onChange={(e) =>
+                  setScopes((current) =>
+                    e.target.checked ? [...current, scope.value] : current.filter((s) => s !== scope.value),
+                  )
+                }
+              />
+              <span>
+                <code className="font-mono">{scope.value}</code> — {scope.description}
+                {!held && <span className="muted"> (the service user does not hold it)</span>}
+              </span>
+            </label>
+          )
+        })}
       </fieldset>
+
+      {askWorkloads && (
+        <WorkloadsField
+          value={workloads}
+          onChange={(value) => {
+            setWorkloads(value)
+            if (workloadsError) {
+              const read = readWorkloads(value)
+              setWorkloadsError('error' in read ? read.error : undefined)
+            }
+          }}
+          writes
+          error={workloadsError}
+          inputId={workloadsId}
+        />
+      )}
 
       {serverError && (
         <Alert tone="error" role="alert" title="The token was not created">
@@ -149,6 +224,31 @@ function CreateTokenForm({
         </button>
       </div>
     </form>
+  )
+}
+
+/** Whose token it will be: an existing service user (with what it may do) or a new one. */
+function SubjectOwner({ name, existing }: { name: string; existing: ServiceUser | null | undefined }) {
+  if (existing === undefined || name === '') return null
+  if (existing === null) {
+    return (
+      <p className="muted text-xs">
+        No service user is named “{name}” yet: one is created with this token, holding the scopes chosen below.
+      </p>
+    )
+  }
+  return (
+    <Alert tone={existing.disabled ? 'warning' : 'info'}>
+        <p>
+          “
+          <Link className="link" to={`/admin/service-users/${existing.id}`}>
+            {existing.name}
+          </Link>
+          ” is an existing service user: the token acts with its workloads ({describeWorkloads(existing.workloads)}) and
+          with the scopes chosen below that it holds ({existing.scopes.join(', ')}).
+          {existing.disabled && ' It is disabled: enable it before issuing tokens for it.'}
+        </p>
+    </Alert>
   )
 }
 

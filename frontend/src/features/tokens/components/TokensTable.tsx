@@ -1,5 +1,6 @@
 import { memo } from 'react'
 import { Trash2 } from 'lucide-react'
+import { Link } from 'react-router'
 import { RelativeTime } from '../../../components/ui/RelativeTime'
 import { expiryStatus } from '../../../lib/time'
 import type { ServiceToken } from '../api/tokens'
@@ -9,13 +10,15 @@ interface TokensTableProps {
   tokens: ServiceToken[]
   now: Date
   onRevoke: (token: ServiceToken) => void
+  /** Link each subject to its service user's page (off on that page itself). */
+  linkSubjects?: boolean
 }
 
 const th = 'px-4 py-3 text-left text-xs font-semibold tracking-wide text-slate-600 uppercase dark:text-slate-400'
 const td = 'px-4 py-3 align-top text-sm'
 
 /** The active tokens; rows expiring within 30 days are highlighted. */
-export function TokensTable({ tokens, now, onRevoke }: TokensTableProps) {
+export function TokensTable({ tokens, now, onRevoke, linkSubjects = true }: TokensTableProps) {
   return (
     <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
       <table className="min-w-full divide-y divide-slate-200 dark:divide-slate-800">
@@ -44,7 +47,7 @@ export function TokensTable({ tokens, now, onRevoke }: TokensTableProps) {
         </thead>
         <tbody className="divide-y divide-slate-200 dark:divide-slate-800">
           {tokens.map((token) => (
-            <TokenRow key={token.tokenId} token={token} now={now} onRevoke={onRevoke} />
+            <TokenRow key={token.tokenId} token={token} now={now} onRevoke={onRevoke} linkSubject={linkSubjects} />
           ))}
         </tbody>
       </table>
@@ -56,10 +59,12 @@ const TokenRow = memo(function TokenRow({
   token,
   now,
   onRevoke,
+  linkSubject,
 }: {
   token: ServiceToken
   now: Date
   onRevoke: (token: ServiceToken) => void
+  linkSubject: boolean
 }) {
   const soon = expiryStatus(token.expires, now) !== 'ok'
   return (
@@ -68,7 +73,13 @@ const TokenRow = memo(function TokenRow({
       className={soon ? 'bg-amber-50 dark:bg-amber-400/10' : 'hover:bg-slate-50 dark:hover:bg-slate-800/50'}
     >
       <th scope="row" className={`${td} max-w-xs text-left font-medium`}>
-        <span className="break-all">{token.sub}</span>
+        {linkSubject ? (
+          <Link className="link break-all" to={`/admin/service-users/${token.serviceUserId}`}>
+            {token.sub}
+          </Link>
+        ) : (
+          <span className="break-all">{token.sub}</span>
+        )}
         <span className="muted block font-mono text-xs font-normal">{token.scopes.join(' ')}</span>
       </th>
       <td className={`${td} whitespace-nowrap`}>

@@ -1,0 +1,234 @@
+import { useId, useState, type FormEvent } from 'react'
+import { Alert } from '../../../components/ui/Alert'
+import { Dialog } from '../../../components/ui/Dialog'
+import { errorMessage } from '../../../lib/api'
+import {
+  changeEffects,
+  createServiceUser,
+  updateServiceUser,
+  type ServiceUser,
+  type ServiceUserFields,
+} from '../api/serviceUsers'
+import { SCOPES, validateServiceUserName, type Scope } from '../api/tokens'
+import { WorkloadsField, readWorkloads, workloadsValue, type WorkloadsValue } from './WorkloadsField'
+
+const MAX_DESCRIPTION = 500
+
+interface ServiceUserFormDialogProps {
+  /** The service user to edit; without one, the dialog creates a service user. */
+  user?: ServiceUser
+  onClose: () => void
+  onSaved: (user: ServiceUser) => void
+}
+
+/**
+ * Creates or edits a service user: name (on creation), description, scopes and workloads. On an
+ * edit it says, before anything is sent, what the change does to the service user's tokens.
+ */
+export function ServiceUserFormDialog({ user, onClose, onSaved }: ServiceUserFormDialogProps) {
+  const [name, setName] = useState('')
+  const [description, setDescription] = useState(user?.description ?? '')
+  const [scopes, setScopes] = useState<Scope[]>(user ? user.scopes : ['metrics:read'])
+  const [workloads, setWorkloads] = useState<WorkloadsValue>(
+    user ? workloadsValue(user.workloads) : { mode: 'every', text: '' },
+  )
+  const [workloadsTouched, setWorkloadsTouched] = useState(false)
+  const [nameError, setNameError] = useState<string>()
+  const [descriptionError, setDescriptionError] = useState<string>()
+  const [workloadsError, setWorkloadsError] = useState<string>()
+  const [serverError, setServerError] = useState<string>()
+  const [busy, setBusy] = useState(false)
+  const nameId = useId()
+  const nameHintId = useId()
+  const nameErrorId = useId()
+  const descriptionId = useId()
+  const descriptionErrorId = useId()
+  const workloadsId = useId()
+  const effectsId = useId()
+
+  const writes = scopes.includes('pipeline:write')
+  const read = readWorkloads(workloads)
+  const fields: ServiceUserFields | undefined =
+    'workloads' in read ? { description: description.trim(), scopes, workloads: read.workloads } : undefined
+  const effects = user && fields && scopes.length > 0 ? changeEffects(user, fields) : undefined
+
+  function toggleScope(scope: Scope, on: boolean) {
+    setScopes((current) => (on ? [...current, scope] : current.filter((s) => s !== scope)))
+    // Writing into every workload is never a default: granting pipeline:write asks for the
+    // workloads, unless "every workload" was chosen by hand.
+    const wasWriter = user?.scopes.includes('pipeline:write') ?? false
+    if (!wasWriter && on && scope === 'pipeline:write' && !workloadsTouched && workloads.mode === 'every') {
+      setWorkloads({ mode: 'list', text: workloads.text })
+    }
+  }
+
+  async function submit(event: FormEvent) {
+    event.preventDefault()
+    setServerError(undefined)
+    const nameProblem = user ? undefined : validateServiceUserName(name)
+    const descriptionProblem =
+      [...description.trim()].length > MAX_DESCRIPTION
+        ? `The description is too long: ${[...description.trim()].length} characters, at most ${MAX_DESCRIPTION}.`
+        : undefined
+    const workloadsProblem = 'error' in read ? read.error : undefined
+    setNameError(nameProblem)
+    setDescriptionError(descriptionProblem)
+    setWorkloadsError(workloadsProblem)
+    const first = nameProblem ? nameId : descriptionProblem ? descriptionId : workloadsProblem ? workloadsId : undefined
+    if (first) {
+      document.getElementById(first)?.focus()
+      return
+    }
+    if (scopes.length === 0) {
+      setServerError('Choose at least one scope.')
+      return
+    }
+    setBusy(true)
+    try {
+      const saved = user ? await updateServiceUser(user.id, fields!) : await createServiceUser(name.trim(), fields!)
+      onSaved(saved)
+    } catch (err) {
+      setServerError(errorMessage(err))
+      setBusy(false)
+    }
+  }
+
+  return (
+    <Dialog title={user ? `Edit service user ${user.name}` : 'Create service user'} onClose={onClose} busy={busy} size="lg">
+      <form onSubmit={(event) => void submit(event)} noValidate className="space-y-5">
+        {user ? (
+          user.needsReview && (
+            <Alert tone="info" title="Review this service user">
+              <p>
+                The upgrade made it from the tokens of “{user.name}”, with their scopes and every workload, so that
+                they kept working. Narrow its workloads to those its pipelines use, and save.
+              </p>
+            </Alert>
+          )
+        ) : (
+          <div className="space-y-1.5">
+            <label htmlFor={nameId} className="block text-sm font-medium">
+              Name
+            </label>
+            <input
+              id={nameId}
+              data-autofocus
+              className="field-input aria-invalid:border-red-600 dark:aria-invalid:border-red-400"
+              value={name}
+              onChange={(e) => {
+                setName(e.target.value)
+                if (nameError) setNameError(validateServiceUserName(e.target.value))
+              }}
+              aria-invalid={nameError ? true : undefined}
+              aria-describedby={nameError ? `${nameErrorId} ${nameHintId}` : nameHintId}
+              autoComplete="off"
+              spellCheck={false}
+              placeholder="e.g. team-a-ci"
+            />
+            {nameError && (
+              <p id={nameErrorId} className="text-sm font-medium text-red-700 dark:text-red-400">
+                {nameError}
+              </p>
+            )}
+            <p id={nameHintId} className="muted text-xs">
+              The pipeline or application that will use its tokens (1–100 characters): the subject of every token
+              issued for it. It cannot be changed later.
+            </p>
+          </div>
+        )}
+
+        <div className="space-y-1.5">
+          <label htmlFor={descriptionId} className="block text-sm font-medium">
+            Description <span className="muted font-normal">(optional)</span>
+          </label>
+          <input
+            id={descriptionId}
+            data-autofocus={user ? true : undefined}
+            className="field-input aria-invalid:border-red-600 dark:aria-invalid:border-red-400"
+            value={description}
+            onChange={(e) => setDescription(e.target.value)}
+            aria-invalid={descriptionError ? true : undefined}
+            aria-describedby={descriptionError ? descriptionErrorId : undefined}
+            autoComplete="off"
+            placeholder="e.g. Team A’s CI pipelines"
+          />
+          {descriptionError && (
+            <p id={descriptionErrorId} className="text-sm font-medium text-red-700 dark:text-red-400">
+              {descriptionError}
+            </p>
+          )}
+        </div>
+
+        <fieldset className="space-y-2">
+          <legend className="text-sm font-medium">Role (scopes)</legend>
+          <p className="muted text-xs">
+            What every token of this service user may do at most; a token can be issued with fewer.
+          </p>
+          {SCOPES.map((scope) => (
+            <label key={scope.value} className="flex items-start gap-2 text-sm">
+              <input
+                type="checkbox"
+                className="mt-1 size-4 accent-blue-700"
+                checked={scopes.includes(scope.value)}
+                onChange={(e) => toggleScope(scope.value, e.target.checked)}
+              />
+              <span>
+                <code className="font-mono">{scope.value}</code> — {scope.description}
+              </span>
+            </label>
+          ))}
+        </fieldset>
+
+        <WorkloadsField
+          value={workloads}
+          onChange={(value) => {
+            setWorkloads(value)
+            setWorkloadsTouched(true)
+            if (workloadsError) {
+              const next = readWorkloads(value)
+              setWorkloadsError('error' in next ? next.error : undefined)
+            }
+          }}
+          writes={writes}
+          error={workloadsError}
+          inputId={workloadsId}
+        />
+
+        {user ? (
+          effects && (
+            <section aria-labelledby={effectsId} className="space-y-1 text-sm">
+              <h3 id={effectsId} className="font-medium">
+                What this does to its tokens
+              </h3>
+              <ul className="list-disc space-y-0.5 pl-5">
+                {effects.map((effect) => (
+                  <li key={effect}>{effect}</li>
+                ))}
+              </ul>
+            </section>
+          )
+        ) : (
+          <p className="muted text-sm">
+            It has no token yet: issue one on its page, one per environment. Its tokens act with its scopes and
+            workloads as they are at each call, so a later change reaches them all at once.
+          </p>
+        )}
+
+        {serverError && (
+          <Alert tone="error" role="alert" title={user ? 'The service user was not changed' : 'The service user was not created'}>
+            <p>{serverError}</p>
+          </Alert>
+        )}
+
+        <div className="flex justify-end gap-2 border-t border-slate-200 pt-4 dark:border-slate-700">
+          <button type="button" className="btn-secondary" onClick={onClose} disabled={busy}>
+            Cancel
+          </button>
+          <button type="submit" className="btn-primary" disabled={busy}>
+            {busy ? 'Saving…' : user ? 'Save changes' : 'Create Service User'}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  )
+}
