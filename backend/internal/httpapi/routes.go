@@ -131,6 +131,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	apiGroup.GET("/workloads", a.requireScope(token.ScopeMetricsRead), a.listWorkloads)
 	apiGroup.GET("/pipeline/runs", a.requireScope(token.ScopeMetricsRead), a.listRuns)
 	apiGroup.POST("/pipeline/runs", a.requireScope(token.ScopePipelineWrite), a.recordRun)
+	apiGroup.POST("/pipeline/runs/batch", a.requireScope(token.ScopePipelineWrite), a.recordRunBatch)
 
 	r.NoRoute(a.noRoute)
 	r.NoMethod(methodNotAllowed)

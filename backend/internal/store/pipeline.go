@@ -1,7 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/codemetrics/codemetrics/backend/internal/apperr"
@@ -34,15 +38,13 @@ type runRow struct {
 	TestsSkipped *int
 	RecordedMS   int64 `gorm:"column:recorded_at"`
 	RecordedBy   string
-	// Filled by the joins of the queries below, never written.
-	WorkloadName string `gorm:"column:workload_name;->"`
 }
 
 func (runRow) TableName() string { return "pipeline_runs" }
 
-func (r runRow) toRun() pipeline.Run {
+func (r runRow) toRun(workload string) pipeline.Run {
 	run := pipeline.Run{
-		ID: r.RunID, Workload: r.WorkloadName, Pipeline: r.Pipeline, Kind: r.Kind, Status: r.Status,
+		ID: r.RunID, Workload: workload, Pipeline: r.Pipeline, Kind: r.Kind, Status: r.Status,
 		Branch: r.Branch, Commit: r.CommitSHA, StartedAt: fromMS(r.StartedMS), FinishedAt: fromMS(r.FinishedMS),
 		Coverage: r.Coverage, RecordedAt: fromMS(r.RecordedMS), RecordedBy: r.RecordedBy,
 	}
@@ -52,90 +54,247 @@ func (r runRow) toRun() pipeline.Run {
 	return run
 }
 
-// workloadID returns the id of the named workload, creating it on first use.
-func workloadID(tx *gorm.DB, name string, now time.Time) (int64, error) {
-	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&workloadRow{Name: name, CreatedMS: ms(now)}).Error; err != nil {
-		return 0, err
+func toRunRow(wid int64, r pipeline.Run) runRow {
+	row := runRow{
+		WorkloadID: wid, RunID: r.ID, Pipeline: r.Pipeline, Kind: r.Kind, Status: r.Status, Branch: r.Branch,
+		CommitSHA: r.Commit, StartedMS: ms(r.StartedAt), FinishedMS: ms(r.FinishedAt), Coverage: r.Coverage,
+		RecordedMS: ms(r.RecordedAt), RecordedBy: r.RecordedBy,
 	}
-	var w workloadRow
-	if err := tx.Where("name = ?", name).Take(&w).Error; err != nil {
-		return 0, err
+	if r.Tests != nil {
+		row.TestsPassed, row.TestsFailed, row.TestsSkipped = &r.Tests.Passed, &r.Tests.Failed, &r.Tests.Skipped
 	}
-	return w.ID, nil
+	return row
 }
 
-// InsertRun stores a new run; Conflict when its workload already has a run with its id.
-func (s *Store) InsertRun(ctx context.Context, r pipeline.Run) error {
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		wid, err := workloadID(tx, r.Workload, r.RecordedAt)
-		if err != nil {
+// runKey is a run's primary key.
+type runKey struct {
+	workloadID int64
+	runID      string
+}
+
+func (k runKey) compare(o runKey) int {
+	return cmp.Or(cmp.Compare(k.workloadID, o.workloadID), strings.Compare(k.runID, o.runID))
+}
+
+// workloadIDs returns the ids of the named workloads, creating those that do not exist yet.
+func workloadIDs(tx *gorm.DB, names []string, now time.Time) (map[string]int64, error) {
+	ids := map[string]int64{}
+	find := func(names []string) error {
+		var rows []workloadRow
+		if err := tx.Where("name IN ?", names).Find(&rows).Error; err != nil {
 			return err
 		}
-		row := runRow{
-			WorkloadID: wid, RunID: r.ID, Pipeline: r.Pipeline, Kind: r.Kind, Status: r.Status, Branch: r.Branch,
-			CommitSHA: r.Commit, StartedMS: ms(r.StartedAt), FinishedMS: ms(r.FinishedAt), Coverage: r.Coverage,
-			RecordedMS: ms(r.RecordedAt), RecordedBy: r.RecordedBy,
+		for _, w := range rows {
+			ids[w.Name] = w.ID
 		}
-		if r.Tests != nil {
-			row.TestsPassed, row.TestsFailed, row.TestsSkipped = &r.Tests.Passed, &r.Tests.Failed, &r.Tests.Skipped
-		}
-		return tx.Omit("workload_name").Create(&row).Error
-	})
-	if isDuplicate(err) {
-		return apperr.New(apperr.Conflict, "run already recorded")
+		return nil
 	}
-	return translate(err, "pipeline run")
+	if err := find(names); err != nil {
+		return nil, err
+	}
+	var missing []string
+	var rows []workloadRow
+	for _, n := range names {
+		if _, ok := ids[n]; !ok {
+			missing = append(missing, n)
+			rows = append(rows, workloadRow{Name: n, CreatedMS: ms(now)})
+		}
+	}
+	if len(missing) == 0 {
+		return ids, nil
+	}
+	// Another transaction may be creating the same workload: whoever is first wins.
+	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error; err != nil {
+		return nil, err
+	}
+	return ids, find(missing)
 }
 
+// whereRuns selects the runs of keys: (workload_id = ? AND run_id IN (…)) OR …, one term per
+// workload, each served by the primary key.
+func whereRuns(tx *gorm.DB, ids map[int64][]string) *gorm.DB {
+	var sql strings.Builder
+	var args []any
+	for i, wid := range slices.Sorted(maps.Keys(ids)) {
+		if i > 0 {
+			sql.WriteString(" OR ")
+		}
+		sql.WriteString("(workload_id = ? AND run_id IN ?)")
+		args = append(args, wid, ids[wid])
+	}
+	return tx.Where(sql.String(), args...)
+}
+
+// runChunk is how many runs one transaction of InsertRuns writes: a multi-row insert of 15
+// columns each stays far below both databases' limits on a statement's parameters.
+const runChunk = 500
+
+// InsertRuns stores the runs that are new and counts them in their rollups, a transaction per
+// chunk of runChunk runs; for each run it says whether it was created or which run its
+// workload and id already name. The runs' keys must be distinct.
+func (s *Store) InsertRuns(ctx context.Context, runs []pipeline.Run) ([]pipeline.Recorded, error) {
+	out := make([]pipeline.Recorded, 0, len(runs))
+	for chunk := range slices.Chunk(runs, runChunk) {
+		var res []pipeline.Recorded
+		err := s.writeTx(ctx, func(tx *gorm.DB) error {
+			var err error
+			res, err = s.insertRuns(tx, chunk)
+			return err
+		})
+		if err != nil {
+			return out, translate(err, "pipeline runs")
+		}
+		out = append(out, res...)
+	}
+	return out, nil
+}
+
+func (s *Store) insertRuns(tx *gorm.DB, runs []pipeline.Run) ([]pipeline.Recorded, error) {
+	// First the backfill's position (a shared lock while it runs), then workloads, runs and
+	// rollups: every writer takes its locks in this order.
+	counted, err := s.countedNow(tx)
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]bool{}
+	for _, r := range runs {
+		names[r.Workload] = true
+	}
+	ids, err := workloadIDs(tx, slices.Sorted(maps.Keys(names)), runs[0].RecordedAt)
+	if err != nil {
+		return nil, err
+	}
+	byWorkload := map[int64][]string{}
+	for _, r := range runs {
+		byWorkload[ids[r.Workload]] = append(byWorkload[ids[r.Workload]], r.ID)
+	}
+	var found []runRow
+	if err := whereRuns(tx, byWorkload).Find(&found).Error; err != nil {
+		return nil, err
+	}
+	existing := make(map[runKey]runRow, len(found))
+	for _, row := range found {
+		existing[runKey{row.WorkloadID, row.RunID}] = row
+	}
+	out := make([]pipeline.Recorded, len(runs))
+	var rows []runRow
+	deltas := map[rollupKey]*pipeline.Rollup{}
+	for i, r := range runs {
+		k := runKey{ids[r.Workload], r.ID}
+		if row, ok := existing[k]; ok {
+			out[i] = pipeline.Recorded{Existing: row.toRun(r.Workload)}
+			continue
+		}
+		out[i] = pipeline.Recorded{Created: true}
+		rows = append(rows, toRunRow(k.workloadID, r))
+		if counted(k) {
+			addTo(deltas, k.workloadID, r)
+		}
+	}
+	if len(rows) == 0 {
+		return out, nil
+	}
+	// A run another transaction inserted meanwhile is a duplicate key: writeTx tries again,
+	// and then finds it.
+	if err := tx.Create(&rows).Error; err != nil {
+		return nil, err
+	}
+	return out, addRollups(tx, s.driver, deltas)
+}
+
+// runs selects the columns of runRow.
 func (s *Store) runs(ctx context.Context) *gorm.DB {
-	return s.db.WithContext(ctx).Table("pipeline_runs AS r").
-		Select("r.*, w.name AS workload_name").
-		Joins("JOIN workloads w ON w.id = r.workload_id")
+	return s.db.WithContext(ctx).Model(&runRow{})
+}
+
+// workloadID finds a workload's id; ok is false when it does not exist.
+func (s *Store) workloadID(ctx context.Context, name string) (id int64, ok bool, err error) {
+	var ids []int64
+	if err := s.db.WithContext(ctx).Model(&workloadRow{}).Where("name = ?", name).Limit(1).Pluck("id", &ids).Error; err != nil {
+		return 0, false, translate(err, "workload")
+	}
+	if len(ids) == 0 {
+		return 0, false, nil
+	}
+	return ids[0], true, nil
 }
 
 // GetRun returns one run.
 func (s *Store) GetRun(ctx context.Context, workload, id string) (pipeline.Run, error) {
-	var row runRow
-	err := s.runs(ctx).Where("w.name = ? AND r.run_id = ?", workload, id).Take(&row).Error
+	wid, ok, err := s.workloadID(ctx, workload)
 	if err != nil {
+		return pipeline.Run{}, err
+	}
+	if !ok {
+		return pipeline.Run{}, apperr.New(apperr.NotFound, "pipeline run not found")
+	}
+	var row runRow
+	if err := s.runs(ctx).Where("workload_id = ? AND run_id = ?", wid, id).Take(&row).Error; err != nil {
 		return pipeline.Run{}, translate(err, "pipeline run")
 	}
-	return row.toRun(), nil
+	return row.toRun(workload), nil
 }
 
-// ListRuns returns runs newest first (by start, then workload name and run id).
+// ListRuns returns runs newest first: by start, then workload (in order of creation) and run
+// id, the order of the indexes pipeline_runs_newest and, for one workload,
+// pipeline_runs_workload_newest, so that a page reads its rows and no more, sorting nothing.
 func (s *Store) ListRuns(ctx context.Context, q pipeline.ListQuery) ([]pipeline.Run, error) {
-	db := s.runs(ctx).Order("r.started_at DESC, w.name DESC, r.run_id DESC").Limit(q.Limit)
+	db := s.runs(ctx).Limit(q.Limit)
 	if q.Workload != "" {
-		db = db.Where("w.name = ?", q.Workload)
+		wid, ok, err := s.workloadID(ctx, q.Workload)
+		if err != nil || !ok {
+			return nil, err
+		}
+		db = db.Where("workload_id = ?", wid).Order("started_at DESC, run_id DESC")
+	} else {
+		db = db.Order("started_at DESC, workload_id DESC, run_id DESC")
 	}
 	if c := q.After; c != nil {
+		wid, ok, err := s.workloadID(ctx, c.Workload)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, apperr.New(apperr.InvalidCursor, "the cursor names a workload that does not exist: start again without it")
+		}
 		at := ms(c.StartedAt)
-		db = db.Where("r.started_at < ? OR (r.started_at = ? AND (w.name < ? OR (w.name = ? AND r.run_id < ?)))", at, at, c.Workload, c.Workload, c.ID)
+		// (started_at, workload_id, run_id) < the cursor's, with the first column's bound
+		// spelled out for the range scan.
+		db = db.Where("started_at <= ? AND (started_at < ? OR workload_id < ? OR (workload_id = ? AND run_id < ?))", at, at, wid, wid, c.ID)
 	}
 	var rows []runRow
 	if err := db.Find(&rows).Error; err != nil {
 		return nil, translate(err, "pipeline runs")
 	}
+	names, err := s.workloadNames(ctx, rows)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]pipeline.Run, len(rows))
 	for i, r := range rows {
-		out[i] = r.toRun()
+		out[i] = r.toRun(names[r.WorkloadID])
 	}
 	return out, nil
 }
 
-// RunsBetween returns the runs of the named workloads that started in [from, to).
-func (s *Store) RunsBetween(ctx context.Context, workloads []string, from, to time.Time) ([]pipeline.Run, error) {
-	var rows []runRow
-	err := s.runs(ctx).Where("w.name IN ? AND r.started_at >= ? AND r.started_at < ?", workloads, ms(from), ms(to)).Find(&rows).Error
-	if err != nil {
-		return nil, translate(err, "pipeline runs")
+// workloadNames maps the workload ids of rows to their names.
+func (s *Store) workloadNames(ctx context.Context, rows []runRow) (map[int64]string, error) {
+	ids := map[int64]bool{}
+	for _, r := range rows {
+		ids[r.WorkloadID] = true
 	}
-	out := make([]pipeline.Run, len(rows))
-	for i, r := range rows {
-		out[i] = r.toRun()
+	names := map[int64]string{}
+	if len(ids) == 0 {
+		return names, nil
 	}
-	return out, nil
+	var ws []workloadRow
+	if err := s.db.WithContext(ctx).Where("id IN ?", slices.Collect(maps.Keys(ids))).Find(&ws).Error; err != nil {
+		return nil, translate(err, "workloads")
+	}
+	for _, w := range ws {
+		names[w.ID] = w.Name
+	}
+	return names, nil
 }
 
 // Workloads returns which of names exist.
@@ -150,4 +309,71 @@ func (s *Store) ListWorkloads(ctx context.Context) ([]string, error) {
 	var out []string
 	err := s.db.WithContext(ctx).Model(&workloadRow{}).Order("name").Pluck("name", &out).Error
 	return out, translate(err, "workloads")
+}
+
+// DeleteRunsStartedBefore deletes up to limit of the oldest runs that started before t, in one
+// short transaction. Their rollups stay: the daily metrics keep the days the run list forgets.
+func (s *Store) DeleteRunsStartedBefore(ctx context.Context, t time.Time, limit int) (int, error) {
+	n := 0
+	err := s.writeTx(ctx, func(tx *gorm.DB) error {
+		var keys []runRow
+		q := tx.Model(&runRow{}).Select("workload_id", "run_id").Where("started_at < ?", ms(t)).Order("started_at").Limit(limit)
+		if s.driver == MySQL {
+			q = q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
+		}
+		if err := q.Find(&keys).Error; err != nil {
+			return err
+		}
+		n = len(keys)
+		if n == 0 {
+			return nil
+		}
+		ids := map[int64][]string{}
+		for _, k := range keys {
+			ids[k.WorkloadID] = append(ids[k.WorkloadID], k.RunID)
+		}
+		return whereRuns(tx, ids).Delete(&runRow{}).Error
+	})
+	if err != nil {
+		return 0, translate(err, "pipeline runs")
+	}
+	return n, nil
+}
+
+// DeleteRun deletes one run and takes it out of its rollup in the same transaction: the counts
+// and the coverage sum exactly, and its duration from the sketch's bin, also exactly (the day's
+// sketch is then the one its remaining runs would have made). A run the rollups do not count
+// yet (the backfill has not reached it) is only deleted.
+func (s *Store) DeleteRun(ctx context.Context, workload, id string) (pipeline.Run, error) {
+	var run pipeline.Run
+	err := s.writeTx(ctx, func(tx *gorm.DB) error {
+		counted, err := s.countedNow(tx)
+		if err != nil {
+			return err
+		}
+		var w workloadRow
+		if err := tx.Where("name = ?", workload).Take(&w).Error; err != nil {
+			return err
+		}
+		var row runRow
+		q := tx.Where("workload_id = ? AND run_id = ?", w.ID, id)
+		if s.driver == MySQL {
+			q = q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
+		}
+		if err := q.Take(&row).Error; err != nil {
+			return err
+		}
+		run = row.toRun(workload)
+		if err := tx.Where("workload_id = ? AND run_id = ?", w.ID, id).Delete(&runRow{}).Error; err != nil {
+			return err
+		}
+		if !counted(runKey{w.ID, id}) {
+			return nil
+		}
+		return removeFromRollup(tx, s.driver, w.ID, run)
+	})
+	if err != nil {
+		return pipeline.Run{}, translate(err, "pipeline run")
+	}
+	return run, nil
 }
