@@ -196,7 +196,7 @@ func (s *Service) RecordBatch(ctx context.Context, runs []Run) ([]BatchResult, e
 	recordedAt := now.UTC().Truncate(time.Millisecond)
 	out := make([]BatchResult, len(runs))
 	type key struct{ workload, id string }
-	first := map[key]int{}           // a run's key -> its index in unique
+	first := map[key]int{}             // a run's key -> its index in unique
 	uniqueOf := make([]int, len(runs)) // a run's index in unique, -1 when invalid
 	var unique []Run
 	var firstAt []int // unique's runs' indexes in runs

@@ -202,11 +202,6 @@ func (s *Store) insertRuns(tx *gorm.DB, runs []pipeline.Run) ([]pipeline.Recorde
 	return out, addRollups(tx, s.driver, deltas)
 }
 
-// runs selects the columns of runRow.
-func (s *Store) runs(ctx context.Context) *gorm.DB {
-	return s.db.WithContext(ctx).Model(&runRow{})
-}
-
 // workloadID finds a workload's id; ok is false when it does not exist.
 func (s *Store) workloadID(ctx context.Context, name string) (id int64, ok bool, err error) {
 	var ids []int64
@@ -229,7 +224,7 @@ func (s *Store) GetRun(ctx context.Context, workload, id string) (pipeline.Run, 
 		return pipeline.Run{}, apperr.New(apperr.NotFound, "pipeline run not found")
 	}
 	var row runRow
-	if err := s.runs(ctx).Where("workload_id = ? AND run_id = ?", wid, id).Take(&row).Error; err != nil {
+	if err := s.db.WithContext(ctx).Where("workload_id = ? AND run_id = ?", wid, id).Take(&row).Error; err != nil {
 		return pipeline.Run{}, translate(err, "pipeline run")
 	}
 	return row.toRun(workload), nil
@@ -239,30 +234,11 @@ func (s *Store) GetRun(ctx context.Context, workload, id string) (pipeline.Run, 
 // id, the order of the indexes pipeline_runs_newest and, for one workload,
 // pipeline_runs_workload_newest, so that a page reads its rows and no more, sorting nothing.
 func (s *Store) ListRuns(ctx context.Context, q pipeline.ListQuery) ([]pipeline.Run, error) {
-	db := s.runs(ctx).Limit(q.Limit)
-	if q.Workload != "" {
-		wid, ok, err := s.workloadID(ctx, q.Workload)
-		if err != nil || !ok {
-			return nil, err
-		}
-		db = db.Where("workload_id = ?", wid).Order("started_at DESC, run_id DESC")
-	} else {
-		db = db.Order("started_at DESC, workload_id DESC, run_id DESC")
-	}
-	if c := q.After; c != nil {
-		wid, ok, err := s.workloadID(ctx, c.Workload)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, apperr.New(apperr.InvalidCursor, "the cursor names a workload that does not exist: start again without it")
-		}
-		at := ms(c.StartedAt)
-		// (started_at, workload_id, run_id) < the cursor's, with the first column's bound
-		// spelled out for the range scan.
-		db = db.Where("started_at <= ? AND (started_at < ? OR workload_id < ? OR (workload_id = ? AND run_id < ?))", at, at, wid, wid, c.ID)
-	}
 	var rows []runRow
+	db, ok, err := s.listRunsQuery(ctx, s.db.WithContext(ctx), q)
+	if err != nil || !ok {
+		return nil, err
+	}
 	if err := db.Find(&rows).Error; err != nil {
 		return nil, translate(err, "pipeline runs")
 	}
@@ -275,6 +251,42 @@ func (s *Store) ListRuns(ctx context.Context, q pipeline.ListQuery) ([]pipeline.
 		out[i] = r.toRun(names[r.WorkloadID])
 	}
 	return out, nil
+}
+
+// listRunsQuery builds ListRuns' statement on db; ok is false when it can select nothing (an
+// unknown workload). Workload names become ids first, so the statement reads pipeline_runs
+// alone, in its index's order.
+func (s *Store) listRunsQuery(ctx context.Context, db *gorm.DB, q pipeline.ListQuery) (_ *gorm.DB, ok bool, _ error) {
+	db = db.Model(&runRow{}).Limit(q.Limit)
+	var wid int64
+	if q.Workload != "" {
+		id, ok, err := s.workloadID(ctx, q.Workload)
+		if err != nil || !ok {
+			return nil, false, err
+		}
+		wid = id
+		db = db.Where("workload_id = ?", wid).Order("started_at DESC, run_id DESC")
+	} else {
+		db = db.Order("started_at DESC, workload_id DESC, run_id DESC")
+	}
+	if c := q.After; c != nil {
+		cw := wid
+		if c.Workload != q.Workload {
+			id, ok, err := s.workloadID(ctx, c.Workload)
+			if err != nil {
+				return nil, false, err
+			}
+			if !ok {
+				return nil, false, apperr.New(apperr.InvalidCursor, "the cursor names a workload that does not exist: start again without it")
+			}
+			cw = id
+		}
+		at := ms(c.StartedAt)
+		// (started_at, workload_id, run_id) < the cursor's, with the first column's bound
+		// spelled out for the range scan.
+		db = db.Where("started_at <= ? AND (started_at < ? OR workload_id < ? OR (workload_id = ? AND run_id < ?))", at, at, cw, cw, c.ID)
+	}
+	return db, true, nil
 }
 
 // workloadNames maps the workload ids of rows to their names.
