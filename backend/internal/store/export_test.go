@@ -63,7 +63,7 @@ func (s *Store) ResetRollups(ctx context.Context) error {
 		if err := tx.Exec("DELETE FROM pipeline_rollups").Error; err != nil {
 			return err
 		}
-		return tx.Exec("UPDATE pipeline_rollup_backfill SET done = ?, after_workload_id = 0, after_run_id = ''", false).Error
+		return tx.Exec("UPDATE pipeline_rollup_backfill SET done = ?, after_workload_id = 0, after_started_at = 0, after_run_id = ''", false).Error
 	})
 }
 

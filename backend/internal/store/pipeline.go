@@ -1,7 +1,6 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"maps"
 	"slices"
@@ -70,10 +69,6 @@ func toRunRow(wid int64, r pipeline.Run) runRow {
 type runKey struct {
 	workloadID int64
 	runID      string
-}
-
-func (k runKey) compare(o runKey) int {
-	return cmp.Or(cmp.Compare(k.workloadID, o.workloadID), strings.Compare(k.runID, o.runID))
 }
 
 // workloadIDs returns the ids of the named workloads, creating those that do not exist yet.
@@ -187,7 +182,7 @@ func (s *Store) insertRuns(tx *gorm.DB, runs []pipeline.Run) ([]pipeline.Recorde
 		}
 		out[i] = pipeline.Recorded{Created: true}
 		rows = append(rows, toRunRow(k.workloadID, r))
-		if counted(k) {
+		if counted(backfillKey{k.workloadID, ms(r.StartedAt), r.ID}) {
 			addTo(deltas, k.workloadID, r)
 		}
 	}
@@ -379,7 +374,7 @@ func (s *Store) DeleteRun(ctx context.Context, workload, id string) (pipeline.Ru
 		if err := tx.Where("workload_id = ? AND run_id = ?", w.ID, id).Delete(&runRow{}).Error; err != nil {
 			return err
 		}
-		if !counted(runKey{w.ID, id}) {
+		if !counted(backfillKey{w.ID, row.StartedMS, id}) {
 			return nil
 		}
 		return removeFromRollup(tx, s.driver, w.ID, run)

@@ -86,11 +86,11 @@ func addTo(deltas map[rollupKey]*pipeline.Rollup, wid int64, run pipeline.Run) {
 	d.Add(run)
 }
 
-// lockRollups returns the rollup rows of keys, locked for this transaction, creating empty
-// ones for the keys that have none. On MySQL the insert takes each row's lock (and waits for a
-// transaction that holds it), then a locking read gets the latest committed values whatever
-// the transaction read before; rows are visited in key order, so two writers wait rather
-// than deadlock. SQLite has one writer at a time.
+// lockRollups returns the rollup rows of keys (those that exist), locked for this transaction.
+// On MySQL it first creates empty rows for the keys that have none: the insert takes each row's
+// lock (waiting for a transaction that holds it), in key order, so two writers wait rather than
+// deadlock; then a locking read gets the latest committed values whatever the transaction read
+// before. SQLite has one writer at a time: a plain read, and the write creates missing rows.
 func lockRollups(tx *gorm.DB, driver string, keys []rollupKey) (map[rollupKey]rollupRow, error) {
 	slices.SortFunc(keys, rollupKey.compare)
 	empty := make([]rollupRow, len(keys))
@@ -99,8 +99,10 @@ func lockRollups(tx *gorm.DB, driver string, keys []rollupKey) (map[rollupKey]ro
 		empty[i] = rollupRow{WorkloadID: k.workloadID, Day: k.day, Kind: k.kind}
 		days[k.workloadID] = append(days[k.workloadID], k.day)
 	}
-	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&empty).Error; err != nil {
-		return nil, err
+	if driver == MySQL {
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&empty).Error; err != nil {
+			return nil, err
+		}
 	}
 	var sql strings.Builder
 	var args []any
@@ -211,25 +213,38 @@ func (s *Store) Rollups(ctx context.Context, workloads []string, from, to int64,
 }
 
 // The backfill: migration 00007 made the rollups table empty beside runs recorded before it.
-// The runs are counted after start-up, in batches in primary-key order, the position kept in
-// pipeline_rollup_backfill (done from the start on a database without runs). A run recorded
-// meanwhile is counted at once when the backfill has passed its key, else left to it. Each
-// batch locks the position row for writing and each recording transaction for reading
-// (SQLite: one writer at a time), so a run is never counted twice nor missed.
+// The runs are counted after start-up, in batches in the order of pipeline_runs_workload_newest
+// (workload, start, id: a batch's runs fall on few days, so it rewrites few rollups), the
+// position kept in pipeline_rollup_backfill (done from the start on a database without runs).
+// A run recorded meanwhile is counted at once when the backfill has passed its position, else
+// left to it. Each batch locks the position row for writing and each recording transaction for
+// reading (SQLite: one writer at a time), so a run is never counted twice nor missed.
 
 type backfillRow struct {
 	ID              int `gorm:"primaryKey"`
 	Done            bool
 	AfterWorkloadID int64
+	AfterStartedMS  int64 `gorm:"column:after_started_at"`
 	AfterRunID      string
 }
 
 func (backfillRow) TableName() string { return "pipeline_rollup_backfill" }
 
+// backfillKey is a run's place in the backfill's order.
+type backfillKey struct {
+	workloadID int64
+	startedMS  int64
+	runID      string
+}
+
+func (k backfillKey) compare(o backfillKey) int {
+	return cmp.Or(cmp.Compare(k.workloadID, o.workloadID), cmp.Compare(k.startedMS, o.startedMS), strings.Compare(k.runID, o.runID))
+}
+
 // countedNow reads the backfill's position and returns which new runs this transaction must
 // count itself: all of them once the backfill is done (remembered, it is never undone).
-func (s *Store) countedNow(tx *gorm.DB) (func(runKey) bool, error) {
-	all := func(runKey) bool { return true }
+func (s *Store) countedNow(tx *gorm.DB) (func(backfillKey) bool, error) {
+	all := func(backfillKey) bool { return true }
 	if s.rollupsDone.Load() {
 		return all, nil
 	}
@@ -238,15 +253,15 @@ func (s *Store) countedNow(tx *gorm.DB) (func(runKey) bool, error) {
 		lock = " LOCK IN SHARE MODE" // MariaDB knows no FOR SHARE
 	}
 	var b backfillRow
-	if err := tx.Raw("SELECT id, done, after_workload_id, after_run_id FROM pipeline_rollup_backfill WHERE id = 1" + lock).Scan(&b).Error; err != nil {
+	if err := tx.Raw("SELECT id, done, after_workload_id, after_started_at, after_run_id FROM pipeline_rollup_backfill WHERE id = 1" + lock).Scan(&b).Error; err != nil {
 		return nil, err
 	}
 	if b.Done || b.ID == 0 {
 		s.rollupsDone.Store(b.Done)
 		return all, nil
 	}
-	pos := runKey{b.AfterWorkloadID, b.AfterRunID}
-	return func(k runKey) bool { return k.compare(pos) <= 0 }, nil
+	pos := backfillKey{b.AfterWorkloadID, b.AfterStartedMS, b.AfterRunID}
+	return func(k backfillKey) bool { return k.compare(pos) <= 0 }, nil
 }
 
 // RollupsComplete reports whether the rollups count every stored run.
@@ -284,9 +299,12 @@ func (s *Store) BackfillRollups(ctx context.Context, limit int) (done bool, coun
 			return nil
 		}
 		var runs []runRow
+		// (workload_id, started_at, run_id) after the position, the first column's bound
+		// spelled out for the range scan.
 		err := tx.Model(&runRow{}).Select("workload_id", "run_id", "kind", "status", "started_at", "finished_at", "coverage").
-			Where("workload_id >= ? AND (workload_id > ? OR run_id > ?)", b.AfterWorkloadID, b.AfterWorkloadID, b.AfterRunID).
-			Order("workload_id, run_id").Limit(limit).Find(&runs).Error
+			Where("workload_id >= ? AND (workload_id > ? OR started_at > ? OR (started_at = ? AND run_id > ?))",
+				b.AfterWorkloadID, b.AfterWorkloadID, b.AfterStartedMS, b.AfterStartedMS, b.AfterRunID).
+			Order("workload_id, started_at, run_id").Limit(limit).Find(&runs).Error
 		if err != nil {
 			return err
 		}
@@ -301,7 +319,7 @@ func (s *Store) BackfillRollups(ctx context.Context, limit int) (done bool, coun
 		done = len(runs) < limit
 		if counted > 0 {
 			last := runs[len(runs)-1]
-			b.AfterWorkloadID, b.AfterRunID = last.WorkloadID, last.RunID
+			b.AfterWorkloadID, b.AfterStartedMS, b.AfterRunID = last.WorkloadID, last.StartedMS, last.RunID
 		}
 		b.Done = done
 		return tx.Save(&b).Error

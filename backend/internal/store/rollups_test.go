@@ -113,8 +113,9 @@ func TestBackfillCountsRunsRecordedBeforeTheRollups(t *testing.T) {
 		if done, n, err := st.BackfillRollups(ctx, 500); done || n != 500 || err != nil {
 			t.Fatalf("first batch: done %v, %d runs, %v", done, n, err)
 		}
-		// Runs "m-…" sort before "r-…": those of the first workload are behind the backfill's
-		// position (counted when recorded), the others ahead of it (counted by the backfill).
+		// The first batch passed the first workload and part of the second: runs recorded now
+		// there are behind the backfill's position (counted when recorded), the others ahead of
+		// it (counted by the backfill).
 		newer := genRuns(rng, "m", 200, workloads, 20)
 		again := old[:50] // recorded again: found, counted nothing
 		res, err := st.InsertRuns(ctx, append(slices.Clone(newer), again...))

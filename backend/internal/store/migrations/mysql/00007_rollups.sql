@@ -16,16 +16,18 @@ CREATE TABLE pipeline_rollups (
     PRIMARY KEY (workload_id, day, kind)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
--- The runs recorded before this migration are counted after start-up, in batches in primary-key
--- order; this row keeps the position. A database without runs has nothing to count.
+-- The runs recorded before this migration are counted after start-up, in batches in the order of
+-- pipeline_runs_workload_newest; this row keeps the position. A database without runs has
+-- nothing to count.
 CREATE TABLE pipeline_rollup_backfill (
     id                INT          NOT NULL PRIMARY KEY,
     done              BOOLEAN      NOT NULL,
     after_workload_id BIGINT       NOT NULL,
+    after_started_at  BIGINT       NOT NULL,
     after_run_id      VARCHAR(200) NOT NULL
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
-INSERT INTO pipeline_rollup_backfill (id, done, after_workload_id, after_run_id)
-SELECT 1, CASE WHEN EXISTS (SELECT 1 FROM pipeline_runs) THEN 0 ELSE 1 END, 0, '';
+INSERT INTO pipeline_rollup_backfill (id, done, after_workload_id, after_started_at, after_run_id)
+SELECT 1, CASE WHEN EXISTS (SELECT 1 FROM pipeline_runs) THEN 0 ELSE 1 END, 0, 0, '';
 
 -- The run list's order, newest first (started_at DESC, then workload and run id), with and
 -- without a workload: a page reads its rows from the index, sorting nothing. They replace the
