@@ -86,9 +86,8 @@ type Store interface {
 	// whether it was created or the run already stored. The runs' keys are distinct.
 	InsertRuns(ctx context.Context, runs []Run) ([]Recorded, error)
 	ListRuns(ctx context.Context, q ListQuery) ([]Run, error)
-	// Rollups calls each with the rollups of the named workloads on days from to to
-	// (inclusive), in no particular order; Durations are read only when withDurations.
-	Rollups(ctx context.Context, workloads []string, from, to int64, withDurations bool, each func(RollupKey, Rollup) error) error
+	// Rollups calls each with the rollups q selects, in no particular order.
+	Rollups(ctx context.Context, q RollupQuery, each func(RollupKey, Rollup) error) error
 	// Workloads lists the names that exist among names.
 	Workloads(ctx context.Context, names []string) ([]string, error)
 	ListWorkloads(ctx context.Context) ([]string, error)
@@ -98,6 +97,16 @@ type Store interface {
 	// RollupsComplete reports whether every stored run is counted in the rollups (false while
 	// the runs of before the rollups are being counted).
 	RollupsComplete(ctx context.Context) (bool, error)
+}
+
+// RollupQuery selects rollups: of the named workloads, on days From to To (inclusive, as DayOf
+// numbers them), of the kinds named (all when none). Their P50 and P95 are always read; the
+// sketches only WithDurations (a query never needs them).
+type RollupQuery struct {
+	Workloads     []string
+	From, To      int64
+	Kinds         []string
+	WithDurations bool
 }
 
 // Options tune the service.
@@ -441,6 +450,10 @@ func (s *Service) Query(ctx context.Context, req QueryRequest) ([]Series, error)
 		}
 	}
 	// Every point starts as a day without data; each rollup read fills its day's points.
+	dates := make([]string, days)
+	for d := range days {
+		dates[d] = start.AddDate(0, 0, d).Format(time.DateOnly)
+	}
 	out := make([]Series, 0, len(req.Workloads)*len(req.Queries))
 	at := map[string]int{} // workload -> index of its first series in out
 	for _, w := range req.Workloads {
@@ -448,13 +461,18 @@ func (s *Service) Query(ctx context.Context, req QueryRequest) ([]Series, error)
 		for _, q := range req.Queries {
 			ser := Series{Query: q, Workload: w, Unit: unitOf(q), Points: make([]Point, days)}
 			for d := range days {
-				ser.Points[d] = DayPoint(q, start.AddDate(0, 0, d).Format(time.DateOnly), nil)
+				ser.Points[d] = DayPoint(q, dates[d], nil)
 			}
 			out = append(out, ser)
 		}
 	}
-	withDurations := slices.Contains(req.Queries, QueryDuration)
-	err = s.store.Rollups(ctx, req.Workloads, first, last, withDurations, func(k RollupKey, r Rollup) error {
+	rq := RollupQuery{Workloads: req.Workloads, From: first, To: last}
+	if !slices.Contains(req.Queries, QueryDeployFreq) {
+		rq.Kinds = []string{KindBuild}
+	} else if len(req.Queries) == 1 {
+		rq.Kinds = []string{KindDeploy}
+	}
+	err = s.store.Rollups(ctx, rq, func(k RollupKey, r Rollup) error {
 		i, ok := at[k.Workload]
 		if !ok || k.Day < first || k.Day > last {
 			return nil
@@ -511,8 +529,9 @@ func DayPoint(q, date string, r *Rollup) Point {
 		}
 	case QueryDuration:
 		p.Count = int(r.Runs())
-		if r.Runs() > 0 && r.Durations != nil && r.Durations.Count() > 0 {
-			p.P50, p.P95 = ptr(round(r.Durations.NearestRank(50))), ptr(round(r.Durations.NearestRank(95)))
+		if r.Runs() > 0 {
+			p50, p95 := r.Percentiles()
+			p.P50, p.P95 = ptr(round(p50)), ptr(round(p95))
 			p.Value = p.P50
 		}
 	case QueryDeployFreq:

@@ -65,9 +65,29 @@ type Rollup struct {
 	// CoverageCount runs reported a coverage; CoverageSum is their sum in CoverageScale units.
 	CoverageCount int64
 	CoverageSum   int64
-	// Durations holds every run's duration in seconds; nil when not read (a query without
-	// build-duration) and as good as empty.
+	// Durations holds every run's duration in seconds; nil when not read (queries read P50 and
+	// P95 instead).
 	Durations *Durations
+	// P50 and P95 are the durations' percentiles by nearest rank (seconds, within
+	// DurationAccuracy), taken from the merged sketch whenever the rollup is written (Settle),
+	// so that a query reads two numbers, not the sketch. Zero without runs.
+	P50, P95 float64
+}
+
+// Settle takes P50 and P95 from the sketch, as it is now.
+func (r *Rollup) Settle() {
+	r.P50, r.P95 = 0, 0
+	if r.Durations != nil && r.Durations.Count() > 0 {
+		r.P50, r.P95 = r.Durations.NearestRank(50), r.Durations.NearestRank(95)
+	}
+}
+
+// Percentiles are the durations' p50 and p95: from the sketch when it was read, else as kept.
+func (r *Rollup) Percentiles() (p50, p95 float64) {
+	if r.Durations != nil && r.Durations.Count() > 0 {
+		return r.Durations.NearestRank(50), r.Durations.NearestRank(95)
+	}
+	return r.P50, r.P95
 }
 
 // Runs counts the runs summed.

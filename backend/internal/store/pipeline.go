@@ -124,6 +124,16 @@ func whereRuns(tx *gorm.DB, ids map[int64][]string) *gorm.DB {
 // columns each stays far below both databases' limits on a statement's parameters.
 const runChunk = 500
 
+// rowsPerInsert is how many rows of cols columns one multi-row INSERT carries: all of a chunk
+// on MySQL; on SQLite about 1,000 parameters, as its driver looks each parameter up among all
+// of a statement's (a cost that grows with their square).
+func rowsPerInsert(driver string, cols int) int {
+	if driver == MySQL {
+		return runChunk
+	}
+	return max(1, 1000/cols)
+}
+
 // InsertRuns stores the runs that are new and counts them in their rollups, a transaction per
 // chunk of runChunk runs; for each run it says whether it was created or which run its
 // workload and id already name. The runs' keys must be distinct.
@@ -191,7 +201,7 @@ func (s *Store) insertRuns(tx *gorm.DB, runs []pipeline.Run) ([]pipeline.Recorde
 	}
 	// A run another transaction inserted meanwhile is a duplicate key: writeTx tries again,
 	// and then finds it.
-	if err := tx.Create(&rows).Error; err != nil {
+	if err := tx.CreateInBatches(&rows, rowsPerInsert(s.driver, 15)).Error; err != nil {
 		return nil, err
 	}
 	return out, addRollups(tx, s.driver, deltas)

@@ -33,6 +33,8 @@ type rollupRow struct {
 	CoverageCount int64
 	CoverageSum   int64
 	Durations     []byte
+	DurationP50   float64 `gorm:"column:duration_p50"`
+	DurationP95   float64 `gorm:"column:duration_p95"`
 }
 
 func (rollupRow) TableName() string { return "pipeline_rollups" }
@@ -51,7 +53,7 @@ func (k rollupKey) compare(o rollupKey) int {
 func (r rollupRow) toRollup(withDurations bool) (pipeline.Rollup, error) {
 	out := pipeline.Rollup{
 		Succeeded: r.Succeeded, Failed: r.Failed, Cancelled: r.Cancelled,
-		CoverageCount: r.CoverageCount, CoverageSum: r.CoverageSum,
+		CoverageCount: r.CoverageCount, CoverageSum: r.CoverageSum, P50: r.DurationP50, P95: r.DurationP95,
 	}
 	if withDurations {
 		d, err := pipeline.DecodeDurations(r.Durations)
@@ -72,6 +74,8 @@ func toRollupRow(k rollupKey, r pipeline.Rollup) rollupRow {
 	if r.Durations != nil {
 		row.Durations = r.Durations.Encode()
 	}
+	r.Settle()
+	row.DurationP50, row.DurationP95 = r.P50, r.P95
 	return row
 }
 
@@ -100,7 +104,7 @@ func lockRollups(tx *gorm.DB, driver string, keys []rollupKey) (map[rollupKey]ro
 		days[k.workloadID] = append(days[k.workloadID], k.day)
 	}
 	if driver == MySQL {
-		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&empty).Error; err != nil {
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&empty, rowsPerInsert(driver, 11)).Error; err != nil {
 			return nil, err
 		}
 	}
@@ -149,15 +153,15 @@ func addRollups(tx *gorm.DB, driver string, deltas map[rollupKey]*pipeline.Rollu
 		}
 		rows = append(rows, toRollupRow(k, r))
 	}
-	return writeRollups(tx, rows)
+	return writeRollups(tx, driver, rows)
 }
 
-// writeRollups writes rows whose locks this transaction holds, in one statement.
-func writeRollups(tx *gorm.DB, rows []rollupRow) error {
+// writeRollups writes rows whose locks this transaction holds, in multi-row upserts.
+func writeRollups(tx *gorm.DB, driver string, rows []rollupRow) error {
 	return tx.Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "workload_id"}, {Name: "day"}, {Name: "kind"}},
-		DoUpdates: clause.AssignmentColumns([]string{"succeeded", "failed", "cancelled", "coverage_count", "coverage_sum", "durations"}),
-	}).Create(&rows).Error
+		DoUpdates: clause.AssignmentColumns([]string{"succeeded", "failed", "cancelled", "coverage_count", "coverage_sum", "durations", "duration_p50", "duration_p95"}),
+	}).CreateInBatches(&rows, rowsPerInsert(driver, 11)).Error
 }
 
 // removeFromRollup takes run out of its rollup.
@@ -174,19 +178,24 @@ func removeFromRollup(tx *gorm.DB, driver string, wid int64, run pipeline.Run) e
 	if !r.Remove(run) {
 		return apperr.New(apperr.Internal, "the rollup of run %q of workload %q does not count it", run.ID, run.Workload)
 	}
-	return writeRollups(tx, []rollupRow{toRollupRow(k, r)})
+	return writeRollups(tx, driver, []rollupRow{toRollupRow(k, r)})
 }
 
-// Rollups calls each with the rollups of the named workloads from day from to day to,
-// streaming: one row in memory at a time, whatever the range.
-func (s *Store) Rollups(ctx context.Context, workloads []string, from, to int64, withDurations bool, each func(pipeline.RollupKey, pipeline.Rollup) error) error {
-	cols := "w.name, r.day, r.kind, r.succeeded, r.failed, r.cancelled, r.coverage_count, r.coverage_sum"
-	if withDurations {
+// Rollups calls each with the rollups q selects, streaming: one row in memory at a time,
+// whatever the range. The sketches are read only when q.WithDurations: P50 and P95 are kept
+// beside them.
+func (s *Store) Rollups(ctx context.Context, q pipeline.RollupQuery, each func(pipeline.RollupKey, pipeline.Rollup) error) error {
+	cols := "w.name, r.day, r.kind, r.succeeded, r.failed, r.cancelled, r.coverage_count, r.coverage_sum, r.duration_p50, r.duration_p95"
+	if q.WithDurations {
 		cols += ", r.durations"
 	}
-	rows, err := s.db.WithContext(ctx).Table("pipeline_rollups AS r").Select(cols).
+	db := s.db.WithContext(ctx).Table("pipeline_rollups AS r").Select(cols).
 		Joins("JOIN workloads w ON w.id = r.workload_id").
-		Where("w.name IN ? AND r.day >= ? AND r.day <= ?", workloads, from, to).Rows()
+		Where("w.name IN ? AND r.day >= ? AND r.day <= ?", q.Workloads, q.From, q.To)
+	if len(q.Kinds) > 0 {
+		db = db.Where("r.kind IN ?", q.Kinds)
+	}
+	rows, err := db.Rows()
 	if err != nil {
 		return translate(err, "rollups")
 	}
@@ -194,14 +203,14 @@ func (s *Store) Rollups(ctx context.Context, workloads []string, from, to int64,
 	for rows.Next() {
 		var k pipeline.RollupKey
 		var row rollupRow
-		dst := []any{&k.Workload, &k.Day, &k.Kind, &row.Succeeded, &row.Failed, &row.Cancelled, &row.CoverageCount, &row.CoverageSum}
-		if withDurations {
+		dst := []any{&k.Workload, &k.Day, &k.Kind, &row.Succeeded, &row.Failed, &row.Cancelled, &row.CoverageCount, &row.CoverageSum, &row.DurationP50, &row.DurationP95}
+		if q.WithDurations {
 			dst = append(dst, &row.Durations)
 		}
 		if err := rows.Scan(dst...); err != nil {
 			return translate(err, "rollups")
 		}
-		r, err := row.toRollup(withDurations)
+		r, err := row.toRollup(q.WithDurations)
 		if err != nil {
 			return err
 		}
@@ -277,8 +286,9 @@ func (s *Store) RollupsComplete(ctx context.Context) (bool, error) {
 	return b.Done, nil
 }
 
-// BackfillBatch is how many runs one backfill transaction counts.
-const BackfillBatch = 5000
+// BackfillBatch is how many runs one backfill transaction counts: a batch holds up recording
+// (the position row; SQLite: the write lock) for well under a second.
+const BackfillBatch = 2000
 
 // BackfillRollups counts the next batch of up to limit runs recorded before the rollups
 // existed, in one transaction, and reports whether none are left.

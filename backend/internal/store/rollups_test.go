@@ -54,12 +54,14 @@ func wantRollups(runs []pipeline.Run) map[pipeline.RollupKey]*pipeline.Rollup {
 	return out
 }
 
-// checkRollups compares the stored rollups with want: counts and sums equal, and the duration
-// sketches answer every percentile alike (the same bins).
+// checkRollups compares the stored rollups with want: counts and sums equal, the duration
+// sketches answer every percentile alike (the same bins), and the p50 and p95 kept beside them
+// are the sketch's.
 func checkRollups(t *testing.T, st *store.Store, workloads []string, want map[pipeline.RollupKey]*pipeline.Rollup) {
 	t.Helper()
 	got := map[pipeline.RollupKey]pipeline.Rollup{}
-	err := st.Rollups(context.Background(), workloads, -1_000_000, 1_000_000, true, func(k pipeline.RollupKey, r pipeline.Rollup) error {
+	q := pipeline.RollupQuery{Workloads: workloads, From: -1_000_000, To: 1_000_000, WithDurations: true}
+	err := st.Rollups(context.Background(), q, func(k pipeline.RollupKey, r pipeline.Rollup) error {
 		got[k] = r
 		return nil
 	})
@@ -70,8 +72,10 @@ func checkRollups(t *testing.T, st *store.Store, workloads []string, want map[pi
 	for k, w := range want {
 		g, ok := got[k]
 		delete(got, k)
+		w.Settle()
 		same := ok && g.Succeeded == w.Succeeded && g.Failed == w.Failed && g.Cancelled == w.Cancelled &&
-			g.CoverageCount == w.CoverageCount && g.CoverageSum == w.CoverageSum && g.Durations.Count() == w.Durations.Count()
+			g.CoverageCount == w.CoverageCount && g.CoverageSum == w.CoverageSum && g.Durations.Count() == w.Durations.Count() &&
+			g.P50 == w.P50 && g.P95 == w.P95 // kept beside the sketch
 		for p := 1.0; same && p <= 100; p++ {
 			same = g.Durations.NearestRank(p) == w.Durations.NearestRank(p)
 		}

@@ -2,7 +2,8 @@
 -- Daily rollups: per workload, UTC day (days since 1970-01-01) and kind, the day's runs summed,
 -- written in the transaction that records the runs. Queries read these, never the runs.
 -- coverage_sum is in billionths of a percent (exact integer sums); durations is a DDSketch of
--- the runs' durations in seconds (sketches-go's binary encoding, mapping included).
+-- the runs' durations in seconds (sketches-go's binary encoding, mapping included), and
+-- duration_p50/p95 its percentiles as of the last write, which is all a query reads of it.
 CREATE TABLE pipeline_rollups (
     workload_id    BIGINT      NOT NULL,
     day            BIGINT      NOT NULL,
@@ -13,6 +14,8 @@ CREATE TABLE pipeline_rollups (
     coverage_count BIGINT      NOT NULL DEFAULT 0,
     coverage_sum   BIGINT      NOT NULL DEFAULT 0,
     durations      BLOB        NULL,
+    duration_p50   DOUBLE      NOT NULL DEFAULT 0,
+    duration_p95   DOUBLE      NOT NULL DEFAULT 0,
     PRIMARY KEY (workload_id, day, kind)
 );
 
