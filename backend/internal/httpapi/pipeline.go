@@ -195,7 +195,7 @@ type runPosition struct {
 }
 
 // listRuns returns runs newest first, ?workload= filtering, paged as paging.go says (50 to a
-// page by default). No X-Total-Count: runs only grow, and counting them would scan them all.
+// page by default). No X-Total-Count: counting runs would scan them all.
 func (a *api) listRuns(c *gin.Context) {
 	var pos runPosition
 	pg, ok := readPage(c, "runs", 50, &pos, "workload")
