@@ -46,7 +46,7 @@ test: test-go test-fuzz test-frontend test-e2e ## every test: Go (unit and integ
 # not for a duration: Go 1.26's fuzzing coordinator can fail a duration-bound run at its
 # deadline with a bare "context deadline exceeded" and no failing input (go.dev/issue/75804,
 # fixed in Go 1.27); a count has no deadline to race.
-FUZZ_TARGETS := ./internal/token:FuzzParse:100000 ./internal/httpapi:FuzzCreateTokenBody:3000 ./internal/httpapi:FuzzRecordRunBody:3000 ./internal/httpapi:FuzzQueryBody:3000 ./internal/httpapi:FuzzAppendJSONString:20000
+FUZZ_TARGETS := ./internal/token:FuzzParse:100000 ./internal/httpapi:FuzzCreateTokenBody:3000 ./internal/httpapi:FuzzRecordRunBody:3000 ./internal/httpapi:FuzzQueryBody:3000 ./internal/httpapi:FuzzRecordRunBatchBody:2000 ./internal/httpapi:FuzzAppendJSONString:20000
 FUZZTIME ?= 60s
 
 # fuzz_each RUNS: fuzzes every target, for RUNS(pkg, target, executions) as -fuzztime.

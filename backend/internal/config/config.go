@@ -88,6 +88,10 @@ type Config struct {
 	RateLimitPerMinute     int `env:"RATE_LIMIT_PER_MINUTE" envDefault:"600" want:"a whole number of requests per minute from 0 (no limit) to 1000000"`
 	AuthRateLimitPerMinute int `env:"AUTH_RATE_LIMIT_PER_MINUTE" envDefault:"30" want:"a whole number of requests per minute from 0 (no limit) to 1000000"`
 
+	// PipelineRunRetention, when set, is how long pipeline runs are kept after they started:
+	// older ones are deleted in the background (their daily rollups stay). 0 keeps every run.
+	PipelineRunRetention time.Duration `env:"PIPELINE_RUN_RETENTION" want:"a Go duration or a number of days of at least one day, such as \"400d\" or \"9600h\" (unset keeps every run)"`
+
 	// Sign-in through OpenID Connect.
 	OIDCIssuerURL    string   `env:"OIDC_ISSUER_URL"`
 	OIDCClientID     string   `env:"OIDC_CLIENT_ID"`
@@ -276,6 +280,7 @@ func (l *loader) check(c *Config) {
 	l.require("SESSION_IDLE_TIMEOUT", c.SessionIdleTimeout >= time.Minute, "must be at least one minute")
 	l.require("TOKEN_RECHECK_INTERVAL", !strings.HasSuffix(l.vars["TOKEN_RECHECK_INTERVAL"], "d") &&
 		c.TokenRecheckInterval >= time.Second && c.TokenRecheckInterval <= 24*time.Hour, "")
+	l.require("PIPELINE_RUN_RETENTION", l.vars["PIPELINE_RUN_RETENTION"] == "" || c.PipelineRunRetention >= 24*time.Hour, "")
 	l.require("RATE_LIMIT_PER_MINUTE", c.RateLimitPerMinute >= 0 && c.RateLimitPerMinute <= 1_000_000, "")
 	l.require("AUTH_RATE_LIMIT_PER_MINUTE", c.AuthRateLimitPerMinute >= 0 && c.AuthRateLimitPerMinute <= 1_000_000, "")
 
@@ -545,6 +550,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("trusted_proxies", c.TrustedProxies),
 		slog.String("session_ttl", c.SessionTTL.String()),
 		slog.String("session_idle_timeout", c.SessionIdleTimeout.String()),
+		slog.String("pipeline_run_retention", c.PipelineRunRetention.String()),
 		slog.Int("rate_limit_per_minute", c.RateLimitPerMinute),
 		slog.Int("auth_rate_limit_per_minute", c.AuthRateLimitPerMinute),
 		slog.String("oidc_issuer_url", c.OIDCIssuerURL),

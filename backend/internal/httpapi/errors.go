@@ -102,33 +102,50 @@ const maxBodyBytes = 64 << 10
 // decodeJSON reads exactly one JSON object of type T from the body: unknown fields, duplicate
 // keys, keys that match a field only when case is ignored, trailing data, a wrong content type
 // and bodies over maxBodyBytes are refused with a clear error.
-func decodeJSON[T any](c *gin.Context, dst *T) bool {
+func decodeJSON[T any](c *gin.Context, dst *T) bool { return decodeJSONUpTo(c, dst, maxBodyBytes) }
+
+// decodeJSONUpTo is decodeJSON for a body of up to limit bytes.
+func decodeJSONUpTo[T any](c *gin.Context, dst *T, limit int64) bool {
 	ct := c.GetHeader("Content-Type")
 	if ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
 		fail(c, apperr.New(apperr.UnsupportedMedia, "send the request body as application/json"))
 		return false
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxBodyBytes))
-	if err == nil && !utf8.Valid(body) {
-		// encoding/json would quietly turn invalid bytes into U+FFFD; refuse them instead.
-		fail(c, apperr.New(apperr.InvalidJSON, "the request body is not valid UTF-8"))
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, limit))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		err = apperr.New(apperr.TooLarge, "the request body is larger than %d bytes", limit)
+	case err != nil:
+		err = apperr.New(apperr.InvalidJSON, "the request body must be a single JSON object")
+	default:
+		err = parseJSON(body, dst)
+	}
+	if err != nil {
+		fail(c, err)
 		return false
 	}
-	if err == nil {
-		// encoding/json matches keys ignoring case and lets the last duplicate win, so a body
-		// could say one thing to a reviewer or a proxy and another to the handler.
-		keys := json.NewDecoder(bytes.NewReader(body))
-		keys.UseNumber() // 1e400 is the decoder's to refuse, not a reason to stop looking
-		if kerr := checkKeys(keys, reflect.TypeFor[T](), ""); kerr != nil && kerr != errMalformed {
-			fail(c, kerr)
-			return false
-		}
+	return true
+}
+
+// parseJSON decodes exactly one JSON value of type T from body with decodeJSON's rules (valid
+// UTF-8, each key once and spelled as documented, no unknown field, the right types, nothing
+// after it), returning an apperr error that says what is wrong.
+func parseJSON[T any](body []byte, dst *T) error {
+	if !utf8.Valid(body) {
+		// encoding/json would quietly turn invalid bytes into U+FFFD; refuse them instead.
+		return apperr.New(apperr.InvalidJSON, "the request body is not valid UTF-8")
+	}
+	// encoding/json matches keys ignoring case and lets the last duplicate win, so a body
+	// could say one thing to a reviewer or a proxy and another to the handler.
+	keys := json.NewDecoder(bytes.NewReader(body))
+	keys.UseNumber() // 1e400 is the decoder's to refuse, not a reason to stop looking
+	if kerr := checkKeys(keys, reflect.TypeFor[T](), ""); kerr != nil && kerr != errMalformed {
+		return kerr
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	if err == nil {
-		err = dec.Decode(dst)
-	}
+	err := dec.Decode(dst)
 	if err == nil && dec.More() {
 		err = errors.New("trailing data")
 	}
@@ -137,32 +154,28 @@ func decodeJSON[T any](c *gin.Context, dst *T) bool {
 			err = errors.New("trailing data")
 		}
 	}
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		var typeErr *json.UnmarshalTypeError
-		var syntaxErr *json.SyntaxError
-		var timeErr *time.ParseError
-		switch {
-		case errors.As(err, &timeErr):
-			fail(c, apperr.New(apperr.WrongType, "times must be RFC 3339, such as 2024-01-15T10:30:00Z"))
-		case errors.As(err, &tooBig):
-			fail(c, apperr.New(apperr.TooLarge, "the request body is larger than %d bytes", maxBodyBytes))
-		case errors.Is(err, io.EOF):
-			fail(c, apperr.New(apperr.InvalidJSON, "the request body is empty: send a JSON object"))
-		case errors.As(err, &typeErr) && typeErr.Field == "":
-			fail(c, apperr.New(apperr.InvalidJSON, "the request body must be a JSON object"))
-		case errors.As(err, &typeErr):
-			fail(c, apperr.New(apperr.WrongType, "field %q has the wrong type: want %s", typeErr.Field, jsonKind(typeErr.Type)))
-		case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
-			fail(c, apperr.New(apperr.InvalidJSON, "the request body is not valid JSON"))
-		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			fail(c, apperr.New(apperr.UnknownField, "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field ")))
-		default:
-			fail(c, apperr.New(apperr.InvalidJSON, "the request body must be a single JSON object"))
-		}
-		return false
+	if err == nil {
+		return nil
 	}
-	return true
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	var timeErr *time.ParseError
+	switch {
+	case errors.As(err, &timeErr):
+		return apperr.New(apperr.WrongType, "times must be RFC 3339, such as 2024-01-15T10:30:00Z")
+	case errors.Is(err, io.EOF):
+		return apperr.New(apperr.InvalidJSON, "the request body is empty: send a JSON object")
+	case errors.As(err, &typeErr) && typeErr.Field == "":
+		return apperr.New(apperr.InvalidJSON, "the request body must be a JSON object")
+	case errors.As(err, &typeErr):
+		return apperr.New(apperr.WrongType, "field %q has the wrong type: want %s", typeErr.Field, jsonKind(typeErr.Type))
+	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
+		return apperr.New(apperr.InvalidJSON, "the request body is not valid JSON")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return apperr.New(apperr.UnknownField, "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+	default:
+		return apperr.New(apperr.InvalidJSON, "the request body must be a single JSON object")
+	}
 }
 
 // checkKeys walks the next JSON value of dec alongside the Go type t it will be decoded into
@@ -172,6 +185,13 @@ func decodeJSON[T any](c *gin.Context, dst *T) bool {
 func checkKeys(dec *json.Decoder, t reflect.Type, path string) error {
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
+	}
+	if t == deferredType { // checked on its own, later
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return errMalformed
+		}
+		return nil
 	}
 	if t != nil && (reflect.PointerTo(t).Implements(jsonUnmarshaler) || reflect.PointerTo(t).Implements(textUnmarshaler)) {
 		t = nil // decoded by its own method: only duplicates are looked for
@@ -239,6 +259,19 @@ func checkKeys(dec *json.Decoder, t reflect.Type, path string) error {
 	}
 	return nil
 }
+
+// deferredJSON is a JSON value kept as it was sent, to be checked and decoded on its own later
+// (parseJSON): each run of a batch, so that what is wrong with one run is that run's fault, not
+// the whole body's.
+type deferredJSON []byte
+
+// UnmarshalJSON keeps the value's bytes.
+func (d *deferredJSON) UnmarshalJSON(b []byte) error {
+	*d = append((*d)[:0], b...)
+	return nil
+}
+
+var deferredType = reflect.TypeFor[deferredJSON]()
 
 // errMalformed stops checkKeys at JSON it cannot walk.
 var errMalformed = errors.New("malformed JSON")

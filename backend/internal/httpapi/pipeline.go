@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -71,14 +73,8 @@ func toRunResponse(r pipeline.Run) runResponse {
 	return out
 }
 
-// recordRun stores a run: 201 when new, 200 with the stored run when the same run is recorded
-// again, 409 when its id was used for a different run.
-func (a *api) recordRun(c *gin.Context) {
-	var req runRequest
-	if !decodeJSON(c, &req) {
-		return
-	}
-	p := principalOf(c)
+// toRun is the run a request describes, recorded by p.
+func (req runRequest) toRun(p *principal) (pipeline.Run, error) {
 	run := pipeline.Run{
 		ID: req.ID, Workload: req.Workload, Pipeline: req.Pipeline, Kind: req.Kind, Status: req.Status,
 		Branch: req.Branch, Commit: req.Commit, Coverage: req.Coverage, RecordedBy: p.actor(), ServiceUser: p.serviceUser(),
@@ -91,12 +87,26 @@ func (a *api) recordRun(c *gin.Context) {
 	}
 	if t := req.Tests; t != nil {
 		if t.Passed == nil || t.Failed == nil || t.Skipped == nil {
-			fail(c, apperr.New(apperr.InvalidField, "tests needs passed, failed and skipped"))
-			return
+			return run, apperr.New(apperr.InvalidField, "tests needs passed, failed and skipped")
 		}
 		run.Tests = &pipeline.Tests{Passed: *t.Passed, Failed: *t.Failed, Skipped: *t.Skipped}
 	}
-	if err := mayRecord(p, run.Workload); err != nil {
+	return run, nil
+}
+
+// recordRun stores a run: 201 when new, 200 with the stored run when the same run is recorded
+// again, 409 when its id was used for a different run, 403 outside the service user's workloads.
+func (a *api) recordRun(c *gin.Context) {
+	var req runRequest
+	if !decodeJSON(c, &req) {
+		return
+	}
+	p := principalOf(c)
+	run, err := req.toRun(p)
+	if err == nil {
+		err = mayRecord(p, run.Workload)
+	}
+	if err != nil {
 		fail(c, err)
 		return
 	}
@@ -112,6 +122,84 @@ func (a *api) recordRun(c *gin.Context) {
 	c.JSON(status, toRunResponse(stored))
 }
 
+// maxBatchBodyBytes limits a batch's body: room for pipeline.MaxBatch runs with long ids,
+// names and branches (a typical run is a few hundred bytes).
+const maxBatchBodyBytes = 4 << 20
+
+type batchRequest struct {
+	// Each run is decoded on its own, so that a bad run is that run's fault only.
+	Runs []deferredJSON `json:"runs"`
+}
+
+type batchResult struct {
+	ID       string `json:"id"`
+	Workload string `json:"workload"`
+	Status   string `json:"status"`
+	Error    string `json:"error,omitempty"`
+}
+
+// recordRunBatch records up to pipeline.MaxBatch runs, each as recordRun would, and answers 200
+// with each run's outcome in input order: created, unchanged, conflict or invalid (with why).
+// The body as a whole is refused (400) only when it is not {"runs": [1 to 1000 values]}.
+func (a *api) recordRunBatch(c *gin.Context) {
+	var req batchRequest
+	if !decodeJSONUpTo(c, &req, maxBatchBodyBytes) {
+		return
+	}
+	if len(req.Runs) == 0 {
+		fail(c, apperr.New(apperr.InvalidField, "runs is required: an array of 1 to %d runs, each as POST /api/pipeline/runs takes", pipeline.MaxBatch))
+		return
+	}
+	if len(req.Runs) > pipeline.MaxBatch {
+		fail(c, apperr.New(apperr.InvalidField, "a batch holds at most %d runs, not %d: send the others in another batch", pipeline.MaxBatch, len(req.Runs)))
+		return
+	}
+	p := principalOf(c)
+	results := make([]batchResult, len(req.Runs))
+	runs := make([]pipeline.Run, 0, len(req.Runs))
+	at := make([]int, 0, len(req.Runs)) // runs[j] is req.Runs[at[j]]
+	for i, raw := range req.Runs {
+		var named struct{ ID, Workload any }
+		_ = json.Unmarshal(raw, &named) // what to call the run by, whatever else is wrong with it
+		results[i].ID, _ = named.ID.(string)
+		results[i].Workload, _ = named.Workload.(string)
+		run, err := parseRun(raw, p)
+		if err == nil {
+			err = mayRecord(p, run.Workload) // outside the service user's workloads: this run is refused, not the batch
+		}
+		if err != nil {
+			results[i].Status, results[i].Error = pipeline.BatchInvalid, apperr.MessageOf(err)
+			continue
+		}
+		runs = append(runs, run)
+		at = append(at, i)
+	}
+	res, err := a.Pipeline.RecordBatch(c.Request.Context(), runs)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	for j, r := range res {
+		results[at[j]].Status = r.Status
+		if r.Err != nil {
+			results[at[j]].Error = apperr.MessageOf(r.Err)
+		}
+	}
+	c.JSON(http.StatusOK, gin.H{"results": results})
+}
+
+// parseRun decodes one run of a batch with the rules of a single run's body.
+func parseRun(raw []byte, p *principal) (pipeline.Run, error) {
+	if t := bytes.TrimLeft(raw, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		return pipeline.Run{}, apperr.New(apperr.InvalidJSON, "each run must be a JSON object")
+	}
+	var req runRequest
+	if err := parseJSON(raw, &req); err != nil {
+		return pipeline.Run{}, err
+	}
+	return req.toRun(p)
+}
+
 // runPosition is where a page of runs ends: its last run's start, workload and id.
 type runPosition struct {
 	StartedMS int64  `json:"s"`
@@ -121,7 +209,7 @@ type runPosition struct {
 
 // listRuns returns runs newest first, ?workload= and ?serviceUser= (the service user whose
 // tokens recorded them) filtering, paged as paging.go says (50 to a page by default). No
-// X-Total-Count: runs only grow, and counting them would scan them all.
+// X-Total-Count: counting runs would scan them all.
 func (a *api) listRuns(c *gin.Context) {
 	var pos runPosition
 	pg, ok := readPage(c, "runs", 50, &pos, "workload", "serviceUser")

@@ -147,6 +147,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	apiGroup.GET("/workloads", a.requireScope(token.ScopeMetricsRead), a.listWorkloads)
 	apiGroup.GET("/pipeline/runs", a.requireScope(token.ScopeMetricsRead), a.listRuns)
 	apiGroup.POST("/pipeline/runs", a.requireScope(token.ScopePipelineWrite), a.recordRun)
+	apiGroup.POST("/pipeline/runs/batch", a.requireScope(token.ScopePipelineWrite), a.recordRunBatch)
 	apiGroup.DELETE("/pipeline/runs/:workload/:runId", a.requireAdmin, a.deleteRun)
 
 	r.NoRoute(a.noRoute)

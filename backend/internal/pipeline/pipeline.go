@@ -8,7 +8,6 @@ import (
 	"math"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -81,15 +80,22 @@ type ListQuery struct {
 	ServiceUser string
 }
 
+// Recorded is what storing a run found: it was created, or a run was stored under its
+// workload and id already (Existing).
+type Recorded struct {
+	Created  bool
+	Existing Run
+}
+
 // Store is what pipeline runs need from persistence.
 type Store interface {
-	// InsertRun stores a new run, creating its workload on first use. Conflict if a run with
-	// the same workload and id exists.
-	InsertRun(ctx context.Context, r Run) error
-	GetRun(ctx context.Context, workload, id string) (Run, error)
+	// InsertRuns stores the runs whose workload and id are new, creating workloads on first
+	// use, and counts each in its rollup in the same transaction; for each run it returns
+	// whether it was created or the run already stored. The runs' keys are distinct.
+	InsertRuns(ctx context.Context, runs []Run) ([]Recorded, error)
 	ListRuns(ctx context.Context, q ListQuery) ([]Run, error)
-	// RunsBetween returns the runs of the workloads that started in [from, to).
-	RunsBetween(ctx context.Context, workloads []string, from, to time.Time) ([]Run, error)
+	// Rollups calls each with the rollups q selects, in no particular order.
+	Rollups(ctx context.Context, q RollupQuery, each func(RollupKey, Rollup) error) error
 	// Workloads lists the names that exist among names.
 	Workloads(ctx context.Context, names []string) ([]string, error)
 	// ListWorkloads lists the workloads q selects (Sort set, Search valid), in q's order.
@@ -98,39 +104,190 @@ type Store interface {
 	// DeleteRun deletes one run and stores the event made of it, in one transaction (with the
 	// correction of the day's rollup); NotFound when there is no such run.
 	DeleteRun(ctx context.Context, workload, id string, event func(Run) audit.Event) (Run, error)
+	// DeleteRunsStartedBefore deletes up to limit runs that started before t, oldest first,
+	// leaving their rollups as they are; it returns how many it deleted.
+	DeleteRunsStartedBefore(ctx context.Context, t time.Time, limit int) (int, error)
+	// RollupsComplete reports whether every stored run is counted in the rollups (false while
+	// the runs of before the rollups are being counted).
+	RollupsComplete(ctx context.Context) (bool, error)
+}
+
+// RollupQuery selects rollups: of the named workloads, on days From to To (inclusive, as DayOf
+// numbers them), of the kinds named (all when none). Their P50 and P95 are always read; the
+// sketches only WithDurations (a query never needs them).
+type RollupQuery struct {
+	Workloads     []string
+	From, To      int64
+	Kinds         []string
+	WithDurations bool
+}
+
+// Options tune the service.
+type Options struct {
+	// Retention, when positive, is how long runs are kept after they started; older ones are
+	// deleted by PruneRuns (their rollups stay) and refused when recorded.
+	Retention time.Duration
 }
 
 // Service records and reads pipeline runs.
 type Service struct {
 	store Store
 	now   func() time.Time
+	opt   Options
 }
 
 // NewService returns the pipeline service.
-func NewService(store Store, now func() time.Time) *Service { return &Service{store: store, now: now} }
+func NewService(store Store, now func() time.Time, opt Options) *Service {
+	return &Service{store: store, now: now, opt: opt}
+}
+
+// MaxFuture is how far in the future a run may start: a little clock skew, not a run that
+// would sit on top of the newest runs for ever.
+const MaxFuture = 24 * time.Hour
+
+// check validates a run as of now: its fields, and a start neither too far in the future nor
+// older than the retention keeps.
+func (s *Service) check(r *Run, now time.Time) error {
+	if err := Validate(r); err != nil {
+		return err
+	}
+	if r.StartedAt.After(now.Add(MaxFuture)) {
+		return apperr.New(apperr.InvalidField, "startedAt %s is more than a day in the future: send the time the run started, with its UTC offset", r.StartedAt.Format(time.RFC3339))
+	}
+	if s.opt.Retention > 0 && r.StartedAt.Before(now.Add(-s.opt.Retention)) {
+		return apperr.New(apperr.InvalidField, "startedAt %s is older than the retention period (%s): runs that old are not kept", r.StartedAt.Format(time.RFC3339), s.opt.Retention)
+	}
+	return nil
+}
+
+func errReused(r Run) error {
+	return apperr.New(apperr.RunIDReused, "run %q of workload %q was already recorded with different data: run ids are the CI system's and cannot be reused", r.ID, r.Workload)
+}
 
 // Record stores a run. Recording the same run again returns the stored one (created false);
 // the same id with different data is a conflict.
 func (s *Service) Record(ctx context.Context, r Run) (stored Run, created bool, err error) {
-	if err := Validate(&r); err != nil {
+	now := s.now()
+	if err := s.check(&r, now); err != nil {
 		return Run{}, false, err
 	}
-	r.RecordedAt = s.now().UTC().Truncate(time.Millisecond)
-	err = s.store.InsertRun(ctx, r)
-	if apperr.Is(err, apperr.Conflict) {
-		existing, gerr := s.store.GetRun(ctx, r.Workload, r.ID)
-		if gerr != nil {
-			return Run{}, false, gerr
-		}
-		if existing.Same(r) {
-			return existing, false, nil
-		}
-		return Run{}, false, apperr.New(apperr.RunIDReused, "run %q of workload %q was already recorded with different data: run ids are the CI system's and cannot be reused", r.ID, r.Workload)
-	}
+	r.RecordedAt = now.UTC().Truncate(time.Millisecond)
+	res, err := s.store.InsertRuns(ctx, []Run{r})
 	if err != nil {
 		return Run{}, false, err
 	}
-	return r, true, nil
+	switch {
+	case res[0].Created:
+		return r, true, nil
+	case res[0].Existing.Same(r):
+		return res[0].Existing, false, nil
+	default:
+		return Run{}, false, errReused(r)
+	}
+}
+
+// Statuses of a run in a batch.
+const (
+	BatchCreated   = "created"
+	BatchUnchanged = "unchanged"
+	BatchConflict  = "conflict"
+	BatchInvalid   = "invalid"
+)
+
+// MaxBatch is the most runs one batch may hold.
+const MaxBatch = 1000
+
+// BatchResult is what became of one run of a batch: a Batch* status, and for a conflict or an
+// invalid run the error saying why.
+type BatchResult struct {
+	Status string
+	Err    error
+}
+
+// RecordBatch records up to MaxBatch runs at once, as Record would one by one: each valid run is
+// stored (or found stored already) whatever becomes of the others. A run repeated within the
+// batch is compared with its first occurrence's outcome: the same run is unchanged, a
+// different one a conflict. The store writes the batch in a few transactions, not one per run.
+// An error means the database failed; runs stored before it stay stored, so sending the batch
+// again is safe (they come back unchanged).
+func (s *Service) RecordBatch(ctx context.Context, runs []Run) ([]BatchResult, error) {
+	if len(runs) > MaxBatch {
+		return nil, apperr.New(apperr.InvalidField, "a batch holds at most %d runs, not %d", MaxBatch, len(runs))
+	}
+	now := s.now()
+	recordedAt := now.UTC().Truncate(time.Millisecond)
+	out := make([]BatchResult, len(runs))
+	type key struct{ workload, id string }
+	first := map[key]int{}             // a run's key -> its index in unique
+	uniqueOf := make([]int, len(runs)) // a run's index in unique, -1 when invalid
+	var unique []Run
+	var firstAt []int // unique's runs' indexes in runs
+	for i := range runs {
+		if err := s.check(&runs[i], now); err != nil {
+			out[i], uniqueOf[i] = BatchResult{Status: BatchInvalid, Err: err}, -1
+			continue
+		}
+		runs[i].RecordedAt = recordedAt
+		k := key{runs[i].Workload, runs[i].ID}
+		j, ok := first[k]
+		if !ok {
+			j = len(unique)
+			first[k] = j
+			unique = append(unique, runs[i])
+			firstAt = append(firstAt, i)
+		}
+		uniqueOf[i] = j
+	}
+	if len(unique) == 0 {
+		return out, nil
+	}
+	res, err := s.store.InsertRuns(ctx, unique)
+	if err != nil {
+		return nil, err
+	}
+	for i, j := range uniqueOf {
+		if j < 0 {
+			continue
+		}
+		stored := unique[j]
+		if !res[j].Created {
+			stored = res[j].Existing
+		}
+		switch {
+		case res[j].Created && firstAt[j] == i:
+			out[i] = BatchResult{Status: BatchCreated}
+		case stored.Same(runs[i]):
+			out[i] = BatchResult{Status: BatchUnchanged}
+		default:
+			out[i] = BatchResult{Status: BatchConflict, Err: errReused(runs[i])}
+		}
+	}
+	return out, nil
+}
+
+// PruneBatch is how many runs one statement of PruneRuns deletes: small, so that recording
+// never waits long behind it.
+const PruneBatch = 500
+
+// PruneRuns deletes the runs older than the retention, in batches of PruneBatch, and returns
+// how many it deleted; their rollups stay, so the daily metrics keep those days. It does
+// nothing without a retention, or while older runs are still being counted in the rollups.
+func (s *Service) PruneRuns(ctx context.Context) (int, error) {
+	if s.opt.Retention <= 0 {
+		return 0, nil
+	}
+	if ok, err := s.store.RollupsComplete(ctx); err != nil || !ok {
+		return 0, err
+	}
+	cutoff := s.now().Add(-s.opt.Retention)
+	total := 0
+	for {
+		n, err := s.store.DeleteRunsStartedBefore(ctx, cutoff, PruneBatch)
+		total += n
+		if err != nil || n < PruneBatch {
+			return total, err
+		}
+	}
 }
 
 // List returns runs newest first.
@@ -252,7 +409,8 @@ type Series struct {
 	Points   []Point
 }
 
-// Query computes the requested daily series, days in UTC.
+// Query computes the requested daily series, days in UTC, from the rollups alone: its cost
+// and memory go with days × workloads, never with the number of runs.
 func (s *Service) Query(ctx context.Context, req QueryRequest) ([]Series, error) {
 	if len(req.Queries) == 0 {
 		return nil, apperr.New(apperr.InvalidField, "queries is required: any of %s", strings.Join(Queries, ", "))
@@ -260,12 +418,15 @@ func (s *Service) Query(ctx context.Context, req QueryRequest) ([]Series, error)
 	if len(req.Workloads) == 0 {
 		return nil, apperr.New(apperr.InvalidField, "workloads is required: one or more workload names")
 	}
-	if len(req.Queries) > len(Queries) || len(req.Workloads) > 50 {
-		return nil, apperr.New(apperr.InvalidField, "at most %d queries and 50 workloads per request", len(Queries))
+	if len(req.Queries) > len(Queries) || len(req.Workloads) > MaxQueryWorkloads {
+		return nil, apperr.New(apperr.InvalidField, "at most %d queries and %d workloads per request", len(Queries), MaxQueryWorkloads)
 	}
-	for _, q := range req.Queries {
+	for i, q := range req.Queries {
 		if !slices.Contains(Queries, q) {
 			return nil, apperr.New(apperr.InvalidField, "unknown query %q: use %s", q, strings.Join(Queries, ", "))
+		}
+		if slices.Contains(req.Queries[:i], q) {
+			return nil, apperr.New(apperr.InvalidField, "query %q is asked twice: name each query once", q)
 		}
 	}
 	start, err := time.Parse(time.DateOnly, req.Start)
@@ -279,13 +440,17 @@ func (s *Service) Query(ctx context.Context, req QueryRequest) ([]Series, error)
 	if end.Before(start) {
 		return nil, apperr.New(apperr.InvalidField, "dateRange is reversed: end %s is before start %s", req.End, req.Start)
 	}
-	days := int(end.Sub(start).Hours()/24) + 1
+	first, last := DayOf(start), DayOf(end)
+	days := int(last-first) + 1
 	if days > MaxQueryDays {
 		return nil, apperr.New(apperr.InvalidField, "dateRange spans %d days: at most %d", days, MaxQueryDays)
 	}
-	for _, w := range req.Workloads {
+	for i, w := range req.Workloads {
 		if err := checkName("workload", w, 100); err != nil {
 			return nil, err
+		}
+		if slices.Contains(req.Workloads[:i], w) {
+			return nil, apperr.New(apperr.InvalidField, "workload %q is asked twice: name each workload once", w)
 		}
 	}
 	known, err := s.store.Workloads(ctx, req.Workloads)
@@ -297,28 +462,50 @@ func (s *Service) Query(ctx context.Context, req QueryRequest) ([]Series, error)
 			return nil, apperr.New(apperr.UnknownWorkload, "unknown workload %q: it has recorded no pipeline run yet", w)
 		}
 	}
-	runs, err := s.store.RunsBetween(ctx, req.Workloads, start, end.AddDate(0, 0, 1))
-	if err != nil {
-		return nil, err
+	// Every point starts as a day without data; each rollup read fills its day's points.
+	dates := make([]string, days)
+	for d := range days {
+		dates[d] = start.AddDate(0, 0, d).Format(time.DateOnly)
 	}
-	byKey := map[string][]Run{} // workload + date
-	for _, r := range runs {
-		k := r.Workload + "\x00" + r.StartedAt.UTC().Format(time.DateOnly)
-		byKey[k] = append(byKey[k], r)
-	}
-	var out []Series
+	out := make([]Series, 0, len(req.Workloads)*len(req.Queries))
+	at := map[string]int{} // workload -> index of its first series in out
 	for _, w := range req.Workloads {
+		at[w] = len(out)
 		for _, q := range req.Queries {
-			ser := Series{Query: q, Workload: w, Unit: unitOf(q)}
+			ser := Series{Query: q, Workload: w, Unit: unitOf(q), Points: make([]Point, days)}
 			for d := range days {
-				date := start.AddDate(0, 0, d).Format(time.DateOnly)
-				ser.Points = append(ser.Points, compute(q, date, byKey[w+"\x00"+date]))
+				ser.Points[d] = DayPoint(q, dates[d], nil)
 			}
 			out = append(out, ser)
 		}
 	}
+	rq := RollupQuery{Workloads: req.Workloads, From: first, To: last}
+	if !slices.Contains(req.Queries, QueryDeployFreq) {
+		rq.Kinds = []string{KindBuild}
+	} else if len(req.Queries) == 1 {
+		rq.Kinds = []string{KindDeploy}
+	}
+	err = s.store.Rollups(ctx, rq, func(k RollupKey, r Rollup) error {
+		i, ok := at[k.Workload]
+		if !ok || k.Day < first || k.Day > last {
+			return nil
+		}
+		d := int(k.Day - first)
+		for j, q := range req.Queries {
+			if (q == QueryDeployFreq) == (k.Kind == KindDeploy) {
+				out[i+j].Points[d] = DayPoint(q, out[i+j].Points[d].Date, &r)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	return out, nil
 }
+
+// MaxQueryWorkloads bounds the workloads of one query.
+const MaxQueryWorkloads = 50
 
 func unitOf(q string) string {
 	switch q {
@@ -331,67 +518,53 @@ func unitOf(q string) string {
 	}
 }
 
-// compute is one day of one query. Coverage: the mean over builds that reported it. Success
-// rate: successful builds among finished ones (cancelled runs count for neither). Duration: p50
-// and p95 of builds (nearest rank). Deployment frequency: successful deploys.
-func compute(q, date string, runs []Run) Point {
+// DayPoint is one day of one query, from the day's rollup of the query's kind (builds, or
+// deploys for deployment-frequency); nil for a day without such runs. Coverage: the mean over
+// builds that reported one. Success rate: successful builds among finished ones (cancelled
+// runs count for neither). Duration: p50 and p95 of builds by nearest rank, within
+// DurationAccuracy. Deployment frequency: successful deploys.
+func DayPoint(q, date string, r *Rollup) Point {
 	p := Point{Date: date}
+	if r == nil {
+		r = &Rollup{}
+	}
 	switch q {
 	case QueryCoverage:
-		var sum float64
-		for _, r := range runs {
-			if r.Kind == KindBuild && r.Coverage != nil {
-				sum += *r.Coverage
-				p.Count++
-			}
-		}
-		if p.Count > 0 {
-			p.Value = ptr(round(sum / float64(p.Count)))
+		p.Count = int(r.CoverageCount)
+		if r.CoverageCount > 0 {
+			p.Value = ptr(meanOf(r.CoverageSum, r.CoverageCount))
 		}
 	case QuerySuccessRate:
-		ok := 0
-		for _, r := range runs {
-			if r.Kind == KindBuild && r.Status != StatusCancelled {
-				p.Count++
-				if r.Status == StatusSuccess {
-					ok++
-				}
-			}
-		}
-		if p.Count > 0 {
-			p.Value = ptr(round(100 * float64(ok) / float64(p.Count)))
+		finished := r.Succeeded + r.Failed
+		p.Count = int(finished)
+		if finished > 0 {
+			p.Value = ptr(round(100 * float64(r.Succeeded) / float64(finished)))
 		}
 	case QueryDuration:
-		var ds []float64
-		for _, r := range runs {
-			if r.Kind == KindBuild {
-				ds = append(ds, r.FinishedAt.Sub(r.StartedAt).Seconds())
-			}
-		}
-		p.Count = len(ds)
-		if len(ds) > 0 {
-			sort.Float64s(ds)
-			p.P50, p.P95 = ptr(round(nearestRank(ds, 50))), ptr(round(nearestRank(ds, 95)))
+		p.Count = int(r.Runs())
+		if r.Runs() > 0 {
+			p50, p95 := r.Percentiles()
+			p.P50, p.P95 = ptr(round(p50)), ptr(round(p95))
 			p.Value = p.P50
 		}
 	case QueryDeployFreq:
-		n := 0
-		for _, r := range runs {
-			if r.Kind == KindDeploy && r.Status == StatusSuccess {
-				n++
-			}
-		}
-		p.Count = n
-		p.Value = ptr(float64(n))
+		p.Count = int(r.Succeeded)
+		p.Value = ptr(float64(r.Succeeded))
 	default:
 		panic(fmt.Sprintf("unknown query %q", q))
 	}
 	return p
 }
 
-func nearestRank(sorted []float64, pct float64) float64 {
-	i := int(math.Ceil(pct/100*float64(len(sorted)))) - 1
-	return sorted[max(0, min(i, len(sorted)-1))]
+// meanOf is sum/count (sum in CoverageScale units) rounded to 0.01, half away from zero,
+// computed exactly in integers.
+func meanOf(sum, count int64) float64 {
+	den := count * (CoverageScale / 100) // hundredths of a percent
+	q, rem := sum/den, sum%den
+	if 2*rem >= den {
+		q++
+	}
+	return float64(q) / 100
 }
 
 func round(v float64) float64 { return math.Round(v*100) / 100 }

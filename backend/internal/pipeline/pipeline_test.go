@@ -136,7 +136,7 @@ func TestSame(t *testing.T) {
 // and runs recorded.
 func service(t *testing.T, db testenv.DB, runs ...pipeline.Run) *pipeline.Service {
 	t.Helper()
-	s := pipeline.NewService(testenv.Store(t, db), func() time.Time { return day.Add(time.Hour) })
+	s := pipeline.NewService(testenv.Store(t, db), func() time.Time { return day.Add(time.Hour) }, pipeline.Options{})
 	for _, r := range runs {
 		if _, _, err := s.Record(context.Background(), r); err != nil {
 			t.Fatal(err)

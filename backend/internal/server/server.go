@@ -100,7 +100,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	s.Tokens = token.NewService(st, s.Keys, s.Guard, cfg.ServiceTokenTTL, opt.Now)
 	s.Sessions = auth.NewSessions(st, s.Keys, cfg.CookieKey, cfg.SessionTTL, cfg.SessionIdleTimeout, opt.Now)
 	s.Audit = audit.NewLog(st, opt.Now)
-	s.Pipeline = pipeline.NewService(st, opt.Now)
+	s.Pipeline = pipeline.NewService(st, opt.Now, pipeline.Options{Retention: cfg.PipelineRunRetention})
 	if s.Notifier, err = newNotifier(cfg, st, opt); err != nil {
 		st.Close()
 		return nil, err
@@ -135,6 +135,7 @@ func (s *Server) RunBackground(ctx context.Context) (wait func()) {
 		wg.Go(func() { s.SignIn.KeepDiscovering(ctx) })
 	}
 	wg.Go(func() { s.Notifier.Run(ctx) })
+	wg.Go(func() { s.backfillInBackground(ctx) })
 	wg.Go(func() {
 		t := time.NewTicker(PurgeInterval)
 		defer t.Stop()
@@ -145,6 +146,9 @@ func (s *Server) RunBackground(ctx context.Context) (wait func()) {
 			case <-t.C:
 				if err := s.Purge(ctx); err != nil && ctx.Err() == nil {
 					s.log.Warn("could not purge ended sessions", "err", err)
+				}
+				if _, err := s.PruneRuns(ctx); err != nil && ctx.Err() == nil {
+					s.log.Warn("could not delete pipeline runs older than PIPELINE_RUN_RETENTION", "err", err)
 				}
 			}
 		}
@@ -184,6 +188,61 @@ func (s *Server) Purge(ctx context.Context) error {
 	}
 	return err
 }
+
+// PruneRuns deletes the pipeline runs older than PIPELINE_RUN_RETENTION, in small batches, as
+// the background loop does every PurgeInterval; their rollups stay.
+func (s *Server) PruneRuns(ctx context.Context) (int, error) {
+	n, err := s.Pipeline.PruneRuns(ctx)
+	if n > 0 {
+		s.log.Info("deleted pipeline runs older than PIPELINE_RUN_RETENTION (their daily rollups stay)", "runs", n, "retention", s.Config.PipelineRunRetention.String())
+	}
+	return n, err
+}
+
+// BackfillRollups counts the runs recorded before the rollups existed, batch after batch, until
+// none are left (tests; the server does it in the background, paced).
+func (s *Server) BackfillRollups(ctx context.Context) error {
+	for {
+		done, _, err := s.Store.BackfillRollups(ctx, store.BackfillBatch)
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+// backfillInBackground counts the runs recorded before the rollups existed, a batch at a time,
+// resting between batches as long as the batch took so that recording and queries go on
+// meanwhile; after a failure it tries again a little later.
+func (s *Server) backfillInBackground(ctx context.Context) {
+	started, total := time.Now(), 0
+	for ctx.Err() == nil {
+		t0 := time.Now()
+		done, n, err := s.Store.BackfillRollups(ctx, store.BackfillBatch)
+		took := time.Since(t0)
+		total += n
+		pause := max(took, backfillMinPause)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.log.Warn("could not count earlier pipeline runs in the daily rollups; trying again", "err", err)
+			pause = 10 * time.Second
+		case done:
+			if total > 0 {
+				s.log.Info("counted the pipeline runs recorded before the daily rollups", "runs", total, "took", time.Since(started).Round(time.Millisecond).String())
+			}
+			return
+		case total == n:
+			s.log.Info("counting the pipeline runs recorded before the daily rollups, in the background: charts of earlier days fill in meanwhile")
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(pause):
+		}
+	}
+}
+
+// backfillMinPause is the shortest rest between two backfill batches: long enough for a
+// writer waiting on SQLite's lock to get it.
+const backfillMinPause = 50 * time.Millisecond
 
 // HTTPServer returns an http.Server with every timeout set.
 func (s *Server) HTTPServer() *http.Server {

@@ -1,7 +1,129 @@
 package store
 
-import "database/sql"
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io/fs"
+	"slices"
+	"strings"
+
+	"github.com/codemetrics/codemetrics/backend/internal/pipeline"
+	"github.com/pressly/goose/v3"
+	"gorm.io/gorm"
+)
 
 // SQL is the wrapped database/sql handle under the store's GORM, for tests that send
 // statements around GORM.
 func (s *Store) SQL() *sql.DB { return s.sql }
+
+// MigrateTo applies the migrations up to version only: a database as an older CodeMetrics left it.
+func (s *Store) MigrateTo(ctx context.Context, version int64) error {
+	dialect, dir := goose.DialectSQLite3, "migrations/sqlite"
+	if s.driver == MySQL {
+		dialect, dir = goose.DialectMySQL, "migrations/mysql"
+	}
+	fsys, err := fs.Sub(migrations, dir)
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(dialect, s.sql, fsys)
+	if err != nil {
+		return err
+	}
+	_, err = p.UpTo(ctx, version)
+	return err
+}
+
+// InsertRunsBeforeRollups writes runs as a CodeMetrics without rollups did: the rows alone.
+func (s *Store) InsertRunsBeforeRollups(ctx context.Context, runs []pipeline.Run) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var names []string
+		for _, r := range runs {
+			names = append(names, r.Workload)
+		}
+		slices.Sort(names)
+		ids, err := workloadIDs(tx, slices.Compact(names), runs[0].RecordedAt)
+		if err != nil {
+			return err
+		}
+		rows := make([]runRow, len(runs))
+		for i, r := range runs {
+			rows[i] = toRunRow(ids[r.Workload], r)
+		}
+		return tx.Omit("service_user").CreateInBatches(&rows, 500).Error // a column of a later release
+	})
+}
+
+// ResetRollups empties the rollups and puts their backfill back at its start: what migration
+// 00007 leaves of a database that holds runs.
+func (s *Store) ResetRollups(ctx context.Context) error {
+	s.rollupsDone.Store(false)
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec("DELETE FROM pipeline_rollups").Error; err != nil {
+			return err
+		}
+		return tx.Exec("UPDATE pipeline_rollup_backfill SET done = ?, after_workload_id = 0, after_started_at = 0, after_run_id = ''", false).Error
+	})
+}
+
+// ExplainListRuns returns the database's plan of the statement ListRuns sends for q, one line per
+// step: SQLite's EXPLAIN QUERY PLAN details, or MySQL's EXPLAIN as "table key type Extra".
+func (s *Store) ExplainListRuns(ctx context.Context, q pipeline.ListQuery) (string, error) {
+	var qerr error
+	stmt := s.db.ToSQL(func(tx *gorm.DB) *gorm.DB {
+		db, _, err := s.listRunsQuery(ctx, tx, q)
+		if err != nil {
+			qerr = err
+			return tx
+		}
+		var rows []runRow
+		return db.Find(&rows)
+	})
+	if qerr != nil {
+		return "", qerr
+	}
+	var lines []string
+	if s.driver == MySQL {
+		rows, err := s.sql.QueryContext(ctx, "EXPLAIN "+stmt)
+		if err != nil {
+			return "", err
+		}
+		defer rows.Close()
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				return "", err
+			}
+			m := map[string]string{}
+			for i, c := range cols {
+				if b, ok := vals[i].([]byte); ok {
+					m[c] = string(b)
+				} else if vals[i] != nil {
+					m[c] = fmt.Sprint(vals[i])
+				}
+			}
+			lines = append(lines, fmt.Sprintf("table=%s key=%s type=%s Extra=%s", m["table"], m["key"], m["type"], m["Extra"]))
+		}
+		return strings.Join(lines, "\n"), rows.Err()
+	}
+	rows, err := s.sql.QueryContext(ctx, "EXPLAIN QUERY PLAN "+stmt)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			return "", err
+		}
+		lines = append(lines, detail)
+	}
+	return strings.Join(lines, "\n"), rows.Err()
+}

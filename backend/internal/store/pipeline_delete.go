@@ -6,27 +6,46 @@ import (
 	"github.com/codemetrics/codemetrics/backend/internal/audit"
 	"github.com/codemetrics/codemetrics/backend/internal/pipeline"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
-// DeleteRun deletes one run and stores the event made of it, in one transaction. The workload
+// DeleteRun deletes one run, takes it out of its rollup and stores the event made of it, in one
+// transaction: the counts and the coverage sum exactly, and its duration from the sketch's bin,
+// also exactly (the day's sketch is then the one its remaining runs would have made). A run the
+// rollups do not count yet (the backfill has not reached it) is only deleted. The workload
 // stays, even when this was its last run.
 func (s *Store) DeleteRun(ctx context.Context, workload, id string, event func(pipeline.Run) audit.Event) (pipeline.Run, error) {
-	var out pipeline.Run
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var row runRow
-		err := tx.Table("pipeline_runs AS r").Select("r.*, w.name AS workload_name").
-			Joins("JOIN workloads w ON w.id = r.workload_id").
-			Where("w.name = ? AND r.run_id = ?", workload, id).Take(&row).Error
+	var run pipeline.Run
+	err := s.writeTx(ctx, func(tx *gorm.DB) error {
+		counted, err := s.countedNow(tx)
 		if err != nil {
 			return err
 		}
-		out = row.toRun()
-		if err := tx.Where("workload_id = ? AND run_id = ?", row.WorkloadID, row.RunID).Delete(&runRow{}).Error; err != nil {
+		var w workloadRow
+		if err := tx.Where("name = ?", workload).Take(&w).Error; err != nil {
 			return err
 		}
-		// rollups: subtract — the run's day in the daily rollups must lose this run, here, in
-		// this transaction, once the rollups exist.
-		return insertEvent(tx, event(out))
+		var row runRow
+		q := tx.Where("workload_id = ? AND run_id = ?", w.ID, id)
+		if s.driver == MySQL {
+			q = q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
+		}
+		if err := q.Take(&row).Error; err != nil {
+			return err
+		}
+		run = row.toRun(workload)
+		if err := tx.Where("workload_id = ? AND run_id = ?", w.ID, id).Delete(&runRow{}).Error; err != nil {
+			return err
+		}
+		if counted(backfillKey{w.ID, row.StartedMS, id}) {
+			if err := removeFromRollup(tx, s.driver, w.ID, run); err != nil {
+				return err
+			}
+		}
+		return insertEvent(tx, event(run))
 	})
-	return out, translate(err, "pipeline run")
+	if err != nil {
+		return pipeline.Run{}, translate(err, "pipeline run")
+	}
+	return run, nil
 }

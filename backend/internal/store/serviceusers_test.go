@@ -24,11 +24,7 @@ import (
 func TestMigrationMakesServiceUsersOfExistingTokens(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		ctx := context.Background()
-		old, err := store.Open(db.Driver, db.DSN) // not migrated: the test migrates it in two steps
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { old.Close() })
+		old := testenv.OpenStore(t, db)
 		if err := old.MigrateTo(ctx, store.ServiceUsersMigration-1); err != nil {
 			t.Fatal(err)
 		}

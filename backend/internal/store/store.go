@@ -45,6 +45,8 @@ type Store struct {
 	sql    *sql.DB // the wrapped connections under db: goose, Ping and Close use it
 	driver string
 	path   string // the SQLite file, "" for MySQL or an in-memory database
+	// rollupsDone remembers that the rollups count every run (the backfill never restarts).
+	rollupsDone atomic.Bool
 }
 
 // Options tune Open.

@@ -22,7 +22,7 @@ func TestWorkloadsWithoutRunsComeLast(t *testing.T) {
 			start := now.Add(time.Duration(i) * time.Hour)
 			r := pipeline.Run{ID: "r-1", Workload: w, Pipeline: "ci", Kind: "build", Status: "success", Branch: "main",
 				Commit: "abcdef0", StartedAt: start, FinishedAt: start.Add(time.Minute), RecordedAt: now, RecordedBy: "test"}
-			if err := st.InsertRun(ctx, r); err != nil {
+			if _, err := st.InsertRuns(ctx, []pipeline.Run{r}); err != nil {
 				t.Fatal(err)
 			}
 		}

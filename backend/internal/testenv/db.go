@@ -109,6 +109,18 @@ func (db DB) SQL(t testing.TB) *sql.DB {
 	return conn
 }
 
+// OpenStore opens a store on db without migrating it, closed when the test ends: for tests
+// that migrate it themselves, in steps, as an older release left it.
+func OpenStore(t testing.TB, db DB, opts ...store.Options) *store.Store {
+	t.Helper()
+	st, err := store.Open(db.Driver, db.DSN, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
 // Store opens and migrates the store on db, as a server does at start, and closes it when the
 // test ends: for the tests of the store, and of the services over it.
 func Store(t testing.TB, db DB, opts ...store.Options) *store.Store {

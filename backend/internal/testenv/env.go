@@ -337,3 +337,14 @@ func (e *Env) Flush() {
 		e.T.Fatalf("flush last-use times: %v", err)
 	}
 }
+
+// PruneRuns deletes the runs older than PIPELINE_RUN_RETENTION now, as the background loop
+// would, and returns how many.
+func (e *Env) PruneRuns() int {
+	e.T.Helper()
+	n, err := e.Server.PruneRuns(context.Background())
+	if err != nil {
+		e.T.Fatalf("prune runs: %v", err)
+	}
+	return n
+}

@@ -194,7 +194,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Daily metric series per workload */
+        /**
+         * Daily metric series per workload
+         * @description Answered from daily rollups (per workload, UTC day and kind), never from the runs: the cost goes with days × workloads. Counts, means (code-coverage) and rates (build-success-rate) are exact; build-duration's p50 and p95 come from a DDSketch with relative accuracy 0.005: each is within 0.5% of the exact nearest-rank duration, before rounding to 0.01 s.
+         */
         post: operations["query"];
         delete?: never;
         options?: never;
@@ -453,6 +456,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/pipeline/runs/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record up to 1000 pipeline runs at once
+         * @description For backfills and CI systems that buffer runs: each run is recorded as POST /api/pipeline/runs would, in a few transactions for the whole batch. Valid runs are stored whatever becomes of the others; a run id repeated within the batch is unchanged when it is the same run, a conflict when it is not. Answers 200 with one result per run. On 503 nothing is lost by sending the same batch again: what was stored comes back unchanged.
+         */
+        post: operations["recordRunBatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -691,7 +714,10 @@ export interface components {
             status: "success" | "failed" | "cancelled";
             branch: string;
             commit: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description At most a day in the future (400 otherwise), and not older than PIPELINE_RUN_RETENTION when that is set. Its UTC day is the day the run counts on.
+             */
             startedAt: string;
             /** Format: date-time */
             finishedAt: string;
@@ -733,7 +759,9 @@ export interface components {
         /** @enum {string} */
         QueryName: "code-coverage" | "build-success-rate" | "build-duration" | "deployment-frequency";
         QueryRequest: {
+            /** @description Each at most once. */
             queries: components["schemas"]["QueryName"][];
+            /** @description 1 to 50 workloads that have recorded a run, each at most once. */
             workloads: string[];
             /** @description Inclusive, UTC days, at most 366. */
             dateRange: {
@@ -752,7 +780,9 @@ export interface components {
                 /** Format: date */
                 date: string;
                 value: number | null;
+                /** @description build-duration: the median duration in seconds, within 0.5% (DDSketch, relative accuracy 0.005). */
                 p50?: number;
+                /** @description build-duration: the 95th percentile in seconds, within 0.5% (DDSketch, relative accuracy 0.005). */
                 p95?: number;
                 count: number;
             }[];
@@ -954,6 +984,26 @@ export interface components {
              * @description When a pending delivery is tried next; null otherwise.
              */
             nextAttempt: string | null;
+        };
+        RunBatchRequest: {
+            /** @description 1 to 1000 runs, each as POST /api/pipeline/runs takes it. A run that is not valid (its JSON, a field, a start more than a day ahead) is answered `invalid` in its result; the others are recorded all the same. */
+            runs: components["schemas"]["RunRequest"][];
+        };
+        RunBatchResult: {
+            /** @description One result per run, in the order of the request. */
+            results: {
+                /** @description The run's id as sent (empty when it sent none). */
+                id: string;
+                /** @description The run's workload as sent (empty when it sent none). */
+                workload: string;
+                /**
+                 * @description created: recorded now (the single endpoint's 201); unchanged: the same run was recorded before, or earlier in this batch (200); conflict: its id was used for a different run, stored or earlier in this batch, and nothing changed (409); invalid: not recorded, see error (400).
+                 * @enum {string}
+                 */
+                status: "created" | "unchanged" | "conflict" | "invalid";
+                /** @description Why, for conflict and invalid. */
+                error?: string;
+            }[];
         };
     };
     responses: never;
@@ -1780,7 +1830,7 @@ export interface operations {
                     "application/json": components["schemas"]["QueryResponse"];
                 };
             };
-            /** @description The request is malformed; `detail` says what to change. */
+            /** @description The request is malformed (including a query or workload named twice); `detail` says what to change. */
             400: {
                 headers: {
                     "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
@@ -2041,7 +2091,7 @@ export interface operations {
                     "application/json": components["schemas"]["Run"];
                 };
             };
-            /** @description The request is malformed; `detail` says what to change. */
+            /** @description The request is malformed, or the run starts more than a day in the future (or before PIPELINE_RUN_RETENTION); `detail` says what to change. */
             400: {
                 headers: {
                     "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
@@ -2996,6 +3046,93 @@ export interface operations {
             };
             /** @description Valid credentials without the right: a service token where an administrator is needed, a missing scope, a missing CSRF token. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable or the revocation feed is stale; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    recordRunBatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunBatchRequest"];
+            };
+        };
+        responses: {
+            /** @description Each run's outcome, in input order */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunBatchResult"];
+                };
+            };
+            /** @description The body is not {"runs": [...]} with 1 to 1000 runs; `detail` says what to change. (A bad run inside a good body is answered `invalid` in the 200.) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, forged, expired or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Valid credentials without the right: a service token where an administrator is needed, a missing scope, a missing CSRF token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 4 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as application/json. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,0 +1,378 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/codemetrics/codemetrics/backend/internal/apperr"
+	"github.com/codemetrics/codemetrics/backend/internal/pipeline"
+	mysqldriver "github.com/go-sql-driver/mysql"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Rollups: one row per workload, UTC day and kind, summing the day's runs (pipeline.Rollup),
+// written in the transaction that writes the runs it counts. A writer locks the rows it
+// changes (MySQL: an upsert, then SELECT … FOR UPDATE; SQLite: one writer at a time) and
+// writes their new values back, the duration sketch merged in Go.
+
+type rollupRow struct {
+	WorkloadID    int64  `gorm:"primaryKey;autoIncrement:false"`
+	Day           int64  `gorm:"primaryKey;autoIncrement:false"`
+	Kind          string `gorm:"primaryKey"`
+	Succeeded     int64
+	Failed        int64
+	Cancelled     int64
+	CoverageCount int64
+	CoverageSum   int64
+	Durations     []byte
+	DurationP50   float64 `gorm:"column:duration_p50"`
+	DurationP95   float64 `gorm:"column:duration_p95"`
+}
+
+func (rollupRow) TableName() string { return "pipeline_rollups" }
+
+// rollupKey is a rollup row's primary key.
+type rollupKey struct {
+	workloadID int64
+	day        int64
+	kind       string
+}
+
+func (k rollupKey) compare(o rollupKey) int {
+	return cmp.Or(cmp.Compare(k.workloadID, o.workloadID), cmp.Compare(k.day, o.day), strings.Compare(k.kind, o.kind))
+}
+
+func (r rollupRow) toRollup(withDurations bool) (pipeline.Rollup, error) {
+	out := pipeline.Rollup{
+		Succeeded: r.Succeeded, Failed: r.Failed, Cancelled: r.Cancelled,
+		CoverageCount: r.CoverageCount, CoverageSum: r.CoverageSum, P50: r.DurationP50, P95: r.DurationP95,
+	}
+	if withDurations {
+		d, err := pipeline.DecodeDurations(r.Durations)
+		if err != nil {
+			return out, apperr.Wrap(err, apperr.Internal, "a stored rollup cannot be read")
+		}
+		out.Durations = d
+	}
+	return out, nil
+}
+
+func toRollupRow(k rollupKey, r pipeline.Rollup) rollupRow {
+	row := rollupRow{
+		WorkloadID: k.workloadID, Day: k.day, Kind: k.kind,
+		Succeeded: r.Succeeded, Failed: r.Failed, Cancelled: r.Cancelled,
+		CoverageCount: r.CoverageCount, CoverageSum: r.CoverageSum,
+	}
+	if r.Durations != nil {
+		row.Durations = r.Durations.Encode()
+	}
+	r.Settle()
+	row.DurationP50, row.DurationP95 = r.P50, r.P95
+	return row
+}
+
+// addTo counts run in its rollup among deltas.
+func addTo(deltas map[rollupKey]*pipeline.Rollup, wid int64, run pipeline.Run) {
+	k := rollupKey{wid, pipeline.DayOf(run.StartedAt), run.Kind}
+	d := deltas[k]
+	if d == nil {
+		d = &pipeline.Rollup{}
+		deltas[k] = d
+	}
+	d.Add(run)
+}
+
+// lockRollups returns the rollup rows of keys (those that exist), locked for this transaction.
+// On MySQL it first creates empty rows for the keys that have none: the insert takes each row's
+// lock (waiting for a transaction that holds it), in key order, so two writers wait rather than
+// deadlock; then a locking read gets the latest committed values whatever the transaction read
+// before. SQLite has one writer at a time: a plain read, and the write creates missing rows.
+func lockRollups(tx *gorm.DB, driver string, keys []rollupKey) (map[rollupKey]rollupRow, error) {
+	slices.SortFunc(keys, rollupKey.compare)
+	empty := make([]rollupRow, len(keys))
+	days := map[int64][]int64{}
+	for i, k := range keys {
+		empty[i] = rollupRow{WorkloadID: k.workloadID, Day: k.day, Kind: k.kind}
+		days[k.workloadID] = append(days[k.workloadID], k.day)
+	}
+	if driver == MySQL {
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&empty, rowsPerInsert(driver, 11)).Error; err != nil {
+			return nil, err
+		}
+	}
+	var sql strings.Builder
+	var args []any
+	for i, wid := range slices.Sorted(maps.Keys(days)) {
+		if i > 0 {
+			sql.WriteString(" OR ")
+		}
+		sql.WriteString("(workload_id = ? AND day IN ?)")
+		args = append(args, wid, slices.Compact(days[wid]))
+	}
+	q := tx.Where(sql.String(), args...).Order("workload_id, day, kind")
+	if driver == MySQL {
+		q = q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
+	}
+	var rows []rollupRow
+	if err := q.Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make(map[rollupKey]rollupRow, len(rows))
+	for _, r := range rows {
+		out[rollupKey{r.WorkloadID, r.Day, r.Kind}] = r
+	}
+	return out, nil
+}
+
+// addRollups adds deltas to their rollup rows.
+func addRollups(tx *gorm.DB, driver string, deltas map[rollupKey]*pipeline.Rollup) error {
+	if len(deltas) == 0 {
+		return nil
+	}
+	keys := slices.Collect(maps.Keys(deltas))
+	current, err := lockRollups(tx, driver, keys)
+	if err != nil {
+		return err
+	}
+	rows := make([]rollupRow, 0, len(keys))
+	for _, k := range keys { // sorted by lockRollups
+		r, err := current[k].toRollup(true)
+		if err != nil {
+			return err
+		}
+		if err := r.Merge(*deltas[k]); err != nil {
+			return err
+		}
+		rows = append(rows, toRollupRow(k, r))
+	}
+	return writeRollups(tx, driver, rows)
+}
+
+// writeRollups writes rows whose locks this transaction holds, in multi-row upserts.
+func writeRollups(tx *gorm.DB, driver string, rows []rollupRow) error {
+	return tx.Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "workload_id"}, {Name: "day"}, {Name: "kind"}},
+		DoUpdates: clause.AssignmentColumns([]string{"succeeded", "failed", "cancelled", "coverage_count", "coverage_sum", "durations", "duration_p50", "duration_p95"}),
+	}).CreateInBatches(&rows, rowsPerInsert(driver, 11)).Error
+}
+
+// removeFromRollup takes run out of its rollup.
+func removeFromRollup(tx *gorm.DB, driver string, wid int64, run pipeline.Run) error {
+	k := rollupKey{wid, pipeline.DayOf(run.StartedAt), run.Kind}
+	current, err := lockRollups(tx, driver, []rollupKey{k})
+	if err != nil {
+		return err
+	}
+	r, err := current[k].toRollup(true)
+	if err != nil {
+		return err
+	}
+	if !r.Remove(run) {
+		return apperr.New(apperr.Internal, "the rollup of run %q of workload %q does not count it", run.ID, run.Workload)
+	}
+	return writeRollups(tx, driver, []rollupRow{toRollupRow(k, r)})
+}
+
+// Rollups calls each with the rollups q selects, streaming: one row in memory at a time,
+// whatever the range. The sketches are read only when q.WithDurations: P50 and P95 are kept
+// beside them.
+func (s *Store) Rollups(ctx context.Context, q pipeline.RollupQuery, each func(pipeline.RollupKey, pipeline.Rollup) error) error {
+	cols := "w.name, r.day, r.kind, r.succeeded, r.failed, r.cancelled, r.coverage_count, r.coverage_sum, r.duration_p50, r.duration_p95"
+	if q.WithDurations {
+		cols += ", r.durations"
+	}
+	db := s.db.WithContext(ctx).Table("pipeline_rollups AS r").Select(cols).
+		Joins("JOIN workloads w ON w.id = r.workload_id").
+		Where("w.name IN ? AND r.day >= ? AND r.day <= ?", q.Workloads, q.From, q.To)
+	if len(q.Kinds) > 0 {
+		db = db.Where("r.kind IN ?", q.Kinds)
+	}
+	rows, err := db.Rows()
+	if err != nil {
+		return translate(err, "rollups")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k pipeline.RollupKey
+		var row rollupRow
+		dst := []any{&k.Workload, &k.Day, &k.Kind, &row.Succeeded, &row.Failed, &row.Cancelled, &row.CoverageCount, &row.CoverageSum, &row.DurationP50, &row.DurationP95}
+		if q.WithDurations {
+			dst = append(dst, &row.Durations)
+		}
+		if err := rows.Scan(dst...); err != nil {
+			return translate(err, "rollups")
+		}
+		r, err := row.toRollup(q.WithDurations)
+		if err != nil {
+			return err
+		}
+		if err := each(k, r); err != nil {
+			return err
+		}
+	}
+	return translate(rows.Err(), "rollups")
+}
+
+// The backfill: migration 00007 made the rollups table empty beside runs recorded before it.
+// The runs are counted after start-up, in batches in the order of pipeline_runs_workload_newest
+// (workload, start, id: a batch's runs fall on few days, so it rewrites few rollups), the
+// position kept in pipeline_rollup_backfill (done from the start on a database without runs).
+// A run recorded meanwhile is counted at once when the backfill has passed its position, else
+// left to it. Each batch locks the position row for writing and each recording transaction for
+// reading (SQLite: one writer at a time), so a run is never counted twice nor missed.
+
+type backfillRow struct {
+	ID              int `gorm:"primaryKey"`
+	Done            bool
+	AfterWorkloadID int64
+	AfterStartedMS  int64 `gorm:"column:after_started_at"`
+	AfterRunID      string
+}
+
+func (backfillRow) TableName() string { return "pipeline_rollup_backfill" }
+
+// backfillKey is a run's place in the backfill's order.
+type backfillKey struct {
+	workloadID int64
+	startedMS  int64
+	runID      string
+}
+
+func (k backfillKey) compare(o backfillKey) int {
+	return cmp.Or(cmp.Compare(k.workloadID, o.workloadID), cmp.Compare(k.startedMS, o.startedMS), strings.Compare(k.runID, o.runID))
+}
+
+// countedNow reads the backfill's position and returns which new runs this transaction must
+// count itself: all of them once the backfill is done (remembered, it is never undone).
+func (s *Store) countedNow(tx *gorm.DB) (func(backfillKey) bool, error) {
+	all := func(backfillKey) bool { return true }
+	if s.rollupsDone.Load() {
+		return all, nil
+	}
+	lock := ""
+	if s.driver == MySQL {
+		lock = " LOCK IN SHARE MODE" // MariaDB knows no FOR SHARE
+	}
+	var b backfillRow
+	if err := tx.Raw("SELECT id, done, after_workload_id, after_started_at, after_run_id FROM pipeline_rollup_backfill WHERE id = 1" + lock).Scan(&b).Error; err != nil {
+		return nil, err
+	}
+	if b.Done || b.ID == 0 {
+		s.rollupsDone.Store(b.Done)
+		return all, nil
+	}
+	pos := backfillKey{b.AfterWorkloadID, b.AfterStartedMS, b.AfterRunID}
+	return func(k backfillKey) bool { return k.compare(pos) <= 0 }, nil
+}
+
+// RollupsComplete reports whether the rollups count every stored run.
+func (s *Store) RollupsComplete(ctx context.Context) (bool, error) {
+	if s.rollupsDone.Load() {
+		return true, nil
+	}
+	var b backfillRow
+	if err := s.db.WithContext(ctx).Take(&b, 1).Error; err != nil {
+		return false, translate(err, "rollup backfill")
+	}
+	s.rollupsDone.Store(b.Done)
+	return b.Done, nil
+}
+
+// BackfillBatch is how many runs one backfill transaction counts: a batch holds up recording
+// (the position row; SQLite: the write lock) for well under a second.
+const BackfillBatch = 2000
+
+// BackfillRollups counts the next batch of up to limit runs recorded before the rollups
+// existed, in one transaction, and reports whether none are left.
+func (s *Store) BackfillRollups(ctx context.Context, limit int) (done bool, counted int, err error) {
+	if s.rollupsDone.Load() {
+		return true, 0, nil
+	}
+	err = s.writeTx(ctx, func(tx *gorm.DB) error {
+		var b backfillRow
+		q := tx.Where("id = 1")
+		if s.driver == MySQL {
+			q = q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
+		}
+		if err := q.Take(&b).Error; err != nil {
+			return err
+		}
+		if done = b.Done; done {
+			return nil
+		}
+		var runs []runRow
+		// (workload_id, started_at, run_id) after the position, the first column's bound
+		// spelled out for the range scan.
+		err := tx.Model(&runRow{}).Select("workload_id", "run_id", "kind", "status", "started_at", "finished_at", "coverage").
+			Where("workload_id >= ? AND (workload_id > ? OR started_at > ? OR (started_at = ? AND run_id > ?))",
+				b.AfterWorkloadID, b.AfterWorkloadID, b.AfterStartedMS, b.AfterStartedMS, b.AfterRunID).
+			Order("workload_id, started_at, run_id").Limit(limit).Find(&runs).Error
+		if err != nil {
+			return err
+		}
+		deltas := map[rollupKey]*pipeline.Rollup{}
+		for _, r := range runs {
+			addTo(deltas, r.WorkloadID, r.toRun(""))
+		}
+		if err := addRollups(tx, s.driver, deltas); err != nil {
+			return err
+		}
+		counted = len(runs)
+		done = len(runs) < limit
+		if counted > 0 {
+			last := runs[len(runs)-1]
+			b.AfterWorkloadID, b.AfterStartedMS, b.AfterRunID = last.WorkloadID, last.StartedMS, last.RunID
+		}
+		b.Done = done
+		return tx.Save(&b).Error
+	})
+	if err != nil {
+		return false, 0, translate(err, "rollup backfill")
+	}
+	if done {
+		s.rollupsDone.Store(true)
+	}
+	return done, counted, nil
+}
+
+// maxAttempts bounds how often writeTx runs a transaction.
+const maxAttempts = 8
+
+// writeTx runs fn in a transaction. On MySQL it runs at READ COMMITTED (no gap locks, so
+// writers of different keys do not wait for one another) and again, up to maxAttempts times
+// in all, when the server broke a deadlock, a lock wait timed out or another transaction
+// inserted the same key first: fn must be safe to repeat. SQLite runs one writer at a time.
+func (s *Store) writeTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	var opts []*sql.TxOptions
+	if s.driver == MySQL {
+		opts = append(opts, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	}
+	for attempt := 1; ; attempt++ {
+		err := s.db.WithContext(ctx).Transaction(fn, opts...)
+		if err == nil || s.driver != MySQL || attempt == maxAttempts || ctx.Err() != nil || !retryable(err) {
+			if err != nil && attempt > 1 {
+				err = fmt.Errorf("after %d attempts: %w", attempt, err)
+			}
+			return err
+		}
+		time.Sleep(time.Duration(attempt) * 5 * time.Millisecond) // let the other transaction finish
+	}
+}
+
+// retryable recognises MySQL's deadlock (1213) and lock wait timeout (1205), and a duplicate
+// key, which a concurrent insert of the same key causes.
+func retryable(err error) bool {
+	var me *mysqldriver.MySQLError
+	if errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205) {
+		return true
+	}
+	return isDuplicate(err)
+}
