@@ -733,8 +733,26 @@ func TestAttackOfOneCITokenOnAnotherTeam(t *testing.T) {
 		testenv.WantProblem(t, e.Do(http.MethodPost, "/api/tokens", map[string]any{"subject": "team-b-ci", "workloads": []string{"*"}}, b), http.StatusForbidden)
 		testenv.WantProblem(t, e.Do(http.MethodPatch, "/api/service-users/1", map[string]any{"workloads": []string{"*"}}, b), http.StatusForbidden)
 
+		// 6. The same through the batch endpoint: its own run is stored, the others are refused one
+		// by one, naming their workload.
+		r := e.Do(http.MethodPost, "/api/pipeline/runs/batch", map[string]any{"runs": []any{
+			ciRun("gh-2", "team-b", 70), ciRun("evil-batch", "team-a", 10), ciRun("gh-7", "team-a", 91), ciRun("junk", "junk-batch", 0),
+		}}, b)
+		var batch struct {
+			Results []struct{ ID, Workload, Status, Error string }
+		}
+		r.JSON(t, &batch)
+		if r.Status != http.StatusOK || len(batch.Results) != 4 || batch.Results[0].Status != "created" {
+			t.Fatalf("batch: %d %s", r.Status, r.Body)
+		}
+		for _, res := range batch.Results[1:] {
+			if res.Status != "invalid" || !strings.Contains(res.Error, res.Workload) {
+				t.Errorf("batch run %s/%s: %s %q, want invalid naming its workload", res.Workload, res.ID, res.Status, res.Error)
+			}
+		}
+
 		// Team A: its coverage is still 91 %, its next runs are its own, no workload was added.
-		r := e.Do(http.MethodPost, "/api/query", map[string]any{"queries": []string{"code-coverage"}, "workloads": []string{"team-a"},
+		r = e.Do(http.MethodPost, "/api/query", map[string]any{"queries": []string{"code-coverage"}, "workloads": []string{"team-a"},
 			"dateRange": map[string]string{"start": "2026-03-01", "end": "2026-03-01"}}, a)
 		if r.Status != http.StatusOK || !strings.Contains(string(r.Body), `"value":91,"count":3`) {
 			t.Errorf("team A's coverage: %d %s", r.Status, r.Body)
