@@ -76,6 +76,42 @@ type Database struct {
 	Revocation *Revocation  `json:"revocation,omitempty"`
 	TokenList  []TokenList  `json:"tokenList,omitempty"`
 	TokensPage []TokensPage `json:"tokensPage,omitempty"`
+	Pipeline   *Pipeline    `json:"pipeline,omitempty"`
+}
+
+// Pipeline is the pipeline-runs scenario: recording through the batch endpoint against a bare
+// INSERT of the same rows, the year-long query and the run list at two sizes, memory under
+// concurrent queries, and single-run recording.
+type Pipeline struct {
+	Workloads       int     `json:"workloads"`
+	Clients         int     `json:"batchClients"`
+	BatchRuns       int     `json:"batchRuns"`
+	BatchRunsPerSec float64 `json:"batchRunsPerSec"`
+	// BareRuns rows of the same runs, 1000 to a multi-row INSERT, into a scratch table of the
+	// runs' columns in the same database.
+	BareRuns       int                 `json:"bareRuns,omitempty"`
+	BareRunsPerSec float64             `json:"bareRunsPerSec,omitempty"`
+	Reads          []PipelineRead      `json:"reads"`
+	Concurrent     *PipelineConcurrent `json:"concurrent,omitempty"`
+	Single         *load.Result        `json:"singleRun,omitempty"`
+}
+
+// PipelineRead is one read request (query, runs, runs-workload), one connection, at Runs runs.
+type PipelineRead struct {
+	Runs    int    `json:"runs"`
+	Request string `json:"request"`
+	load.Result
+}
+
+// PipelineConcurrent is Conns connections of year-long queries, with A's peak resident memory
+// and /readyz read every 100 ms meanwhile.
+type PipelineConcurrent struct {
+	Runs         int     `json:"runs"`
+	Conns        int     `json:"conns"`
+	PeakRSSBytes float64 `json:"peakRssBytes"`
+	Readings     int     `json:"readings"`
+	NotReady     int     `json:"notReady"`
+	load.Result
 }
 
 // Startup is the time from exec to the first 200 on /healthz, per start.

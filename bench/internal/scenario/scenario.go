@@ -84,6 +84,7 @@ var Databases = []Database{
 	{Name: "statements", TwoInstances: true, Run: statements},
 	{Name: "revocation", TwoInstances: true, Run: revocation},
 	{Name: "tokens", Run: tokens},
+	{Name: "pipeline", Run: pipeline},
 }
 
 // Onces are the scenarios measured once, after the databases.

@@ -138,9 +138,10 @@ type Token struct {
 	Expires     time.Time `json:"expires"`
 }
 
-// CreateToken issues a service token with the command line, on A's database.
-func (db *DB) CreateToken(ctx context.Context, subject string) (Token, error) {
-	cmd := exec.CommandContext(ctx, db.Bin, "tokens", "create", "--subject", subject, "--created-by", "bench", "--json")
+// CreateToken issues a service token with the command line, on A's database (flags: more of
+// its flags, e.g. --scope).
+func (db *DB) CreateToken(ctx context.Context, subject string, flags ...string) (Token, error) {
+	cmd := exec.CommandContext(ctx, db.Bin, append([]string{"tokens", "create", "--subject", subject, "--created-by", "bench", "--json"}, flags...)...)
 	cmd.Env = append(cmd.Environ(), db.dbEnv()...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
