@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/codemetrics/codemetrics/bench/internal/results"
 )
 
 // Goal is one row of the goals table. A missed goal's analysis is the note "missed-" + ID of
@@ -38,7 +40,75 @@ func goals(m *Model) []Goal {
 		startupGoal(m),
 		idleMemoryGoal(m),
 		allocationsGoal(m),
+		pipelineRatioGoal(m, "query-size", "`POST /api/query` (366 days, 50 workloads, four queries) p50, large ÷ small", "query"),
+		pipelineRatioGoal(m, "runs-list-size", "`GET /api/pipeline/runs?limit=50` p50, large ÷ small", "runs"),
+		pipelineRatioGoal(m, "runs-list-workload-size", "`GET /api/pipeline/runs?limit=50&workload=…` p50, large ÷ small", "runs-workload"),
+		queryMemoryGoal(m),
+		batchGoal(m),
 	}
+}
+
+// pipelineRatioGoal is a read's p50 at the largest number of runs over its p50 at the smallest.
+func pipelineRatioGoal(m *Model, id, figure, request string) Goal {
+	g := Goal{ID: id, Figure: figure, Target: "≤ 1.50", Met: true}
+	var parts []string
+	for _, d := range m.DBs {
+		if d.Pipeline == nil {
+			continue
+		}
+		var lo, hi *results.PipelineRead
+		for i := range d.Pipeline.Reads {
+			r := &d.Pipeline.Reads[i]
+			if r.Request != request {
+				continue
+			}
+			if lo == nil || r.Runs < lo.Runs {
+				lo = r
+			}
+			if hi == nil || r.Runs > hi.Runs {
+				hi = r
+			}
+		}
+		if lo != nil && hi != lo && lo.P50Ms > 0 {
+			g.Known = true
+			ratio := hi.P50Ms / lo.P50Ms
+			parts = append(parts, fmt.Sprintf("%s %d ÷ %d runs: %s", d.Title, hi.Runs, lo.Runs, f2(ratio)))
+			g.Met = g.Met && ratio <= 1.5
+		}
+	}
+	g.Measured = strings.Join(parts, ", ")
+	return g
+}
+
+func queryMemoryGoal(m *Model) Goal {
+	g := Goal{ID: "query-memory", Figure: "peak resident memory during 16 concurrent year-long queries (all `200`, `/readyz` ready)", Target: "< 100 MB", Met: true}
+	var parts []string
+	for _, d := range m.DBs {
+		if d.Pipeline == nil || d.Pipeline.Concurrent == nil {
+			continue
+		}
+		c := d.Pipeline.Concurrent
+		g.Known = true
+		parts = append(parts, fmt.Sprintf("%s, %d runs: %s MB, not 2xx %d, not ready %d", d.Title, c.Runs, f1(c.PeakRSSBytes/1e6), c.NotOK(), c.NotReady))
+		g.Met = g.Met && c.PeakRSSBytes < 100e6 && c.NotOK() == 0 && c.NotReady == 0
+	}
+	g.Measured = strings.Join(parts, "; ")
+	return g
+}
+
+func batchGoal(m *Model) Goal {
+	g := Goal{ID: "batch-recording", Figure: "batch recording runs/s ÷ bare multi-row `INSERT` of the same rows (same run)", Target: "≥ 0.50", Met: true}
+	var parts []string
+	for _, d := range m.DBs {
+		if p := d.Pipeline; p != nil && p.BareRunsPerSec > 0 {
+			g.Known = true
+			ratio := p.BatchRunsPerSec / p.BareRunsPerSec
+			parts = append(parts, d.Title+": "+f2(ratio))
+			g.Met = g.Met && ratio >= 0.5
+		}
+	}
+	g.Measured = strings.Join(parts, ", ")
+	return g
 }
 
 // ratioGoal compares auth's throughput with baseline's, cell by cell.

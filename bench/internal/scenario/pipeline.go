@@ -331,4 +331,3 @@ func (db *DB) singleRuns(ctx context.Context, bearer string, today time.Time, p 
 	db.Logf("  single-run recording, 16 conns: %.0f req/s, p50 %.2f ms, p99 %.2f ms, not 2xx %d", res.RPS, res.P50Ms, res.P99Ms, res.NotOK())
 	return nil
 }
-
