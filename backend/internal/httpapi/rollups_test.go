@@ -280,10 +280,22 @@ func TestRollupsMatchTheRunsTheyCount(t *testing.T) {
 		for _, r := range changed[:20] {
 			testenv.WantProblem(t, e.Do(http.MethodPost, "/api/pipeline/runs", runBody(r), testenv.Bearer(tok)), http.StatusConflict)
 		}
-		statuses := recordBatch(t, e, tok, append(slices.Clone(again[20:]), changed[20:]...))
+		// And in a batch, among new runs.
+		var fresh []pipeline.Run
+		for i := range 20 {
+			fresh = append(fresh, randomRun(rng, fmt.Sprintf("fresh-%d", i), workloads, base, days))
+			want[key(fresh[i])] = fresh[i]
+		}
+		statuses := recordBatch(t, e, tok, slices.Concat(fresh[:10], again[20:], changed[20:], fresh[10:]))
 		for i, s := range statuses {
-			if w := map[bool]string{true: pipeline.BatchUnchanged, false: pipeline.BatchConflict}[i < 20]; s != w {
-				t.Errorf("batch of runs recorded before: result %d is %s, want %s", i, s, w)
+			w := pipeline.BatchCreated
+			if i >= 10 && i < 30 {
+				w = pipeline.BatchUnchanged
+			} else if i >= 30 && i < 50 {
+				w = pipeline.BatchConflict
+			}
+			if s != w {
+				t.Errorf("batch of new runs and runs recorded before: result %d is %s, want %s", i, s, w)
 			}
 		}
 
