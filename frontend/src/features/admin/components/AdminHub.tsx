@@ -61,12 +61,7 @@ function ServiceTokensCard({ count }: { count: ReactNode }) {
         integrations: automated data analysis, CI/CD pipelines, external monitoring.
       </p>
       {count}
-      <div className="mt-auto">
-        <Link to="/admin/service-tokens" className="btn-primary">
-          Manage Service Tokens
-          <ArrowRight aria-hidden="true" className="size-4" />
-        </Link>
-      </div>
+      <CardLink to="/admin/service-tokens" primary>Manage Service Tokens</CardLink>
     </Card>
   )
 }
@@ -79,12 +74,7 @@ function ServiceUsersCard({ count }: { count: ReactNode }) {
         read, which apply to all its tokens at once. Disable one to stop all its tokens until it is enabled again.
       </p>
       {count}
-      <div className="mt-auto">
-        <Link to="/admin/service-users" className="btn-primary">
-          Manage Service Users
-          <ArrowRight aria-hidden="true" className="size-4" />
-        </Link>
-      </div>
+      <CardLink to="/admin/service-users" primary>Manage Service Users</CardLink>
     </Card>
   )
 }
@@ -96,12 +86,7 @@ function AuditLogCard() {
         All token management actions are logged: who created or revoked which token and when, along with every sign-in,
         denied sign-in and sign-out.
       </p>
-      <div className="mt-auto">
-        <Link to="/admin/audit-log" className="btn-secondary">
-          View Audit Log
-          <ArrowRight aria-hidden="true" className="size-4" />
-        </Link>
-      </div>
+      <CardLink to="/admin/audit-log">View Audit Log</CardLink>
     </Card>
   )
 }
@@ -113,13 +98,20 @@ function NotificationsCard() {
         Warnings 30, 7 and 1 days before a service token expires, and news of expired and revoked tokens, sent to
         webhooks and email: where they go, a test, and what was delivered.
       </p>
-      <div className="mt-auto">
-        <Link to="/admin/notifications" className="btn-secondary">
-          Manage Notifications
-          <ArrowRight aria-hidden="true" className="size-4" />
-        </Link>
-      </div>
+      <CardLink to="/admin/notifications">Manage Notifications</CardLink>
     </Card>
+  )
+}
+
+/** The card's one way onward, at its foot: primary for the cards' main pages. */
+function CardLink({ to, primary = false, children }: { to: string; primary?: boolean; children: ReactNode }) {
+  return (
+    <div className="mt-auto">
+      <Link to={to} className={primary ? 'btn-primary' : 'btn-secondary'}>
+        {children}
+        <ArrowRight aria-hidden="true" className="size-4" />
+      </Link>
+    </div>
   )
 }
 
