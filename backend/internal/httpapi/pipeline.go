@@ -207,40 +207,26 @@ type runPosition struct {
 	ID        string `json:"i"`
 }
 
+func (p runPosition) valid() bool { return p.ID != "" }
+
 // listRuns returns runs newest first, ?workload= and ?serviceUser= (the service user whose
-// tokens recorded them) filtering, paged as paging.go says (50 to a page by default). No
-// X-Total-Count: counting runs would scan them all.
+// tokens recorded them) filtering, paged as paging.go says. No X-Total-Count: counting runs
+// would scan them all.
 func (a *api) listRuns(c *gin.Context) {
-	var pos runPosition
-	pg, ok := readPage(c, "runs", 50, &pos, "workload", "serviceUser")
-	if !ok {
-		return
-	}
-	q := pipeline.ListQuery{Workload: c.Query("workload"), Limit: pg.Limit}
-	q.ServiceUser = c.Query("serviceUser")
-	if q.Only, ok = visibleWorkloads(c, q.Workload); !ok {
-		return
-	}
-	if pg.HasCursor {
-		if pos.ID == "" {
-			fail(c, errCursor())
-			return
+	servePage(c, "runs", []string{"workload", "serviceUser"}, func(limit int, after *runPosition) ([]pipeline.Run, int64, error) {
+		q := pipeline.ListQuery{Workload: c.Query("workload"), ServiceUser: c.Query("serviceUser"), Limit: limit}
+		var err error
+		if q.Only, err = visibleWorkloads(principalOf(c), q.Workload); err != nil {
+			return nil, 0, err
 		}
-		q.After = &pipeline.Cursor{StartedAt: time.UnixMilli(pos.StartedMS), Workload: pos.Workload, ID: pos.ID}
-	}
-	runs, err := a.Pipeline.List(c.Request.Context(), q)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	out := make([]runResponse, len(runs))
-	for i, r := range runs {
-		out[i] = toRunResponse(r)
-	}
-	writePage(c, pg, out, func(runResponse) any {
-		r := runs[len(runs)-1]
+		if after != nil {
+			q.After = &pipeline.Cursor{StartedAt: time.UnixMilli(after.StartedMS), Workload: after.Workload, ID: after.ID}
+		}
+		runs, err := a.Pipeline.List(c.Request.Context(), q)
+		return runs, -1, err
+	}, toRunResponse, func(r pipeline.Run) runPosition {
 		return runPosition{StartedMS: r.StartedAt.UnixMilli(), Workload: r.Workload, ID: r.ID}
-	}, -1)
+	})
 }
 
 // listWorkloads returns {"workloads": [names]}, by name or, with ?sort=recent, the most recently

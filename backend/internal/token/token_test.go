@@ -154,7 +154,7 @@ type fixture struct {
 	svc   *Service
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	f := &fixture{clk: &clock{t: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)}, store: newMemStore()}
 	f.keys = NewKeyring("codemetrics", f.clk.Now, testKey)
 	f.guard = NewGuard(f.keys, f.store, f.clk.Now, slog.New(slog.NewTextHandler(io.Discard, nil)), GuardOptions{})
