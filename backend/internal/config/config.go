@@ -560,6 +560,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("session_ttl", c.SessionTTL.String()),
 		slog.String("session_idle_timeout", c.SessionIdleTimeout.String()),
 		slog.String("pipeline_run_retention", c.PipelineRunRetention.String()),
+		slog.String("rotation_grace_period", c.RotationGracePeriod.String()),
+		slog.String("token_history_retention", c.TokenHistoryRetention.String()),
 		slog.Int("rate_limit_per_minute", c.RateLimitPerMinute),
 		slog.Int("auth_rate_limit_per_minute", c.AuthRateLimitPerMinute),
 		slog.String("oidc_issuer_url", c.OIDCIssuerURL),

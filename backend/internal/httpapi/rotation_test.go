@@ -561,6 +561,7 @@ func TestTokenHistoryRetention(t *testing.T) {
 		e.Revoke(admin, revokedLong.TokenID)
 		e.Notify() // token.revoked ×2, token.rotated, delivered
 		clock.Advance(20 * 24 * time.Hour)
+		admin = e.SignIn("admin@example.com", true) // sessions last 8 hours
 		young := e.CreateToken(admin, map[string]any{"subject": "young", "expiresIn": "1d"})
 		e.Revoke(admin, young.TokenID)
 		if n := e.PurgeHistory(); n != 0 {
@@ -568,6 +569,7 @@ func TestTokenHistoryRetention(t *testing.T) {
 		}
 
 		clock.Advance(12 * 24 * time.Hour) // 32 days: the first three ended more than 30 days ago, the successor (3 days) not
+		admin = e.SignIn("admin@example.com", true) // sessions last 8 hours
 		e.Sync()
 		if n := e.PurgeHistory(); n != 3 {
 			t.Errorf("purged %d tokens, want the expired, the revoked and the rotated one", n)
@@ -619,6 +621,7 @@ func TestTokenHistoryRetention(t *testing.T) {
 		// The token holding the feed's last entry stays, whatever its age, so that no instance's
 		// cursor loses its entry.
 		clock.Advance(60 * 24 * time.Hour)
+		admin = e.SignIn("admin@example.com", true) // sessions last 8 hours
 		e.Sync()
 		e.PurgeHistory()
 		if got := testenv.TokenIDs(e.ListTokensWith(admin, "status=all")); !slices.Equal(got, []string{young.TokenID}) {
