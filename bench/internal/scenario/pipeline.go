@@ -125,8 +125,14 @@ func pipeline(ctx context.Context, db *DB) error {
 	return db.singleRuns(ctx, tok.AccessToken, today, p)
 }
 
-// seed records runs [from, to) through POST /api/pipeline/runs/batch, 1000 a request, from clients at once.
+// seed records runs [from, to) of the pipeline scenario through POST /api/pipeline/runs/batch.
 func (db *DB) seed(ctx context.Context, bearer string, today time.Time, from, to, clients int) (time.Duration, error) {
+	return seedRuns(ctx, db.A.URL, bearer, from, to, clients, func(i int) seedRun { return makeRun(today, i) })
+}
+
+// seedRuns records runs run(from) to run(to-1) through url's POST /api/pipeline/runs/batch,
+// 1000 a request, from clients at once.
+func seedRuns(ctx context.Context, url, bearer string, from, to, clients int, run func(int) seedRun) (time.Duration, error) {
 	batches := make(chan int)
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
@@ -140,7 +146,7 @@ func (db *DB) seed(ctx context.Context, bearer string, today time.Time, from, to
 				if firstErr.Load() != nil {
 					continue
 				}
-				if err := postBatch(ctx, c, db.A.URL, bearer, today, b, min(b+1000, to)); err != nil {
+				if err := postBatch(ctx, c, url, bearer, b, min(b+1000, to), run); err != nil {
 					firstErr.CompareAndSwap(nil, err)
 				}
 			}
@@ -157,10 +163,10 @@ func (db *DB) seed(ctx context.Context, bearer string, today time.Time, from, to
 	return time.Since(start), nil
 }
 
-func postBatch(ctx context.Context, c *http.Client, url, bearer string, today time.Time, from, to int) error {
+func postBatch(ctx context.Context, c *http.Client, url, bearer string, from, to int, run func(int) seedRun) error {
 	runs := make([]seedRun, 0, to-from)
 	for i := from; i < to; i++ {
-		runs = append(runs, makeRun(today, i))
+		runs = append(runs, run(i))
 	}
 	body, _ := json.Marshal(map[string]any{"runs": runs})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/api/pipeline/runs/batch", bytes.NewReader(body))
@@ -250,6 +256,15 @@ func queryTarget(url, bearer string, today time.Time) vegeta.Target {
 
 // pipelineReads measures the year-long query and the run list, one connection, at runs runs.
 func (db *DB) pipelineReads(ctx context.Context, bearer string, today time.Time, runs int, p *results.Pipeline) error {
+	reads, err := db.reads(ctx, bearer, today, runs)
+	p.Reads = append(p.Reads, reads...)
+	return err
+}
+
+// reads are the year-long query and the run list with and without a workload, one connection
+// each, at runs runs.
+func (db *DB) reads(ctx context.Context, bearer string, today time.Time, runs int) ([]results.PipelineRead, error) {
+	var out []results.PipelineRead
 	auth := http.Header{"Authorization": {"Bearer " + bearer}}
 	targets := []struct {
 		name string
@@ -262,15 +277,15 @@ func (db *DB) pipelineReads(ctx context.Context, bearer string, today time.Time,
 	for _, t := range targets {
 		res, err := load.Run(ctx, load.Config{Target: t.t, Conns: 1, Duration: db.Duration, Warmup: db.Warmup, KeepBodies: true})
 		if err != nil {
-			return err
+			return out, err
 		}
 		if res.NotOK() > 0 {
-			return fmt.Errorf("%s at %d runs: %d answers not 2xx (%v, %s)", t.name, runs, res.NotOK(), res.Statuses, res.FirstError)
+			return out, fmt.Errorf("%s at %d runs: %d answers not 2xx (%v, %s)", t.name, runs, res.NotOK(), res.Statuses, res.FirstError)
 		}
 		db.Logf("  %d runs, %-13s p50 %.2f ms, p99 %.2f ms, %d requests", runs, t.name, res.P50Ms, res.P99Ms, res.Requests)
-		p.Reads = append(p.Reads, results.PipelineRead{Runs: runs, Request: t.name, Result: res})
+		out = append(out, results.PipelineRead{Runs: runs, Request: t.name, Result: res})
 	}
-	return nil
+	return out, nil
 }
 
 // concurrentQueries runs 16 connections of year-long queries for BENCH_DURATION, reading A's
