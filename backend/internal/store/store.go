@@ -156,12 +156,6 @@ func createPrivate(path string) error {
 	return f.Close()
 }
 
-// sqliteDSN adds CodeMetrics' connection settings to a SQLite DSN unless it sets them: WAL, a
-// busy timeout, immediate write transactions, foreign keys, and no cache spill: a batch's
-// transaction dirties more pages (its runs' three indexes, a rollup row per day it touches) than
-// the 2 MB page cache holds, and spilling them to the log in the middle of the transaction,
-// some more than once, cost batch recording about a fifth of its time; unspilled, the cache
-// grows for the transaction's dirty pages only and each is written once, at commit.
 func sqliteDSN(dsn string) string {
 	add := []string{}
 	if !strings.Contains(dsn, "journal_mode") && !strings.Contains(dsn, ":memory:") {
@@ -172,9 +166,6 @@ func sqliteDSN(dsn string) string {
 	}
 	if !strings.Contains(dsn, "_txlock") {
 		add = append(add, "_txlock=immediate")
-	}
-	if !strings.Contains(dsn, "cache_spill") {
-		add = append(add, "_pragma=cache_spill(0)")
 	}
 	if !strings.Contains(dsn, "foreign_keys") {
 		add = append(add, "_pragma=foreign_keys(1)")

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -184,7 +185,8 @@ func postBatch(ctx context.Context, c *http.Client, url, bearer string, from, to
 		Results []struct{ ID, Status, Error string } `json:"results"`
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("POST /api/pipeline/runs/batch: %s", resp.Status)
+		problem, _ := io.ReadAll(io.LimitReader(resp.Body, 500))
+		return fmt.Errorf("POST /api/pipeline/runs/batch (runs %d to %d): %s: %s", from, to, resp.Status, problem)
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
 		return err
