@@ -69,7 +69,7 @@ type Database struct {
 	// Explicit scenarios run only when BENCH_SCENARIOS names them (make bench-scale), not in a
 	// plain make bench.
 	Explicit bool
-	Run          func(ctx context.Context, db *DB) error
+	Run      func(ctx context.Context, db *DB) error
 }
 
 // Once is a scenario measured once.
