@@ -112,10 +112,14 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(work)
 	res := &results.Results{Run: results.Run{Command: *command}}
 	b := &scenario.Bench{Settings: settings, Root: p.root, Bin: p.bin, Self: self, Work: work, Results: res}
 	runErr := b.Run(ctx)
+	if runErr == nil {
+		os.RemoveAll(work)
+	} else {
+		fmt.Fprintf(os.Stderr, "bench: the servers' logs and databases are kept in %s\n", work)
+	}
 	if err := os.MkdirAll(filepath.Dir(p.results), 0o755); err != nil {
 		return err
 	}

@@ -156,7 +156,7 @@ func dashboardGoal(m *Model) Goal {
 		if lo == nil || hi == lo {
 			continue
 		}
-		a, b := median(hi.UsableMs), median(lo.UsableMs)
+		a, b := results.Median(hi.UsableMs), results.Median(lo.UsableMs)
 		if b <= 0 {
 			continue
 		}
