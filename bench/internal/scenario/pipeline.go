@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -164,12 +165,35 @@ func seedRuns(ctx context.Context, url, bearer string, from, to, clients int, ru
 	return time.Since(start), nil
 }
 
+// postBatch records runs run(from) to run(to-1) in one batch. A 503 is sent again, up to four
+// times: on SQLite under a loaded machine a batch can wait longer than the busy timeout (10 s)
+// for the write lock, and the batch endpoint is idempotent (the runs already stored come back
+// "unchanged").
 func postBatch(ctx context.Context, c *http.Client, url, bearer string, from, to int, run func(int) seedRun) error {
 	runs := make([]seedRun, 0, to-from)
 	for i := from; i < to; i++ {
 		runs = append(runs, run(i))
 	}
 	body, _ := json.Marshal(map[string]any{"runs": runs})
+	for attempt := 1; ; attempt++ {
+		err := sendBatch(ctx, c, url, bearer, body)
+		var busy errBusy
+		if !errors.As(err, &busy) || attempt == 5 {
+			if err != nil {
+				return fmt.Errorf("POST /api/pipeline/runs/batch (runs %d to %d, attempt %d): %w", from, to, attempt, err)
+			}
+			return nil
+		}
+		time.Sleep(time.Duration(attempt) * 500 * time.Millisecond)
+	}
+}
+
+// errBusy is a 503 answer, with its problem.
+type errBusy struct{ problem string }
+
+func (e errBusy) Error() string { return "503 Service Unavailable: " + e.problem }
+
+func sendBatch(ctx context.Context, c *http.Client, url, bearer string, body []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/api/pipeline/runs/batch", bytes.NewReader(body))
 	if err != nil {
 		return err
@@ -181,12 +205,15 @@ func postBatch(ctx context.Context, c *http.Client, url, bearer string, from, to
 		return err
 	}
 	defer resp.Body.Close()
-	var out struct {
-		Results []struct{ ID, Status, Error string } `json:"results"`
-	}
 	if resp.StatusCode != http.StatusOK {
 		problem, _ := io.ReadAll(io.LimitReader(resp.Body, 500))
-		return fmt.Errorf("POST /api/pipeline/runs/batch (runs %d to %d): %s: %s", from, to, resp.Status, problem)
+		if resp.StatusCode == http.StatusServiceUnavailable {
+			return errBusy{string(problem)}
+		}
+		return fmt.Errorf("%s: %s", resp.Status, problem)
+	}
+	var out struct {
+		Results []struct{ ID, Status, Error string } `json:"results"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
 		return err
