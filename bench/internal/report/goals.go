@@ -45,6 +45,8 @@ func goals(m *Model) []Goal {
 		pipelineRatioGoal(m, "runs-list-workload-size", "`GET /api/pipeline/runs?limit=50&workload=…` p50, large ÷ small", "runs-workload"),
 		queryMemoryGoal(m),
 		batchGoal(m),
+		scaleGoal(m),
+		dashboardGoal(m),
 	}
 }
 
@@ -93,6 +95,77 @@ func queryMemoryGoal(m *Model) Goal {
 		g.Met = g.Met && c.PeakRSSBytes < 100e6 && c.NotOK() == 0 && c.NotReady == 0
 	}
 	g.Measured = strings.Join(parts, "; ")
+	return g
+}
+
+// scaleGoal is the year-long query's p50 at the scale scenario's runs (10,000,000, SQLite) over
+// its p50 at the pipeline scenario's small size in the same run.
+func scaleGoal(m *Model) Goal {
+	g := Goal{ID: "query-scale", Figure: "`POST /api/query` (366 days, 50 workloads, four queries) p50 with 10,000,000 runs ÷ 10,000 runs, SQLite (`make bench-scale`)", Target: "≤ 2.00", Met: true}
+	var parts []string
+	for _, d := range m.DBs {
+		sc := d.Scale
+		if sc == nil {
+			continue
+		}
+		if sc.Skipped != "" {
+			parts = append(parts, d.Title+": not measured: "+sc.Skipped)
+			continue
+		}
+		hi, lo := readP50(sc.Reads, "query"), readP50(sc.Baseline, "query")
+		if hi == nil || lo == nil || lo.P50Ms <= 0 {
+			continue
+		}
+		g.Known = true
+		ratio := hi.P50Ms / lo.P50Ms
+		parts = append(parts, fmt.Sprintf("%s %d ÷ %d runs: %s", d.Title, hi.Runs, lo.Runs, f2(ratio)))
+		g.Met = g.Met && ratio <= 2
+	}
+	g.Measured = strings.Join(parts, ", ")
+	return g
+}
+
+func readP50(reads []results.PipelineRead, request string) *results.PipelineRead {
+	for i := range reads {
+		if reads[i].Request == request {
+			return &reads[i]
+		}
+	}
+	return nil
+}
+
+// dashboardGoal is the dashboard's median time until usable at the most runs over the same at
+// the fewest, per database.
+func dashboardGoal(m *Model) Goal {
+	g := Goal{ID: "dashboard-size", Figure: "the dashboard in Chromium, time until usable (median), 1,000,000 runs in 200 workloads ÷ 100 runs", Target: "≤ 1.50", Met: true}
+	var parts []string
+	for _, d := range m.DBs {
+		var lo, hi *results.DashboardPage
+		for i := range d.Dashboard {
+			p := &d.Dashboard[i]
+			if p.Failed != "" || len(p.UsableMs) == 0 {
+				continue
+			}
+			if lo == nil || p.Runs < lo.Runs {
+				lo = p
+			}
+			if hi == nil || p.Runs > hi.Runs {
+				hi = p
+			}
+		}
+		if lo == nil || hi == lo {
+			continue
+		}
+		a, b := results.Median(hi.UsableMs), results.Median(lo.UsableMs)
+		if b <= 0 {
+			continue
+		}
+		g.Known = true
+		ratio := a / b
+		parts = append(parts, fmt.Sprintf("%s %d ÷ %d runs: %s (%s ÷ %s ms)", d.Title, hi.Runs, lo.Runs, f2(ratio), f0(a), f0(b)))
+		g.Met = g.Met && ratio <= 1.5
+	}
+	g.Measured = strings.Join(parts, ", ")
 	return g
 }
 
