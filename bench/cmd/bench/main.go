@@ -93,7 +93,7 @@ func run(ctx context.Context, args []string) error {
 	p.flags(fs)
 	fs.StringVar(&p.bin, "bin", "bin/codemetrics", "the codemetrics binary to measure (make build)")
 	command := fs.String("command", "make bench", "the command the report says it was written by")
-	mergeScale := fs.Bool("merge-scale", false, "keep the results file's figures and replace only the scale scenario's (make bench-scale)")
+	mergeScale := fs.Bool("merge-scale", false, "keep the results file's figures and replace only those of the scale and dashboard scenarios (make bench-scale)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -142,8 +142,8 @@ func run(ctx context.Context, args []string) error {
 	return nil
 }
 
-// mergeScaleInto is the results file at path (when there is one) with the scale figures of
-// res in place of its own: make bench-scale adds its figure to those of the last make bench.
+// mergeScaleInto is the results file at path (when there is one) with the scale and dashboard
+// figures of res in place of its own: make bench-scale adds them to those of the last make bench.
 func mergeScaleInto(path string, res *results.Results) (*results.Results, error) {
 	old, err := results.Read(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -155,6 +155,9 @@ func mergeScaleInto(path string, res *results.Results) (*results.Results, error)
 	for _, d := range res.Databases {
 		if d.Scale != nil {
 			old.Database(d.Name).Scale = d.Scale
+		}
+		if d.Dashboard != nil {
+			old.Database(d.Name).Dashboard = d.Dashboard
 		}
 	}
 	return old, nil

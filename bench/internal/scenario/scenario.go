@@ -88,7 +88,7 @@ var Databases = []Database{
 	{Name: "revocation", TwoInstances: true, Run: revocation},
 	{Name: "tokens", Run: tokens},
 	{Name: "pipeline", Run: pipeline},
-	{Name: "dashboard", Run: dashboard},
+	{Name: "dashboard", Explicit: true, Run: dashboard},
 	{Name: "scale", Explicit: true, Run: scale},
 }
 
