@@ -84,7 +84,7 @@ screenshots: build $(E2E_DEPS) ## refresh the portal screenshots in docs/screens
 	cd e2e && METRICS_ADDR=off CODEMETRICS_BIN=../$(BIN) npm run screenshots
 
 .PHONY: bench
-bench: build $(E2E_DEPS) ## performance benchmarks on SQLite and MariaDB, the tokens page in Chromium, written to docs/benchmarks.md (about 10 minutes)
+bench: build $(E2E_DEPS) ## performance benchmarks on SQLite and MariaDB, the tokens page in Chromium, written to docs/benchmarks.md (about 30 minutes)
 	cd bench && go build -o ../bin/bench ./cmd/bench
 	bin/bench run -bin bin/codemetrics -results bin/benchmarks.json -out docs/benchmarks.md
 
