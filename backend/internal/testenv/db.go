@@ -56,6 +56,13 @@ func ForEachServer(t *testing.T, f func(t *testing.T, e *Env, admin Session)) {
 	})
 }
 
+// ForEachStore runs f as a subtest per database (ForEachDB), each with a store of its own,
+// opened and migrated (Store): for the tests of the store, and of the services over it, that
+// need nothing else of the database.
+func ForEachStore(t *testing.T, f func(t *testing.T, st *store.Store)) {
+	ForEachDB(t, func(t *testing.T, db DB) { f(t, Store(t, db)) })
+}
+
 // SQLite returns a fresh SQLite database file in the test's temporary directory.
 func SQLite(t testing.TB) DB {
 	return DB{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "codemetrics.db")}
