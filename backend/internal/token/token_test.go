@@ -200,6 +200,16 @@ func newFixture(t testing.TB) *fixture {
 	return f
 }
 
+// otherInstance is the guard of another instance on f's store, with opt, synced once.
+func (f *fixture) otherInstance(t testing.TB, opt GuardOptions) *Guard {
+	t.Helper()
+	g := NewGuard(f.keys, f.store, f.clk.Now, slog.New(slog.NewTextHandler(io.Discard, nil)), opt)
+	if err := g.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
 func TestIssueCarriesTheDocumentedClaims(t *testing.T) {
 	f := newFixture(t)
 	c, err := f.svc.Create(context.Background(), CreateRequest{Subject: "  ci  ", CreatedBy: "admin@example.com"})
@@ -322,11 +332,7 @@ func TestSteadyStateNeedsNoDatabase(t *testing.T) {
 func TestRevocationThroughTheFeedAndFailClosed(t *testing.T) {
 	a := newFixture(t)
 	// b is another instance on the same store.
-	b := &fixture{clk: a.clk, store: a.store, keys: a.keys}
-	b.guard = NewGuard(b.keys, b.store, b.clk.Now, slog.New(slog.NewTextHandler(io.Discard, nil)), GuardOptions{MaxStaleness: 5 * time.Second})
-	if err := b.guard.Sync(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	b := &fixture{clk: a.clk, store: a.store, keys: a.keys, guard: a.otherInstance(t, GuardOptions{MaxStaleness: 5 * time.Second})}
 	c, _ := a.svc.Create(context.Background(), CreateRequest{Subject: "ci", CreatedBy: "a"})
 	if _, err := b.guard.Verify(context.Background(), c.Value); err != nil {
 		t.Fatalf("b: %v", err)
