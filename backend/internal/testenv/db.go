@@ -118,11 +118,7 @@ func (db DB) SQL(t testing.TB) *sql.DB {
 		dsn += "?_pragma=busy_timeout(10000)"
 	}
 	conn, err := sql.Open(db.Driver, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return conn
+	return closedAtEnd(t, conn, err)
 }
 
 // OpenStore opens a store on db without migrating it, closed when the test ends: for tests
@@ -130,11 +126,7 @@ func (db DB) SQL(t testing.TB) *sql.DB {
 func OpenStore(t testing.TB, db DB, opts ...store.Options) *store.Store {
 	t.Helper()
 	st, err := store.Open(db.Driver, db.DSN, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
+	return closedAtEnd(t, st, err)
 }
 
 // Store opens and migrates the store on db, as a server does at start, and closes it when the
@@ -146,6 +138,17 @@ func Store(t testing.TB, db DB, opts ...store.Options) *store.Store {
 		t.Fatal(err)
 	}
 	return st
+}
+
+// closedAtEnd returns c, opened with err, and closes it when the test ends; an error fails
+// the test.
+func closedAtEnd[C io.Closer](t testing.TB, c C, err error) C {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }
 
 // TableRows returns every row of table, each as its column values: what a backup holds of it,
