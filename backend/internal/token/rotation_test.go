@@ -17,10 +17,7 @@ func TestGraceEndThroughTheFeed(t *testing.T) {
 	ctx := context.Background()
 	a := newFixture(t)
 	b := a.otherInstance(t, GuardOptions{MaxStaleness: time.Hour * 2})
-	c, err := a.svc.Create(ctx, CreateRequest{Subject: "ci", CreatedBy: "a"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := a.create(t, CreateRequest{Subject: "ci", CreatedBy: "a"})
 	if _, err := b.Verify(ctx, c.Value); err != nil {
 		t.Fatal(err)
 	}

@@ -200,6 +200,16 @@ func newFixture(t testing.TB) *fixture {
 	return f
 }
 
+// create issues the token req asks for through f's service, failing the test on an error.
+func (f *fixture) create(t testing.TB, req CreateRequest) Created {
+	t.Helper()
+	c, err := f.svc.Create(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // otherInstance is the guard of another instance on f's store, with opt, synced once.
 func (f *fixture) otherInstance(t testing.TB, opt GuardOptions) *Guard {
 	t.Helper()
@@ -212,10 +222,7 @@ func (f *fixture) otherInstance(t testing.TB, opt GuardOptions) *Guard {
 
 func TestIssueCarriesTheDocumentedClaims(t *testing.T) {
 	f := newFixture(t)
-	c, err := f.svc.Create(context.Background(), CreateRequest{Subject: "  ci  ", CreatedBy: "admin@example.com"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := f.create(t, CreateRequest{Subject: "  ci  ", CreatedBy: "admin@example.com"})
 	h, p := jwttest.Parts(t, c.Value)
 	iat, exp := jwttest.Num(t, p, "iat"), jwttest.Num(t, p, "exp")
 	if p["jti"] != c.Token.ID || p["sub"] != "ci" || p["iss"] != "codemetrics" || p["aud"] != Audience ||
@@ -248,10 +255,7 @@ func TestFailedStoreReturnsNoToken(t *testing.T) {
 
 func TestExpiryFollowsTheInjectedClock(t *testing.T) {
 	f := newFixture(t)
-	c, err := f.svc.Create(context.Background(), CreateRequest{Subject: "ci", CreatedBy: "a", TTL: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := f.create(t, CreateRequest{Subject: "ci", CreatedBy: "a", TTL: time.Hour})
 	f.clk.t = f.clk.t.Add(time.Hour - time.Second)
 	_ = f.guard.Sync(context.Background())
 	if _, err := f.guard.Verify(context.Background(), c.Value); err != nil {
@@ -265,10 +269,7 @@ func TestExpiryFollowsTheInjectedClock(t *testing.T) {
 
 func TestForgedTokensAreRefusedBeforeTheDatabase(t *testing.T) {
 	f := newFixture(t)
-	c, err := f.svc.Create(context.Background(), CreateRequest{Subject: "ci", CreatedBy: "a"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := f.create(t, CreateRequest{Subject: "ci", CreatedBy: "a"})
 	_, good := jwttest.Parts(t, c.Value)
 	with := func(k string, v any) map[string]any { return jwttest.With(good, map[string]any{k: v}) }
 	kid := map[string]any{"kid": KeyID(testKey)}
@@ -436,10 +437,7 @@ func TestFeedReplacedIsNoticed(t *testing.T) {
 		t.Fatal(err)
 	}
 	mk := func() Created {
-		c, err := a.svc.Create(ctx, CreateRequest{Subject: "ci", CreatedBy: "a"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := a.create(t, CreateRequest{Subject: "ci", CreatedBy: "a"})
 		return c
 	}
 	revoke := func(c Created) {
