@@ -19,14 +19,19 @@ type testsJSON struct {
 	Skipped *int `json:"skipped"`
 }
 
+// runFields are what a run request and a run response say alike, under the same names.
+type runFields struct {
+	ID       string `json:"id"`
+	Workload string `json:"workload"`
+	Pipeline string `json:"pipeline"`
+	Kind     string `json:"kind"`
+	Status   string `json:"status"`
+	Branch   string `json:"branch"`
+	Commit   string `json:"commit"`
+}
+
 type runRequest struct {
-	ID         string     `json:"id"`
-	Workload   string     `json:"workload"`
-	Pipeline   string     `json:"pipeline"`
-	Kind       string     `json:"kind"`
-	Status     string     `json:"status"`
-	Branch     string     `json:"branch"`
-	Commit     string     `json:"commit"`
+	runFields
 	StartedAt  *time.Time `json:"startedAt"`
 	FinishedAt *time.Time `json:"finishedAt"`
 	Coverage   *float64   `json:"coverage"`
@@ -34,13 +39,7 @@ type runRequest struct {
 }
 
 type runResponse struct {
-	ID         string   `json:"id"`
-	Workload   string   `json:"workload"`
-	Pipeline   string   `json:"pipeline"`
-	Kind       string   `json:"kind"`
-	Status     string   `json:"status"`
-	Branch     string   `json:"branch"`
-	Commit     string   `json:"commit"`
+	runFields
 	StartedAt  string   `json:"startedAt"`
 	FinishedAt string   `json:"finishedAt"`
 	Coverage   *float64 `json:"coverage"`
@@ -57,8 +56,9 @@ type runResponse struct {
 
 func toRunResponse(r pipeline.Run) runResponse {
 	out := runResponse{
-		ID: r.ID, Workload: r.Workload, Pipeline: r.Pipeline, Kind: r.Kind, Status: r.Status, Branch: r.Branch,
-		Commit: r.Commit, StartedAt: formatTime(r.StartedAt), FinishedAt: formatTime(r.FinishedAt),
+		runFields: runFields{ID: r.ID, Workload: r.Workload, Pipeline: r.Pipeline, Kind: r.Kind, Status: r.Status, Branch: r.Branch,
+			Commit: r.Commit},
+		StartedAt: formatTime(r.StartedAt), FinishedAt: formatTime(r.FinishedAt),
 		Coverage: r.Coverage, RecordedAt: formatTime(r.RecordedAt), RecordedBy: r.RecordedBy,
 	}
 	if r.ServiceUser != "" {

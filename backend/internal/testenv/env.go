@@ -352,10 +352,8 @@ func (e *Env) step(what string, f func(context.Context) error) {
 // would, and returns how many.
 func (e *Env) PruneRuns() int {
 	e.T.Helper()
-	n, err := e.Server.PruneRuns(context.Background())
-	if err != nil {
-		e.T.Fatalf("prune runs: %v", err)
-	}
+	var n int
+	e.step("prune runs", func(ctx context.Context) (err error) { n, err = e.Server.PruneRuns(ctx); return err })
 	return n
 }
 
@@ -363,9 +361,7 @@ func (e *Env) PruneRuns() int {
 // background loop would, and returns how many.
 func (e *Env) PurgeHistory() int {
 	e.T.Helper()
-	n, err := e.Server.PurgeHistory(context.Background())
-	if err != nil {
-		e.T.Fatalf("purge token history: %v", err)
-	}
+	var n int
+	e.step("purge token history", func(ctx context.Context) (err error) { n, err = e.Server.PurgeHistory(ctx); return err })
 	return n
 }

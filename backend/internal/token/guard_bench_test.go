@@ -11,10 +11,7 @@ import (
 // go test -run '^$' -bench . -benchmem -count 5 ./internal/token/
 
 func benchToken(b *testing.B, f *fixture) string {
-	c, err := f.svc.Create(context.Background(), CreateRequest{Subject: "bench", CreatedBy: "bench@example.com"})
-	if err != nil {
-		b.Fatal(err)
-	}
+	c := f.create(b, CreateRequest{Subject: "bench", CreatedBy: "bench@example.com"})
 	return c.Value
 }
 
