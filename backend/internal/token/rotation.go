@@ -232,7 +232,7 @@ func (s *Service) PurgeHistory(ctx context.Context) (int, error) {
 			return audit.Event{
 				At: now, Actor: "system", Action: ActionPurged, Target: strconv.Itoa(len(ids)) + " tokens",
 				Credential: "retention",
-				Details: map[string]any{"tokens": ids, "endedBefore": before.Format(time.RFC3339), "retention": formatSpan(s.retention)},
+				Details:    map[string]any{"tokens": ids, "endedBefore": before.Format(time.RFC3339), "retention": formatSpan(s.retention)},
 			}
 		})
 		total += len(ids)
