@@ -82,6 +82,8 @@ const (
 	ScopesTooWide     Reason = "scopes_too_wide"
 	// Conflict: deleting a service user that has active tokens.
 	ServiceUserHasTokens Reason = "service_user_has_tokens"
+	// Forbidden: a service token used from outside its service user's allowedCidrs.
+	AddressNotAllowed Reason = "address_not_allowed"
 )
 
 // reasons is the one table of reasons: each belongs to one code, so one reason always has
@@ -114,6 +116,7 @@ var reasons = func() map[Reason]Code {
 
 		ServiceUserDisabled: Forbidden, WorkloadForbidden: Forbidden, WorkloadsRequired: Invalid, ScopesTooWide: Invalid,
 		ServiceUserHasTokens: Conflict,
+		AddressNotAllowed:    Forbidden,
 	}
 	for c := range defaultReason {
 		m[Reason(c)] = c
