@@ -28,6 +28,7 @@ function detail(over: Partial<ServiceUserDetail> = {}): ServiceUserDetail {
     description: 'Team A pipelines',
     scopes: ['metrics:read', 'pipeline:write'],
     workloads: ['team-a'],
+    allowedCidrs: [],
     disabled: false,
     created: '2026-01-01T00:00:00.000Z',
     createdBy: 'ada@example.com',

@@ -13,6 +13,7 @@ function user(over: Partial<ServiceUser> = {}): ServiceUser {
     description: 'Team A pipelines',
     scopes: ['metrics:read', 'pipeline:write'],
     workloads: ['team-a', 'team-a-mobile'],
+    allowedCidrs: [],
     disabled: false,
     created: '2026-01-01T00:00:00.000Z',
     createdBy: 'ada@example.com',
