@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -363,5 +365,62 @@ func TestLeakedValuesStayOutOfLogsAndDatabase(t *testing.T) {
 				t.Errorf("the database holds a reported value")
 			}
 		}
+	})
+}
+
+// TestGitleaksRuleFindsTokens holds the README's gitleaks rule to the tokens this server
+// issues: it finds a service token and a session token in text around them, and neither a
+// token of another audience nor a truncated one.
+func TestGitleaksRuleFindsTokens(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`id = "codemetrics-token"[^\n]*\n[^\n]*\nregex = '''([^\n]*)'''`).FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("README has no gitleaks rule codemetrics-token")
+	}
+	rule := regexp.MustCompile(string(m[1]))
+	e := testenv.Start(t, testenv.SQLite(t))
+	admin := e.SignIn("admin@example.com", true)
+	for _, sc := range [][]string{{"metrics:read"}, {"metrics:read", "pipeline:write"}} {
+		tok := e.CreateToken(admin, map[string]any{"subject": "ci-" + strings.Join(sc, "-"), "scopes": sc, "workloads": []string{"*"}})
+		for _, text := range []string{tok.AccessToken, "export CM_TOKEN=" + tok.AccessToken + "\n", `"token": "` + tok.AccessToken + `",`} {
+			if got := rule.FindStringSubmatch(text); got == nil || got[1] != tok.AccessToken {
+				t.Errorf("the rule misses a service token in %q: %v", text, got)
+			}
+		}
+		if rule.MatchString(tok.AccessToken[:len(tok.AccessToken)-2]) {
+			t.Error("the rule matches a truncated token")
+		}
+		header, claims := jwttest.Parts(t, tok.AccessToken)
+		other := jwttest.Sign(t, jwt.SigningMethodHS256, []byte(testenv.SigningKey), map[string]any{"kid": header["kid"]}, jwttest.With(claims, map[string]any{"aud": "another-api"}))
+		if rule.MatchString(other) {
+			t.Error("the rule matches a token of another audience")
+		}
+	}
+	if st := e.SessionToken(admin); !rule.MatchString(st) {
+		t.Errorf("the rule misses a session token")
+	}
+}
+
+// TestLeakReportTakesPreviousKeys: during a signing-key rotation, a token signed with the
+// previous key (which still verifies) is revoked when reported, as one signed with the current.
+func TestLeakReportTakesPreviousKeys(t *testing.T) {
+	t.Parallel()
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		old := testenv.Start(t, db)
+		admin := old.SignIn("admin@example.com", true)
+		tok := old.CreateToken(admin, map[string]any{"subject": "ci"})
+		rotated := testenv.Start(t, db, testenv.Settings{Env: map[string]string{
+			"TOKEN_SIGNING_KEY": "the-new-test-only-signing-key-9876543210-zyxwvuts", "TOKEN_SIGNING_KEYS_PREVIOUS": testenv.SigningKey,
+		}})
+		rotated.Sync()
+		wantWorks(t, rotated, tok.AccessToken)
+		wantReceived(t, reportLeak(rotated, "", tok.AccessToken), 1)
+		wantRevokedOn(t, rotated, tok.AccessToken)
+		old.Sync()
+		wantRevokedOn(t, old, tok.AccessToken)
 	})
 }
