@@ -349,7 +349,10 @@ func TestLeakedValuesStayOutOfLogsAndDatabase(t *testing.T) {
 		a := e.CreateToken(admin, map[string]any{"subject": "ci"})
 		b := e.CreateToken(admin, map[string]any{"subject": "ci"})
 		e.Do(http.MethodPost, "/api/tokens/identify", map[string]any{"token": b.AccessToken}, e.As(admin))
-		wantReceived(t, reportLeak(e, "https://example.com/leak", a.AccessToken, "eyJnot-a-token.secret-looking-value.x"), 2)
+		wantReceived(t, reportLeak(e, "https://example.com/leak?t="+a.AccessToken, a.AccessToken, "eyJnot-a-token.secret-looking-value.x"), 2)
+		if evs := e.AuditEvents("token.revoked"); len(evs) != 1 || evs[0].Details["source"] != "https://example.com/leak?t=[token]" {
+			t.Errorf("a source holding the value is kept with it masked: %+v", evs)
+		}
 		// A malformed report is refused without echoing it either.
 		e.Do(http.MethodPost, leakPath, `{"tokens": ["`+b.AccessToken+`"], "tokens": []}`, testenv.Lenient)
 		dump := testenv.DumpTables(t, e.DB, "service_tokens", "audit_events", "notification_events", "service_users", "admin_sessions")

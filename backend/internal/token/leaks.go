@@ -3,6 +3,7 @@ package token
 import (
 	"context"
 	"log/slog"
+	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -69,8 +70,14 @@ func NormalizeLeakSource(s string) (string, error) {
 	if err := names.CheckVisible(s); err != nil {
 		return "", apperr.New(apperr.InvalidField, "source must hold only visible characters on one line (a URL or a file name)")
 	}
-	return s, nil
+	// A scanner may name the place by a URL that holds the value itself (?token=eyJ…): the
+	// source is kept in the audit log, a value never is.
+	return jwtLike.ReplaceAllString(s, "[token]"), nil
 }
+
+// jwtLike matches what could be a token value: three base64url segments, the first a JSON
+// object's (eyJ).
+var jwtLike = regexp.MustCompile(`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*`)
 
 // CheckLeakReport refuses a report that is not one: more than MaxLeakTokens values, or a bad
 // source. What the values are is never a reason to refuse it.
