@@ -86,6 +86,14 @@ const (
 	AddressNotAllowed Reason = "address_not_allowed"
 )
 
+// The reasons of token rotation.
+const (
+	// Unauthorized: the token was rotated and its grace period has ended.
+	TokenRotated Reason = "token_rotated"
+	// Conflict: rotating a token that already has a successor (the detail names it).
+	TokenAlreadyRotated Reason = "token_already_rotated"
+)
+
 // reasons is the one table of reasons: each belongs to one code, so one reason always has
 // one HTTP status.
 var reasons = func() map[Reason]Code {
@@ -117,6 +125,8 @@ var reasons = func() map[Reason]Code {
 		ServiceUserDisabled: Forbidden, WorkloadForbidden: Forbidden, WorkloadsRequired: Invalid, ScopesTooWide: Invalid,
 		ServiceUserHasTokens: Conflict,
 		AddressNotAllowed:    Forbidden,
+
+		TokenRotated: Unauthorized, TokenAlreadyRotated: Conflict,
 	}
 	for c := range defaultReason {
 		m[Reason(c)] = c

@@ -202,6 +202,21 @@ func prodEnv(change map[string]string) map[string]string {
 	return env
 }
 
+// loadProduction loads prodEnv(change) and fails the test unless production accepts it (want
+// "") or refuses it with a message containing want; it returns the environment and the error.
+func loadProduction(t *testing.T, change map[string]string, want string) (map[string]string, error) {
+	t.Helper()
+	env := prodEnv(change)
+	_, err := Load(envOf(env))
+	switch {
+	case want == "" && err != nil:
+		t.Fatalf("refused: %v", err)
+	case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+		t.Fatalf("err = %v, want it to contain %q", err, want)
+	}
+	return env, err
+}
+
 // TestProductionRefusesWhatIsUnsafe: APP_ENV=production refuses a configuration that would run
 // but be unsafe, naming the variable and saying what to do; development accepts the same
 // values, and the explicit opt-ins are respected.
@@ -242,14 +257,7 @@ func TestProductionRefusesWhatIsUnsafe(t *testing.T) {
 		{"metrics off", map[string]string{"METRICS_ADDR": "off"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			env := prodEnv(tc.change)
-			_, err := Load(envOf(env))
-			switch {
-			case tc.want == "" && err != nil:
-				t.Fatalf("refused: %v", err)
-			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
-				t.Fatalf("err = %v, want it to contain %q", err, tc.want)
-			}
+			env, err := loadProduction(t, tc.change, tc.want)
 			for k, v := range tc.change {
 				if err != nil && strings.HasSuffix(k, "KEY") && strings.Contains(err.Error(), v) {
 					t.Errorf("the message repeats the key: %v", err)
@@ -396,5 +404,33 @@ func TestLoadReadsOnlyGetenv(t *testing.T) {
 	}
 	if string(c.SigningKey) != key || c.TokenIssuer != "cm" || strings.Join(c.OIDCScopes, "|") != "openid|email|profile" {
 		t.Errorf("SigningKey %q, TokenIssuer %q, OIDCScopes %q", c.SigningKey, c.TokenIssuer, c.OIDCScopes)
+	}
+}
+
+// TestTokenLifecycleSettings: ROTATION_GRACE_PERIOD (0s to 7d) and TOKEN_HISTORY_RETENTION (at
+// least a day) take Go durations and days, with their defaults; out of range they say what to set.
+func TestTokenLifecycleSettings(t *testing.T) {
+	load := func(env map[string]string) (Config, error) { return Load(func(k string) string { return env[k] }) }
+	c, err := load(map[string]string{})
+	if err != nil || c.RotationGracePeriod != 24*time.Hour || c.TokenHistoryRetention != 400*24*time.Hour {
+		t.Fatalf("defaults: %v %v %v", c.RotationGracePeriod, c.TokenHistoryRetention, err)
+	}
+	c, err = load(map[string]string{"ROTATION_GRACE_PERIOD": "0s", "TOKEN_HISTORY_RETENTION": "30d"})
+	if err != nil || c.RotationGracePeriod != 0 || c.TokenHistoryRetention != 30*24*time.Hour {
+		t.Fatalf("set: %v %v %v", c.RotationGracePeriod, c.TokenHistoryRetention, err)
+	}
+	if c, err = load(map[string]string{"ROTATION_GRACE_PERIOD": "7d"}); err != nil || c.RotationGracePeriod != 7*24*time.Hour {
+		t.Errorf("7d: %v %v", c.RotationGracePeriod, err)
+	}
+	for _, bad := range []map[string]string{
+		{"ROTATION_GRACE_PERIOD": "8d"}, {"ROTATION_GRACE_PERIOD": "-1h"}, {"ROTATION_GRACE_PERIOD": "soon"},
+		{"TOKEN_HISTORY_RETENTION": "23h"}, {"TOKEN_HISTORY_RETENTION": "0s"},
+	} {
+		_, err := load(bad)
+		for k := range bad {
+			if err == nil || !strings.Contains(err.Error(), k+"=") || !strings.Contains(err.Error(), "want a Go duration") {
+				t.Errorf("%v: %v", bad, err)
+			}
+		}
 	}
 }

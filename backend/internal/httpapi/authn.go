@@ -57,7 +57,7 @@ func principalOf(c *gin.Context) *principal {
 }
 
 // TokenExpirationHeader is on every answer to a service token: the moment it stops working
-// (RFC 3339, UTC).
+// (its expiry, or the end of its grace period once rotated; RFC 3339, UTC).
 const TokenExpirationHeader = "CodeMetrics-Token-Expiration"
 
 // tokenExpirationKey is its canonical form, assigned directly on the hot path.
@@ -100,7 +100,9 @@ func (a *api) authenticate(c *gin.Context) {
 			key = p.service.ID
 			// Every answer to a service token says when it stops working, so that a pipeline's
 			// log shows it long before it does. From the verified claims: no database statement.
-			c.Writer.Header()[tokenExpirationKey] = []string{p.service.ExpiresAt.UTC().Format(time.RFC3339)}
+			// A rotated token's is the end of its grace period (once this instance knows of the
+			// rotation: at once on the one that rotated it, within a feed poll on the others).
+			c.Writer.Header()[tokenExpirationKey] = []string{p.access.StopsAt().UTC().Format(time.RFC3339)}
 		} else {
 			key = "session:" + p.session.ID
 		}

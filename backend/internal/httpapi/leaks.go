@@ -84,7 +84,7 @@ type identifyTokenRequest struct {
 }
 
 // identifyToken finds a service token by its value (POST /api/tokens/identify, administrators):
-// its metadata as the token list shows it, with its status, for active and ended tokens alike;
+// its entry as the token list shows it (with its status), for active and ended tokens alike;
 // 404 when the value is not a token of this server. The value is neither stored nor logged.
 func (a *api) identifyToken(c *gin.Context) {
 	var req identifyTokenRequest
@@ -100,11 +100,8 @@ func (a *api) identifyToken(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	// The token list's entry, with the status after it.
-	b := appendTokenJSON(make([]byte, 0, 320), found.Token)
-	b = append(b[:len(b)-1], `,"status":`...)
-	b = appendJSONString(b, found.Status)
-	b = append(b, '}')
+	// The token list's entry, whose status says whether it is active, rotated, expired or revoked.
+	b := appendTokenJSON(make([]byte, 0, 400), found, a.Now())
 	c.Header("Cache-Control", "no-store")
 	c.Data(http.StatusOK, "application/json; charset=utf-8", b)
 }

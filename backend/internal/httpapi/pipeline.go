@@ -207,40 +207,26 @@ type runPosition struct {
 	ID        string `json:"i"`
 }
 
+func (p runPosition) valid() bool { return p.ID != "" }
+
 // listRuns returns runs newest first, ?workload= and ?serviceUser= (the service user whose
-// tokens recorded them) filtering, paged as paging.go says (50 to a page by default). No
-// X-Total-Count: counting runs would scan them all.
+// tokens recorded them) filtering, paged as paging.go says. No X-Total-Count: counting runs
+// would scan them all.
 func (a *api) listRuns(c *gin.Context) {
-	var pos runPosition
-	pg, ok := readPage(c, "runs", 50, &pos, "workload", "serviceUser")
-	if !ok {
-		return
-	}
-	q := pipeline.ListQuery{Workload: c.Query("workload"), Limit: pg.Limit}
-	q.ServiceUser = c.Query("serviceUser")
-	if q.Only, ok = visibleWorkloads(c, q.Workload); !ok {
-		return
-	}
-	if pg.HasCursor {
-		if pos.ID == "" {
-			fail(c, errCursor())
-			return
+	servePage(c, "runs", []string{"workload", "serviceUser"}, func(limit int, after *runPosition) ([]pipeline.Run, int64, error) {
+		q := pipeline.ListQuery{Workload: c.Query("workload"), ServiceUser: c.Query("serviceUser"), Limit: limit}
+		var err error
+		if q.Only, err = visibleWorkloads(principalOf(c), q.Workload); err != nil {
+			return nil, 0, err
 		}
-		q.After = &pipeline.Cursor{StartedAt: time.UnixMilli(pos.StartedMS), Workload: pos.Workload, ID: pos.ID}
-	}
-	runs, err := a.Pipeline.List(c.Request.Context(), q)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	out := make([]runResponse, len(runs))
-	for i, r := range runs {
-		out[i] = toRunResponse(r)
-	}
-	writePage(c, pg, out, func(runResponse) any {
-		r := runs[len(runs)-1]
+		if after != nil {
+			q.After = &pipeline.Cursor{StartedAt: time.UnixMilli(after.StartedMS), Workload: after.Workload, ID: after.ID}
+		}
+		runs, err := a.Pipeline.List(c.Request.Context(), q)
+		return runs, -1, err
+	}, toRunResponse, func(r pipeline.Run) runPosition {
 		return runPosition{StartedMS: r.StartedAt.UnixMilli(), Workload: r.Workload, ID: r.ID}
-	}, -1)
+	})
 }
 
 // listWorkloads returns {"workloads": [names]}, by name or, with ?sort=recent, the most recently
@@ -342,6 +328,12 @@ type selfResponse struct {
 	Created  string   `json:"created"`
 	Expires  string   `json:"expires"`
 	LastUsed *string  `json:"lastUsed"`
+	// Description, Status and ReplacedBy are as in the token list; Ends is the moment the token
+	// stops working (its expiry, or the end of its grace period), as CodeMetrics-Token-Expiration.
+	Description string  `json:"description"`
+	Status      string  `json:"status"`
+	ReplacedBy  *string `json:"replacedBy"`
+	Ends        string  `json:"ends"`
 }
 
 // tokenSelf lets a service token read its own metadata, e.g. to warn before it expires.
@@ -364,5 +356,6 @@ func (a *api) tokenSelf(c *gin.Context) {
 	c.JSON(http.StatusOK, selfResponse{
 		TokenID: t.ID, Sub: t.Subject, Scopes: p.access.Scopes(), Created: formatTime(t.CreatedAt),
 		Expires: formatTime(t.ExpiresAt), LastUsed: formatTimePtr(t.LastUsedAt),
+		Description: t.Description, Status: t.Status(a.Now()), ReplacedBy: nullable(t.ReplacedBy), Ends: formatTime(t.StopsAt()),
 	})
 }

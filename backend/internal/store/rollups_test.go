@@ -191,10 +191,7 @@ func TestRunListIsReadInIndexOrder(t *testing.T) {
 		ctx := context.Background()
 		st := testenv.Store(t, db)
 		rng := rand.New(rand.NewPCG(5, 6))
-		var workloads []string
-		for i := range 30 {
-			workloads = append(workloads, fmt.Sprintf("team-%02d", i))
-		}
+		workloads := testenv.Teams(30)
 		runs := genRuns(rng, "r", 3000, workloads, 30)
 		tie := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC) // newest: the first pages are all ties
 		for i := range 60 {
@@ -293,10 +290,7 @@ func TestMigrationAndBackfillTiming(t *testing.T) {
 			t.Fatal(err)
 		}
 		rng := rand.New(rand.NewPCG(7, 8))
-		var workloads []string
-		for i := range 50 {
-			workloads = append(workloads, fmt.Sprintf("team-%02d", i))
-		}
+		workloads := testenv.Teams(50)
 		t0 := time.Now()
 		for i := 0; i < n; i += 10_000 {
 			runs := genRuns(rng, fmt.Sprintf("r%07d", i), min(10_000, n-i), workloads, 366)

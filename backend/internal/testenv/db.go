@@ -47,6 +47,15 @@ func ForEachDB(t *testing.T, f func(t *testing.T, db DB)) {
 	}
 }
 
+// ForEachServer runs f as a subtest per database (ForEachDB), each on a server of its own
+// (Start, default settings) with admin@example.com signed in as an administrator.
+func ForEachServer(t *testing.T, f func(t *testing.T, e *Env, admin Session)) {
+	ForEachDB(t, func(t *testing.T, db DB) {
+		e := Start(t, db)
+		f(t, e, e.SignIn("admin@example.com", true))
+	})
+}
+
 // SQLite returns a fresh SQLite database file in the test's temporary directory.
 func SQLite(t testing.TB) DB {
 	return DB{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "codemetrics.db")}
@@ -125,11 +134,7 @@ func OpenStore(t testing.TB, db DB, opts ...store.Options) *store.Store {
 // test ends: for the tests of the store, and of the services over it.
 func Store(t testing.TB, db DB, opts ...store.Options) *store.Store {
 	t.Helper()
-	st, err := store.Open(db.Driver, db.DSN, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := OpenStore(t, db, opts...)
 	if err := st.Migrate(context.Background(), slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 		t.Fatal(err)
 	}

@@ -152,57 +152,32 @@ func (s *Service) ReportLeak(ctx context.Context, r LeakReport, log *slog.Logger
 	return out, nil
 }
 
-// Identified is a token found by its value.
-type Identified struct {
-	Token  Token
-	Status string
-}
-
-// Statuses of an identified token.
-const (
-	IdentifiedActive  = "active"
-	IdentifiedExpired = "expired"
-	IdentifiedRevoked = "revoked"
-)
-
 // Identify finds the service token raw is: its signature must verify with a key of this
 // server (expiry aside: an expired token is identified too), then its row is read by its id,
-// whatever its state. NotFound when the value is not a service token of this server (a bad
+// whatever its state (its Status says which). NotFound when the value is not a service token of this server (a bad
 // signature, another issuer or audience, a session token, no row). The value is neither kept
 // nor logged.
-func (s *Service) Identify(ctx context.Context, raw string) (Identified, error) {
+func (s *Service) Identify(ctx context.Context, raw string) (Token, error) {
 	errNotOurs := apperr.New(apperr.NotFound, "this value is not a service token of this CodeMetrics: its signature does not verify with a key of this server, or no token has its id")
 	raw = strings.TrimSpace(raw)
 	if raw == "" || len(raw) > maxTokenLength {
-		return Identified{}, errNotOurs
+		return Token{}, errNotOurs
 	}
 	c, err := s.keys.Parse(raw)
 	if apperr.ReasonOf(err) == apperr.TokenExpired {
 		c, err = s.keys.parseIgnoringExpiry(raw)
 	}
 	if err != nil || c.TokenUse != UseService || !validID(c.ID) {
-		return Identified{}, errNotOurs
+		return Token{}, errNotOurs
 	}
 	t, err := s.store.GetToken(ctx, c.ID)
 	if apperr.Is(err, apperr.NotFound) {
-		return Identified{}, errNotOurs
+		return Token{}, errNotOurs
 	}
 	if err != nil {
-		return Identified{}, err
+		return Token{}, err
 	}
-	return Identified{Token: t, Status: identifiedStatus(t, s.now())}, nil
-}
-
-// identifiedStatus is the status Identify reports. (Kept in one place for the rotation's
-// status, which adds "rotated".)
-func identifiedStatus(t Token, now time.Time) string {
-	switch {
-	case t.RevokedAt != nil:
-		return IdentifiedRevoked
-	case !now.Before(t.ExpiresAt):
-		return IdentifiedExpired
-	}
-	return IdentifiedActive
+	return t, nil
 }
 
 // expiredParser verifies a signature and decodes the claims without judging them by time; the

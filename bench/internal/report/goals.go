@@ -249,7 +249,7 @@ func startupGoal(m *Model) Goal {
 			if len(s.RunsMs) == 0 {
 				continue
 			}
-			ms := median(s.RunsMs)
+			ms := results.Median(s.RunsMs)
 			if s.State == "migrated" {
 				g.Known = true
 				migrated = append(migrated, fmt.Sprintf("%s: %s ms", d.Title, f0(ms)))

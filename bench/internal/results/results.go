@@ -6,6 +6,7 @@ package results
 import (
 	"encoding/json"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/codemetrics/codemetrics/bench/internal/load"
@@ -266,4 +267,17 @@ func (r *Results) Write(path string) error {
 		return err
 	}
 	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// Median is the median of xs (0 for none), the figure of every repeated measurement.
+func Median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

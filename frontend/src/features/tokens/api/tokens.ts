@@ -108,8 +108,8 @@ function checkName(raw: string, noun: string, empty: string): string | undefined
   return undefined
 }
 
-/** A token found by its value (POST /api/tokens/identify): its metadata and status, active or ended. */
-export type IdentifiedToken = Schemas['IdentifiedToken']
+/** A token found by its value (POST /api/tokens/identify): its entry with its status, active or ended. */
+export type IdentifiedToken = Schemas['Token']
 
 /**
  * Finds the service token `value` is. The value is sent in the request body only (never in a

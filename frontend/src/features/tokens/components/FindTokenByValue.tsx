@@ -8,7 +8,7 @@ import { identifyToken, type IdentifiedToken } from '../api/tokens'
 
 type Outcome = { kind: 'found'; token: IdentifiedToken } | { kind: 'unknown' } | { kind: 'error'; message: string }
 
-const statusTone = { active: 'success', expired: 'neutral', revoked: 'danger' } as const
+const statusTone = { active: 'success', rotated: 'info', expired: 'neutral', revoked: 'danger' } as const
 
 /**
  * "Find a token by its value": an administrator pastes a token found somewhere (a log, a

@@ -18,6 +18,12 @@ const token = (over: Partial<ServiceToken> = {}): ServiceToken => ({
   serviceUserId: 7,
   revokedBy: null,
   revocationReason: null,
+  description: '',
+  status: 'active',
+  revoked: null,
+  replaces: null,
+  replacedBy: null,
+  ends: '2099-01-01T00:00:00.000Z',
   ...over,
 })
 
