@@ -300,6 +300,9 @@ func TestIdentifyToken(t *testing.T) {
 		if got := want(active.AccessToken, active.TokenID, "revoked"); got.RevocationReason == nil || *got.RevocationReason != "leaked" {
 			t.Errorf("revoked by a leak report: reason %v, want leaked", got.RevocationReason)
 		}
+		rotated := e.CreateToken(admin, map[string]any{"subject": "ci"})
+		e.Rotate(admin, rotated.TokenID, map[string]any{"gracePeriod": "2h"})
+		want(rotated.AccessToken, rotated.TokenID, "rotated")
 		expiring := e.CreateToken(admin, map[string]any{"subject": "ci"})
 		e.Clock.Advance(31 * 24 * time.Hour)
 		admin = e.SignIn("admin@example.com", true)
