@@ -82,6 +82,8 @@ const (
 	ScopesTooWide     Reason = "scopes_too_wide"
 	// Conflict: deleting a service user that has active tokens.
 	ServiceUserHasTokens Reason = "service_user_has_tokens"
+	// Forbidden: a service token used from outside its service user's allowedCidrs.
+	AddressNotAllowed Reason = "address_not_allowed"
 )
 
 // The reasons of token rotation.
@@ -122,6 +124,7 @@ var reasons = func() map[Reason]Code {
 
 		ServiceUserDisabled: Forbidden, WorkloadForbidden: Forbidden, WorkloadsRequired: Invalid, ScopesTooWide: Invalid,
 		ServiceUserHasTokens: Conflict,
+		AddressNotAllowed:    Forbidden,
 
 		TokenRotated: Unauthorized, TokenAlreadyRotated: Conflict,
 	}

@@ -114,6 +114,13 @@ func (a *api) authenticate(c *gin.Context) {
 			return
 		}
 		c.Set(ctxPrincipal, p)
+		// A service user bound to networks: the address after TRUSTED_PROXIES, checked in memory.
+		if p.service != nil {
+			if err := p.access.CheckAddress(clientIP(c)); err != nil {
+				fail(c, err)
+				return
+			}
+		}
 	default:
 		secret, err := c.Cookie(a.sessionCookie)
 		if err != nil || secret == "" {

@@ -61,6 +61,7 @@ type api struct {
 	tokenLimit   *ratelimit.Limiter
 	authFailures *ratelimit.Limiter
 	signIns      *ratelimit.Limiter
+	leakReports  *ratelimit.Limiter // leak reports, per client address
 	// watchProxy: PUBLIC_URL is https and TRUSTED_PROXIES unset, so a proxy is likely and
 	// unlisted; untrustedProxy is set once a request shows one.
 	watchProxy     bool
@@ -79,6 +80,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	a.tokenLimit = ratelimit.New(d.Config.RateLimitPerMinute, d.Now)
 	a.authFailures = ratelimit.New(d.Config.AuthRateLimitPerMinute, d.Now)
 	a.signIns = ratelimit.New(d.Config.AuthRateLimitPerMinute, d.Now)
+	a.leakReports = newLeakLimiter(a)
 	a.watchProxy = https && len(d.Config.TrustedProxies) == 0
 	a.cop = http.NewCrossOriginProtection()
 	if err := a.cop.AddTrustedOrigin(d.Config.PublicURL.Scheme + "://" + d.Config.PublicURL.Host); err != nil {
@@ -117,6 +119,9 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	authGroup.POST("/logout", a.logout)
 
 	r.GET("/api/openapi.json", a.openAPI)
+	// Unauthenticated on purpose, outside the group: a secret scanner has no credential, and a
+	// reported token in an Authorization header must not be judged before it is revoked.
+	r.POST("/api/tokens/report-leak", a.reportLeak)
 
 	apiGroup := r.Group("/api", a.authenticate, a.seen)
 	apiGroup.GET("/auth/me", a.requireSession, a.me)
@@ -125,6 +130,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	apiGroup.POST("/tokens", a.requireAdmin, a.createToken)
 	apiGroup.GET("/tokens", a.requireAdmin, a.listTokens)
 	apiGroup.GET("/tokens/self", a.tokenSelf)
+	apiGroup.POST("/tokens/identify", a.requireAdmin, a.identifyToken)
 	apiGroup.POST("/tokens/self/rotate", a.requireScope(token.ScopeTokensRotate), a.rotateSelf)
 	apiGroup.DELETE("/tokens/:tokenId", a.requireAdmin, a.revokeToken)
 	apiGroup.POST("/tokens/:tokenId/rotate", a.requireAdmin, a.rotateToken)

@@ -18,11 +18,13 @@ type serviceUserResponse struct {
 	Description string   `json:"description"`
 	Scopes      []string `json:"scopes"`
 	Workloads   []string `json:"workloads"`
-	Disabled    bool     `json:"disabled"`
-	Created     string   `json:"created"`
-	CreatedBy   string   `json:"createdBy"`
-	TokenCount  int64    `json:"tokenCount"`
-	LastUsed    *string  `json:"lastUsed"`
+	// AllowedCIDRs bind its tokens to networks; empty: anywhere.
+	AllowedCIDRs []string `json:"allowedCidrs"`
+	Disabled     bool     `json:"disabled"`
+	Created      string   `json:"created"`
+	CreatedBy    string   `json:"createdBy"`
+	TokenCount   int64    `json:"tokenCount"`
+	LastUsed     *string  `json:"lastUsed"`
 	// NeedsReview: made by the migration from a subject's tokens, not yet edited by an administrator.
 	NeedsReview bool `json:"needsReview"`
 }
@@ -36,7 +38,7 @@ type serviceUserDetail struct {
 func toServiceUserResponse(u token.ServiceUser) serviceUserResponse {
 	return serviceUserResponse{
 		ID: u.ID, Name: u.Name, Description: u.Description, Scopes: nonNil(u.Scopes), Workloads: nonNil(u.Workloads),
-		Disabled: u.Disabled, Created: formatTime(u.CreatedAt), CreatedBy: u.CreatedBy, TokenCount: u.TokenCount,
+		AllowedCIDRs: nonNil(u.AllowedCIDRs), Disabled: u.Disabled, Created: formatTime(u.CreatedAt), CreatedBy: u.CreatedBy, TokenCount: u.TokenCount,
 		LastUsed: formatTimePtr(u.LastUsedAt), NeedsReview: u.NeedsReview,
 	}
 }
@@ -46,6 +48,8 @@ type createServiceUserRequest struct {
 	Description string   `json:"description"`
 	Scopes      []string `json:"scopes"`
 	Workloads   []string `json:"workloads"`
+	// AllowedCIDRs: see token.NormalizeCIDRs.
+	AllowedCIDRs []string `json:"allowedCidrs"`
 }
 
 // patchServiceUserRequest: a field left out (or null) stays as it is.
@@ -54,6 +58,8 @@ type patchServiceUserRequest struct {
 	Scopes      *[]string `json:"scopes"`
 	Workloads   *[]string `json:"workloads"`
 	Disabled    *bool     `json:"disabled"`
+	// AllowedCIDRs replaces the networks; [] for anywhere.
+	AllowedCIDRs *[]string `json:"allowedCidrs"`
 }
 
 func (a *api) createServiceUser(c *gin.Context) {
@@ -66,7 +72,7 @@ func (a *api) createServiceUser(c *gin.Context) {
 		return
 	}
 	u, err := a.Tokens.CreateUser(c.Request.Context(), token.UserRequest{
-		Name: *req.Name, Description: req.Description, Scopes: req.Scopes, Workloads: req.Workloads,
+		Name: *req.Name, Description: req.Description, Scopes: req.Scopes, Workloads: req.Workloads, AllowedCIDRs: req.AllowedCIDRs,
 	}, auditContext(c))
 	if err != nil {
 		fail(c, err)
@@ -151,7 +157,7 @@ func (a *api) patchServiceUser(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	_, err := a.Tokens.UpdateUser(ctx, id, token.UserPatch{
-		Description: req.Description, Scopes: req.Scopes, Workloads: req.Workloads, Disabled: req.Disabled,
+		Description: req.Description, Scopes: req.Scopes, Workloads: req.Workloads, Disabled: req.Disabled, AllowedCIDRs: req.AllowedCIDRs,
 	}, auditContext(c))
 	if err != nil {
 		fail(c, notFoundUser(err))

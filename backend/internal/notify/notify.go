@@ -44,6 +44,8 @@ const (
 	TokenRevoked    = "token.revoked"
 	TokenRotated    = "token.rotated"
 	TokenGraceEnded = "token.grace_ended"
+	// TokenLeaked: a token was reported leaked (POST /api/tokens/report-leak) and revoked.
+	TokenLeaked = "token.leaked"
 	// Test is what "Send a test" sends; it has no token.
 	Test = "notification.test"
 )

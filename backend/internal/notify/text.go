@@ -65,6 +65,10 @@ func describe(ev Event, now time.Time, portal string, esc func(string) string) (
 	case TokenRotated:
 		title = "CodeMetrics: service token " + quoted + " was rotated"
 		text = fmt.Sprintf("🔄 CodeMetrics: %s was rotated by %s: its old value keeps working until %s, then only its successor does.", name, esc(ev.Actor), when(ev.Expires))
+	case TokenLeaked:
+		// The report's source is not repeated here: it is the reporter's text, unauthenticated.
+		title = "CodeMetrics: service token " + quoted + " was reported leaked and revoked"
+		text = fmt.Sprintf("🚨 CodeMetrics: %s was reported leaked and revoked on %s: calls with it are refused. The audit log has where it was found and who reported it; issue a new token for its service user: %s", name, when(ev.CreatedAt), tokens)
 	case TokenGraceEnded:
 		title = "CodeMetrics: the old value of service token " + quoted + " stopped working"
 		text = fmt.Sprintf("⛔ CodeMetrics: the grace period of %s ended on %s: its old value is refused now, its successor keeps working.", name, when(ev.Expires))

@@ -18,13 +18,15 @@ type userRow struct {
 	Description string
 	Scopes      string
 	Workloads   string
-	Disabled    bool
-	NeedsReview bool
-	CreatedMS   int64 `gorm:"column:created_at"`
-	CreatedBy   string
-	UpdatedMS   int64 `gorm:"column:updated_at"`
-	UpdatedBy   string
-	ChangeSeq   int64
+	// AllowedCidrs are the service user's networks, space-separated; "" for anywhere.
+	AllowedCidrs string
+	Disabled     bool
+	NeedsReview  bool
+	CreatedMS    int64 `gorm:"column:created_at"`
+	CreatedBy    string
+	UpdatedMS    int64 `gorm:"column:updated_at"`
+	UpdatedBy    string
+	ChangeSeq    int64
 	// DeletedSeq is 0 while the service user is live, then the feed number its deletion took.
 	DeletedSeq int64
 }
@@ -34,7 +36,7 @@ func (userRow) TableName() string { return "service_users" }
 func toUserRow(u token.ServiceUser) userRow {
 	return userRow{
 		ID: u.ID, Name: u.Name, Description: u.Description, Scopes: strings.Join(u.Scopes, " "),
-		Workloads: strings.Join(u.Workloads, " "), Disabled: u.Disabled, NeedsReview: u.NeedsReview,
+		Workloads: strings.Join(u.Workloads, " "), AllowedCidrs: strings.Join(u.AllowedCIDRs, " "), Disabled: u.Disabled, NeedsReview: u.NeedsReview,
 		CreatedMS: ms(u.CreatedAt), CreatedBy: u.CreatedBy, UpdatedMS: ms(u.UpdatedAt), UpdatedBy: u.UpdatedBy,
 		ChangeSeq: u.Seq,
 	}
@@ -43,7 +45,7 @@ func toUserRow(u token.ServiceUser) userRow {
 func (r userRow) toUser() token.ServiceUser {
 	return token.ServiceUser{
 		ID: r.ID, Name: r.Name, Description: r.Description, Scopes: strings.Fields(r.Scopes),
-		Workloads: strings.Fields(r.Workloads), Disabled: r.Disabled, NeedsReview: r.NeedsReview,
+		Workloads: strings.Fields(r.Workloads), AllowedCIDRs: strings.Fields(r.AllowedCidrs), Disabled: r.Disabled, NeedsReview: r.NeedsReview,
 		CreatedAt: fromMS(r.CreatedMS), CreatedBy: r.CreatedBy, UpdatedAt: fromMS(r.UpdatedMS), UpdatedBy: r.UpdatedBy,
 		Seq: r.ChangeSeq, Deleted: r.DeletedSeq != 0,
 	}
@@ -183,7 +185,7 @@ func (s *Store) UpdateServiceUser(ctx context.Context, id int64, change func(tok
 		next := toUserRow(u)
 		err = tx.Model(&userRow{}).Where("id = ?", id).Updates(map[string]any{
 			"description": next.Description, "scopes": next.Scopes, "workloads": next.Workloads,
-			"disabled": next.Disabled, "needs_review": next.NeedsReview,
+			"disabled": next.Disabled, "needs_review": next.NeedsReview, "allowed_cidrs": next.AllowedCidrs,
 			"updated_at": next.UpdatedMS, "updated_by": next.UpdatedBy, "change_seq": seq,
 		}).Error
 		if err != nil {
@@ -328,7 +330,7 @@ func (s *Store) LoadServiceUser(ctx context.Context, id int64) (token.ServiceUse
 	return row.toUser(), nil
 }
 
-const userColumns = "u.id, u.name, u.description, u.scopes, u.workloads, u.disabled, u.needs_review, u.created_at, u.created_by, u.updated_at, u.updated_by, u.change_seq, u.deleted_seq"
+const userColumns = "u.id, u.name, u.description, u.scopes, u.workloads, u.disabled, u.needs_review, u.created_at, u.created_by, u.updated_at, u.updated_by, u.change_seq, u.deleted_seq, u.allowed_cidrs"
 
 // ServiceUserChanges returns the feed's counter and the service users changed after seq, in
 // one statement: the counter row joined to them, so an empty feed still gives a row.
@@ -344,9 +346,9 @@ func (s *Store) ServiceUserChanges(ctx context.Context, after int64, limit int) 
 	var page token.UserFeedPage
 	for rows.Next() {
 		var id, created, updated, seq, deleted sql.NullInt64
-		var name, desc, scopes, workloads, createdBy, updatedBy sql.NullString
+		var name, desc, scopes, workloads, createdBy, updatedBy, cidrs sql.NullString
 		var disabled, review sql.NullBool
-		if err := rows.Scan(&page.Counter, &id, &name, &desc, &scopes, &workloads, &disabled, &review, &created, &createdBy, &updated, &updatedBy, &seq, &deleted); err != nil {
+		if err := rows.Scan(&page.Counter, &id, &name, &desc, &scopes, &workloads, &disabled, &review, &created, &createdBy, &updated, &updatedBy, &seq, &deleted, &cidrs); err != nil {
 			return token.UserFeedPage{}, translate(err, "service users")
 		}
 		if !id.Valid {
@@ -356,6 +358,7 @@ func (s *Store) ServiceUserChanges(ctx context.Context, after int64, limit int) 
 			ID: id.Int64, Name: name.String, Description: desc.String, Scopes: scopes.String, Workloads: workloads.String,
 			Disabled: disabled.Bool, NeedsReview: review.Bool, CreatedMS: created.Int64, CreatedBy: createdBy.String,
 			UpdatedMS: updated.Int64, UpdatedBy: updatedBy.String, ChangeSeq: seq.Int64, DeletedSeq: deleted.Int64,
+			AllowedCidrs: cidrs.String,
 		}.toUser())
 	}
 	return page, translate(rows.Err(), "service users")

@@ -138,6 +138,12 @@ func (s *Store) InsertToken(ctx context.Context, t token.Token, ev audit.Event) 
 // token.revoked notification with it. The first statement increments the revocation feed's
 // counter, whose row lock serialises revocations until commit: sequence order is commit order.
 func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time, by, reason string, event func(token.Token) audit.Event) (token.Token, error) {
+	return s.revokeToken(ctx, id, at, by, reason, event, notify.TokenRevoked)
+}
+
+// revokeToken is RevokeToken writing the notification kind (token.revoked, or token.leaked for
+// a leak report).
+func (s *Store) revokeToken(ctx context.Context, id string, at time.Time, by, reason string, event func(token.Token) audit.Event, kind string) (token.Token, error) {
 	var out token.Token
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		seq, err := nextRevocationSeq(tx)
@@ -168,7 +174,7 @@ func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time, by, re
 		}
 		// The service user is the subject until tokens belong to service users.
 		return enqueueNotification(tx, notify.Event{
-			Kind: notify.TokenRevoked, TokenID: out.ID, Subject: out.Subject, ServiceUser: out.Subject,
+			Kind: kind, TokenID: out.ID, Subject: out.Subject, ServiceUser: out.Subject,
 			Expires: out.ExpiresAt, Actor: by, Reason: reason, CreatedAt: at,
 		})
 	})

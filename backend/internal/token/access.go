@@ -2,6 +2,7 @@ package token
 
 import (
 	"context"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -47,10 +48,14 @@ type userSnapshot struct {
 	names     []string // sorted; nil when all
 	disabled  bool
 	deleted   bool
+	// cidrs are the networks its tokens may be used from (nil: anywhere); cidrNames as stored.
+	cidrs     []netip.Prefix
+	cidrNames []string
 }
 
 func snapshotOf(u ServiceUser) *userSnapshot {
-	s := &userSnapshot{id: u.ID, name: u.Name, seq: u.Seq, scopes: slices.Clone(u.Scopes), disabled: u.Disabled, deleted: u.Deleted}
+	s := &userSnapshot{id: u.ID, name: u.Name, seq: u.Seq, scopes: slices.Clone(u.Scopes), disabled: u.Disabled, deleted: u.Deleted,
+		cidrs: parsedCIDRs(u.AllowedCIDRs), cidrNames: slices.Clone(u.AllowedCIDRs)}
 	if u.AllowsAllWorkloads() {
 		s.all = true
 		return s

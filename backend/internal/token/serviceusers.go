@@ -43,7 +43,10 @@ type ServiceUser struct {
 	// Workloads are the names of the workloads it may record runs into and read, sorted (they
 	// need not exist yet), or [AllWorkloads].
 	Workloads []string
-	Disabled  bool
+	// AllowedCIDRs are the networks its tokens may be used from, canonical and sorted (see
+	// NormalizeCIDRs); empty: anywhere.
+	AllowedCIDRs []string
+	Disabled     bool
 	// NeedsReview marks a service user made by the migration from a subject's tokens, until an
 	// administrator edits it.
 	NeedsReview bool
@@ -140,6 +143,8 @@ type UserRequest struct {
 	Description string
 	Scopes      []string // nil: DefaultScopes
 	Workloads   []string // nil: not sent (every workload for a read-only user, else an error)
+	// AllowedCIDRs bind its tokens to networks (nil or empty: anywhere).
+	AllowedCIDRs []string
 }
 
 // UserPatch changes a service user; nil fields stay as they are.
@@ -148,6 +153,8 @@ type UserPatch struct {
 	Scopes      *[]string
 	Workloads   *[]string
 	Disabled    *bool
+	// AllowedCIDRs replaces the networks (an empty list: anywhere).
+	AllowedCIDRs *[]string
 }
 
 // NormalizeWorkloads checks a list of workload names and sorts it without duplicates:
@@ -224,7 +231,11 @@ func newUser(req UserRequest, what string) (ServiceUser, error) {
 	if err != nil {
 		return ServiceUser{}, err
 	}
-	u := ServiceUser{Name: name, Description: desc, Scopes: scopes, Workloads: []string{AllWorkloads}}
+	cidrs, err := NormalizeCIDRs(req.AllowedCIDRs)
+	if err != nil {
+		return ServiceUser{}, err
+	}
+	u := ServiceUser{Name: name, Description: desc, Scopes: scopes, Workloads: []string{AllWorkloads}, AllowedCIDRs: cidrs}
 	switch {
 	case req.Workloads != nil:
 		if u.Workloads, err = NormalizeWorkloads(req.Workloads); err != nil {
@@ -311,6 +322,12 @@ func (s *Service) UpdateUser(ctx context.Context, id int64, patch UserPatch, by 
 			return ServiceUser{}, err
 		}
 	}
+	var cidrs []string
+	if patch.AllowedCIDRs != nil {
+		if cidrs, err = NormalizeCIDRs(*patch.AllowedCIDRs); err != nil {
+			return ServiceUser{}, err
+		}
+	}
 	now := s.now().UTC().Truncate(time.Millisecond)
 	stored, err := s.store.UpdateServiceUser(ctx, id, func(old ServiceUser) (ServiceUser, audit.Event, error) {
 		u := old
@@ -325,6 +342,9 @@ func (s *Service) UpdateUser(ctx context.Context, id int64, patch UserPatch, by 
 		}
 		if patch.Disabled != nil {
 			u.Disabled = *patch.Disabled
+		}
+		if patch.AllowedCIDRs != nil {
+			u.AllowedCIDRs = cidrs
 		}
 		// Writing into every workload is granted only on purpose: by sending ["*"], or kept as
 		// it was (a migrated service user).
@@ -387,7 +407,7 @@ func (s *Service) learn(u ServiceUser) {
 func auditState(u ServiceUser) map[string]any {
 	return map[string]any{
 		"description": u.Description, "scopes": u.Scopes, "workloads": u.Workloads,
-		"disabled": u.Disabled, "needsReview": u.NeedsReview,
+		"disabled": u.Disabled, "needsReview": u.NeedsReview, "allowedCidrs": nonNilStrings(u.AllowedCIDRs),
 	}
 }
 
@@ -414,4 +434,11 @@ func tokenScopes(u ServiceUser, asked []string) ([]string, error) {
 		}
 	}
 	return slices.Clone(asked), nil
+}
+
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

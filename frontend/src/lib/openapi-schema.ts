@@ -39,6 +39,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tokens/report-leak": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report leaked token values (no credential: for secret scanners and people)
+         * @description Each correctly signed, active service token of this server among the values is revoked at once with the reason `leaked` (audited with the source and the reporter's address, notified as token.leaked); the session of a session token is ended. The answer is the same 202 whatever the values are: it never says whether one was valid. Limited per client address (AUTH_RATE_LIMIT_PER_MINUTE).
+         */
+        post: operations["reportLeak"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tokens/identify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Find a service token by its value: its entry as the token list shows it (with its status), active or ended */
+        post: operations["identifyToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tokens/self": {
         parameters: {
             query?: never;
@@ -522,7 +559,7 @@ export interface components {
              * @description Why the request was refused, as a stable machine-readable name: go by it, not by detail, whose wording may change. Each code always comes with the same status (see the README's API section). A code named after its class (invalid, unauthorized, forbidden, not_found, conflict, …) is that class's generic one. The sign_in_*, id_token_invalid and idp_* codes name refusals of the HTML sign-in pages under /auth and appear in the server's log only.
              * @enum {string}
              */
-            code: "admin_required" | "ambiguous_json_key" | "auth_header_malformed" | "auth_header_repeated" | "conflict" | "credentials_missing" | "cross_origin" | "csrf_invalid" | "database_unavailable" | "feed_stale" | "forbidden" | "id_token_invalid" | "idp_claim_invalid" | "idp_claim_missing" | "idp_unavailable" | "internal" | "invalid" | "invalid_cursor" | "invalid_field" | "invalid_json" | "invalid_parameter" | "method_not_allowed" | "not_admin" | "not_found" | "notifications_not_configured" | "rate_limited" | "route_not_found" | "run_id_reused" | "scope_missing" | "scopes_too_wide" | "service_token_required" | "service_user_disabled" | "service_user_has_tokens" | "session_ended" | "session_required" | "sign_in_expired" | "sign_in_incomplete" | "sign_in_not_configured" | "sign_in_refused" | "sign_in_replayed" | "token_already_rotated" | "token_bad_signature" | "token_expired" | "token_invalid" | "token_malformed" | "token_not_yet_valid" | "token_revoked" | "token_rotated" | "token_unknown" | "token_wrong_audience" | "token_wrong_issuer" | "too_large" | "too_many_requests" | "unauthorized" | "unavailable" | "unknown_field" | "unknown_workload" | "unsupported_media_type" | "workload_forbidden" | "workloads_required" | "wrong_type";
+            code: "address_not_allowed" | "admin_required" | "ambiguous_json_key" | "auth_header_malformed" | "auth_header_repeated" | "conflict" | "credentials_missing" | "cross_origin" | "csrf_invalid" | "database_unavailable" | "feed_stale" | "forbidden" | "id_token_invalid" | "idp_claim_invalid" | "idp_claim_missing" | "idp_unavailable" | "internal" | "invalid" | "invalid_cursor" | "invalid_field" | "invalid_json" | "invalid_parameter" | "method_not_allowed" | "not_admin" | "not_found" | "notifications_not_configured" | "rate_limited" | "route_not_found" | "run_id_reused" | "scope_missing" | "scopes_too_wide" | "service_token_required" | "service_user_disabled" | "service_user_has_tokens" | "session_ended" | "session_required" | "sign_in_expired" | "sign_in_incomplete" | "sign_in_not_configured" | "sign_in_refused" | "sign_in_replayed" | "token_already_rotated" | "token_bad_signature" | "token_expired" | "token_invalid" | "token_malformed" | "token_not_yet_valid" | "token_revoked" | "token_rotated" | "token_unknown" | "token_wrong_audience" | "token_wrong_issuer" | "too_large" | "too_many_requests" | "unauthorized" | "unavailable" | "unknown_field" | "unknown_workload" | "unsupported_media_type" | "workload_forbidden" | "workloads_required" | "wrong_type";
             detail?: string;
             requestId?: string;
         };
@@ -903,6 +940,8 @@ export interface components {
             scopes: components["schemas"]["Scope"][];
             /** @description Workload names (they need not exist yet), or ["*"] for every workload. */
             workloads: string[];
+            /** @description Networks the service user's tokens may be used from: IPv4 or IPv6 prefixes (10.0.0.0/8, 2001:db8::/32) or single addresses (taken as /32 or /128), at most 50, canonical and sorted; [] for anywhere. A call from another address (the client address after TRUSTED_PROXIES) gets 403 address_not_allowed naming it; a change reaches every instance within one poll of the feed. */
+            allowedCidrs: string[];
             /** @description While true, every token of the service user is refused with 403 service_user_disabled. */
             disabled: boolean;
             /**
@@ -929,6 +968,8 @@ export interface components {
             scopes: components["schemas"]["Scope"][];
             /** @description Workload names (they need not exist yet), or ["*"] for every workload. */
             workloads: string[];
+            /** @description Networks the service user's tokens may be used from: IPv4 or IPv6 prefixes (10.0.0.0/8, 2001:db8::/32) or single addresses (taken as /32 or /128), at most 50, canonical and sorted; [] for anywhere. A call from another address (the client address after TRUSTED_PROXIES) gets 403 address_not_allowed naming it; a change reaches every instance within one poll of the feed. */
+            allowedCidrs: string[];
             /** @description While true, every token of the service user is refused with 403 service_user_disabled. */
             disabled: boolean;
             /**
@@ -957,6 +998,8 @@ export interface components {
             scopes?: components["schemas"]["Scope"][] | null;
             /** @description Workload names or ["*"]. Default ["*"] for a read-only service user; required with pipeline:write (400 workloads_required), where ["*"] must be sent on purpose. */
             workloads?: string[] | null;
+            /** @description Optional; networks the service user's tokens may be used from: IPv4 or IPv6 prefixes (10.0.0.0/8, 2001:db8::/32) or single addresses (taken as /32 or /128), at most 50, canonical and sorted; [] for anywhere. A call from another address (the client address after TRUSTED_PROXIES) gets 403 address_not_allowed naming it; a change reaches every instance within one poll of the feed. */
+            allowedCidrs?: string[];
         };
         /** @description Fields left out (or null) stay as they are. Any edit clears needsReview. The change reaches every token of the service user at once on this instance and within one poll of the service-user feed (250 ms) on the others. */
         PatchServiceUserRequest: {
@@ -965,6 +1008,8 @@ export interface components {
             /** @description Names or ["*"]; granting pipeline:write with ["*"] needs ["*"] sent on purpose. */
             workloads?: string[] | null;
             disabled?: boolean | null;
+            /** @description Replaces the list: networks the service user's tokens may be used from: IPv4 or IPv6 prefixes (10.0.0.0/8, 2001:db8::/32) or single addresses (taken as /32 or /128), at most 50, canonical and sorted; [] for anywhere. A call from another address (the client address after TRUSTED_PROXIES) gets 403 address_not_allowed naming it; a change reaches every instance within one poll of the feed. */
+            allowedCidrs?: string[] | null;
         };
         NotificationDestination: {
             /**
@@ -1026,7 +1071,7 @@ export interface components {
             /** @description The delivery's id, also sent as the CodeMetrics-Delivery header of every attempt. */
             id: number;
             /** @enum {string} */
-            event: "token.expiring" | "token.expired" | "token.revoked" | "token.rotated" | "token.grace_ended" | "notification.test";
+            event: "token.expiring" | "token.expired" | "token.revoked" | "token.rotated" | "token.grace_ended" | "token.leaked" | "notification.test";
             /** @description null for a test. */
             tokenId: string | null;
             /** @description The token's subject; null for a test. */
@@ -1111,6 +1156,20 @@ export interface components {
              * @example 2024-01-15T10:30:00.000Z
              */
             replacedTokenEnds: string;
+        };
+        IdentifyTokenRequest: {
+            /** @description The token's value (eyJ…). Sent to be checked, never stored or logged. */
+            token: string;
+        };
+        LeakReport: {
+            /** @description Token values found (eyJ…), at most 100 per report. */
+            tokens: string[];
+            /** @description Where they were found: a URL, a file (optional; up to 500 characters of visible text on one line). Kept in the audit log, with any token value in it masked. */
+            source?: string;
+        };
+        LeakReportReceived: {
+            /** @description How many values the report held, whatever they were. */
+            received: number;
         };
     };
     responses: never;
@@ -1374,6 +1433,171 @@ export interface operations {
                 };
             };
             /** @description The database is unreachable or the revocation feed is stale; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reportLeak: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LeakReport"];
+            };
+        };
+        responses: {
+            /** @description Received. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeakReportReceived"];
+                };
+            };
+            /** @description Not a report: malformed JSON, more than 100 values, a bad source. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A cross-origin request from a browser. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 64 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many reports from this address; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    identifyToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IdentifyTokenRequest"];
+            };
+        };
+        responses: {
+            /** @description The token, whatever its status. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Token"];
+                };
+            };
+            /** @description The request is malformed; `detail` says what to change. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, forged, expired or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Valid credentials without the right: a service token where an administrator is needed, a missing CSRF token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The value is not a service token of this server (a bad signature, another issuer, a session token, no such token). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 64 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable; retry. */
             503: {
                 headers: {
                     [name: string]: unknown;

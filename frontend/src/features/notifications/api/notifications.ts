@@ -45,6 +45,7 @@ const EVENT_LABELS: Record<NotificationDelivery['event'], string> = {
   'token.revoked': 'Revoked',
   'token.rotated': 'Rotated',
   'token.grace_ended': 'Grace period ended',
+  'token.leaked': 'Reported leaked',
   'notification.test': 'Test',
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { jsonResponse, mockFetch } from '../../../test/http'
-import { changeEffects, describeWorkloads, findServiceUser, parseWorkloads, writesEveryWorkload, type ServiceUser } from './serviceUsers'
+import { changeEffects, describeWorkloads, findServiceUser, parseNetworks, parseWorkloads, writesEveryWorkload, type ServiceUser } from './serviceUsers'
 
 function user(over: Partial<ServiceUser> = {}): ServiceUser {
   return {
@@ -9,6 +9,7 @@ function user(over: Partial<ServiceUser> = {}): ServiceUser {
     description: 'Team A',
     scopes: ['metrics:read', 'pipeline:write'],
     workloads: ['team-a', 'team-a-mobile'],
+    allowedCidrs: [],
     disabled: false,
     created: '2026-01-01T00:00:00.000Z',
     createdBy: 'ada@example.com',
@@ -43,14 +44,14 @@ describe('describeWorkloads', () => {
 
 describe('changeEffects', () => {
   it('says which scope the tokens lose and that all of them follow at once', () => {
-    expect(changeEffects(user(), { description: 'Team A', scopes: ['metrics:read'], workloads: ['team-a', 'team-a-mobile'] })).toEqual([
+    expect(changeEffects(user(), { description: 'Team A', scopes: ['metrics:read'], workloads: ['team-a', 'team-a-mobile'], allowedCidrs: [] })).toEqual([
       'Its tokens lose pipeline:write: calls that need it get 403 Forbidden.',
       'This applies at once to all 3 of its active tokens, on every instance within a second; no token needs to be issued again.',
     ])
   })
 
   it('names the workloads that are refused from now on', () => {
-    const effects = changeEffects(user({ tokenCount: 1 }), { description: 'Team A', scopes: user().scopes, workloads: ['team-a'] })
+    const effects = changeEffects(user({ tokenCount: 1 }), { description: 'Team A', scopes: user().scopes, workloads: ['team-a'], allowedCidrs: [] })
     expect(effects).toEqual([
       'Its tokens may use only team-a.',
       'Recording into or reading team-a-mobile is refused (403) from now on.',
@@ -63,6 +64,7 @@ describe('changeEffects', () => {
       description: '',
       scopes: user().scopes,
       workloads: ['team-a'],
+      allowedCidrs: [],
     })
     expect(effects).toEqual([
       'Its tokens may use only team-a: every other workload is refused (403).',
@@ -72,16 +74,33 @@ describe('changeEffects', () => {
   })
 
   it('a gained scope helps only tokens issued with it', () => {
-    expect(changeEffects(user({ scopes: ['metrics:read'] }), { description: 'Team A', scopes: ['metrics:read', 'pipeline:write'], workloads: user().workloads })[0]).toBe(
+    expect(changeEffects(user({ scopes: ['metrics:read'] }), { description: 'Team A', scopes: ['metrics:read', 'pipeline:write'], workloads: user().workloads, allowedCidrs: [] })[0]).toBe(
       'New tokens can be issued with pipeline:write; an existing token uses it only if it was issued with it.',
     )
   })
 
   it('a description alone does not touch the tokens', () => {
-    expect(changeEffects(user(), { description: 'Other', scopes: user().scopes, workloads: [...user().workloads].reverse() })).toEqual([
+    expect(changeEffects(user(), { description: 'Other', scopes: user().scopes, workloads: [...user().workloads].reverse(), allowedCidrs: [] })).toEqual([
       'Its tokens are not affected.',
     ])
-    expect(changeEffects(user(), { description: ' Team A ', scopes: user().scopes, workloads: user().workloads })).toEqual(['Nothing changes.'])
+    expect(changeEffects(user(), { description: ' Team A ', scopes: user().scopes, workloads: user().workloads, allowedCidrs: [] })).toEqual(['Nothing changes.'])
+  })
+})
+
+describe('changeEffects on networks', () => {
+  it('says where its tokens work from, and that anywhere is anywhere', () => {
+    const fields = { description: 'Team A', scopes: user().scopes, workloads: user().workloads }
+    expect(changeEffects(user({ tokenCount: 1 }), { ...fields, allowedCidrs: ['10.0.0.0/8', '2001:db8::/32'] })[0]).toBe(
+      'Its tokens work only from 10.0.0.0/8, 2001:db8::/32: calls from elsewhere get 403 (address_not_allowed).',
+    )
+    expect(changeEffects(user({ allowedCidrs: ['10.0.0.0/8'] }), { ...fields, allowedCidrs: [] })[0]).toBe('Its tokens work from any address.')
+    expect(changeEffects(user({ allowedCidrs: ['10.0.0.0/8'] }), { ...fields, allowedCidrs: ['10.0.0.0/8'] })).toEqual(['Nothing changes.'])
+  })
+})
+
+describe('parseNetworks', () => {
+  it('splits on commas, spaces and line breaks', () => {
+    expect(parseNetworks(' 10.0.0.0/8,2001:db8::/32\n10.0.0.0/8 ')).toEqual(['10.0.0.0/8', '2001:db8::/32'])
   })
 })
 

@@ -102,6 +102,8 @@ export interface ServiceUserFields {
   description: string
   scopes: Scope[]
   workloads: string[]
+  /** Networks its tokens may be used from (IPv4/IPv6 CIDRs); empty: anywhere. */
+  allowedCidrs: string[]
 }
 
 export function createServiceUser(name: string, fields: ServiceUserFields): Promise<ServiceUser> {
@@ -140,6 +142,11 @@ export function refreshServiceUsers(queryClient: QueryClient) {
 
 /** Workload names typed as a list: separated by commas, spaces or line breaks; duplicates dropped. */
 export function parseWorkloads(text: string): string[] {
+  return [...new Set(text.split(/[\s,]+/).filter(Boolean))]
+}
+
+/** Networks typed as a list: separated by commas, spaces or line breaks; duplicates dropped. */
+export function parseNetworks(text: string): string[] {
   return [...new Set(text.split(/[\s,]+/).filter(Boolean))]
 }
 
@@ -191,6 +198,16 @@ export function changeEffects(before: ServiceUser, after: ServiceUserFields): st
           }`,
     )
     if (dropped.length > 0) effects.push(`Recording into or reading ${dropped.join(', ')} is refused (403) from now on.`)
+  }
+  const beforeNets = before.allowedCidrs ?? []
+  const sameNetworks =
+    beforeNets.length === after.allowedCidrs.length && beforeNets.every((n) => after.allowedCidrs.includes(n))
+  if (!sameNetworks) {
+    effects.push(
+      after.allowedCidrs.length === 0
+        ? 'Its tokens work from any address.'
+        : `Its tokens work only from ${after.allowedCidrs.join(', ')}: calls from elsewhere get 403 (address_not_allowed).`,
+    )
   }
   if (effects.length === 0) {
     effects.push(before.description === after.description.trim() ? 'Nothing changes.' : 'Its tokens are not affected.')

@@ -1,6 +1,6 @@
 import { useQuery, type InfiniteData, type QueryClient } from '@tanstack/react-query'
 import type { paths } from '../../../lib/openapi-schema'
-import { client, ok, type Schemas } from '../../../lib/api'
+import { ApiError, client, ok, type Schemas } from '../../../lib/api'
 import { fetchListPage, useInfiniteList, type ListPage } from '../../../lib/useInfiniteList'
 
 /** A service token's metadata, as GET /api/tokens returns it (never the value). */
@@ -106,4 +106,21 @@ function checkName(raw: string, noun: string, empty: string): string | undefined
   // eslint-disable-next-line no-control-regex -- matching control characters is the point
   if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) return `The ${noun} must not contain control characters such as tabs or line breaks.`
   return undefined
+}
+
+/** A token found by its value (POST /api/tokens/identify): its entry with its status, active or ended. */
+export type IdentifiedToken = Schemas['Token']
+
+/**
+ * Finds the service token `value` is. The value is sent in the request body only (never in a
+ * URL, so no log or history holds it) and is not kept anywhere; resolves to null when it is not
+ * a token of this server (404).
+ */
+export async function identifyToken(value: string): Promise<IdentifiedToken | null> {
+  try {
+    return await ok(client.POST('/api/tokens/identify', { body: { token: value.trim() } }))
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) return null
+    throw err
+  }
 }

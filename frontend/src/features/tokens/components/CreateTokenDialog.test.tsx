@@ -40,6 +40,7 @@ function serviceUser(over: Partial<ServiceUser>): ServiceUser {
     description: '',
     scopes: ['metrics:read', 'pipeline:write'],
     workloads: ['team-a'],
+    allowedCidrs: [],
     disabled: false,
     created: '2026-01-01T00:00:00.000Z',
     createdBy: 'ada@example.com',

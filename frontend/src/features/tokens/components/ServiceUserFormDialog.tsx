@@ -7,6 +7,7 @@ import {
   createServiceUser,
   updateServiceUser,
   type ServiceUser,
+  parseNetworks,
   type ServiceUserFields,
 } from '../api/serviceUsers'
 import { SCOPES, validateServiceUserName, type Scope } from '../api/tokens'
@@ -32,6 +33,7 @@ export function ServiceUserFormDialog({ user, onClose, onSaved }: ServiceUserFor
   const [workloads, setWorkloads] = useState<WorkloadsValue>(
     user ? workloadsValue(user.workloads) : { mode: 'every', text: '' },
   )
+  const [networks, setNetworks] = useState((user?.allowedCidrs ?? []).join('\n'))
   const [workloadsTouched, setWorkloadsTouched] = useState(false)
   const [nameError, setNameError] = useState<string>()
   const [descriptionError, setDescriptionError] = useState<string>()
@@ -45,11 +47,13 @@ export function ServiceUserFormDialog({ user, onClose, onSaved }: ServiceUserFor
   const descriptionErrorId = useId()
   const workloadsId = useId()
   const effectsId = useId()
+  const networksId = useId()
+  const networksHintId = useId()
 
   const writes = scopes.includes('pipeline:write')
   const read = readWorkloads(workloads)
   const fields: ServiceUserFields | undefined =
-    'workloads' in read ? { description: description.trim(), scopes, workloads: read.workloads } : undefined
+    'workloads' in read ? { description: description.trim(), scopes, workloads: read.workloads, allowedCidrs: parseNetworks(networks) } : undefined
   const effects = user && fields && scopes.length > 0 ? changeEffects(user, fields) : undefined
 
   function toggleScope(scope: Scope, on: boolean) {
@@ -193,6 +197,27 @@ export function ServiceUserFormDialog({ user, onClose, onSaved }: ServiceUserFor
           error={workloadsError}
           inputId={workloadsId}
         />
+
+        <div className="space-y-1.5">
+          <label htmlFor={networksId} className="block text-sm font-medium">
+            Allowed networks <span className="muted font-normal">(optional)</span>
+          </label>
+          <textarea
+            id={networksId}
+            className="field-input font-mono"
+            rows={2}
+            value={networks}
+            onChange={(e) => setNetworks(e.target.value)}
+            aria-describedby={networksHintId}
+            autoComplete="off"
+            spellCheck={false}
+            placeholder={'10.0.0.0/8\n2001:db8::/32'}
+          />
+          <p id={networksHintId} className="muted text-xs">
+            IPv4 or IPv6 networks (CIDR), one per line, at most 50: its tokens are refused from any other address
+            (403). Leave empty to allow any address.
+          </p>
+        </div>
 
         {user ? (
           effects && (

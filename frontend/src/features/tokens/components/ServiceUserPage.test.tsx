@@ -34,6 +34,7 @@ function detail(over: Partial<ServiceUserDetail> = {}): ServiceUserDetail {
     description: 'Team A pipelines',
     scopes: ['metrics:read', 'pipeline:write'],
     workloads: ['team-a'],
+    allowedCidrs: [],
     disabled: false,
     created: '2026-01-01T00:00:00.000Z',
     createdBy: 'ada@example.com',
@@ -84,12 +85,16 @@ async function waitForRequest(requests: RecordedRequest[], key: string) {
 
 describe('ServiceUserPage', () => {
   it('shows its details, its tokens in the Service Tokens table, and the runs its tokens recorded', async () => {
-    mockFetch({ [DETAIL]: () => jsonResponse(200, detail()), [RUNS]: () => jsonResponse(200, [run()]) })
+    mockFetch({
+      [DETAIL]: () => jsonResponse(200, detail({ allowedCidrs: ['10.0.0.0/8', '2001:db8::/32'] })),
+      [RUNS]: () => jsonResponse(200, [run()]),
+    })
     renderPage()
     expect(await screen.findByRole('heading', { level: 1, name: 'team-a-ci' })).toBeVisible()
     expect(screen.getByText('Team A pipelines')).toBeVisible()
     const details = within(screen.getByRole('region', { name: 'Details' }))
     expect(details.getByText('metrics:read pipeline:write')).toBeVisible()
+    expect(details.getByText('10.0.0.0/8, 2001:db8::/32')).toBeVisible()
     expect(details.getByText('team-a')).toBeVisible()
     expect(details.getByText('Enabled')).toBeVisible()
 

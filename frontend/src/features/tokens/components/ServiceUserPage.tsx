@@ -145,6 +145,9 @@ function ServiceUserView({ user }: { user: ServiceUserDetail }) {
             <Detail label="Workloads">
               <span className="font-mono break-all">{describeWorkloads(user.workloads)}</span>
             </Detail>
+            <Detail label="Allowed networks">
+              {user.allowedCidrs.length === 0 ? 'Any address' : user.allowedCidrs.join(', ')}
+            </Detail>
             <Detail label="Status">{user.disabled ? 'Disabled' : 'Enabled'}</Detail>
             <Detail label="Active tokens">{user.tokenCount.toLocaleString('en')}</Detail>
             <Detail label="Last used">

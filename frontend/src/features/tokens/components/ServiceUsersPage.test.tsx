@@ -13,6 +13,7 @@ function user(over: Partial<ServiceUser> = {}): ServiceUser {
     description: 'Team A pipelines',
     scopes: ['metrics:read', 'pipeline:write'],
     workloads: ['team-a', 'team-a-mobile'],
+    allowedCidrs: [],
     disabled: false,
     created: '2026-01-01T00:00:00.000Z',
     createdBy: 'ada@example.com',
@@ -117,12 +118,14 @@ describe('ServiceUsersPage', () => {
     fireEvent.change(d.getByLabelText('Name'), { target: { value: ' team-b-ci ' } })
     fireEvent.change(d.getByLabelText(/^Description/), { target: { value: 'Team B' } })
     fireEvent.change(d.getByLabelText('Workload names'), { target: { value: 'team-b' } })
+    fireEvent.change(d.getByLabelText(/^Allowed networks/), { target: { value: '10.0.0.0/8\n 2001:db8::/32, 10.0.0.0/8' } })
     fireEvent.click(d.getByRole('button', { name: 'Create Service User' }))
     expect(await bodyOf(requests, 'POST /api/service-users')).toEqual({
       name: 'team-b-ci',
       description: 'Team B',
       scopes: ['metrics:read', 'pipeline:write'],
       workloads: ['team-b'],
+      allowedCidrs: ['10.0.0.0/8', '2001:db8::/32'],
     })
     expect(await screen.findByText('page of service user')).toBeVisible()
   })
@@ -155,11 +158,14 @@ describe('ServiceUsersPage', () => {
     expect(d.getByText('Recording into or reading team-a-mobile is refused (403) from now on.')).toBeVisible()
     expect(d.getByText(/all 2 of its active tokens/)).toBeVisible()
     expect(d.getByText('Saving marks it as reviewed.')).toBeVisible()
+    fireEvent.change(d.getByLabelText(/^Allowed networks/), { target: { value: '10.0.0.0/8' } })
+    expect(d.getByText(/Its tokens work only from 10\.0\.0\.0\/8: calls from elsewhere get 403/)).toBeVisible()
     fireEvent.click(d.getByRole('button', { name: 'Save changes' }))
     expect(await bodyOf(requests, 'PATCH /api/service-users/7')).toEqual({
       description: 'Team A pipelines',
       scopes: ['metrics:read', 'pipeline:write'],
       workloads: ['team-a'],
+      allowedCidrs: ['10.0.0.0/8'],
     })
     await waitFor(() => expect(screen.getByRole('status')).toHaveTextContent('Saved the service user “team-a-ci”'))
   })

@@ -11,6 +11,7 @@ import { useNow } from '../../../lib/useNow'
 import { removeTokenFromCache, tokenKeys, useTokens, type ServiceToken, type TokenSort } from '../api/tokens'
 import { ApiUsageHint } from './ApiUsageHint'
 import { CreateTokenDialog } from './CreateTokenDialog'
+import { FindTokenByValue } from './FindTokenByValue'
 import { RevokeTokenDialog } from './RevokeTokenDialog'
 import { TokensTable } from './TokensTable'
 
@@ -162,6 +163,10 @@ export function TokensPage() {
           </div>
         </>
       )}
+
+      <div className="mt-8">
+        <FindTokenByValue />
+      </div>
 
       <div className="mt-8">
         <ApiUsageHint />
