@@ -1,7 +1,7 @@
-import { useQuery, type InfiniteData, type QueryClient } from '@tanstack/react-query'
+import type { InfiniteData, QueryClient } from '@tanstack/react-query'
 import type { paths } from '../../../lib/openapi-schema'
 import { client, ok, type Schemas } from '../../../lib/api'
-import { fetchListPage, useInfiniteList, type ListPage } from '../../../lib/useInfiniteList'
+import { useInfiniteList, useListCount, type ListPage } from '../../../lib/useInfiniteList'
 
 /** A service token's metadata, as GET /api/tokens returns it (never the value). */
 export type ServiceToken = Schemas['Token']
@@ -46,15 +46,9 @@ export function useTokens(subject: string, sort: TokenSort) {
   )
 }
 
-/** How many tokens are active (one-row request, the count is in X-Total-Count). */
+/** How many tokens are active. */
 export function useTokenCount() {
-  return useQuery({
-    queryKey: tokenKeys.count,
-    queryFn: async ({ signal }) => {
-      const page = await fetchListPage(listTokens(tokensQuery('', 'created', 1), signal))
-      return page.total ?? page.items.length
-    },
-  })
+  return useListCount(tokenKeys.count, (signal) => listTokens(tokensQuery('', 'created', 1), signal))
 }
 
 /**

@@ -5,6 +5,7 @@ import { describe, expect, it, vi } from 'vitest'
 import { jsonResponse, mockFetch, problem, type RecordedRequest } from '../../../test/http'
 import { renderWithQuery, stubClipboard } from '../../../test/render'
 import type { ServiceUser } from '../api/serviceUsers'
+import { serviceUser as aServiceUser } from '../testing/fixtures'
 import { CreateTokenDialog } from './CreateTokenDialog'
 
 const SECRET = 'eyJhbGciOiJIUzI1NiJ9.secret-value.sig'
@@ -34,20 +35,7 @@ function render(ui: ReactElement) {
 const created = () => jsonResponse(201, { accessToken: SECRET, tokenId: 'tok-1', expires: '2099-01-01T00:00:00Z' })
 
 function serviceUser(over: Partial<ServiceUser>): ServiceUser {
-  return {
-    id: 7,
-    name: 'team-a-ci',
-    description: '',
-    scopes: ['metrics:read', 'pipeline:write'],
-    workloads: ['team-a'],
-    disabled: false,
-    created: '2026-01-01T00:00:00.000Z',
-    createdBy: 'ada@example.com',
-    tokenCount: 1,
-    lastUsed: null,
-    needsReview: false,
-    ...over,
-  }
+  return aServiceUser({ description: '', workloads: ['team-a'], tokenCount: 1, ...over })
 }
 
 /** GET /api/service-users?name=… as the dialog asks it: the list filter is "contains". */

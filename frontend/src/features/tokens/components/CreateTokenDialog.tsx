@@ -4,11 +4,14 @@ import { Link } from 'react-router'
 import { Alert } from '../../../components/ui/Alert'
 import { CopyButton } from '../../../components/ui/CopyButton'
 import { Dialog } from '../../../components/ui/Dialog'
+import { DialogFooter } from '../../../components/ui/DialogFooter'
 import { RelativeTime } from '../../../components/ui/RelativeTime'
+import { TextField } from '../../../components/ui/TextField'
 import { errorMessage } from '../../../lib/api'
 import { useDebouncedValue } from '../../../lib/useDebouncedValue'
 import { describeWorkloads, serviceUserByNameQuery, serviceUserKeys, type ServiceUser } from '../api/serviceUsers'
-import { SCOPES, createToken, validateSubject, type CreatedToken, type Scope } from '../api/tokens'
+import { createToken, validateSubject, type CreatedToken, type Scope } from '../api/tokens'
+import { ScopesField } from './ScopesField'
 import { WorkloadsField, readWorkloads, type WorkloadsValue } from './WorkloadsField'
 
 interface CreateTokenDialogProps {
@@ -66,8 +69,6 @@ function CreateTokenForm({
   const [submitting, setSubmitting] = useState(false)
   const queryClient = useQueryClient()
   const subjectId = useId()
-  const hintId = useId()
-  const errorId = useId()
   const workloadsId = useId()
 
   // Is the subject an existing service user? Then its own workloads apply; else the token's
@@ -132,66 +133,32 @@ function CreateTokenForm({
           workloads, and with the scopes chosen below as long as the service user holds them.
         </p>
       ) : (
-        <div className="space-y-1.5">
-          <label htmlFor={subjectId} className="block text-sm font-medium">
-            Subject
-          </label>
-          <input
-            id={subjectId}
-            data-autofocus
-            className="field-input aria-invalid:border-red-600 dark:aria-invalid:border-red-400"
-            value={subject}
-            onChange={(e) => {
-              setSubject(e.target.value)
-              if (fieldError) setFieldError(validateSubject(e.target.value))
-            }}
-            aria-invalid={fieldError ? true : undefined}
-            aria-describedby={fieldError ? `${errorId} ${hintId}` : hintId}
-            autoComplete="off"
-            spellCheck={false}
-            placeholder="e.g. ci-pipeline"
-          />
-          {fieldError && (
-            <p id={errorId} className="text-sm font-medium text-red-700 dark:text-red-400">
-              {fieldError}
-            </p>
-          )}
-          <p id={hintId} className="muted text-xs">
-            A descriptive name for the service or application using the token (1–100 characters): the name of its
-            service user, created with the token when there is none.
-          </p>
+        <TextField
+          id={subjectId}
+          data-autofocus
+          label="Subject"
+          value={subject}
+          onChange={(value) => {
+            setSubject(value)
+            if (fieldError) setFieldError(validateSubject(value))
+          }}
+          error={fieldError}
+          hint="A descriptive name for the service or application using the token (1–100 characters): the name of its service user, created with the token when there is none."
+          spellCheck={false}
+          placeholder="e.g. ci-pipeline"
+        >
           <div aria-live="polite">
             <SubjectOwner name={name} existing={existing} />
           </div>
-        </div>
+        </TextField>
       )}
 
-      <fieldset className="space-y-2">
-        <legend className="text-sm font-medium">Scopes</legend>
-        {SCOPES.map((scope, i) => {
-          const held = !serviceUser || serviceUser.scopes.includes(scope.value)
-          return (
-            <label key={scope.value} className="flex items-start gap-2 text-sm">
-              <input
-                type="checkbox"
-                className="mt-1 size-4 accent-blue-700"
-                checked={scopes.includes(scope.value)}
-                disabled={!held}
-                data-autofocus={serviceUser && i === SCOPES.findIndex((s) => serviceUser.scopes.includes(s.value)) ? true : undefined}
-                onChange={(e) =>
-                  setScopes((current) =>
-                    e.target.checked ? [...current, scope.value] : current.filter((s) => s !== scope.value),
-                  )
-                }
-              />
-              <span>
-                <code className="font-mono">{scope.value}</code> — {scope.description}
-                {!held && <span className="muted"> (the service user does not hold it)</span>}
-              </span>
-            </label>
-          )
-        })}
-      </fieldset>
+      <ScopesField
+        legend="Scopes"
+        value={scopes}
+        held={serviceUser?.scopes}
+        onToggle={(scope, on) => setScopes((current) => (on ? [...current, scope] : current.filter((s) => s !== scope)))}
+      />
 
       {askWorkloads && (
         <WorkloadsField
@@ -215,14 +182,14 @@ function CreateTokenForm({
         </Alert>
       )}
 
-      <div className="flex justify-end gap-2 border-t border-slate-200 pt-4 dark:border-slate-700">
+      <DialogFooter>
         <button type="button" className="btn-secondary" onClick={onCancel} disabled={submitting}>
           Cancel
         </button>
         <button type="submit" className="btn-primary" disabled={submitting}>
           {submitting ? 'Creating…' : 'Create Token'}
         </button>
-      </div>
+      </DialogFooter>
     </form>
   )
 }
@@ -298,11 +265,11 @@ function TokenCreated({ token, onDone }: { token: CreatedToken & { subject: stri
         <CopyButton text={() => curl} label="Copy example" />
       </div>
 
-      <div className="flex justify-end border-t border-slate-200 pt-4 dark:border-slate-700">
+      <DialogFooter>
         <button type="button" className="btn-secondary" onClick={onDone}>
           Done
         </button>
-      </div>
+      </DialogFooter>
     </div>
   )
 }
