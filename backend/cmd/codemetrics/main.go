@@ -2,8 +2,9 @@
 //
 //	codemetrics [serve]        run the server (the default)
 //	codemetrics migrate        apply database migrations and exit
-//	codemetrics tokens create --subject S --created-by WHO [--ttl 240h] [--scope metrics:read]... [--workload W]... [--json]
-//	codemetrics tokens list [--json]
+//	codemetrics tokens create --subject S --created-by WHO [--expires-in 30d] [--description TEXT] [--scope metrics:read]... [--workload W]... [--json]
+//	codemetrics tokens list [--status active|rotated|expired|revoked|all] [--json]
+//	codemetrics tokens rotate [--grace 24h] [--rotated-by WHO] [--json] [--] ID
 //	codemetrics tokens revoke [--revoked-by WHO] [--reason WHY] [--json] [--] ID
 //
 // WHO is recorded as "cli:WHO", so the command line never poses as a person who signed in.
@@ -86,20 +87,27 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 const usage = `Usage:
   codemetrics [serve]        run the server (configured by environment variables; see README)
   codemetrics migrate        apply database migrations and exit
-  codemetrics tokens create --subject NAME --created-by WHO [--ttl 240h|30d] [--scope SCOPE]... [--workload W]... [--json]
+  codemetrics tokens create --subject NAME --created-by WHO [--expires-in 30d|2160h] [--description TEXT]
+                             [--scope SCOPE]... [--workload W]... [--json]
                              issue a service token for the service user NAME (created when
                              missing; --workload gives a new one its workloads, '*' for all,
-                             required with pipeline:write) and print it once
-  codemetrics tokens list [--json]
-                             list active tokens as JSON
+                             required with pipeline:write) and print it once; --expires-in is at
+                             most SERVICE_TOKEN_TTL (its default); --ttl sets any lifetime
+  codemetrics tokens list [--status active|rotated|expired|revoked|all] [--json]
+                             list tokens as JSON (the active ones by default)
+  codemetrics tokens rotate [--grace 24h] [--rotated-by WHO] [--json] [--] TOKEN_ID
+                             issue the token's successor (same service user, scopes, description
+                             and lifetime) and print it once; the old token keeps working until
+                             the grace period ends (default ROTATION_GRACE_PERIOD, at most 7d)
   codemetrics tokens revoke [--revoked-by WHO] [--reason WHY] [--json] [--] TOKEN_ID
                              revoke a token; running servers refuse it within a second
   codemetrics version        print the version
 
-WHO is recorded in the audit log as "cli:WHO" (revoke defaults to $USER).
+WHO is recorded in the audit log as "cli:WHO" (rotate and revoke default to $USER).
 --json prints one JSON value on stdout and nothing else: create's is {"accessToken",
-"tokenId", "expires"}, as POST /api/tokens answers; list's the array it always prints;
-revoke's {"tokenId", "sub", "revoked", "revokedBy"}.
+"tokenId", "expires"}, as POST /api/tokens answers; rotate's {"accessToken", "tokenId",
+"expires", "replaces", "replacedTokenEnds"}, as POST /api/tokens/{id}/rotate answers; list's
+the array it always prints; revoke's {"tokenId", "sub", "revoked", "revokedBy"}.
 `
 
 type usageError struct{ error }
@@ -163,7 +171,7 @@ func (s *stringList) Set(v string) error {
 
 func tokens(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usageError{errors.New("tokens: want create, list or revoke")}
+		return usageError{errors.New("tokens: want create, list, rotate or revoke")}
 	}
 	sub, args := args[0], args[1:]
 	if sub == "help" || isHelpFlag(sub) {
@@ -174,6 +182,7 @@ func tokens(ctx context.Context, args []string, getenv func(string) string, stdo
 	fs.Usage = func() {} // --help prints the whole usage on stdout instead
 	var (
 		subject, createdBy, ttl, revokedBy, reason string
+		expiresIn, description, grace, status      string
 		scopes, workloads                          stringList
 		asJSON                                     bool
 	)
@@ -182,17 +191,23 @@ func tokens(ctx context.Context, args []string, getenv func(string) string, stdo
 	case "create":
 		fs.StringVar(&subject, "subject", "", "the service or application the token is for (required)")
 		fs.StringVar(&createdBy, "created-by", "", "who is issuing it, for the audit log (required)")
-		fs.StringVar(&ttl, "ttl", "", "lifetime, such as 240h or 30d (default SERVICE_TOKEN_TTL)")
+		fs.StringVar(&expiresIn, "expires-in", "", "lifetime, such as 30d or 2160h, at most SERVICE_TOKEN_TTL (its default)")
+		fs.StringVar(&ttl, "ttl", "", "any lifetime, such as 240h or 30d, even beyond SERVICE_TOKEN_TTL (the operator's override)")
+		fs.StringVar(&description, "description", "", "what the token is for, up to 500 characters")
 		fs.Var(&scopes, "scope", "a scope to grant; repeat or separate with commas (default metrics:read)")
 		fs.Var(&workloads, "workload", "a new service user's workload ('*' for every one); repeat or separate with commas")
 	case "revoke":
 		fs.StringVar(&revokedBy, "revoked-by", "", "who is revoking it, for the audit log (default cli:$USER)")
 		fs.StringVar(&reason, "reason", "", "why, up to 200 characters (shown in the token list and the notification)")
+	case "rotate":
+		fs.StringVar(&revokedBy, "rotated-by", "", "who is rotating it, for the audit log (default cli:$USER)")
+		fs.StringVar(&grace, "grace", "", "how long the old token keeps working, 0s to 7d (default ROTATION_GRACE_PERIOD)")
 	case "list":
+		fs.StringVar(&status, "status", "", "active (default), rotated, expired, revoked or all; several separated by commas")
 	default:
 		return usageError{fmt.Errorf("tokens: unknown subcommand %q", sub)}
 	}
-	if sub == "revoke" {
+	if sub == "revoke" || sub == "rotate" {
 		// A token id may start with "-" (one in 64 do): only the flags revoke knows are flags.
 		args = idsLast(fs, args)
 	}
@@ -213,10 +228,13 @@ func tokens(ctx context.Context, args []string, getenv func(string) string, stdo
 			if lifetime, err = config.ParseDuration(ttl); err != nil {
 				return usageError{fmt.Errorf("tokens create: --ttl %q: %v", ttl, err)}
 			}
+			if expiresIn != "" {
+				return usageError{errors.New("tokens create: give --expires-in or --ttl, not both")}
+			}
 		}
-	case "revoke":
+	case "revoke", "rotate":
 		if fs.NArg() != 1 {
-			return usageError{errors.New("tokens revoke: give exactly one token id")}
+			return usageError{fmt.Errorf("tokens %s: give exactly one token id", sub)}
 		}
 		if revokedBy == "" {
 			revokedBy = getenv("USER")
@@ -241,7 +259,10 @@ func tokens(ctx context.Context, args []string, getenv func(string) string, stdo
 	switch sub {
 	case "create":
 		by := cliContext(createdBy)
-		created, err := srv.Tokens.Create(ctx, token.CreateRequest{Subject: subject, Scopes: scopes, Workloads: workloads, CreatedBy: by.Actor, Audit: by, TTL: lifetime})
+		created, err := srv.Tokens.Create(ctx, token.CreateRequest{
+			Subject: subject, Scopes: scopes, Workloads: workloads, CreatedBy: by.Actor, Audit: by, TTL: lifetime,
+			ExpiresIn: expiresIn, Description: description,
+		})
 		if err != nil {
 			return err
 		}
@@ -257,24 +278,51 @@ func tokens(ctx context.Context, args []string, getenv func(string) string, stdo
 			created.Token.ID, created.Token.Subject, created.Token.ExpiresAt.Format(time.RFC3339))
 		fmt.Fprintln(stdout, created.Value)
 	case "list":
-		list, err := srv.Tokens.List(ctx, token.ListQuery{})
+		q := token.ListQuery{}
+		if status != "" {
+			q.Statuses = strings.Split(status, ",")
+		}
+		list, err := srv.Tokens.List(ctx, q)
 		if err != nil {
 			return err
 		}
 		type row struct {
-			TokenID   string     `json:"tokenId"`
-			Created   time.Time  `json:"created"`
-			Expires   time.Time  `json:"expires"`
-			Sub       string     `json:"sub"`
-			CreatedBy string     `json:"createdBy"`
-			LastUsed  *time.Time `json:"lastUsed"`
-			Scopes    []string   `json:"scopes"`
+			TokenID     string     `json:"tokenId"`
+			Created     time.Time  `json:"created"`
+			Expires     time.Time  `json:"expires"`
+			Sub         string     `json:"sub"`
+			CreatedBy   string     `json:"createdBy"`
+			LastUsed    *time.Time `json:"lastUsed"`
+			Scopes      []string   `json:"scopes"`
+			Description string     `json:"description"`
+			Status      string     `json:"status"`
+			ReplacedBy  string     `json:"replacedBy,omitempty"`
+			Ends        time.Time  `json:"ends"`
 		}
+		now := time.Now()
 		out := make([]row, len(list))
 		for i, t := range list {
-			out[i] = row{t.ID, t.CreatedAt, t.ExpiresAt, t.Subject, t.CreatedBy, t.LastUsedAt, t.Scopes}
+			out[i] = row{t.ID, t.CreatedAt, t.ExpiresAt, t.Subject, t.CreatedBy, t.LastUsedAt, t.Scopes, t.Description, t.Status(now), t.ReplacedBy, t.StopsAt().UTC()}
 		}
 		return writeJSON(stdout, out) // with or without --json
+	case "rotate":
+		rot, err := srv.Tokens.Rotate(ctx, token.RotateRequest{ID: fs.Arg(0), GracePeriod: grace, By: cliContext(revokedBy)})
+		if err != nil {
+			return err
+		}
+		if asJSON {
+			// The fields and spelling of POST /api/tokens/{id}/rotate's answer.
+			return writeJSON(stdout, struct {
+				AccessToken       string    `json:"accessToken"`
+				TokenID           string    `json:"tokenId"`
+				Expires           time.Time `json:"expires"`
+				Replaces          string    `json:"replaces"`
+				ReplacedTokenEnds time.Time `json:"replacedTokenEnds"`
+			}{rot.Value, rot.Successor.ID, rot.Successor.ExpiresAt.UTC(), rot.Old.ID, rot.GraceEndsAt.UTC()})
+		}
+		fmt.Fprintf(stderr, "Rotated token %s (%q) into %s, expiring %s. The old token works until %s (running servers refuse it from then on). The new value is shown only once: store it in a secret manager now.\n",
+			rot.Old.ID, rot.Old.Subject, rot.Successor.ID, rot.Successor.ExpiresAt.Format(time.RFC3339), rot.GraceEndsAt.Format(time.RFC3339))
+		fmt.Fprintln(stdout, rot.Value)
 	case "revoke":
 		t, err := srv.Tokens.Revoke(ctx, fs.Arg(0), cliContext(revokedBy), reason)
 		if err != nil {

@@ -98,7 +98,7 @@ func TestBadInvocations(t *testing.T) {
 		want string
 	}{
 		{[]string{"frobnicate"}, 2, "unknown command"},
-		{[]string{"tokens"}, 2, "want create, list or revoke"},
+		{[]string{"tokens"}, 2, "want create, list, rotate or revoke"},
 		{[]string{"tokens", "create", "--subject", "x"}, 2, "--created-by"},
 		{[]string{"tokens", "create", "--subject", "x", "--created-by", "y", "--ttl", "forever"}, 2, "--ttl"},
 		{[]string{"tokens", "create", "--subject", "x", "--created-by", "y", "--scope", "root"}, 1, "unknown scope"},
@@ -293,4 +293,73 @@ func TestHelpExitsZero(t *testing.T) {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want the usage and exit 0", args, code, stdout, stderr)
 		}
 	}
+}
+
+// TestTokensRotateCommand: tokens create takes --expires-in (bounded by SERVICE_TOKEN_TTL, as the
+// API's expiresIn) and --description; tokens rotate prints the successor once (with --json the
+// fields of POST /api/tokens/{id}/rotate's answer), which the running server accepts while the
+// old token works until the grace period ends; a second rotation is refused and changes nothing.
+func TestTokensRotateCommand(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db, testenv.Settings{Clock: testenv.NewClockAt(time.Now())})
+		env := map[string]string{"DATABASE_DRIVER": db.Driver, "DATABASE_DSN": db.DSN, "TOKEN_SIGNING_KEY": testenv.SigningKey, "USER": "ops"}
+
+		if code, _, stderr := runCLI(t, env, "tokens", "create", "--subject", "x", "--created-by", "ops", "--expires-in", "400d"); code != 1 || !strings.Contains(stderr, "SERVICE_TOKEN_TTL") {
+			t.Errorf("--expires-in beyond SERVICE_TOKEN_TTL: exit %d, %q", code, stderr)
+		}
+		code, old, stderr := runCLI(t, env, "tokens", "create", "--subject", "nightly-export", "--created-by", "ops", "--expires-in", "30d", "--description", "team A's export")
+		if code != 0 {
+			t.Fatalf("create: exit %d: %s", code, stderr)
+		}
+		old = strings.TrimSpace(old)
+		var self struct {
+			TokenID     string `json:"tokenId"`
+			Description string `json:"description"`
+		}
+		e.GetJSON("/api/tokens/self", &self, testenv.Bearer(old))
+		if self.Description != "team A's export" {
+			t.Errorf("description %q", self.Description)
+		}
+
+		before := time.Now().Truncate(time.Second)
+		code, out, stderr := runCLI(t, env, "tokens", "rotate", "--grace", "2h", "--json", self.TokenID)
+		if code != 0 || stderr != "" {
+			t.Fatalf("rotate --json: exit %d, stderr %q", code, stderr)
+		}
+		var rot struct {
+			AccessToken       string    `json:"accessToken"`
+			TokenID           string    `json:"tokenId"`
+			Expires           time.Time `json:"expires"`
+			Replaces          string    `json:"replaces"`
+			ReplacedTokenEnds time.Time `json:"replacedTokenEnds"`
+		}
+		if err := strictJSON(out, &rot); err != nil {
+			t.Fatalf("rotate --json printed %q: %v", out, err)
+		}
+		if rot.Replaces != self.TokenID || rot.ReplacedTokenEnds.Before(before.Add(2*time.Hour)) || rot.ReplacedTokenEnds.After(before.Add(2*time.Hour+time.Minute)) ||
+			rot.Expires.Before(before.Add(30*24*time.Hour)) {
+			t.Errorf("rotation %+v", rot)
+		}
+		e.Sync()
+		for _, tok := range []string{old, rot.AccessToken} {
+			if r := e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(tok)); r.Status != http.StatusOK {
+				t.Errorf("in the grace period: %d %s", r.Status, r.Body)
+			}
+		}
+		if evs := e.AuditEvents("token.rotated"); len(evs) != 1 || evs[0].Actor != "cli:ops" {
+			t.Errorf("audit %+v", evs)
+		}
+		if code, _, stderr := runCLI(t, env, "tokens", "rotate", self.TokenID); code != 1 || !strings.Contains(stderr, rot.TokenID) {
+			t.Errorf("second rotation: exit %d, %q: want a refusal naming the successor", code, stderr)
+		}
+		code, out, _ = runCLI(t, env, "tokens", "list", "--status", "rotated")
+		var list []struct {
+			TokenID    string `json:"tokenId"`
+			Status     string `json:"status"`
+			ReplacedBy string `json:"replacedBy"`
+		}
+		if code != 0 || json.Unmarshal([]byte(out), &list) != nil || len(list) != 1 || list[0].TokenID != self.TokenID || list[0].Status != "rotated" || list[0].ReplacedBy != rot.TokenID {
+			t.Errorf("list --status rotated: exit %d, %s", code, out)
+		}
+	})
 }

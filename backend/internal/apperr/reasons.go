@@ -84,6 +84,14 @@ const (
 	ServiceUserHasTokens Reason = "service_user_has_tokens"
 )
 
+// The reasons of token rotation.
+const (
+	// Unauthorized: the token was rotated and its grace period has ended.
+	TokenRotated Reason = "token_rotated"
+	// Conflict: rotating a token that already has a successor (the detail names it).
+	TokenAlreadyRotated Reason = "token_already_rotated"
+)
+
 // reasons is the one table of reasons: each belongs to one code, so one reason always has
 // one HTTP status.
 var reasons = func() map[Reason]Code {
@@ -114,6 +122,8 @@ var reasons = func() map[Reason]Code {
 
 		ServiceUserDisabled: Forbidden, WorkloadForbidden: Forbidden, WorkloadsRequired: Invalid, ScopesTooWide: Invalid,
 		ServiceUserHasTokens: Conflict,
+
+		TokenRotated: Unauthorized, TokenAlreadyRotated: Conflict,
 	}
 	for c := range defaultReason {
 		m[Reason(c)] = c

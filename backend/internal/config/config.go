@@ -92,6 +92,13 @@ type Config struct {
 	// older ones are deleted in the background (their daily rollups stay). 0 keeps every run.
 	PipelineRunRetention time.Duration `env:"PIPELINE_RUN_RETENTION" want:"a Go duration or a number of days of at least one day, such as \"400d\" or \"9600h\" (unset keeps every run)"`
 
+	// RotationGracePeriod is how long a rotated token keeps working when the rotation does not
+	// say (POST /api/tokens/{id}/rotate's gracePeriod), at most 7 days.
+	RotationGracePeriod time.Duration `env:"ROTATION_GRACE_PERIOD" envDefault:"24h" want:"a Go duration or a number of days from 0s to 7d, such as \"24h\" or \"2d\""`
+	// TokenHistoryRetention is how long tokens that stopped working (expired, revoked, or past
+	// their grace period) stay in the history before a background job purges them.
+	TokenHistoryRetention time.Duration `env:"TOKEN_HISTORY_RETENTION" envDefault:"400d" want:"a Go duration or a number of days of at least one day, such as \"400d\" or \"9600h\""`
+
 	// Sign-in through OpenID Connect.
 	OIDCIssuerURL    string   `env:"OIDC_ISSUER_URL"`
 	OIDCClientID     string   `env:"OIDC_CLIENT_ID"`
@@ -281,6 +288,8 @@ func (l *loader) check(c *Config) {
 	l.require("TOKEN_RECHECK_INTERVAL", !strings.HasSuffix(l.vars["TOKEN_RECHECK_INTERVAL"], "d") &&
 		c.TokenRecheckInterval >= time.Second && c.TokenRecheckInterval <= 24*time.Hour, "")
 	l.require("PIPELINE_RUN_RETENTION", l.vars["PIPELINE_RUN_RETENTION"] == "" || c.PipelineRunRetention >= 24*time.Hour, "")
+	l.require("ROTATION_GRACE_PERIOD", c.RotationGracePeriod >= 0 && c.RotationGracePeriod <= 7*24*time.Hour, "")
+	l.require("TOKEN_HISTORY_RETENTION", c.TokenHistoryRetention >= 24*time.Hour, "")
 	l.require("RATE_LIMIT_PER_MINUTE", c.RateLimitPerMinute >= 0 && c.RateLimitPerMinute <= 1_000_000, "")
 	l.require("AUTH_RATE_LIMIT_PER_MINUTE", c.AuthRateLimitPerMinute >= 0 && c.AuthRateLimitPerMinute <= 1_000_000, "")
 
@@ -551,6 +560,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("session_ttl", c.SessionTTL.String()),
 		slog.String("session_idle_timeout", c.SessionIdleTimeout.String()),
 		slog.String("pipeline_run_retention", c.PipelineRunRetention.String()),
+		slog.String("rotation_grace_period", c.RotationGracePeriod.String()),
+		slog.String("token_history_retention", c.TokenHistoryRetention.String()),
 		slog.Int("rate_limit_per_minute", c.RateLimitPerMinute),
 		slog.Int("auth_rate_limit_per_minute", c.AuthRateLimitPerMinute),
 		slog.String("oidc_issuer_url", c.OIDCIssuerURL),

@@ -398,3 +398,31 @@ func TestLoadReadsOnlyGetenv(t *testing.T) {
 		t.Errorf("SigningKey %q, TokenIssuer %q, OIDCScopes %q", c.SigningKey, c.TokenIssuer, c.OIDCScopes)
 	}
 }
+
+// TestTokenLifecycleSettings: ROTATION_GRACE_PERIOD (0s to 7d) and TOKEN_HISTORY_RETENTION (at
+// least a day) take Go durations and days, with their defaults; out of range they say what to set.
+func TestTokenLifecycleSettings(t *testing.T) {
+	load := func(env map[string]string) (Config, error) { return Load(func(k string) string { return env[k] }) }
+	c, err := load(map[string]string{})
+	if err != nil || c.RotationGracePeriod != 24*time.Hour || c.TokenHistoryRetention != 400*24*time.Hour {
+		t.Fatalf("defaults: %v %v %v", c.RotationGracePeriod, c.TokenHistoryRetention, err)
+	}
+	c, err = load(map[string]string{"ROTATION_GRACE_PERIOD": "0s", "TOKEN_HISTORY_RETENTION": "30d"})
+	if err != nil || c.RotationGracePeriod != 0 || c.TokenHistoryRetention != 30*24*time.Hour {
+		t.Fatalf("set: %v %v %v", c.RotationGracePeriod, c.TokenHistoryRetention, err)
+	}
+	if c, err = load(map[string]string{"ROTATION_GRACE_PERIOD": "7d"}); err != nil || c.RotationGracePeriod != 7*24*time.Hour {
+		t.Errorf("7d: %v %v", c.RotationGracePeriod, err)
+	}
+	for _, bad := range []map[string]string{
+		{"ROTATION_GRACE_PERIOD": "8d"}, {"ROTATION_GRACE_PERIOD": "-1h"}, {"ROTATION_GRACE_PERIOD": "soon"},
+		{"TOKEN_HISTORY_RETENTION": "23h"}, {"TOKEN_HISTORY_RETENTION": "0s"},
+	} {
+		_, err := load(bad)
+		for k := range bad {
+			if err == nil || !strings.Contains(err.Error(), k+"=") || !strings.Contains(err.Error(), "want a Go duration") {
+				t.Errorf("%v: %v", bad, err)
+			}
+		}
+	}
+}

@@ -50,7 +50,7 @@ func principalOf(c *gin.Context) *principal {
 }
 
 // TokenExpirationHeader is on every answer to a service token: the moment it stops working
-// (RFC 3339, UTC).
+// (its expiry, or the end of its grace period once rotated; RFC 3339, UTC).
 const TokenExpirationHeader = "CodeMetrics-Token-Expiration"
 
 var (
@@ -90,7 +90,9 @@ func (a *api) authenticate(c *gin.Context) {
 			key = p.service.ID
 			// Every answer to a service token says when it stops working, so that a pipeline's
 			// log shows it long before it does. From the verified claims: no database statement.
-			c.Header(TokenExpirationHeader, p.service.ExpiresAt.UTC().Format(time.RFC3339))
+			// A rotated token's is the end of its grace period (once this instance knows of the
+			// rotation: at once on the one that rotated it, within a feed poll on the others).
+			c.Header(TokenExpirationHeader, p.access.StopsAt().UTC().Format(time.RFC3339))
 		} else {
 			key = "session:" + p.session.ID
 		}

@@ -342,6 +342,12 @@ type selfResponse struct {
 	Created  string   `json:"created"`
 	Expires  string   `json:"expires"`
 	LastUsed *string  `json:"lastUsed"`
+	// Description, Status and ReplacedBy are as in the token list; Ends is the moment the token
+	// stops working (its expiry, or the end of its grace period), as CodeMetrics-Token-Expiration.
+	Description string  `json:"description"`
+	Status      string  `json:"status"`
+	ReplacedBy  *string `json:"replacedBy"`
+	Ends        string  `json:"ends"`
 }
 
 // tokenSelf lets a service token read its own metadata, e.g. to warn before it expires.
@@ -364,5 +370,6 @@ func (a *api) tokenSelf(c *gin.Context) {
 	c.JSON(http.StatusOK, selfResponse{
 		TokenID: t.ID, Sub: t.Subject, Scopes: p.access.Scopes(), Created: formatTime(t.CreatedAt),
 		Expires: formatTime(t.ExpiresAt), LastUsed: formatTimePtr(t.LastUsedAt),
+		Description: t.Description, Status: t.Status(a.Now()), ReplacedBy: nullable(t.ReplacedBy), Ends: formatTime(t.StopsAt()),
 	})
 }

@@ -125,7 +125,9 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	apiGroup.POST("/tokens", a.requireAdmin, a.createToken)
 	apiGroup.GET("/tokens", a.requireAdmin, a.listTokens)
 	apiGroup.GET("/tokens/self", a.tokenSelf)
+	apiGroup.POST("/tokens/self/rotate", a.requireScope(token.ScopeTokensRotate), a.rotateSelf)
 	apiGroup.DELETE("/tokens/:tokenId", a.requireAdmin, a.revokeToken)
+	apiGroup.POST("/tokens/:tokenId/rotate", a.requireAdmin, a.rotateToken)
 
 	apiGroup.POST("/service-users", a.requireAdmin, a.createServiceUser)
 	apiGroup.GET("/service-users", a.requireAdmin, a.listServiceUsers)

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -29,6 +30,9 @@ type createTokenRequest struct {
 	Scopes  []string `json:"scopes"`
 	// Workloads are a new service user's (see token.CreateRequest).
 	Workloads []string `json:"workloads"`
+	// ExpiresIn is the lifetime ("30d", "2160h"), at most SERVICE_TOKEN_TTL (its default).
+	ExpiresIn   *string `json:"expiresIn"`
+	Description *string `json:"description"`
 }
 
 type createTokenResponse struct {
@@ -46,8 +50,13 @@ func (a *api) createToken(c *gin.Context) {
 		fail(c, apperr.New(apperr.InvalidField, "subject is required: name the service or application that will use the token"))
 		return
 	}
+	if req.ExpiresIn != nil && *req.ExpiresIn == "" {
+		fail(c, apperr.New(apperr.InvalidField, "expiresIn is empty: leave it out for SERVICE_TOKEN_TTL, or send a lifetime such as \"30d\" or \"2160h\""))
+		return
+	}
 	created, err := a.Tokens.Create(c.Request.Context(), token.CreateRequest{
 		Subject: *req.Subject, Scopes: req.Scopes, Workloads: req.Workloads, CreatedBy: principalOf(c).actor(), Audit: auditContext(c),
+		ExpiresIn: deref(req.ExpiresIn), Description: deref(req.Description),
 	})
 	if err != nil {
 		fail(c, err)
@@ -62,20 +71,35 @@ func (a *api) createToken(c *gin.Context) {
 	})
 }
 
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
 // tokenPosition is where a page of the token list ends: the sort key of its last token and its id.
 type tokenPosition struct {
 	AtMS int64  `json:"t"`
 	ID   string `json:"i"`
 }
 
-// listTokens returns the docs' plain array of active tokens. Query parameters, all optional:
-// subject (contains, any case), sort (created: newest first; expires: soonest first), and the
-// paging of paging.go (without limit, every token). X-Total-Count counts the tokens the filter
-// selects.
+// listTokens returns the docs' plain array of tokens, the active ones unless ?status= asks for
+// others. Query parameters, all optional: status (active, rotated, expired, revoked, all; several
+// separated by commas), subject (contains, any case), sort (created: newest first; expires:
+// soonest first), and the paging of paging.go (without limit, every token). X-Total-Count
+// counts the tokens the filter selects.
 func (a *api) listTokens(c *gin.Context) {
 	q := token.ListQuery{Subject: c.Query("subject"), Sort: c.Query("sort")}
+	if st, ok := c.GetQuery("status"); ok {
+		q.Statuses = strings.Split(st, ",")
+		if st == "" {
+			fail(c, apperr.New(apperr.InvalidParameter, "status is empty: leave it out for the active tokens, or send active, rotated, expired, revoked or all"))
+			return
+		}
+	}
 	var pos tokenPosition
-	pg, ok := readPage(c, "tokens", 0, &pos, "subject", "sort")
+	pg, ok := readPage(c, "tokens", 0, &pos, "subject", "sort", "status")
 	if !ok {
 		return
 	}
@@ -106,13 +130,14 @@ func (a *api) listTokens(c *gin.Context) {
 	}, total)
 	// Encoded by hand, for the unpaged list the docs show: on 10,000 tokens, encoding/json
 	// (writePage) costs the request about a third more CPU and 10 MB more garbage.
-	buf := make([]byte, 0, 64+len(tokens)*240)
+	buf := make([]byte, 0, 64+len(tokens)*360)
 	buf = append(buf, '[')
+	now := a.Now()
 	for i, t := range tokens {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
-		buf = appendTokenJSON(buf, t)
+		buf = appendTokenJSON(buf, t, now)
 	}
 	buf = append(buf, ']')
 	c.Data(http.StatusOK, "application/json; charset=utf-8", buf)
@@ -120,9 +145,10 @@ func (a *api) listTokens(c *gin.Context) {
 
 // appendTokenJSON appends one entry of GET /api/tokens, with the field names of the docs:
 // {tokenId, created, expires, sub, createdBy, lastUsed, scopes, serviceUserId, revokedBy,
-// revocationReason} (the last two null unless revoked). A test holds it equal to encoding/json on
-// the same fields.
-func appendTokenJSON(b []byte, t token.Token) []byte {
+// revocationReason} (the last two null unless revoked), then {description, status (at now),
+// revoked, replaces, replacedBy, ends}. A test holds it equal to encoding/json on the same
+// fields.
+func appendTokenJSON(b []byte, t token.Token, now time.Time) []byte {
 	b = append(b, `{"tokenId":`...)
 	b = appendJSONString(b, t.ID)
 	b = append(b, `,"created":"`...)
@@ -134,13 +160,7 @@ func appendTokenJSON(b []byte, t token.Token) []byte {
 	b = append(b, `,"createdBy":`...)
 	b = appendJSONString(b, t.CreatedBy)
 	b = append(b, `,"lastUsed":`...)
-	if t.LastUsedAt == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '"')
-		b = t.LastUsedAt.UTC().AppendFormat(b, timeFormat)
-		b = append(b, '"')
-	}
+	b = appendTimePtr(b, t.LastUsedAt)
 	b = append(b, `,"scopes":`...)
 	if t.Scopes == nil {
 		b = append(b, "null"...)
@@ -160,7 +180,29 @@ func appendTokenJSON(b []byte, t token.Token) []byte {
 	b = appendNullableJSONString(b, t.RevokedBy)
 	b = append(b, `,"revocationReason":`...)
 	b = appendNullableJSONString(b, t.RevocationReason)
-	return append(b, '}')
+	b = append(b, `,"description":`...)
+	b = appendJSONString(b, t.Description)
+	b = append(b, `,"status":"`...)
+	b = append(b, t.Status(now)...)
+	b = append(b, `","revoked":`...)
+	b = appendTimePtr(b, t.RevokedAt)
+	b = append(b, `,"replaces":`...)
+	b = appendNullableJSONString(b, t.Replaces)
+	b = append(b, `,"replacedBy":`...)
+	b = appendNullableJSONString(b, t.ReplacedBy)
+	b = append(b, `,"ends":"`...)
+	b = t.StopsAt().UTC().AppendFormat(b, timeFormat)
+	return append(b, '"', '}')
+}
+
+// appendTimePtr appends t formatted as the API does, or null.
+func appendTimePtr(b []byte, t *time.Time) []byte {
+	if t == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, timeFormat)
+	return append(b, '"')
 }
 
 // appendNullableJSONString appends s as a JSON string, or null when it is empty.
@@ -223,8 +265,71 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+// rotateRequest is the body of both rotations; it may be left out.
+type rotateRequest struct {
+	// GracePeriod is how long the old token keeps working ("24h", "2d"; default
+	// ROTATION_GRACE_PERIOD), at most 7 days and never past its expiry.
+	GracePeriod *string `json:"gracePeriod"`
+}
+
+type rotatedResponse struct {
+	AccessToken string `json:"accessToken"`
+	TokenID     string `json:"tokenId"`
+	Expires     string `json:"expires"`
+	// Replaces is the old token's id; ReplacedTokenEnds when it stops working.
+	Replaces          string `json:"replaces"`
+	ReplacedTokenEnds string `json:"replacedTokenEnds"`
+}
+
+// rotateToken rotates any token: administrators, as revocation.
+func (a *api) rotateToken(c *gin.Context) { a.rotate(c, c.Param("tokenId")) }
+
+// rotateSelf rotates the calling token, which holds tokens:rotate (requireScope): it can name
+// no other token, so a token can never rotate another service user's.
+func (a *api) rotateSelf(c *gin.Context) {
+	p := principalOf(c)
+	if p.service == nil {
+		fail(c, apperr.New(apperr.ServiceTokenRequired, "/api/tokens/self/rotate rotates the service token that calls it: call it with a service token holding tokens:rotate (administrators rotate any token with POST /api/tokens/{tokenId}/rotate)"))
+		return
+	}
+	a.rotate(c, p.service.ID, func(rot token.Rotation) {
+		// The answer's own header already says when the caller's token stops: at the grace end.
+		c.Header(TokenExpirationHeader, rot.GraceEndsAt.UTC().Format(time.RFC3339))
+	})
+}
+
+// rotate answers a rotation of token id; before is called with the rotation before the answer
+// is written.
+func (a *api) rotate(c *gin.Context, id string, before ...func(token.Rotation)) {
+	var req rotateRequest
+	if c.Request.ContentLength != 0 && !decodeJSON(c, &req) {
+		return
+	}
+	if req.GracePeriod != nil && *req.GracePeriod == "" {
+		fail(c, apperr.New(apperr.InvalidField, "gracePeriod is empty: leave it out for ROTATION_GRACE_PERIOD, or send a period such as \"24h\""))
+		return
+	}
+	rot, err := a.Tokens.Rotate(c.Request.Context(), token.RotateRequest{ID: id, GracePeriod: deref(req.GracePeriod), By: auditContext(c)})
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	for _, f := range before {
+		f(rot)
+	}
+	if a.Metrics != nil {
+		a.Metrics.TokensIssued.Inc()
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusCreated, rotatedResponse{
+		AccessToken: rot.Value, TokenID: rot.Successor.ID, Expires: formatTime(rot.Successor.ExpiresAt),
+		Replaces: rot.Old.ID, ReplacedTokenEnds: formatTime(rot.GraceEndsAt),
+	})
+}
+
 // revokeToken revokes a token; ?reason= (optional, up to 200 characters) says why, for the list,
-// the audit log and the token.revoked notification.
+// the audit log and the token.revoked notification. Revoking a rotated token in its grace period
+// ends the grace period at once.
 func (a *api) revokeToken(c *gin.Context) {
 	if _, err := a.Tokens.Revoke(c.Request.Context(), c.Param("tokenId"), auditContext(c), c.Query("reason")); err != nil {
 		fail(c, err)

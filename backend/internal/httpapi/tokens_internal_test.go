@@ -18,16 +18,20 @@ func TestHandEncodedTokensMatchEncodingJSON(t *testing.T) {
 	} {
 		for _, lastUsed := range []*time.Time{nil, &at} {
 			for _, scopes := range [][]string{nil, {}, {"metrics:read", "pipeline:write"}} {
-				tok := token.Token{ID: "id-" + subject, Subject: subject, Scopes: scopes, CreatedAt: at, ExpiresAt: at.Add(time.Hour), CreatedBy: subject + "@example.com", LastUsedAt: lastUsed, ServiceUserID: 42}
-				if lastUsed != nil { // and revoked, with the subject as the reason
-					tok.RevokedBy, tok.RevocationReason = "admin@example.com", subject
+				tok := token.Token{ID: "id-" + subject, Subject: subject, Scopes: scopes, CreatedAt: at, ExpiresAt: at.Add(time.Hour), CreatedBy: subject + "@example.com", LastUsedAt: lastUsed, ServiceUserID: 42, Description: subject}
+				if lastUsed != nil { // and revoked, with the subject as the reason, after a rotation
+					ends := at.Add(time.Minute)
+					tok.RevokedBy, tok.RevocationReason, tok.RevokedAt = "admin@example.com", subject, &at
+					tok.Replaces, tok.ReplacedBy, tok.GraceEndsAt = "old-"+subject, "new-"+subject, &ends
 				}
-				want, err := json.Marshal(toTokenResponse(tok))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if got := appendTokenJSON(nil, tok); string(got) != string(want) {
-					t.Errorf("subject %q:\n got %s\nwant %s", subject, got, want)
+				for _, now := range []time.Time{at, at.Add(2 * time.Hour)} {
+					want, err := json.Marshal(toTokenResponse(tok, now))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got := appendTokenJSON(nil, tok, now); string(got) != string(want) {
+						t.Errorf("subject %q:\n got %s\nwant %s", subject, got, want)
+					}
 				}
 			}
 		}
@@ -59,12 +63,21 @@ type tokenResponse struct {
 	ServiceUserID int64   `json:"serviceUserId"`
 	RevokedBy     *string `json:"revokedBy"`
 	Reason        *string `json:"revocationReason"`
+
+	Description string  `json:"description"`
+	Status      string  `json:"status"`
+	Revoked     *string `json:"revoked"`
+	Replaces    *string `json:"replaces"`
+	ReplacedBy  *string `json:"replacedBy"`
+	Ends        string  `json:"ends"`
 }
 
-func toTokenResponse(t token.Token) tokenResponse {
+func toTokenResponse(t token.Token, now time.Time) tokenResponse {
 	r := tokenResponse{
 		TokenID: t.ID, Created: formatTime(t.CreatedAt), Expires: formatTime(t.ExpiresAt),
 		Sub: t.Subject, CreatedBy: t.CreatedBy, LastUsed: formatTimePtr(t.LastUsedAt), Scopes: t.Scopes, ServiceUserID: t.ServiceUserID,
+		Description: t.Description, Status: t.Status(now), Revoked: formatTimePtr(t.RevokedAt),
+		Replaces: nullable(t.Replaces), ReplacedBy: nullable(t.ReplacedBy), Ends: formatTime(t.StopsAt()),
 	}
 	if t.RevokedBy != "" {
 		r.RevokedBy = &t.RevokedBy

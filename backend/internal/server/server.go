@@ -98,6 +98,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 		return nil, fmt.Errorf("read the revocation feed: %w", err)
 	}
 	s.Tokens = token.NewService(st, s.Keys, s.Guard, cfg.ServiceTokenTTL, opt.Now)
+	s.Tokens.SetLifecycle(cfg.RotationGracePeriod, cfg.TokenHistoryRetention)
 	s.Sessions = auth.NewSessions(st, s.Keys, cfg.CookieKey, cfg.SessionTTL, cfg.SessionIdleTimeout, opt.Now)
 	s.Audit = audit.NewLog(st, opt.Now)
 	s.Pipeline = pipeline.NewService(st, opt.Now, pipeline.Options{Retention: cfg.PipelineRunRetention})
@@ -150,6 +151,9 @@ func (s *Server) RunBackground(ctx context.Context) (wait func()) {
 				if _, err := s.PruneRuns(ctx); err != nil && ctx.Err() == nil {
 					s.log.Warn("could not delete pipeline runs older than PIPELINE_RUN_RETENTION", "err", err)
 				}
+				if _, err := s.PurgeHistory(ctx); err != nil && ctx.Err() == nil {
+					s.log.Warn("could not purge tokens that ended more than TOKEN_HISTORY_RETENTION ago", "err", err)
+				}
 			}
 		}
 	})
@@ -195,6 +199,18 @@ func (s *Server) PruneRuns(ctx context.Context) (int, error) {
 	n, err := s.Pipeline.PruneRuns(ctx)
 	if n > 0 {
 		s.log.Info("deleted pipeline runs older than PIPELINE_RUN_RETENTION (their daily rollups stay)", "runs", n, "retention", s.Config.PipelineRunRetention.String())
+	}
+	return n, err
+}
+
+// PurgeHistory deletes the tokens that stopped working more than TOKEN_HISTORY_RETENTION ago
+// (200 at a time, one audit event per batch) and the notifications delivered or given up
+// longer ago than that, as the background loop does every PurgeInterval. Instances may run it
+// at once: each batch is one transaction, and a token deleted by one is not found by another.
+func (s *Server) PurgeHistory(ctx context.Context) (int, error) {
+	n, err := s.Tokens.PurgeHistory(ctx)
+	if n > 0 {
+		s.log.Info("purged tokens that ended more than TOKEN_HISTORY_RETENTION ago", "tokens", n, "retention", s.Config.TokenHistoryRetention.String())
 	}
 	return n, err
 }

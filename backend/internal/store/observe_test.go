@@ -121,11 +121,11 @@ func TestEveryStatementIsCountedOnce(t *testing.T) {
 			return nil
 		}, false)
 		step("the token list", 1, 0, func() error {
-			_, err := st.ListActiveTokens(ctx, token.ListQuery{Now: now, Limit: 10})
+			_, err := st.ListTokens(ctx, token.ListQuery{Now: now, Limit: 10})
 			return err
 		}, false)
 		step("the token count", 1, 0, func() error {
-			_, err := st.CountActiveTokens(ctx, token.ListQuery{Now: now})
+			_, err := st.CountTokens(ctx, token.ListQuery{Now: now})
 			return err
 		}, false)
 		step("a revocation: BEGIN, six statements (the last its notification), COMMIT", 8, 0, func() error {

@@ -82,8 +82,10 @@ const day = 24 * time.Hour
 // due (the CASE): token.expired, or token.expiring at the nearest threshold it is inside (with
 // 5 days left: 7). The NOT EXISTS leaves out the tokens that have that event already, so a
 // steady state writes nothing; the unique key keeps two instances from writing one twice.
-// (token.grace_ended belongs in this read too, once a rotated token records when its grace
-// period ends; token.rotated is written by the rotation's transaction, as token.revoked is.)
+// A rotated token gets neither: it was replaced, and its end is token.grace_ended, which a
+// second read gives each rotated token whose grace period ended since expiredSince (and that
+// was not revoked meanwhile: that was token.revoked). token.rotated is written by the
+// rotation's transaction, as token.revoked is by the revocation's.
 func (s *Store) EnqueueDue(ctx context.Context, now time.Time, thresholdDays []int, expiredSince time.Time) (int, error) {
 	bands := slices.Sorted(slices.Values(thresholdDays))
 	if len(bands) == 0 {
@@ -108,26 +110,40 @@ func (s *Store) EnqueueDue(ctx context.Context, now time.Time, thresholdDays []i
 	q := append(append([]any{}, args...), ms(expiredSince), ms(now.Add(time.Duration(bands[len(bands)-1])*day)), ms(now))
 	q = append(q, args...)
 	err := s.db.WithContext(ctx).Raw("SELECT t.id, t.subject, t.expires_at, "+threshold+" AS threshold FROM service_tokens t "+
-		"WHERE t.revoked_at IS NULL AND t.expires_at > ? AND t.expires_at <= ? "+
+		"WHERE t.revoked_at IS NULL AND t.replaced_by IS NULL AND t.expires_at > ? AND t.expires_at <= ? "+
 		"AND NOT EXISTS (SELECT 1 FROM notification_events e WHERE e.token_id = t.id AND e.event = "+event+" AND e.threshold_days = "+threshold+") "+
 		"ORDER BY t.expires_at LIMIT 10000", q...).Scan(&cs).Error
 	if err != nil {
 		return 0, translate(err, "tokens")
 	}
-	if len(cs) == 0 {
+	var ended []candidate
+	err = s.db.WithContext(ctx).Raw("SELECT t.id, t.subject, t.ends_at AS expires_at, 0 AS threshold FROM service_tokens t "+
+		"WHERE t.replaced_by IS NOT NULL AND t.revoked_at IS NULL AND t.ends_at > ? AND t.ends_at <= ? "+
+		"AND NOT EXISTS (SELECT 1 FROM notification_events e WHERE e.token_id = t.id AND e.event = ? AND e.threshold_days = 0) "+
+		"ORDER BY t.ends_at LIMIT 10000", ms(expiredSince), ms(now), notify.TokenGraceEnded).Scan(&ended).Error
+	if err != nil {
+		return 0, translate(err, "tokens")
+	}
+	if len(cs) == 0 && len(ended) == 0 {
 		return 0, nil
 	}
-	due := make([]notificationEventRow, len(cs))
-	for i, c := range cs {
+	due := make([]notificationEventRow, 0, len(cs)+len(ended))
+	for _, c := range ended {
+		due = append(due, toEventRow(notify.Event{
+			Kind: notify.TokenGraceEnded, TokenID: c.ID, Subject: c.Subject, ServiceUser: c.Subject,
+			Expires: fromMS(c.ExpiresAt), CreatedAt: now,
+		}))
+	}
+	for _, c := range cs {
 		kind := notify.TokenExpiring
 		if c.Threshold == 0 {
 			kind = notify.TokenExpired
 		}
 		// The service user is the subject until tokens belong to service users.
-		due[i] = toEventRow(notify.Event{
+		due = append(due, toEventRow(notify.Event{
 			Kind: kind, TokenID: c.ID, Subject: c.Subject, ServiceUser: c.Subject,
 			Expires: fromMS(c.ExpiresAt), ThresholdDays: c.Threshold, CreatedAt: now,
-		})
+		}))
 	}
 	n, err := insertIgnoring(s.db.WithContext(ctx), &due)
 	return n, translate(err, "notification")

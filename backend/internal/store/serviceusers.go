@@ -203,7 +203,7 @@ func (s *Store) DeleteServiceUser(ctx context.Context, id int64, at time.Time, b
 			return err
 		}
 		var trows []tokenRow
-		if err := tx.Where("service_user_id = ? AND revoked_at IS NULL AND expires_at > ?", id, ms(at)).Order("id").Find(&trows).Error; err != nil {
+		if err := tx.Where("service_user_id = ? AND revoked_at IS NULL AND expires_at > ? AND (ends_at IS NULL OR ends_at > ?)", id, ms(at), ms(at)).Order("id").Find(&trows).Error; err != nil {
 			return err
 		}
 		active := make([]token.Token, len(trows))
@@ -224,7 +224,7 @@ func (s *Store) DeleteServiceUser(ctx context.Context, id int64, at time.Time, b
 			}
 			for i, t := range active {
 				err := tx.Model(&tokenRow{}).Where("id = ? AND revoked_at IS NULL", t.ID).
-					Updates(map[string]any{"revoked_at": ms(at), "revoked_by": by, "revocation_seq": last - n + 1 + int64(i)}).Error
+					Updates(map[string]any{"revoked_at": ms(at), "revoked_by": by, "revocation_seq": last - n + 1 + int64(i), "ended_at": ms(at)}).Error
 				if err != nil {
 					return err
 				}
@@ -271,8 +271,8 @@ func (r userListRow) toUser() token.ServiceUser {
 // tokens' latest use, from the (service_user_id, expires_at) index.
 func (s *Store) withTokenSummary(ctx context.Context, now time.Time) *gorm.DB {
 	return s.db.WithContext(ctx).Table("service_users u").Select(
-		"u.*, (SELECT COUNT(*) FROM service_tokens t WHERE t.service_user_id = u.id AND t.revoked_at IS NULL AND t.expires_at > ?) AS token_count, "+
-			"(SELECT MAX(t.last_used_at) FROM service_tokens t WHERE t.service_user_id = u.id) AS last_used", ms(now))
+		"u.*, (SELECT COUNT(*) FROM service_tokens t WHERE t.service_user_id = u.id AND t.revoked_at IS NULL AND t.expires_at > ? AND (t.ends_at IS NULL OR t.ends_at > ?)) AS token_count, "+
+			"(SELECT MAX(t.last_used_at) FROM service_tokens t WHERE t.service_user_id = u.id) AS last_used", ms(now), ms(now))
 }
 
 // GetServiceUser returns a live service user with its token summary.

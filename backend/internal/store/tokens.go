@@ -29,15 +29,28 @@ type tokenRow struct {
 	ServiceUserID int64
 	// RevocationReason is why it was revoked, as the administrator wrote it; nil without one.
 	RevocationReason *string
+	Description      string
+	// Replaces and ReplacedBy link a token and its successor by rotation.
+	Replaces   *string
+	ReplacedBy *string
+	// EndsMS is when a rotated token's grace period ends; EndedMS when the token stops working
+	// (the earliest of its expiry, grace end and revocation).
+	EndsMS  *int64 `gorm:"column:ends_at"`
+	EndedMS int64  `gorm:"column:ended_at"`
 }
 
 func (tokenRow) TableName() string { return "service_tokens" }
 
 func toTokenRow(t token.Token) tokenRow {
-	return tokenRow{
+	r := tokenRow{
 		ID: t.ID, Subject: t.Subject, Scopes: strings.Join(t.Scopes, " "), ServiceUserID: t.ServiceUserID,
 		CreatedMS: ms(t.CreatedAt), ExpiresMS: ms(t.ExpiresAt), CreatedBy: t.CreatedBy,
+		Description: t.Description, EndedMS: ms(t.StopsAt()),
 	}
+	if t.Replaces != "" {
+		r.Replaces = &t.Replaces
+	}
+	return r
 }
 
 func (r tokenRow) toToken() token.Token {
@@ -52,6 +65,14 @@ func (r tokenRow) toToken() token.Token {
 	if r.RevocationReason != nil {
 		t.RevocationReason = *r.RevocationReason
 	}
+	t.Description = r.Description
+	if r.Replaces != nil {
+		t.Replaces = *r.Replaces
+	}
+	if r.ReplacedBy != nil {
+		t.ReplacedBy = *r.ReplacedBy
+	}
+	t.GraceEndsAt = fromMSPtr(r.EndsMS)
 	return t
 }
 
@@ -126,12 +147,13 @@ func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time, by, re
 		if err := tx.Model(&feedRow{}).Select("seq").Where("id = 1").Scan(&seq).Error; err != nil {
 			return err
 		}
-		set := map[string]any{"revoked_at": ms(at), "revoked_by": by, "revocation_seq": seq}
+		set := map[string]any{"revoked_at": ms(at), "revoked_by": by, "revocation_seq": seq, "ended_at": ms(at)}
 		if reason != "" {
 			set["revocation_reason"] = reason
 		}
+		// A rotated token in its grace period may be revoked: that ends the grace period early.
 		res := tx.Model(&tokenRow{}).
-			Where("id = ? AND revoked_at IS NULL AND expires_at > ?", id, ms(at)).
+			Where("id = ? AND revoked_at IS NULL AND expires_at > ? AND (ends_at IS NULL OR ends_at > ?)", id, ms(at), ms(at)).
 			Updates(set)
 		if res.Error != nil {
 			return res.Error
@@ -156,6 +178,85 @@ func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time, by, re
 	return out, translate(err, "token")
 }
 
+// RotateToken rotates the active token id (see token.Store). The first statement increments
+// the revocation feed's counter, as a revocation does: its row lock serialises rotations and
+// revocations until commit, so of two rotations of one token the second finds the first's
+// successor and changes nothing (and the unique index on replaces would refuse a second
+// successor anyway).
+func (s *Store) RotateToken(ctx context.Context, id string, at time.Time, rotate func(token.Token, token.ServiceUser) (token.Rotation, error)) (token.Rotation, error) {
+	var out token.Rotation
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Model(&feedRow{ID: 1}).Update("seq", gorm.Expr("seq + 1")).Error; err != nil {
+			return err
+		}
+		var seq int64
+		if err := tx.Model(&feedRow{}).Select("seq").Where("id = 1").Scan(&seq).Error; err != nil {
+			return err
+		}
+		var row tokenRow
+		if err := tx.Where("id = ?", id).Take(&row).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return apperr.New(apperr.NotFound, "no active token with that id")
+			}
+			return err
+		}
+		old := row.toToken()
+		switch {
+		case old.ReplacedBy != "":
+			return errAlreadyRotated(old)
+		case !old.Active(at):
+			return apperr.New(apperr.NotFound, "no active token with that id: it was revoked or has expired, so there is nothing to rotate; create a new token")
+		}
+		var urow userRow
+		if err := tx.Where("id = ?", old.ServiceUserID).Take(&urow).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return apperr.New(apperr.NotFound, "no active token with that id")
+			}
+			return err
+		}
+		rot, err := rotate(old, urow.toUser())
+		if err != nil {
+			return err
+		}
+		ends := ms(rot.GraceEndsAt)
+		res := tx.Model(&tokenRow{}).Where("id = ? AND replaced_by IS NULL AND revoked_at IS NULL", id).Updates(map[string]any{
+			"replaced_by": rot.Successor.ID, "ends_at": ends, "ended_at": min(ends, row.EndedMS), "revocation_seq": seq,
+		})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return apperr.New(apperr.Conflict, "the token was rotated or revoked meanwhile: read it again")
+		}
+		next := toTokenRow(rot.Successor)
+		if err := tx.Create(&next).Error; err != nil {
+			return err
+		}
+		for _, ev := range rot.Events {
+			if err := insertEvent(tx, ev); err != nil {
+				return err
+			}
+		}
+		rot.Old.ReplacedBy, rot.Old.GraceEndsAt = rot.Successor.ID, &rot.GraceEndsAt
+		out = rot
+		return enqueueNotification(tx, notify.Event{
+			Kind: notify.TokenRotated, TokenID: old.ID, Subject: old.Subject, ServiceUser: urow.Name,
+			Expires: rot.GraceEndsAt, Actor: rot.Successor.CreatedBy, CreatedAt: at,
+		})
+	})
+	if isDuplicate(err) { // a second successor, refused by the unique index on replaces
+		if t, gerr := s.GetToken(ctx, id); gerr == nil && t.ReplacedBy != "" {
+			return token.Rotation{}, errAlreadyRotated(t)
+		}
+	}
+	return out, translate(err, "token")
+}
+
+func errAlreadyRotated(t token.Token) error {
+	return apperr.New(apperr.TokenAlreadyRotated, "token %s was already rotated: its successor is %s. Nothing was changed (a retried rotation never ends the token the first one made); rotate the successor instead",
+		t.ID, t.ReplacedBy)
+}
+
 // GetToken returns a token whatever its state.
 func (s *Store) GetToken(ctx context.Context, id string) (token.Token, error) {
 	var row tokenRow
@@ -165,14 +266,15 @@ func (s *Store) GetToken(ctx context.Context, id string) (token.Token, error) {
 	return row.toToken(), nil
 }
 
-// ListActiveTokens returns tokens neither revoked nor expired, in the order q asks, from q's
-// cursor on. Lists can be long (the portal pages, the docs' array does not), so the rows come
-// from GORM's Rows() and are scanned by hand rather than by GORM's reflection: several times
-// faster on 10,000 tokens.
-func (s *Store) ListActiveTokens(ctx context.Context, q token.ListQuery) ([]token.Token, error) {
+// ListTokens returns the tokens whose status at q.Now is one of q's, in the order q asks, from
+// q's cursor on. Lists can be long (the portal pages, the docs' array does not), so the rows
+// come from GORM's Rows() and are scanned by hand rather than by GORM's reflection: several
+// times faster on 10,000 tokens.
+func (s *Store) ListTokens(ctx context.Context, q token.ListQuery) ([]token.Token, error) {
 	col, dir, _ := sortKey(q.Sort)
-	db := s.activeTokens(ctx, q).
-		Select("id, subject, scopes, created_at, expires_at, created_by, last_used_at, service_user_id").
+	db := s.tokensOf(ctx, q).
+		Select("id, subject, scopes, created_at, expires_at, created_by, last_used_at, service_user_id, " +
+			"revoked_at, revoked_by, revocation_reason, description, replaces, replaced_by, ends_at").
 		Order(col + " " + dir + ", id " + dir)
 	if q.Limit > 0 {
 		db = db.Limit(q.Limit)
@@ -187,31 +289,67 @@ func (s *Store) ListActiveTokens(ctx context.Context, q token.ListQuery) ([]toke
 		var t token.Token
 		var scopes string
 		var created, expires int64
-		var lastUsed sql.NullInt64
-		if err := rows.Scan(&t.ID, &t.Subject, &scopes, &created, &expires, &t.CreatedBy, &lastUsed, &t.ServiceUserID); err != nil {
+		var lastUsed, revoked, ends sql.NullInt64
+		var revokedBy, reason, replaces, replacedBy sql.NullString
+		if err := rows.Scan(&t.ID, &t.Subject, &scopes, &created, &expires, &t.CreatedBy, &lastUsed, &t.ServiceUserID,
+			&revoked, &revokedBy, &reason, &t.Description, &replaces, &replacedBy, &ends); err != nil {
 			return nil, translate(err, "tokens")
 		}
 		t.Scopes, t.CreatedAt, t.ExpiresAt = strings.Fields(scopes), fromMS(created), fromMS(expires)
-		if lastUsed.Valid {
-			lu := fromMS(lastUsed.Int64)
-			t.LastUsedAt = &lu
-		}
+		t.LastUsedAt, t.RevokedAt, t.GraceEndsAt = nullTime(lastUsed), nullTime(revoked), nullTime(ends)
+		t.RevokedBy, t.RevocationReason, t.Replaces, t.ReplacedBy = revokedBy.String, reason.String, replaces.String, replacedBy.String
 		out = append(out, t)
 	}
 	return out, translate(rows.Err(), "tokens")
 }
 
-// CountActiveTokens counts the tokens ListActiveTokens would return without a limit.
-func (s *Store) CountActiveTokens(ctx context.Context, q token.ListQuery) (int64, error) {
+func nullTime(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMS(v.Int64)
+	return &t
+}
+
+// CountTokens counts the tokens ListTokens would return without a limit.
+func (s *Store) CountTokens(ctx context.Context, q token.ListQuery) (int64, error) {
 	var n int64
-	err := s.activeTokens(ctx, q).Count(&n).Error
+	err := s.tokensOf(ctx, q).Count(&n).Error
 	return n, translate(err, "tokens")
 }
 
-// activeTokens is the one filter behind the token list and its count: tokens neither revoked
-// nor expired at q.Now, whose subject matches q's, after q's cursor when it has one.
-func (s *Store) activeTokens(ctx context.Context, q token.ListQuery) *gorm.DB {
-	db := s.db.WithContext(ctx).Model(&tokenRow{}).Where("revoked_at IS NULL AND expires_at > ?", ms(q.Now))
+// statusCondition is the condition of one status at now (token.Token.Status, in SQL). Revoked
+// and rotated tokens all hold a revocation_seq: saying so lets those filters use its index.
+func statusCondition(status string, now int64) (string, []any) {
+	switch status {
+	case token.StatusRevoked:
+		return "revocation_seq IS NOT NULL AND revoked_at IS NOT NULL", nil
+	case token.StatusRotated:
+		return "revocation_seq IS NOT NULL AND revoked_at IS NULL AND replaced_by IS NOT NULL", nil
+	case token.StatusExpired:
+		return "revoked_at IS NULL AND replaced_by IS NULL AND expires_at <= ?", []any{now}
+	}
+	return "revoked_at IS NULL AND replaced_by IS NULL AND expires_at > ?", []any{now}
+}
+
+// tokensOf is the one filter behind the token list and its count: tokens whose status at q.Now
+// is one of q's (active when it names none), whose subject matches q's, after q's cursor when
+// it has one.
+func (s *Store) tokensOf(ctx context.Context, q token.ListQuery) *gorm.DB {
+	db := s.db.WithContext(ctx).Model(&tokenRow{})
+	statuses := q.Statuses
+	if len(statuses) == 0 {
+		statuses = []string{token.StatusActive}
+	}
+	if len(statuses) < len(token.Statuses) {
+		var conds []string
+		var args []any
+		for _, st := range statuses {
+			c, a := statusCondition(st, ms(q.Now))
+			conds, args = append(conds, "("+c+")"), append(args, a...)
+		}
+		db = db.Where("("+strings.Join(conds, " OR ")+")", args...)
+	}
 	if q.Subject != "" {
 		db = db.Where("LOWER(subject) LIKE ? ESCAPE '!'", containsPattern(q.Subject))
 	}
@@ -258,7 +396,7 @@ func (feedRow) TableName() string { return "revocation_feed" }
 // one statement.
 func (s *Store) RevocationsFrom(ctx context.Context, seq int64, limit int) (token.FeedPage, error) {
 	rows, err := s.db.WithContext(ctx).Table("revocation_feed f").
-		Select("f.seq, (SELECT u.seq FROM service_user_feed u WHERE u.id = 1), t.revocation_seq, t.id, t.expires_at, t.revoked_at").
+		Select("f.seq, (SELECT u.seq FROM service_user_feed u WHERE u.id = 1), t.revocation_seq, t.id, t.expires_at, t.revoked_at, t.ends_at").
 		Joins("LEFT JOIN service_tokens t ON t.revocation_seq >= ?", seq).
 		Where("f.id = 1").Order("t.revocation_seq").Limit(limit).Rows()
 	if err != nil {
@@ -267,15 +405,13 @@ func (s *Store) RevocationsFrom(ctx context.Context, seq int64, limit int) (toke
 	defer rows.Close()
 	var page token.FeedPage
 	for rows.Next() {
-		var seq, expires, revoked sql.NullInt64
+		var seq, expires, revoked, ends sql.NullInt64
 		var id sql.NullString
-		if err := rows.Scan(&page.Counter, &page.UserCounter, &seq, &id, &expires, &revoked); err != nil {
+		if err := rows.Scan(&page.Counter, &page.UserCounter, &seq, &id, &expires, &revoked, &ends); err != nil {
 			return token.FeedPage{}, translate(err, "revocations")
 		}
 		if seq.Valid {
-			page.Entries = append(page.Entries, token.Revocation{
-				Seq: seq.Int64, TokenID: id.String, ExpiresAt: fromMS(expires.Int64), RevokedAt: fromMS(revoked.Int64),
-			})
+			page.Entries = append(page.Entries, feedEntry(seq.Int64, id.String, expires.Int64, revoked, ends))
 		}
 	}
 	return page, translate(rows.Err(), "revocations")
@@ -287,19 +423,21 @@ func (s *Store) RevocationsFrom(ctx context.Context, seq int64, limit int) (toke
 // between is read twice rather than not at all.
 func (s *Store) UnexpiredRevocations(ctx context.Context, now time.Time) (token.Revocation, []token.Revocation, error) {
 	var last token.Revocation
-	var expires, revoked int64
-	err := s.db.WithContext(ctx).Model(&tokenRow{}).Select("revocation_seq, id, expires_at, revoked_at").
+	var seq, expires int64
+	var id string
+	var revoked, ends sql.NullInt64
+	err := s.db.WithContext(ctx).Model(&tokenRow{}).Select("revocation_seq, id, expires_at, revoked_at, ends_at").
 		Where("revocation_seq IS NOT NULL").Order("revocation_seq DESC").Limit(1).Row().
-		Scan(&last.Seq, &last.TokenID, &expires, &revoked)
+		Scan(&seq, &id, &expires, &revoked, &ends)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		last = token.Revocation{}
 	case err != nil:
 		return token.Revocation{}, nil, translate(err, "revocations")
 	default:
-		last.ExpiresAt, last.RevokedAt = fromMS(expires), fromMS(revoked)
+		last = feedEntry(seq, id, expires, revoked, ends)
 	}
-	rows, err := s.db.WithContext(ctx).Model(&tokenRow{}).Select("revocation_seq, id, expires_at").
+	rows, err := s.db.WithContext(ctx).Model(&tokenRow{}).Select("revocation_seq, id, expires_at, revoked_at, ends_at").
 		Where("expires_at > ? AND revocation_seq IS NOT NULL", ms(now)).Rows()
 	if err != nil {
 		return token.Revocation{}, nil, translate(err, "revocations")
@@ -307,14 +445,24 @@ func (s *Store) UnexpiredRevocations(ctx context.Context, now time.Time) (token.
 	defer rows.Close()
 	var live []token.Revocation
 	for rows.Next() {
-		var r token.Revocation
-		if err := rows.Scan(&r.Seq, &r.TokenID, &expires); err != nil {
+		if err := rows.Scan(&seq, &id, &expires, &revoked, &ends); err != nil {
 			return token.Revocation{}, nil, translate(err, "revocations")
 		}
-		r.ExpiresAt = fromMS(expires)
-		live = append(live, r)
+		live = append(live, feedEntry(seq, id, expires, revoked, ends))
 	}
 	return last, live, translate(rows.Err(), "revocations")
+}
+
+// feedEntry is one entry of the revocation feed: a revocation (revoked set), or a rotation
+// (revoked NULL), whose token is refused from the end of its grace period on.
+func feedEntry(seq int64, id string, expires int64, revoked, ends sql.NullInt64) token.Revocation {
+	r := token.Revocation{Seq: seq, TokenID: id, ExpiresAt: fromMS(expires)}
+	if revoked.Valid {
+		r.RevokedAt = fromMS(revoked.Int64)
+	} else if ends.Valid {
+		r.EndsAt = fromMS(ends.Int64)
+	}
+	return r
 }
 
 // SaveLastUsed writes last-use times in one transaction; an older time never overwrites a newer.

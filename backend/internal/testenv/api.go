@@ -97,6 +97,16 @@ type TokenEntry struct {
 	CreatedBy string   `json:"createdBy"`
 	LastUsed  *string  `json:"lastUsed"`
 	Scopes    []string `json:"scopes"`
+
+	ServiceUserID    int64   `json:"serviceUserId"`
+	Description      string  `json:"description"`
+	Status           string  `json:"status"`
+	Revoked          *string `json:"revoked"`
+	RevokedBy        *string `json:"revokedBy"`
+	RevocationReason *string `json:"revocationReason"`
+	Replaces         *string `json:"replaces"`
+	ReplacedBy       *string `json:"replacedBy"`
+	Ends             string  `json:"ends"`
 }
 
 // TokenIDs returns the ids of the entries, in order.
@@ -124,6 +134,36 @@ func (e *Env) ListTokens(admin Session) []TokenEntry {
 	e.T.Helper()
 	var out []TokenEntry
 	e.GetJSON("/api/tokens", &out, e.As(admin))
+	return out
+}
+
+// ListTokensWith lists tokens as admin with the query given ("status=all"), unpaged.
+func (e *Env) ListTokensWith(admin Session, query string) []TokenEntry {
+	e.T.Helper()
+	var out []TokenEntry
+	e.GetJSON("/api/tokens?"+query, &out, e.As(admin))
+	return out
+}
+
+// RotatedToken is what a rotation returned.
+type RotatedToken struct {
+	AccessToken       string `json:"accessToken"`
+	TokenID           string `json:"tokenId"`
+	Expires           string `json:"expires"`
+	Replaces          string `json:"replaces"`
+	ReplacedTokenEnds string `json:"replacedTokenEnds"`
+}
+
+// Rotate rotates a token through the API as admin (body nil: none), failing the test unless it
+// answers 201.
+func (e *Env) Rotate(admin Session, tokenID string, body any) RotatedToken {
+	e.T.Helper()
+	r := e.Do(http.MethodPost, "/api/tokens/"+tokenID+"/rotate", body, e.As(admin))
+	if r.Status != http.StatusCreated {
+		e.T.Fatalf("rotate %s: %d %s", tokenID, r.Status, r.Body)
+	}
+	var out RotatedToken
+	r.JSON(e.T, &out)
 	return out
 }
 

@@ -348,3 +348,14 @@ func (e *Env) PruneRuns() int {
 	}
 	return n
 }
+
+// PurgeHistory purges the tokens that ended more than TOKEN_HISTORY_RETENTION ago now, as the
+// background loop would, and returns how many.
+func (e *Env) PurgeHistory() int {
+	e.T.Helper()
+	n, err := e.Server.PurgeHistory(context.Background())
+	if err != nil {
+		e.T.Fatalf("purge token history: %v", err)
+	}
+	return n
+}

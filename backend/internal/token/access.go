@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/codemetrics/codemetrics/backend/internal/apperr"
 )
@@ -17,7 +18,22 @@ import (
 type Access struct {
 	claims *Claims
 	user   *userSnapshot
+	// ends is when a rotated token's grace period ends (zero for any other token).
+	ends time.Time
 }
+
+// StopsAt is the moment the token stops working as this instance knows now: its expiry, or
+// the end of its grace period once it was rotated. No database statement.
+func (a Access) StopsAt() time.Time {
+	exp := a.claims.ExpiresAt.Time
+	if !a.ends.IsZero() && a.ends.Before(exp) {
+		return a.ends
+	}
+	return exp
+}
+
+// GraceEndsAt is when the token's grace period ends, if it was rotated (zero otherwise).
+func (a Access) GraceEndsAt() time.Time { return a.ends }
 
 // userSnapshot is one version of a service user as the request path reads it: never changed
 // once published, so a request sees one consistent version.

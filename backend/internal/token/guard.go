@@ -45,8 +45,10 @@ type Guard struct {
 	recheck  time.Duration
 
 	verified *lru.Cache[string, *verifiedToken]
-	// revoked holds id -> expiry (unix seconds) of revoked, unexpired tokens. It is checked on
-	// every request and never evicted, so no cache order or race can let a revoked token by.
+	// revoked holds id -> ending of the unexpired tokens refused now (revoked, or rotated and
+	// past their grace period) or from a known moment on (rotated, in their grace period). It
+	// is checked on every request and never evicted, so no cache order or race can let a
+	// revoked token by.
 	revoked sync.Map
 
 	syncMu sync.Mutex // one Sync at a time; guards the fields up to syncedAt
@@ -74,6 +76,24 @@ type Guard struct {
 	// (its cursor is Sync's, under syncMu).
 	users users
 }
+
+// ending is what the guard knows of a token that stops working before its expiry.
+type ending struct {
+	expires int64 // unix seconds: the token's expiry, after which the entry can go
+	from    int64 // unix nanoseconds: refused from this moment on (0: at once, a revocation)
+	rotated bool  // the end of a rotation's grace period, not a revocation
+}
+
+// earlier reports whether e refuses the token before o does (a revocation before a grace end
+// at the same moment), so that no late or stale news can make a token live longer.
+func (e ending) earlier(o ending) bool {
+	return e.from < o.from || (e.from == o.from && o.rotated && !e.rotated)
+}
+
+var (
+	errRevoked = apperr.New(apperr.TokenRevoked, "the token has been revoked")
+	errRotated = apperr.New(apperr.TokenRotated, "the token was rotated and its grace period has ended: use its successor")
+)
 
 type verifiedToken struct {
 	claims    *Claims
@@ -143,8 +163,8 @@ func (g *Guard) VerifyAccess(ctx context.Context, raw string) (*Claims, Access, 
 		if err := g.fresh(clock); err != nil {
 			return nil, Access{}, err
 		}
-		if g.isRevoked(c.ID) {
-			return nil, Access{}, apperr.New(apperr.TokenRevoked, "the token has been revoked")
+		if _, err := g.refusal(c.ID, now); err != nil {
+			return nil, Access{}, err
 		}
 		if v, err = g.lookup(ctx, c, now); err != nil {
 			return nil, Access{}, err
@@ -156,8 +176,9 @@ func (g *Guard) VerifyAccess(ctx context.Context, raw string) (*Claims, Access, 
 	if !now.Before(v.expiry()) {
 		return nil, Access{}, apperr.New(apperr.TokenExpired, "the token has expired: ask an administrator for a new one")
 	}
-	if g.isRevoked(v.claims.ID) {
-		return nil, Access{}, apperr.New(apperr.TokenRevoked, "the token has been revoked")
+	ends, err := g.refusal(v.claims.ID, now)
+	if err != nil {
+		return nil, Access{}, err
 	}
 	if cached {
 		if err := g.recheckIfDue(ctx, v, now); err != nil {
@@ -168,6 +189,7 @@ func (g *Guard) VerifyAccess(ctx context.Context, raw string) (*Claims, Access, 
 	if err != nil {
 		return nil, Access{}, err
 	}
+	acc.ends = ends
 	g.touch(v, now)
 	return v.claims, acc, nil
 }
@@ -192,7 +214,12 @@ func (g *Guard) lookup(ctx context.Context, c *Claims, now time.Time) (*verified
 		return nil, apperr.Wrap(err, apperr.DatabaseUnavailable, "the token cannot be checked right now: the database is unreachable; try again shortly")
 	case t.RevokedAt != nil:
 		g.MarkRevoked(t.ID, t.ExpiresAt)
-		return nil, apperr.New(apperr.TokenRevoked, "the token has been revoked")
+		return nil, errRevoked
+	case t.GraceEndsAt != nil:
+		g.MarkEnding(t.ID, t.ExpiresAt, *t.GraceEndsAt)
+		if !now.Before(*t.GraceEndsAt) {
+			return nil, errRotated
+		}
 	}
 	// The parser allows clock-skew leeway on exp; expiry itself is exact, whichever of the
 	// claim and the row comes first (they agree for tokens we issued).
@@ -245,7 +272,12 @@ func (g *Guard) recheckIfDue(ctx context.Context, v *verifiedToken, now time.Tim
 		return nil
 	case t.RevokedAt != nil:
 		g.MarkRevoked(t.ID, t.ExpiresAt)
-		return apperr.New(apperr.TokenRevoked, "the token has been revoked")
+		return errRevoked
+	case t.GraceEndsAt != nil:
+		g.MarkEnding(t.ID, t.ExpiresAt, *t.GraceEndsAt)
+		if !now.Before(*t.GraceEndsAt) {
+			return errRotated
+		}
 	}
 	if t.ExpiresAt.Before(v.expiry()) { // shortened by hand
 		v.expires.Store(t.ExpiresAt.UnixNano())
@@ -257,9 +289,22 @@ func (g *Guard) recheckIfDue(ctx context.Context, v *verifiedToken, now time.Tim
 	return nil
 }
 
-func (g *Guard) isRevoked(id string) bool {
-	_, ok := g.revoked.Load(id)
-	return ok
+// refusal refuses a token revoked, or rotated and past its grace period, at now; for a rotated
+// token in its grace period it returns when that ends (zero for any other token). One map
+// read: no database statement.
+func (g *Guard) refusal(id string, now time.Time) (ends time.Time, err error) {
+	v, ok := g.revoked.Load(id)
+	if !ok {
+		return time.Time{}, nil
+	}
+	e := v.(ending)
+	switch {
+	case now.UnixNano() < e.from:
+		return time.Unix(0, e.from), nil
+	case e.rotated:
+		return time.Time{}, errRotated
+	}
+	return time.Time{}, errRevoked
 }
 
 // fresh fails when the feed was last read more than MaxStaleness ago, and also when the clock
@@ -277,7 +322,32 @@ func (g *Guard) Fresh() bool { return g.fresh(g.now()) == nil }
 
 // MarkRevoked makes this instance refuse the token at once.
 func (g *Guard) MarkRevoked(id string, expires time.Time) {
-	g.revoked.Store(id, expires.Unix())
+	g.mark(id, ending{expires: expires.Unix()})
+}
+
+// MarkEnding makes this instance refuse the rotated token from the end of its grace period on
+// (token_rotated), unless it already refuses it earlier.
+func (g *Guard) MarkEnding(id string, expires, graceEnds time.Time) {
+	g.mark(id, ending{expires: expires.Unix(), from: max(graceEnds.UnixNano(), 1), rotated: true})
+}
+
+// mark records e for id unless what is recorded already refuses the token no later.
+func (g *Guard) mark(id string, e ending) {
+	for {
+		old, loaded := g.revoked.LoadOrStore(id, e)
+		if !loaded || !e.earlier(old.(ending)) || g.revoked.CompareAndSwap(id, old, e) {
+			return
+		}
+	}
+}
+
+// markEntry records what a feed entry says of its token.
+func (g *Guard) markEntry(r Revocation) {
+	if r.rotation() {
+		g.MarkEnding(r.TokenID, r.ExpiresAt, r.EndsAt)
+		return
+	}
+	g.MarkRevoked(r.TokenID, r.ExpiresAt)
 }
 
 // Sync reads the revocation feed once: every revocation committed since the last read (and the
@@ -304,7 +374,7 @@ func (g *Guard) Sync(ctx context.Context) error {
 	}
 	// Expired tokens are refused on their expiry; their revocation entries can go.
 	g.revoked.Range(func(k, v any) bool {
-		if v.(int64) <= now.Unix() {
+		if v.(ending).expires <= now.Unix() {
 			g.revoked.Delete(k)
 		}
 		return true
@@ -325,15 +395,23 @@ func (g *Guard) read(ctx context.Context, now time.Time) error {
 		g.users.counter, g.users.counterRead = page.UserCounter, true
 		entries := page.Entries
 		if g.cursor.Seq > 0 {
-			if page.Counter < g.cursor.Seq || len(entries) == 0 || !entries[0].same(g.cursor) {
+			switch {
+			case page.Counter < g.cursor.Seq:
+				g.feedReplaced(page)
+				return g.readFromStart(ctx, now)
+			case len(entries) > 0 && entries[0].same(g.cursor):
+				entries = entries[1:]
+			case g.cursor.movedIn(entries):
+				// The cursor was a rotation whose grace period was then ended by a revocation:
+				// its entry moved on to the revocation's number, read below.
+			default:
 				g.feedReplaced(page)
 				return g.readFromStart(ctx, now)
 			}
-			entries = entries[1:]
 		}
 		for _, r := range entries {
 			if now.Before(r.ExpiresAt) {
-				g.MarkRevoked(r.TokenID, r.ExpiresAt)
+				g.markEntry(r)
 			}
 			g.cursor = r
 		}
@@ -377,7 +455,7 @@ func (g *Guard) readFromStart(ctx context.Context, now time.Time) error {
 		}
 		var lost []string
 		g.revoked.Range(func(k, v any) bool {
-			if id := k.(string); !inDB[id] && v.(int64) > now.Unix() {
+			if id := k.(string); !inDB[id] && v.(ending).expires > now.Unix() {
 				lost = append(lost, id)
 			}
 			return true
@@ -391,7 +469,7 @@ func (g *Guard) readFromStart(ctx context.Context, now time.Time) error {
 	}
 	for _, r := range live {
 		if now.Before(r.ExpiresAt) {
-			g.MarkRevoked(r.TokenID, r.ExpiresAt)
+			g.markEntry(r)
 		}
 	}
 	g.cursor, g.readAll, g.compare = last, false, false

@@ -20,10 +20,13 @@ import (
 const (
 	ScopeMetricsRead   = "metrics:read"
 	ScopePipelineWrite = "pipeline:write"
+	// ScopeTokensRotate lets a token rotate itself (POST /api/tokens/self/rotate): its
+	// successor has exactly its scopes, this one included.
+	ScopeTokensRotate = "tokens:rotate"
 )
 
 // KnownScopes lists every scope, in the order they are shown.
-var KnownScopes = []string{ScopeMetricsRead, ScopePipelineWrite}
+var KnownScopes = []string{ScopeMetricsRead, ScopePipelineWrite, ScopeTokensRotate}
 
 // DefaultScopes are given to a token created without scopes.
 var DefaultScopes = []string{ScopeMetricsRead}
@@ -35,6 +38,10 @@ const MaxSubjectLength = 100
 const (
 	ActionCreated = "token.created"
 	ActionRevoked = "token.revoked"
+	// ActionRotated is written with the successor's token.created, in the rotation's transaction.
+	ActionRotated = "token.rotated"
+	// ActionPurged is written once per purge batch of ended tokens (TOKEN_HISTORY_RETENTION).
+	ActionPurged = "token.history_purged"
 )
 
 // Token is the metadata of a service token. The token value itself is never kept.
@@ -53,10 +60,65 @@ type Token struct {
 	ServiceUserID int64
 	// RevocationReason is why it was revoked, "" when no reason was given.
 	RevocationReason string
+
+	// Description says what the token is for ("" without one).
+	Description string
+	// Replaces is the id of the token this one succeeded by rotation, "" for a token created.
+	Replaces string
+	// ReplacedBy is the id of this token's successor, "" until it is rotated.
+	ReplacedBy string
+	// GraceEndsAt is when a rotated token stops working: the end of its grace period.
+	GraceEndsAt *time.Time
 }
 
-// Active reports whether the token is neither revoked nor expired at now.
-func (t Token) Active(now time.Time) bool { return t.RevokedAt == nil && now.Before(t.ExpiresAt) }
+// Active reports whether the token is usable at now: neither revoked nor expired, and not past
+// the grace period of a rotation.
+func (t Token) Active(now time.Time) bool { return t.Status(now) == StatusActive || t.inGrace(now) }
+
+func (t Token) inGrace(now time.Time) bool {
+	return t.RevokedAt == nil && t.GraceEndsAt != nil && now.Before(*t.GraceEndsAt) && now.Before(t.ExpiresAt)
+}
+
+// StopsAt is the moment the token stops (or stopped) working: its expiry, the end of its grace
+// period, or its revocation, whichever comes first.
+func (t Token) StopsAt() time.Time {
+	end := t.ExpiresAt
+	if t.GraceEndsAt != nil && t.GraceEndsAt.Before(end) {
+		end = *t.GraceEndsAt
+	}
+	if t.RevokedAt != nil && t.RevokedAt.Before(end) {
+		end = *t.RevokedAt
+	}
+	return end
+}
+
+// Statuses of a token, as the list filters and shows them. One token has one status at a time:
+// revoked (by a person, also a rotated token whose grace period was ended early), else rotated
+// (it has a successor: in its grace period or past it), else expired, else active.
+const (
+	StatusActive  = "active"
+	StatusExpired = "expired"
+	StatusRevoked = "revoked"
+	StatusRotated = "rotated"
+	// StatusAll selects every status.
+	StatusAll = "all"
+)
+
+// Statuses lists the statuses a token can have, in the order they are shown.
+var Statuses = []string{StatusActive, StatusRotated, StatusExpired, StatusRevoked}
+
+// Status is the token's status at now.
+func (t Token) Status(now time.Time) string {
+	switch {
+	case t.RevokedAt != nil:
+		return StatusRevoked
+	case t.ReplacedBy != "":
+		return StatusRotated
+	case !now.Before(t.ExpiresAt):
+		return StatusExpired
+	}
+	return StatusActive
+}
 
 // Revocation is one entry of the revocation feed.
 type Revocation struct {
@@ -64,12 +126,31 @@ type Revocation struct {
 	TokenID   string
 	ExpiresAt time.Time
 	// RevokedAt tells an entry from one that took its place after a restore, even when the
-	// same token was revoked again and got the same sequence number.
+	// same token was revoked again and got the same sequence number. Zero for a rotation.
 	RevokedAt time.Time
+	// EndsAt is, for the entry of a rotation (RevokedAt zero), when the grace period ends: the
+	// token is refused from then on, on every instance, with no further entry.
+	EndsAt time.Time
 }
 
+// rotation reports whether the entry is a rotation's (refused from EndsAt) rather than a
+// revocation's (refused at once).
+func (r Revocation) rotation() bool { return r.RevokedAt.IsZero() && !r.EndsAt.IsZero() }
+
 func (r Revocation) same(o Revocation) bool {
-	return r.Seq == o.Seq && r.TokenID == o.TokenID && r.RevokedAt.Equal(o.RevokedAt)
+	return r.Seq == o.Seq && r.TokenID == o.TokenID && r.RevokedAt.Equal(o.RevokedAt) && r.EndsAt.Equal(o.EndsAt)
+}
+
+// movedIn reports whether the entry r, a rotation's, is found further on in entries as the
+// same token's revocation: ending a grace period early revokes the token, which gives its one
+// entry the revocation's number. Only a rotation's entry ever moves.
+func (r Revocation) movedIn(entries []Revocation) bool {
+	if !r.rotation() || (len(entries) > 0 && entries[0].Seq <= r.Seq) {
+		return false
+	}
+	return slices.ContainsFunc(entries, func(e Revocation) bool {
+		return e.TokenID == r.TokenID && e.Seq > r.Seq && !e.RevokedAt.IsZero()
+	})
 }
 
 // FeedPage is one read of the revocation feed.
@@ -89,9 +170,12 @@ const (
 	SortExpiring = "expires" // soonest expiry first
 )
 
-// ListQuery selects active tokens. Limit 0 means all; After continues a page.
+// ListQuery selects tokens. Limit 0 means all; After continues a page.
 type ListQuery struct {
 	Now time.Time
+	// Statuses keeps the tokens with one of these statuses at Now; nil (or empty) keeps the
+	// active ones, as the list always did.
+	Statuses []string
 	// Subject keeps tokens whose subject contains it, ignoring case.
 	Subject string
 	Sort    string
@@ -125,9 +209,27 @@ type Store interface {
 	RevokeToken(ctx context.Context, id string, at time.Time, by, reason string, event func(Token) audit.Event) (Token, error)
 	// GetToken returns a token whatever its state; NotFound when there is none.
 	GetToken(ctx context.Context, id string) (Token, error)
-	ListActiveTokens(ctx context.Context, q ListQuery) ([]Token, error)
-	// CountActiveTokens counts what ListActiveTokens would return without a limit.
-	CountActiveTokens(ctx context.Context, q ListQuery) (int64, error)
+	// ListTokens returns the tokens q selects (its statuses at q.Now), in q's order.
+	ListTokens(ctx context.Context, q ListQuery) ([]Token, error)
+	// CountTokens counts what ListTokens would return without a limit.
+	CountTokens(ctx context.Context, q ListQuery) (int64, error)
+	// RotateToken rotates the active token id at at, in one transaction: it takes the next
+	// revocation sequence number, reads the token and its service user, calls rotate, marks the
+	// token replaced by the successor rotate made (its grace period ending at GraceEndsAt),
+	// stores the successor, the audit events and the token.rotated notification. Conflict
+	// (TokenAlreadyRotated, naming the successor) when the token already has one; NotFound when
+	// there is no active token with that id.
+	RotateToken(ctx context.Context, id string, at time.Time, rotate func(old Token, user ServiceUser) (Rotation, error)) (Rotation, error)
+	// PurgeEndedTokens deletes up to limit tokens that stopped working before before (expired,
+	// revoked, or past their grace period) and are past their expiry at now, with their
+	// notification events and deliveries, and stores the audit event made of the ids deleted,
+	// in one transaction. It never deletes the token holding the revocation feed's last entry
+	// (the feed's cursor). It returns the ids.
+	PurgeEndedTokens(ctx context.Context, now, before time.Time, limit int, event func(ids []string) audit.Event) ([]string, error)
+	// PurgeNotifications deletes up to limit notification deliveries that were delivered or
+	// failed before before, and the events (tests, or of tokens that no longer exist) left
+	// without a delivery; it returns how many deliveries it deleted.
+	PurgeNotifications(ctx context.Context, before time.Time, limit int) (int, error)
 	// RevocationsFrom returns, in one statement, the feed's counter and up to limit revocations
 	// with a sequence number of at least seq, in order.
 	RevocationsFrom(ctx context.Context, seq int64, limit int) (FeedPage, error)
@@ -139,18 +241,33 @@ type Store interface {
 	UserStore
 }
 
-// Service issues, lists and revokes service tokens.
+// Service issues, lists, rotates and revokes service tokens.
 type Service struct {
 	store Store
 	keys  *Keyring
 	guard *Guard
 	ttl   time.Duration
 	now   func() time.Time
+	// grace is the default grace period of a rotation; retention how long ended tokens stay.
+	grace, retention time.Duration
 }
 
 // NewService returns a token service. guard, when set, learns of revocations made here at once.
+// Rotations have a grace period of DefaultGracePeriod unless SetLifecycle says otherwise.
 func NewService(store Store, keys *Keyring, guard *Guard, ttl time.Duration, now func() time.Time) *Service {
-	return &Service{store: store, keys: keys, guard: guard, ttl: ttl, now: now}
+	return &Service{store: store, keys: keys, guard: guard, ttl: ttl, now: now, grace: DefaultGracePeriod, retention: DefaultHistoryRetention}
+}
+
+// SetLifecycle sets the default grace period of a rotation (ROTATION_GRACE_PERIOD; 0 ends the
+// old token at once) and how long ended tokens stay in the history (TOKEN_HISTORY_RETENTION);
+// a negative grace period or a retention that is not positive keeps the default.
+func (s *Service) SetLifecycle(grace, retention time.Duration) {
+	if grace >= 0 {
+		s.grace = grace
+	}
+	if retention > 0 {
+		s.retention = retention
+	}
 }
 
 // CreateRequest is what a caller asks for when creating a token.
@@ -169,6 +286,11 @@ type CreateRequest struct {
 	Audit audit.Context
 	// TTL overrides the configured lifetime when positive (the command line's --ttl).
 	TTL time.Duration
+	// ExpiresIn is the lifetime asked for ("30d", "2160h"; "" for SERVICE_TOKEN_TTL), which
+	// SERVICE_TOKEN_TTL bounds (the API's "expiresIn", the command line's --expires-in).
+	ExpiresIn string
+	// Description says what the token is for (up to MaxTokenDescriptionLength characters).
+	Description string
 }
 
 // Created is a newly issued token: the only time its value exists outside the caller.
@@ -203,6 +325,15 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (Created, error
 	ttl := s.ttl
 	if req.TTL > 0 {
 		ttl = req.TTL
+	}
+	if req.ExpiresIn != "" {
+		if ttl, err = s.lifetime(req.ExpiresIn); err != nil {
+			return Created{}, err
+		}
+	}
+	desc, err := NormalizeTokenDescription(req.Description)
+	if err != nil {
+		return Created{}, err
 	}
 	id, err := NewID()
 	if err != nil {
@@ -243,7 +374,7 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (Created, error
 		}
 		t := Token{
 			ID: id, Subject: subject, Scopes: scopes, ServiceUserID: u.ID,
-			CreatedAt: now, ExpiresAt: now.Add(ttl), CreatedBy: req.CreatedBy,
+			CreatedAt: now, ExpiresAt: now.Add(ttl), CreatedBy: req.CreatedBy, Description: desc,
 		}
 		value, err := s.keys.Sign(&Claims{
 			ID: id, Subject: subject, Issuer: s.keys.Issuer(), Audience: Audience,
@@ -254,8 +385,11 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (Created, error
 			return Issue{}, apperr.Wrap(err, apperr.Internal, "sign token")
 		}
 		is.Token = t
-		is.Events = append(is.Events, by.Event(now, ActionCreated, id,
-			map[string]any{"subject": subject, "scopes": scopes, "expires": t.ExpiresAt.Format(time.RFC3339)}))
+		details := map[string]any{"subject": subject, "scopes": scopes, "expires": t.ExpiresAt.Format(time.RFC3339)}
+		if desc != "" {
+			details["description"] = desc
+		}
+		is.Events = append(is.Events, by.Event(now, ActionCreated, id, details))
 		out = Created{Token: t, Value: value, NewUser: is.NewUser != nil}
 		return is, nil
 	})
@@ -267,25 +401,30 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (Created, error
 	return out, nil
 }
 
-// List returns active tokens as q asks (newest first by default).
+// List returns the tokens q selects (active ones by default), newest first by default.
 func (s *Service) List(ctx context.Context, q ListQuery) ([]Token, error) {
 	if err := s.checkList(&q); err != nil {
 		return nil, err
 	}
-	return s.store.ListActiveTokens(ctx, q)
+	return s.store.ListTokens(ctx, q)
 }
 
-// Count counts the active tokens q selects, ignoring its limit and cursor.
+// Count counts the tokens q selects, ignoring its limit and cursor.
 func (s *Service) Count(ctx context.Context, q ListQuery) (int64, error) {
 	if err := s.checkList(&q); err != nil {
 		return 0, err
 	}
 	q.After, q.Limit = nil, 0
-	return s.store.CountActiveTokens(ctx, q)
+	return s.store.CountTokens(ctx, q)
 }
 
 func (s *Service) checkList(q *ListQuery) error {
 	q.Now = s.now()
+	statuses, err := ParseStatuses(q.Statuses)
+	if err != nil {
+		return err
+	}
+	q.Statuses = statuses
 	switch q.Sort {
 	case "":
 		q.Sort = SortNewest

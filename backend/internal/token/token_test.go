@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -60,6 +61,8 @@ func (m *memStore) RevokeToken(_ context.Context, id string, at time.Time, by, r
 	t.RevokedAt, t.RevokedBy, t.RevocationReason = &at, by, reason
 	m.tokens[id] = t
 	m.seq++
+	// A token has one entry: revoking a rotated token moves its entry to the new number.
+	m.revs = slices.DeleteFunc(m.revs, func(r Revocation) bool { return r.TokenID == id })
 	m.revs = append(m.revs, Revocation{Seq: m.seq, TokenID: id, ExpiresAt: t.ExpiresAt, RevokedAt: at})
 	m.events = append(m.events, event(t))
 	return t, nil
@@ -79,9 +82,41 @@ func (m *memStore) GetToken(_ context.Context, id string) (Token, error) {
 	return t, nil
 }
 
-func (m *memStore) ListActiveTokens(context.Context, ListQuery) ([]Token, error) { return nil, nil }
+func (m *memStore) ListTokens(context.Context, ListQuery) ([]Token, error) { return nil, nil }
 
-func (m *memStore) CountActiveTokens(context.Context, ListQuery) (int64, error) { return 0, nil }
+func (m *memStore) CountTokens(context.Context, ListQuery) (int64, error) { return 0, nil }
+
+// RotateToken rotates as the database does: a successor, and the old token's entry in the feed
+// with the end of its grace period.
+func (m *memStore) RotateToken(_ context.Context, id string, at time.Time, rotate func(Token, ServiceUser) (Rotation, error)) (Rotation, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t, ok := m.tokens[id]
+	switch {
+	case !ok || !t.Active(at):
+		return Rotation{}, apperr.New(apperr.NotFound, "no active token")
+	case t.ReplacedBy != "":
+		return Rotation{}, apperr.New(apperr.TokenAlreadyRotated, "already rotated: its successor is %s", t.ReplacedBy)
+	}
+	rot, err := rotate(t, ServiceUser{ID: t.ServiceUserID, Name: t.Subject})
+	if err != nil {
+		return Rotation{}, err
+	}
+	ends := rot.GraceEndsAt
+	t.ReplacedBy, t.GraceEndsAt = rot.Successor.ID, &ends
+	m.tokens[id], m.tokens[rot.Successor.ID] = t, rot.Successor
+	m.seq++
+	m.revs = append(m.revs, Revocation{Seq: m.seq, TokenID: id, ExpiresAt: t.ExpiresAt, EndsAt: ends})
+	m.events = append(m.events, rot.Events...)
+	rot.Old = t
+	return rot, nil
+}
+
+func (m *memStore) PurgeEndedTokens(context.Context, time.Time, time.Time, int, func([]string) audit.Event) ([]string, error) {
+	return nil, nil
+}
+
+func (m *memStore) PurgeNotifications(context.Context, time.Time, int) (int, error) { return 0, nil }
 
 func (m *memStore) RevocationsFrom(_ context.Context, seq int64, limit int) (FeedPage, error) {
 	m.mu.Lock()

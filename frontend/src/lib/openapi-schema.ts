@@ -11,7 +11,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List active service tokens, newest first */
+        /** List service tokens (the active ones unless ?status= asks for the history), newest first */
         get: operations["listTokens"];
         put?: never;
         /** Create a service token (its value is returned once) */
@@ -32,7 +32,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke a token, at once and for good, optionally saying why */
+        /** Revoke a token, at once and for good, optionally saying why (a rotated token in its grace period: ends the grace period now) */
         delete: operations["revokeToken"];
         options?: never;
         head?: never;
@@ -50,6 +50,40 @@ export interface paths {
         get: operations["tokenSelf"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tokens/self/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The calling token (holding tokens:rotate) rotates itself: the same answer; the successor has exactly its scopes */
+        post: operations["rotateSelf"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tokens/{tokenId}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Rotate a token: issue its successor (same service user, scopes, description and lifetime); the old one works until its grace period ends */
+        post: operations["rotateToken"];
         delete?: never;
         options?: never;
         head?: never;
@@ -488,7 +522,7 @@ export interface components {
              * @description Why the request was refused, as a stable machine-readable name: go by it, not by detail, whose wording may change. Each code always comes with the same status (see the README's API section). A code named after its class (invalid, unauthorized, forbidden, not_found, conflict, …) is that class's generic one. The sign_in_*, id_token_invalid and idp_* codes name refusals of the HTML sign-in pages under /auth and appear in the server's log only.
              * @enum {string}
              */
-            code: "admin_required" | "ambiguous_json_key" | "auth_header_malformed" | "auth_header_repeated" | "conflict" | "credentials_missing" | "cross_origin" | "csrf_invalid" | "database_unavailable" | "feed_stale" | "forbidden" | "id_token_invalid" | "idp_claim_invalid" | "idp_claim_missing" | "idp_unavailable" | "internal" | "invalid" | "invalid_cursor" | "invalid_field" | "invalid_json" | "invalid_parameter" | "method_not_allowed" | "not_admin" | "not_found" | "notifications_not_configured" | "rate_limited" | "route_not_found" | "run_id_reused" | "scope_missing" | "scopes_too_wide" | "service_token_required" | "service_user_disabled" | "service_user_has_tokens" | "session_ended" | "session_required" | "sign_in_expired" | "sign_in_incomplete" | "sign_in_not_configured" | "sign_in_refused" | "sign_in_replayed" | "token_bad_signature" | "token_expired" | "token_invalid" | "token_malformed" | "token_not_yet_valid" | "token_revoked" | "token_unknown" | "token_wrong_audience" | "token_wrong_issuer" | "too_large" | "too_many_requests" | "unauthorized" | "unavailable" | "unknown_field" | "unknown_workload" | "unsupported_media_type" | "workload_forbidden" | "workloads_required" | "wrong_type";
+            code: "admin_required" | "ambiguous_json_key" | "auth_header_malformed" | "auth_header_repeated" | "conflict" | "credentials_missing" | "cross_origin" | "csrf_invalid" | "database_unavailable" | "feed_stale" | "forbidden" | "id_token_invalid" | "idp_claim_invalid" | "idp_claim_missing" | "idp_unavailable" | "internal" | "invalid" | "invalid_cursor" | "invalid_field" | "invalid_json" | "invalid_parameter" | "method_not_allowed" | "not_admin" | "not_found" | "notifications_not_configured" | "rate_limited" | "route_not_found" | "run_id_reused" | "scope_missing" | "scopes_too_wide" | "service_token_required" | "service_user_disabled" | "service_user_has_tokens" | "session_ended" | "session_required" | "sign_in_expired" | "sign_in_incomplete" | "sign_in_not_configured" | "sign_in_refused" | "sign_in_replayed" | "token_already_rotated" | "token_bad_signature" | "token_expired" | "token_invalid" | "token_malformed" | "token_not_yet_valid" | "token_revoked" | "token_rotated" | "token_unknown" | "token_wrong_audience" | "token_wrong_issuer" | "too_large" | "too_many_requests" | "unauthorized" | "unavailable" | "unknown_field" | "unknown_workload" | "unsupported_media_type" | "workload_forbidden" | "workloads_required" | "wrong_type";
             detail?: string;
             requestId?: string;
         };
@@ -499,9 +533,20 @@ export interface components {
             scopes?: components["schemas"]["Scope"][] | null;
             /** @description Only for a service user created by this request: its workloads, names or ["*"]. Default ["*"] for a read-only service user; required with pipeline:write (400 workloads_required). For an existing service user it may only repeat its workloads (change them with PATCH /api/service-users/{serviceUserId}). */
             workloads?: string[] | null;
+            /**
+             * @description The token's lifetime: whole days ("30d") or a Go duration ("2160h"), from one minute to SERVICE_TOKEN_TTL (its default when absent or null). Longer than SERVICE_TOKEN_TTL, shorter than a minute, or not a lifetime: 400 invalid_field, the detail saying the maximum.
+             * @example 30d
+             * @example 2160h
+             */
+            expiresIn?: string | null;
+            /** @description What the token is for, up to 500 characters of visible text on one line (trimmed); shown in the list and kept by a rotation's successor. */
+            description?: string | null;
         };
-        /** @enum {string} */
-        Scope: "metrics:read" | "pipeline:write";
+        /**
+         * @description metrics:read: queries, runs, configuration; pipeline:write: record runs; tokens:rotate: the token may rotate itself (POST /api/tokens/self/rotate), its successor holding exactly its scopes.
+         * @enum {string}
+         */
+        Scope: "metrics:read" | "pipeline:write" | "tokens:rotate";
         CreatedToken: {
             /** @description The token value. Shown once; never stored. */
             accessToken: string;
@@ -535,10 +580,28 @@ export interface components {
             scopes: components["schemas"]["Scope"][];
             /** @description The service user the token belongs to; `sub` is its name. */
             serviceUserId: number;
-            /** @description Who revoked the token; null while it is not revoked (the list shows active tokens). */
+            /** @description Who revoked the token; null unless it is revoked. */
             revokedBy: string | null;
-            /** @description Why, as given with `DELETE /api/tokens/{tokenId}?reason=`; null without a reason or while not revoked. */
+            /** @description Why, as given with `DELETE /api/tokens/{tokenId}?reason=`; null without a reason or unless revoked. */
             revocationReason: string | null;
+            /** @description What the token is for; "" without a description. */
+            description: string;
+            status: components["schemas"]["TokenStatus"];
+            /**
+             * Format: date-time
+             * @description When it was revoked; null unless revoked.
+             */
+            revoked: string | null;
+            /** @description The id of the token this one succeeded by rotation; null for a token created. */
+            replaces: string | null;
+            /** @description The id of this token's successor; null until it is rotated. */
+            replacedBy: string | null;
+            /**
+             * Format: date-time
+             * @description When the token stops (or stopped) working: its expiry, the end of its grace period once rotated, or its revocation, whichever comes first.
+             * @example 2024-01-15T10:30:00.000Z
+             */
+            ends: string;
         };
         TokenSelf: {
             tokenId: string;
@@ -557,6 +620,16 @@ export interface components {
             expires: string;
             /** Format: date-time */
             lastUsed: string | null;
+            description: string;
+            status: components["schemas"]["TokenStatus"];
+            /** @description The successor's id once the token was rotated (it then works until `ends`); null before. */
+            replacedBy: string | null;
+            /**
+             * Format: date-time
+             * @description When the token stops working: its expiry, or the end of its grace period once rotated; the moment CodeMetrics-Token-Expiration gives.
+             * @example 2024-01-15T10:30:00.000Z
+             */
+            ends: string;
         };
         Me: {
             email: string;
@@ -1005,6 +1078,40 @@ export interface components {
                 error?: string;
             }[];
         };
+        /**
+         * @description active: usable and not replaced; rotated: it has a successor (in its grace period it still works until `ends`, then it is refused with 401 token_rotated); expired: past its expiry; revoked: revoked by a person (also a rotated token whose grace period was ended early by revoking it, and the tokens of a deleted service user). One status at a time, in that order of precedence: revoked, rotated, expired, active.
+         * @enum {string}
+         */
+        TokenStatus: "active" | "rotated" | "expired" | "revoked";
+        RotateTokenRequest: {
+            /**
+             * @description How long the old token keeps working: a Go duration ("24h") or whole days ("2d"), from 0s (it stops at once) to 7d; default ROTATION_GRACE_PERIOD (24h). A grace period reaching past the old token's expiry ends at its expiry. Out of range or not a period: 400 invalid_field.
+             * @example 24h
+             * @example 2d
+             * @example 0s
+             */
+            gracePeriod?: string | null;
+        };
+        RotatedToken: {
+            /** @description The successor's value. Shown once; never stored. */
+            accessToken: string;
+            /** @description The successor's id. */
+            tokenId: string;
+            /**
+             * Format: date-time
+             * @description The successor's expiry: now plus the old token's lifetime (its expiry minus its issue time), at most SERVICE_TOKEN_TTL.
+             * @example 2024-01-15T10:30:00.000Z
+             */
+            expires: string;
+            /** @description The old token's id. */
+            replaces: string;
+            /**
+             * Format: date-time
+             * @description When the old token stops working: the end of the grace period (401 token_rotated from then on, on every instance).
+             * @example 2024-01-15T10:30:00.000Z
+             */
+            replacedTokenEnds: string;
+        };
     };
     responses: never;
     parameters: {
@@ -1019,7 +1126,7 @@ export interface components {
         Link: string;
         /** @description How many items the filter selects, on every page. */
         "X-Total-Count": number;
-        /** @description On every answer to a service token: the moment it stops working (its expiry), RFC 3339 in UTC, such as 2027-03-01T09:00:00Z. Read from the verified token, at no cost to the request. */
+        /** @description On every answer to a service token: the moment it stops working (its expiry, or once it was rotated the end of its grace period), RFC 3339 in UTC, such as 2027-03-01T09:00:00Z. Read from the verified token and the instance's revocation feed, at no cost to the request. */
         "CodeMetrics-Token-Expiration": string;
     };
     pathItems: never;
@@ -1029,6 +1136,8 @@ export interface operations {
     listTokens: {
         parameters: {
             query?: {
+                /** @description Which tokens: active (the default, as the docs' list), rotated, expired, revoked, or all; several may be given separated by commas (active,rotated: the usable ones and those in or past their grace period). Anything else is a 400 invalid_parameter. */
+                status?: string;
                 /** @description Only subjects containing this, ignoring case. */
                 subject?: string;
                 /** @description created (newest first, default) or expires (soonest first). */
@@ -1044,7 +1153,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Active tokens */
+            /** @description The tokens the filter selects */
             200: {
                 headers: {
                     "X-Total-Count": components["headers"]["X-Total-Count"];
@@ -1327,6 +1436,218 @@ export interface operations {
             503: {
                 headers: {
                     "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rotateSelf: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RotateTokenRequest"];
+            };
+        };
+        responses: {
+            /** @description Rotated: the successor's value, shown once, and when the old token stops working */
+            201: {
+                headers: {
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RotatedToken"];
+                };
+            };
+            /** @description gracePeriod is not a period, or is out of range (0s to 7d). */
+            400: {
+                headers: {
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, forged, expired or revoked credentials. */
+            401: {
+                headers: {
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Valid credentials without the right: a token without tokens:rotate (403 scope_missing), or a session (403 service_token_required: administrators use POST /api/tokens/{tokenId}/rotate). */
+            403: {
+                headers: {
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token already has a successor (409 token_already_rotated, the detail naming it): nothing was changed, so a retried rotation never ends the token the first one made; or its service user is disabled (409 conflict). */
+            409: {
+                headers: {
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 64 KiB. */
+            413: {
+                headers: {
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as application/json. */
+            415: {
+                headers: {
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable or the revocation feed is stale; retry. */
+            503: {
+                headers: {
+                    "CodeMetrics-Token-Expiration": components["headers"]["CodeMetrics-Token-Expiration"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rotateToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tokenId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RotateTokenRequest"];
+            };
+        };
+        responses: {
+            /** @description Rotated: the successor's value, shown once, and when the old token stops working */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RotatedToken"];
+                };
+            };
+            /** @description gracePeriod is not a period, or is out of range (0s to 7d). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, forged, expired or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Valid credentials without the right: a service token (only administrators rotate another token; a token rotates itself with POST /api/tokens/self/rotate), a missing CSRF token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No active token with that id (revoked, expired, past its grace period, or never issued): nothing to rotate. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token already has a successor (409 token_already_rotated, the detail naming it): nothing was changed, so a retried rotation never ends the token the first one made; or its service user is disabled (409 conflict). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 64 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable or the revocation feed is stale; retry. */
+            503: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

@@ -34,6 +34,12 @@ export function serviceToken(over: Partial<ServiceToken> = {}): ServiceToken {
     serviceUserId: 7,
     revokedBy: null,
     revocationReason: null,
+    description: '',
+    status: 'active',
+    revoked: null,
+    replaces: null,
+    replacedBy: null,
+    ends: '2099-01-01T00:00:00.000Z',
     ...over,
   }
 }
