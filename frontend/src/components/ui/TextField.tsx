@@ -1,7 +1,9 @@
 import { useId, type InputHTMLAttributes, type ReactNode } from 'react'
 
 interface TextFieldProps extends Omit<InputHTMLAttributes<HTMLInputElement>, 'id' | 'value' | 'onChange' | 'className'> {
-  label: ReactNode
+  label: string
+  /** Says "(optional)" after the label. */
+  optional?: boolean
   value: string
   onChange: (value: string) => void
   /** Why the value is not acceptable: shown under the field, which is marked invalid and described by it. */
@@ -21,6 +23,7 @@ interface TextFieldProps extends Omit<InputHTMLAttributes<HTMLInputElement>, 'id
 /** A labelled one-line text input with its error and hint, tied to it for screen readers. */
 export function TextField({
   label,
+  optional = false,
   value,
   onChange,
   error,
@@ -40,6 +43,7 @@ export function TextField({
     <div className={className}>
       <label htmlFor={inputId} className="block text-sm font-medium">
         {label}
+        {optional && <span className="muted font-normal"> (optional)</span>}
       </label>
       <input
         autoComplete="off"

@@ -6,7 +6,8 @@ import { Detail, Details } from '../../../components/ui/Details'
 import { Loaded } from '../../../components/ui/Loaded'
 import { RelativeTime } from '../../../components/ui/RelativeTime'
 import { formatDuration } from '../../../lib/time'
-import { useAdminAccess, useSystemConfig } from '../api/admin'
+import { useSystemConfig } from '../../../lib/systemConfig'
+import { useAdminAccess } from '../api/admin'
 import { LiveSessions } from './LiveSessions'
 
 function Card({ title, icon, children, wide }: { title: string; icon: ReactNode; children: ReactNode; wide?: boolean }) {
@@ -23,10 +24,19 @@ function Card({ title, icon, children, wide }: { title: string; icon: ReactNode;
 }
 
 /**
- * The Administration page: the portal's hub. The service token and service user counts come
- * from the tokens feature, so the app passes them in.
+ * The Administration page: the portal's hub. The service token and service user counts, and
+ * the tokens about to expire, come from the tokens feature, so the app passes them in.
  */
-export function AdminHub({ serviceTokenCount, serviceUserCount }: { serviceTokenCount: ReactNode; serviceUserCount: ReactNode }) {
+export function AdminHub({
+  serviceTokenCount,
+  serviceUserCount,
+  expiringTokens,
+}: {
+  serviceTokenCount: ReactNode
+  serviceUserCount: ReactNode
+  /** The tokens that expire within 30 days. */
+  expiringTokens?: ReactNode
+}) {
   return (
     <>
       <PageHeader
@@ -39,7 +49,7 @@ export function AdminHub({ serviceTokenCount, serviceUserCount }: { serviceToken
         }
       />
       <div className="grid gap-5 lg:grid-cols-2">
-        <ServiceTokensCard count={serviceTokenCount} />
+        <ServiceTokensCard count={serviceTokenCount} expiring={expiringTokens} />
         <ServiceUsersCard count={serviceUserCount} />
         <AuditLogCard />
         <NotificationsCard />
@@ -52,7 +62,7 @@ export function AdminHub({ serviceTokenCount, serviceUserCount }: { serviceToken
 
 const icon = 'size-5 text-blue-700 dark:text-blue-400'
 
-function ServiceTokensCard({ count }: { count: ReactNode }) {
+function ServiceTokensCard({ count, expiring }: { count: ReactNode; expiring: ReactNode }) {
   return (
     <Card title="Service Tokens" icon={<KeyRound aria-hidden="true" className={icon} />}>
       <p className="muted text-sm">
@@ -60,6 +70,7 @@ function ServiceTokensCard({ count }: { count: ReactNode }) {
         integrations: automated data analysis, CI/CD pipelines, external monitoring.
       </p>
       {count}
+      {expiring}
       <CardLink to="/admin/service-tokens" primary>Manage Service Tokens</CardLink>
     </Card>
   )

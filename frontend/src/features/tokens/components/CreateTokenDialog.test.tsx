@@ -226,4 +226,54 @@ describe('CreateTokenDialog', () => {
     fireEvent(dialog, new Event('cancel', { cancelable: true }))
     expect(screen.queryByLabelText('Subject')).not.toBeInTheDocument()
   })
+
+  it('offers the lifetimes up to SERVICE_TOKEN_TTL, and sends the one chosen with the description', async () => {
+    const requests = mockFetch({
+      'GET /api/system/config': () => jsonResponse(200, { serviceTokenTtlSeconds: 90 * 86_400, serviceTokenTtl: '90d' }),
+      'POST /api/tokens': created,
+    })
+    render(<Harness />)
+    const lifetime = screen.getByLabelText('Lifetime')
+    await waitFor(() => expect(within(lifetime).getByRole('option', { name: /90 days \(the longest/ })).toBeInTheDocument())
+    expect(within(lifetime).getAllByRole('option').map((o) => o.textContent)).toEqual([
+      '90 days (the longest, SERVICE_TOKEN_TTL)',
+      '30 days',
+      'Custom…',
+    ])
+    fireEvent.change(subjectField(), { target: { value: 'nightly' } })
+    fireEvent.change(lifetime, { target: { value: '30' } })
+    fireEvent.change(screen.getByLabelText(/^Description/), { target: { value: '  Nightly upload ' } })
+    fireEvent.click(screen.getByRole('button', { name: 'Create Token' }))
+    expect(await screen.findByLabelText('Service token')).toHaveValue(SECRET)
+    expect(await requests.find((r) => r.key === 'POST /api/tokens')?.request.json()).toEqual({
+      subject: 'nightly',
+      scopes: ['metrics:read'],
+      expiresIn: '30d',
+      description: 'Nightly upload',
+    })
+  })
+
+  it('refuses a custom lifetime longer than SERVICE_TOKEN_TTL before sending it, and sends one in hours', async () => {
+    const requests = mockFetch({
+      'GET /api/system/config': () => jsonResponse(200, { serviceTokenTtlSeconds: 30 * 86_400, serviceTokenTtl: '30d' }),
+      'POST /api/tokens': created,
+    })
+    render(<Harness />)
+    const lifetime = screen.getByLabelText('Lifetime')
+    await waitFor(() => expect(within(lifetime).getByRole('option', { name: /30 days \(the longest/ })).toBeInTheDocument())
+    fireEvent.change(subjectField(), { target: { value: 'nightly' } })
+    fireEvent.change(lifetime, { target: { value: 'custom' } })
+    fireEvent.change(screen.getByLabelText('Days'), { target: { value: '45' } })
+    fireEvent.click(screen.getByRole('button', { name: 'Create Token' }))
+    expect(screen.getByText(/longer than SERVICE_TOKEN_TTL: a token lives at most 30 days here/)).toBeVisible()
+    expect(screen.getByLabelText('Days')).toHaveFocus()
+    expect(requests.filter((r) => r.key === 'POST /api/tokens')).toEqual([])
+
+    fireEvent.change(screen.getByLabelText('Unit'), { target: { value: 'h' } })
+    fireEvent.change(screen.getByLabelText('Hours'), { target: { value: '12' } })
+    fireEvent.click(screen.getByRole('button', { name: 'Create Token' }))
+    expect(await screen.findByLabelText('Service token')).toHaveValue(SECRET)
+    expect(await requests.find((r) => r.key === 'POST /api/tokens')?.request.json()).toMatchObject({ expiresIn: '12h' })
+  })
+
 })

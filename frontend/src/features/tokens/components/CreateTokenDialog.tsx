@@ -2,16 +2,19 @@ import { useId, useState, type FormEvent } from 'react'
 import { useQuery, useQueryClient } from '@tanstack/react-query'
 import { Link } from 'react-router'
 import { Alert } from '../../../components/ui/Alert'
-import { CopyButton } from '../../../components/ui/CopyButton'
 import { Dialog } from '../../../components/ui/Dialog'
 import { DialogFooter } from '../../../components/ui/DialogFooter'
 import { RelativeTime } from '../../../components/ui/RelativeTime'
 import { TextField } from '../../../components/ui/TextField'
 import { errorMessage } from '../../../lib/api'
 import { useDebouncedValue } from '../../../lib/useDebouncedValue'
+import { useSystemConfig } from '../../../lib/systemConfig'
 import { describeWorkloads, serviceUserByNameQuery, serviceUserKeys, type ServiceUser } from '../api/serviceUsers'
-import { createToken, validateSubject, type CreatedToken, type Scope } from '../api/tokens'
+import { checkDescription, createToken, validateSubject, type CreatedToken, type Scope } from '../api/tokens'
+import { DescriptionField } from './DescriptionField'
+import { DEFAULT_LIFETIME, LifetimeField, readLifetime, type LifetimeValue } from './LifetimeField'
 import { ScopesField } from './ScopesField'
+import { TokenReveal } from './TokenReveal'
 import { WorkloadsField, readWorkloads, type WorkloadsValue } from './WorkloadsField'
 
 interface CreateTokenDialogProps {
@@ -65,8 +68,15 @@ function CreateTokenForm({
   const [workloads, setWorkloads] = useState<WorkloadsValue>({ mode: 'list', text: '' })
   const [fieldError, setFieldError] = useState<string>()
   const [workloadsError, setWorkloadsError] = useState<string>()
+  const [lifetime, setLifetime] = useState<LifetimeValue>(DEFAULT_LIFETIME)
+  const [lifetimeError, setLifetimeError] = useState<string>()
+  const [description, setDescription] = useState('')
+  const [descriptionError, setDescriptionError] = useState<string>()
   const [serverError, setServerError] = useState<string>()
   const [submitting, setSubmitting] = useState(false)
+  const ttlSeconds = useSystemConfig().data?.serviceTokenTtlSeconds
+  const lifetimeId = useId()
+  const descriptionId = useId()
   const queryClient = useQueryClient()
   const subjectId = useId()
   const workloadsId = useId()
@@ -92,6 +102,14 @@ function CreateTokenForm({
       document.getElementById(subjectId)?.focus()
       return
     }
+    const life = readLifetime(lifetime, ttlSeconds)
+    setLifetimeError('error' in life ? life.error : undefined)
+    const descriptionProblem = checkDescription(description)
+    setDescriptionError(descriptionProblem)
+    if ('error' in life || descriptionProblem) {
+      document.getElementById('error' in life ? lifetimeId : descriptionId)?.focus()
+      return
+    }
     if (scopes.length === 0) {
       setServerError('Choose at least one scope.')
       return
@@ -113,7 +131,7 @@ function CreateTokenForm({
           send = read.workloads
         }
       }
-      const token = await createToken(name, scopes, send)
+      const token = await createToken(name, scopes, send, { expiresIn: life.expiresIn, description: description.trim() })
       // The token may have created its service user: what is known of service users is stale.
       void queryClient.invalidateQueries({ queryKey: serviceUserKeys.all })
       onCreated({ ...token, subject: name })
@@ -158,6 +176,29 @@ function CreateTokenForm({
         value={scopes}
         held={serviceUser?.scopes}
         onToggle={(scope, on) => setScopes((current) => (on ? [...current, scope] : current.filter((s) => s !== scope)))}
+      />
+
+      <LifetimeField
+        value={lifetime}
+        onChange={(value) => {
+          setLifetime(value)
+          if (lifetimeError) {
+            const read = readLifetime(value, ttlSeconds)
+            setLifetimeError('error' in read ? read.error : undefined)
+          }
+        }}
+        ttlSeconds={ttlSeconds}
+        error={lifetimeError}
+        amountId={lifetimeId}
+      />
+
+      <DescriptionField
+        id={descriptionId}
+        value={description}
+        onChange={setDescription}
+        error={descriptionError}
+        hint="Where it is used and what for: shown in the list, kept when the token is rotated."
+        placeholder="e.g. Nightly coverage upload from the main branch"
       />
 
       {askWorkloads && (
@@ -220,56 +261,12 @@ function SubjectOwner({ name, existing }: { name: string; existing: ServiceUser 
 }
 
 function TokenCreated({ token, onDone }: { token: CreatedToken & { subject: string }; onDone: () => void }) {
-  const valueId = useId()
-  const curl = `curl -H "Authorization: Bearer $CODEMETRICS_TOKEN" \\\n     ${window.location.origin}/api/system/config`
-
   return (
-    <div className="space-y-5">
-      <p className="text-sm">
+    <TokenReveal value={token.accessToken} onDone={onDone}>
+      <p>
         The token for <strong className="break-all">{token.subject}</strong> was created. It expires{' '}
         <RelativeTime value={token.expires} />.
       </p>
-
-      <Alert tone="warning" title="This token is shown only once">
-        <ul className="list-disc space-y-0.5 pl-4">
-          <li>Copy it now: it cannot be retrieved again, not even by an administrator.</li>
-          <li>Store it securely, in a secret manager or an environment variable.</li>
-          <li>Never commit it to a source code repository or paste it into tickets or chats.</li>
-        </ul>
-      </Alert>
-
-      <div className="space-y-2">
-        <label htmlFor={valueId} className="block text-sm font-medium">
-          Service token
-        </label>
-        <textarea
-          id={valueId}
-          readOnly
-          rows={3}
-          value={token.accessToken}
-          onFocus={(e) => e.currentTarget.select()}
-          className="field-input resize-none font-mono text-xs break-all"
-          spellCheck={false}
-        />
-        <CopyButton text={() => token.accessToken} label="Copy token" className="btn-primary" />
-      </div>
-
-      <div className="space-y-2">
-        <h3 className="text-sm font-medium">Try it</h3>
-        <p className="muted text-xs">
-          With the token in the <code className="font-mono">CODEMETRICS_TOKEN</code> environment variable:
-        </p>
-        <pre className="code-block">
-          <code>{curl}</code>
-        </pre>
-        <CopyButton text={() => curl} label="Copy example" />
-      </div>
-
-      <DialogFooter>
-        <button type="button" className="btn-secondary" onClick={onDone}>
-          Done
-        </button>
-      </DialogFooter>
-    </div>
+    </TokenReveal>
   )
 }

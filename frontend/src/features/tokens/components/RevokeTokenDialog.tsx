@@ -1,10 +1,17 @@
+import { useState } from 'react'
 import { Trash2 } from 'lucide-react'
 import { Alert } from '../../../components/ui/Alert'
 import { ConfirmDialog } from '../../../components/ui/ConfirmDialog'
-import { Detail, Details } from '../../../components/ui/Details'
+import { Detail } from '../../../components/ui/Details'
 import { RelativeTime } from '../../../components/ui/RelativeTime'
+import { TextField } from '../../../components/ui/TextField'
 import { goneAlready } from '../../../lib/api'
+import { exactTime } from '../../../lib/time'
 import { revokeToken, type ServiceToken } from '../api/tokens'
+import { TokenSummary } from './TokenSummary'
+
+/** The longest reason the server keeps (DELETE /api/tokens/{id}?reason=). */
+const MAX_REASON = 200
 
 interface RevokeTokenDialogProps {
   token: ServiceToken
@@ -15,13 +22,15 @@ interface RevokeTokenDialogProps {
 
 /** Confirms a revocation: what the token is, and what stops working when it goes. */
 export function RevokeTokenDialog({ token, onClose, onRevoked }: RevokeTokenDialogProps) {
+  const [reason, setReason] = useState('')
+  const replaced = token.status === 'rotated'
   return (
     <ConfirmDialog
       title="Revoke service token"
       size="lg"
       onClose={onClose}
       onConfirm={async () => {
-        await revokeToken(token.tokenId).catch(goneAlready)
+        await revokeToken(token.tokenId, reason.trim()).catch(goneAlready)
         onRevoked(token)
       }}
       icon={Trash2}
@@ -29,13 +38,7 @@ export function RevokeTokenDialog({ token, onClose, onRevoked }: RevokeTokenDial
       busyLabel="Revoking…"
       failure="The token was not revoked"
     >
-      <Details>
-        <Detail label="Subject" className="font-medium break-all">
-          {token.sub}
-        </Detail>
-        <Detail label="Token ID" className="font-mono text-xs break-all">
-          {token.tokenId}
-        </Detail>
+      <TokenSummary token={token}>
         <Detail label="Created">
           <RelativeTime value={token.created} />
         </Detail>
@@ -49,7 +52,7 @@ export function RevokeTokenDialog({ token, onClose, onRevoked }: RevokeTokenDial
         <Detail label="Scopes" className="font-mono text-xs">
           {token.scopes.join(', ') || '—'}
         </Detail>
-      </Details>
+      </TokenSummary>
 
       <Alert tone="error" title="Revocation is immediate and cannot be undone">
         <p>
@@ -72,6 +75,24 @@ export function RevokeTokenDialog({ token, onClose, onRevoked }: RevokeTokenDial
           </p>
         )}
       </div>
+
+      {replaced && (
+        <Alert tone="info">
+          <p>
+            It was rotated and would keep working until {exactTime(token.ends)}: revoking it ends that grace period
+            now. Its successor is not affected.
+          </p>
+        </Alert>
+      )}
+
+      <TextField
+        label="Reason"
+        optional
+        value={reason}
+        onChange={setReason}
+        maxLength={MAX_REASON}
+        hint="Kept with the token, in the audit log and in the notification: “leaked in a build log”, “pipeline retired”."
+      />
     </ConfirmDialog>
   )
 }

@@ -11,11 +11,10 @@ import {
   type ServiceUser,
   type ServiceUserFields,
 } from '../api/serviceUsers'
-import { validateServiceUserName, type Scope } from '../api/tokens'
+import { checkDescription, validateServiceUserName, type Scope } from '../api/tokens'
+import { DescriptionField } from './DescriptionField'
 import { ScopesField } from './ScopesField'
 import { WorkloadsField, readWorkloads, workloadsValue, type WorkloadsValue } from './WorkloadsField'
-
-const MAX_DESCRIPTION = 500
 
 interface ServiceUserFormDialogProps {
   /** The service user to edit; without one, the dialog creates a service user. */
@@ -66,10 +65,7 @@ export function ServiceUserFormDialog({ user, onClose, onSaved }: ServiceUserFor
     event.preventDefault()
     setServerError(undefined)
     const nameProblem = user ? undefined : validateServiceUserName(name)
-    const descriptionProblem =
-      [...description.trim()].length > MAX_DESCRIPTION
-        ? `The description is too long: ${[...description.trim()].length} characters, at most ${MAX_DESCRIPTION}.`
-        : undefined
+    const descriptionProblem = checkDescription(description)
     const workloadsProblem = 'error' in read ? read.error : undefined
     setNameError(nameProblem)
     setDescriptionError(descriptionProblem)
@@ -122,14 +118,9 @@ export function ServiceUserFormDialog({ user, onClose, onSaved }: ServiceUserFor
           />
         )}
 
-        <TextField
+        <DescriptionField
           id={descriptionId}
-          data-autofocus={user ? true : undefined}
-          label={
-            <>
-              Description <span className="muted font-normal">(optional)</span>
-            </>
-          }
+          startsHere={!!user}
           value={description}
           onChange={setDescription}
           error={descriptionError}

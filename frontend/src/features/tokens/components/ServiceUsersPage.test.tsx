@@ -1,9 +1,8 @@
 import { fireEvent, screen, waitFor, within } from '@testing-library/react'
 import { MemoryRouter, Route, Routes } from 'react-router'
 import { describe, expect, it } from 'vitest'
-import { jsonResponse, mockFetch, problem, type RecordedRequest } from '../../../test/http'
+import { jsonResponse, mockFetch, problem, type RecordedRequest, listResponse } from '../../../test/http'
 import { renderWithQuery } from '../../../test/render'
-import type { ServiceUser } from '../api/serviceUsers'
 import { serviceUser } from '../testing/fixtures'
 import { ServiceUsersPage } from './ServiceUsersPage'
 
@@ -11,13 +10,7 @@ const user = serviceUser
 
 const LIST = 'GET /api/service-users?limit=50'
 
-function list(users: ServiceUser[]) {
-  return () =>
-    new Response(JSON.stringify(users), {
-      status: 200,
-      headers: { 'Content-Type': 'application/json', 'X-Total-Count': String(users.length) },
-    })
-}
+const list = listResponse
 
 function renderPage() {
   return renderWithQuery(

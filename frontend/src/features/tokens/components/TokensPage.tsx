@@ -9,7 +9,15 @@ import { SearchField } from '../../../components/ui/SearchField'
 import { SelectField } from '../../../components/ui/SelectField'
 import { useSearchParam, useUrlFilter } from '../../../lib/useSearchParam'
 import { useNow } from '../../../lib/useNow'
-import { removeTokenFromCache, tokenKeys, useTokens, type TokenSort } from '../api/tokens'
+import {
+  STATUS_FILTERS,
+  removeTokenFromCache,
+  statusFilter,
+  tokenKeys,
+  useReplacedTokens,
+  useTokens,
+  type TokenSort,
+} from '../api/tokens'
 import { ApiUsageHint } from './ApiUsageHint'
 import { CreateTokenDialog } from './CreateTokenDialog'
 import { TokensTable } from './TokensTable'
@@ -20,22 +28,30 @@ const SORTS = [
   { value: 'expires', label: 'Expiring soonest' },
 ] as const
 
-/** Admin > Service Tokens: the active tokens, create, revoke. */
+/** Admin > Service Tokens: the active tokens (or the history), create, rotate, revoke. */
 export function TokensPage() {
   const filter = useUrlFilter('subject')
   const subject = filter.applied
   const [sortParam, setSort] = useSearchParam('sort')
   const sort: TokenSort = sortParam === 'expires' ? 'expires' : 'created'
+  const [statusParam, setStatus] = useSearchParam('status')
+  const status = statusFilter(statusParam)
   const [creating, setCreating] = useState(false)
   const [notice, setNotice] = useState('')
   const queryClient = useQueryClient()
   const now = useNow()
 
-  const query = useTokens(subject, sort)
+  const query = useTokens(subject, sort, status)
+  // The active list shows above it the rotated tokens still in their grace period.
+  const replaced = useReplacedTokens(subject, status === 'active')
   const actions = useTokenActions({
     onNotice: setNotice,
-    onChanged: (token) => removeTokenFromCache(queryClient, token.tokenId),
+    onChanged: (token, action) => {
+      if (action === 'revoke') removeTokenFromCache(queryClient, token.tokenId)
+      void queryClient.invalidateQueries({ queryKey: tokenKeys.all })
+    },
   })
+  const label = STATUS_FILTERS.find((s) => s.value === status)!.label.toLowerCase()
   const createButton = (
     <button type="button" className="btn-primary" onClick={() => setCreating(true)}>
       <Plus aria-hidden="true" className="size-4" />
@@ -81,6 +97,12 @@ export function TokensPage() {
           onChange={(value) => setSort(value === 'expires' ? 'expires' : '')}
           options={SORTS}
         />
+        <SelectField
+          label="Status"
+          value={status}
+          onChange={(value) => setStatus(value === 'active' ? '' : value)}
+          options={STATUS_FILTERS}
+        />
       </div>
 
       <PagedList
@@ -90,7 +112,12 @@ export function TokensPage() {
         noun={['token', 'tokens']}
         empty={
           <EmptyState icon={KeyRound}>
-            {subject ? (
+            {status !== 'active' ? (
+              <p className="font-medium">
+                {status === 'all' ? 'No token' : `No ${label} token`}
+                {subject ? `’s subject contains “${subject}”` : ' yet'}.
+              </p>
+            ) : subject ? (
               <p className="font-medium">No active token's subject contains “{subject}”.</p>
             ) : (
               <>
@@ -102,7 +129,14 @@ export function TokensPage() {
           </EmptyState>
         }
       >
-        {(tokens) => <TokensTable tokens={tokens} now={now} onAction={actions.onAction} />}
+        {(tokens) => (
+          <TokensTable
+            tokens={status === 'active' ? [...(replaced.data ?? []), ...tokens] : tokens}
+            now={now}
+            onAction={actions.onAction}
+            caption={status === 'active' ? 'Active service tokens' : status === 'all' ? 'Service tokens' : `Service tokens: ${label}`}
+          />
+        )}
       </PagedList>
 
       <div className="mt-8">

@@ -1,5 +1,5 @@
 import { memo } from 'react'
-import { Trash2 } from 'lucide-react'
+import { RefreshCw, Trash2 } from 'lucide-react'
 import { Link } from 'react-router'
 import { DataTable, LastUsed, cell } from '../../../components/ui/DataTable'
 import { IconButton } from '../../../components/ui/IconButton'
@@ -7,6 +7,7 @@ import { RelativeTime } from '../../../components/ui/RelativeTime'
 import { expiryStatus } from '../../../lib/time'
 import type { ServiceToken } from '../api/tokens'
 import { ExpiryBadge } from './ExpiryBadge'
+import { TokenStatusCell, inGrace } from './TokenStatusCell'
 import type { TokenAction } from './useTokenActions'
 
 interface TokensTableProps {
@@ -15,14 +16,29 @@ interface TokensTableProps {
   onAction: (token: ServiceToken, action: TokenAction) => void
   /** Link each subject to its service user's page (off on that page itself). */
   linkSubjects?: boolean
+  /** Read by screen readers: which tokens these are. */
+  caption?: string
 }
 
-const columns = ['Subject', 'Created', 'Expires', 'Created By', 'Last Used', { label: 'Actions', align: 'right' }] as const
+const columns = [
+  'Subject',
+  'Description',
+  'Status',
+  'Created',
+  'Expires',
+  'Created By',
+  'Last Used',
+  { label: 'Actions', align: 'right' },
+] as const
 
-/** The active tokens; rows expiring within 30 days are highlighted. */
-export function TokensTable({ tokens, now, onAction, linkSubjects = true }: TokensTableProps) {
+/**
+ * Tokens with their status; active ones expiring within 30 days are highlighted. An active
+ * token can be rotated and revoked; a replaced one, still in its grace period, revoked (which
+ * ends the grace early); an ended one is history.
+ */
+export function TokensTable({ tokens, now, onAction, linkSubjects = true, caption = 'Active service tokens' }: TokensTableProps) {
   return (
-    <DataTable caption="Active service tokens" columns={columns}>
+    <DataTable caption={caption} columns={columns}>
       {tokens.map((token) => (
         <TokenRow key={token.tokenId} token={token} now={now} onAction={onAction} linkSubjects={linkSubjects} />
       ))}
@@ -35,12 +51,16 @@ const TokenRow = memo(function TokenRow({
   now,
   onAction,
   linkSubjects,
-}: { token: ServiceToken } & Required<Omit<TokensTableProps, 'tokens'>>) {
-  const soon = expiryStatus(token.expires, now) !== 'ok'
+}: { token: ServiceToken } & Required<Omit<TokensTableProps, 'tokens' | 'caption'>>) {
+  const active = token.status === 'active'
+  const soon = active && expiryStatus(token.expires, now) !== 'ok'
+  const replaced = inGrace(token, now)
   return (
     <tr
       data-token-id={token.tokenId}
-      className={soon ? 'bg-amber-50 dark:bg-amber-400/10' : 'hover:bg-slate-50 dark:hover:bg-slate-800/50'}
+      className={
+        soon || replaced ? 'bg-amber-50 dark:bg-amber-400/10' : active ? 'hover:bg-slate-50 dark:hover:bg-slate-800/50' : 'bg-slate-50 dark:bg-slate-800/40'
+      }
     >
       <th scope="row" className={`${cell} max-w-xs text-left font-medium`}>
         {linkSubjects ? (
@@ -52,21 +72,30 @@ const TokenRow = memo(function TokenRow({
         )}
         <span className="muted block font-mono text-xs font-normal">{token.scopes.join(' ')}</span>
       </th>
+      <td className={`${cell} max-w-xs break-words`}>{token.description || <span className="muted">—</span>}</td>
+      <td className={`${cell} max-w-56`}>
+        <TokenStatusCell token={token} now={now} />
+      </td>
       <td className={`${cell} whitespace-nowrap`}>
         <RelativeTime value={token.created} now={now} />
       </td>
       <td className={`${cell} whitespace-nowrap`}>
         <div className="flex flex-col items-start gap-1">
           <RelativeTime value={token.expires} now={now} />
-          <ExpiryBadge expires={token.expires} now={now} />
+          {active && <ExpiryBadge expires={token.expires} now={now} />}
         </div>
       </td>
       <td className={`${cell} break-all`}>{token.createdBy}</td>
       <td className={`${cell} whitespace-nowrap`}>
         <LastUsed value={token.lastUsed} now={now} />
       </td>
-      <td className={`${cell} text-right`}>
-        <IconButton icon={Trash2} label={`Revoke ${token.sub}`} title="Revoke" onClick={() => onAction(token, 'revoke')} danger />
+      <td className={`${cell} text-right whitespace-nowrap`}>
+        {active && (
+          <IconButton icon={RefreshCw} label={`Rotate ${token.sub}`} title="Rotate" onClick={() => onAction(token, 'rotate')} />
+        )}
+        {(active || replaced) && (
+          <IconButton icon={Trash2} label={`Revoke ${token.sub}`} title="Revoke" onClick={() => onAction(token, 'revoke')} danger />
+        )}
       </td>
     </tr>
   )

@@ -1,9 +1,10 @@
 import { useCallback, useState, type ReactNode } from 'react'
 import type { ServiceToken } from '../api/tokens'
 import { RevokeTokenDialog } from './RevokeTokenDialog'
+import { RotateTokenDialog } from './RotateTokenDialog'
 
 /** What can be done to a token from its row. */
-export type TokenAction = 'revoke'
+export type TokenAction = 'revoke' | 'rotate'
 
 interface TokenActionsOptions {
   /** Says what was done, on the page. */
@@ -34,6 +35,18 @@ export function useTokenActions({ onNotice, onChanged }: TokenActionsOptions): {
           close()
           onChanged(token, 'revoke')
           onNotice(`Revoked the token for “${token.sub}”. Calls made with it now get 401 Unauthorized.`)
+        }}
+      />
+    )
+  } else if (acting?.action === 'rotate') {
+    // The dialog stays open on the new value until Done: the page refreshes behind it.
+    dialog = (
+      <RotateTokenDialog
+        token={acting.token}
+        onClose={close}
+        onRotated={({ subject }) => {
+          onChanged(acting.token, 'rotate')
+          onNotice(`Rotated the token for “${subject}”: the old one keeps working until its grace period ends.`)
         }}
       />
     )
