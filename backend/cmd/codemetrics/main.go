@@ -267,12 +267,7 @@ func tokens(ctx context.Context, args []string, getenv func(string) string, stdo
 			return err
 		}
 		if asJSON {
-			// The fields and spelling of POST /api/tokens' answer.
-			return writeJSON(stdout, struct {
-				AccessToken string    `json:"accessToken"`
-				TokenID     string    `json:"tokenId"`
-				Expires     time.Time `json:"expires"`
-			}{created.Value, created.Token.ID, created.Token.ExpiresAt.UTC()})
+			return writeJSON(stdout, issuedJSON{created.Value, created.Token.ID, created.Token.ExpiresAt.UTC()})
 		}
 		fmt.Fprintf(stderr, "Created token %s for %q, expiring %s. It is shown only once: store it in a secret manager now.\n",
 			created.Token.ID, created.Token.Subject, created.Token.ExpiresAt.Format(time.RFC3339))
@@ -313,12 +308,10 @@ func tokens(ctx context.Context, args []string, getenv func(string) string, stdo
 		if asJSON {
 			// The fields and spelling of POST /api/tokens/{id}/rotate's answer.
 			return writeJSON(stdout, struct {
-				AccessToken       string    `json:"accessToken"`
-				TokenID           string    `json:"tokenId"`
-				Expires           time.Time `json:"expires"`
+				issuedJSON
 				Replaces          string    `json:"replaces"`
 				ReplacedTokenEnds time.Time `json:"replacedTokenEnds"`
-			}{rot.Value, rot.Successor.ID, rot.Successor.ExpiresAt.UTC(), rot.Old.ID, rot.GraceEndsAt.UTC()})
+			}{issuedJSON{rot.Value, rot.Successor.ID, rot.Successor.ExpiresAt.UTC()}, rot.Old.ID, rot.GraceEndsAt.UTC()})
 		}
 		fmt.Fprintf(stderr, "Rotated token %s (%q) into %s, expiring %s. The old token works until %s (running servers refuse it from then on). The new value is shown only once: store it in a secret manager now.\n",
 			rot.Old.ID, rot.Old.Subject, rot.Successor.ID, rot.Successor.ExpiresAt.Format(time.RFC3339), rot.GraceEndsAt.Format(time.RFC3339))
@@ -343,6 +336,14 @@ func tokens(ctx context.Context, args []string, getenv func(string) string, stdo
 		fmt.Fprintf(stderr, "Revoked token %s (%q). Running servers refuse it within a second.\n", t.ID, t.Subject)
 	}
 	return nil
+}
+
+// issuedJSON is the fields and spelling of POST /api/tokens' answer, which a rotation's
+// answer extends.
+type issuedJSON struct {
+	AccessToken string    `json:"accessToken"`
+	TokenID     string    `json:"tokenId"`
+	Expires     time.Time `json:"expires"`
 }
 
 // writeJSON prints v as indented JSON.

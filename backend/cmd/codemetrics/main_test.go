@@ -165,18 +165,12 @@ func TestTokensJSON(t *testing.T) {
 		env := map[string]string{"DATABASE_DRIVER": db.Driver, "DATABASE_DSN": db.DSN, "TOKEN_SIGNING_KEY": testenv.SigningKey, "USER": "ops"}
 
 		before := time.Now().Truncate(time.Second)
-		code, out, stderr := runCLI(t, env, "tokens", "create", "--subject", "nightly-export", "--created-by", "ops", "--ttl", "30d", "--json")
-		if code != 0 || stderr != "" {
-			t.Fatalf("create --json: exit %d, stderr %q", code, stderr)
-		}
 		var created struct {
 			AccessToken string    `json:"accessToken"`
 			TokenID     string    `json:"tokenId"`
 			Expires     time.Time `json:"expires"`
 		}
-		if err := strictJSON(out, &created); err != nil {
-			t.Fatalf("create --json printed %q: %v", out, err)
-		}
+		runCLIJSON(t, env, &created, "tokens", "create", "--subject", "nightly-export", "--created-by", "ops", "--ttl", "30d", "--json")
 		if exp := before.Add(30 * 24 * time.Hour); created.Expires.Before(exp) || created.Expires.After(exp.Add(time.Minute)) {
 			t.Errorf("expires %s, want 30 days from now", created.Expires)
 		}
@@ -184,7 +178,7 @@ func TestTokensJSON(t *testing.T) {
 			t.Fatalf("the printed token is not the token %s: %d %s", created.TokenID, r.Status, r.Body)
 		}
 
-		code, out, stderr = runCLI(t, env, "tokens", "list", "--json")
+		code, out, stderr := runCLI(t, env, "tokens", "list", "--json")
 		var list []struct {
 			TokenID string `json:"tokenId"`
 			Sub     string `json:"sub"`
@@ -193,19 +187,13 @@ func TestTokensJSON(t *testing.T) {
 			t.Fatalf("list --json: exit %d, stderr %q, stdout %s", code, stderr, out)
 		}
 
-		code, out, stderr = runCLI(t, env, "tokens", "revoke", "--json", created.TokenID)
-		if code != 0 || stderr != "" {
-			t.Fatalf("revoke --json: exit %d, stderr %q", code, stderr)
-		}
 		var revoked struct {
 			TokenID   string    `json:"tokenId"`
 			Sub       string    `json:"sub"`
 			Revoked   time.Time `json:"revoked"`
 			RevokedBy string    `json:"revokedBy"`
 		}
-		if err := strictJSON(out, &revoked); err != nil {
-			t.Fatalf("revoke --json printed %q: %v", out, err)
-		}
+		runCLIJSON(t, env, &revoked, "tokens", "revoke", "--json", created.TokenID)
 		if revoked.TokenID != created.TokenID || revoked.Sub != "nightly-export" || revoked.RevokedBy != "cli:ops" || revoked.Revoked.Before(before) {
 			t.Errorf("revoke --json: %+v", revoked)
 		}
@@ -216,6 +204,19 @@ func TestTokensJSON(t *testing.T) {
 			t.Errorf("revoking again with --json: exit %d, stdout %q, stderr %q", code, out, stderr)
 		}
 	})
+}
+
+// runCLIJSON runs the command line with args, which must succeed with nothing on stderr, and
+// decodes what it prints into into (strictJSON).
+func runCLIJSON(t *testing.T, env map[string]string, into any, args ...string) {
+	t.Helper()
+	code, out, stderr := runCLI(t, env, args...)
+	if code != 0 || stderr != "" {
+		t.Fatalf("%s: exit %d, stderr %q", strings.Join(args[1:], " "), code, stderr)
+	}
+	if err := strictJSON(out, into); err != nil {
+		t.Fatalf("%s printed %q: %v", strings.Join(args[1:], " "), out, err)
+	}
 }
 
 // strictJSON decodes exactly one JSON object with exactly the fields of into.
@@ -322,10 +323,6 @@ func TestTokensRotateCommand(t *testing.T) {
 		}
 
 		before := time.Now().Truncate(time.Second)
-		code, out, stderr := runCLI(t, env, "tokens", "rotate", "--grace", "2h", "--json", self.TokenID)
-		if code != 0 || stderr != "" {
-			t.Fatalf("rotate --json: exit %d, stderr %q", code, stderr)
-		}
 		var rot struct {
 			AccessToken       string    `json:"accessToken"`
 			TokenID           string    `json:"tokenId"`
@@ -333,9 +330,7 @@ func TestTokensRotateCommand(t *testing.T) {
 			Replaces          string    `json:"replaces"`
 			ReplacedTokenEnds time.Time `json:"replacedTokenEnds"`
 		}
-		if err := strictJSON(out, &rot); err != nil {
-			t.Fatalf("rotate --json printed %q: %v", out, err)
-		}
+		runCLIJSON(t, env, &rot, "tokens", "rotate", "--grace", "2h", "--json", self.TokenID)
 		if rot.Replaces != self.TokenID || rot.ReplacedTokenEnds.Before(before.Add(2*time.Hour)) || rot.ReplacedTokenEnds.After(before.Add(2*time.Hour+time.Minute)) ||
 			rot.Expires.Before(before.Add(30*24*time.Hour)) {
 			t.Errorf("rotation %+v", rot)
@@ -352,7 +347,7 @@ func TestTokensRotateCommand(t *testing.T) {
 		if code, _, stderr := runCLI(t, env, "tokens", "rotate", self.TokenID); code != 1 || !strings.Contains(stderr, rot.TokenID) {
 			t.Errorf("second rotation: exit %d, %q: want a refusal naming the successor", code, stderr)
 		}
-		code, out, _ = runCLI(t, env, "tokens", "list", "--status", "rotated")
+		code, out, _ := runCLI(t, env, "tokens", "list", "--status", "rotated")
 		var list []struct {
 			TokenID    string `json:"tokenId"`
 			Status     string `json:"status"`

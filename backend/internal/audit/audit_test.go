@@ -7,15 +7,16 @@ import (
 	"time"
 
 	"github.com/codemetrics/codemetrics/backend/internal/audit"
+	"github.com/codemetrics/codemetrics/backend/internal/store"
 	"github.com/codemetrics/codemetrics/backend/internal/testenv"
 )
 
 // TestRecordKeepsWhoWhatAndWhen: an event comes back from the log with everything its context
 // said of who acted, with what and from where, stamped in UTC by the log's clock.
 func TestRecordKeepsWhoWhatAndWhen(t *testing.T) {
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+	testenv.ForEachStore(t, func(t *testing.T, st *store.Store) {
 		at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.FixedZone("CET", 3600))
-		log := audit.NewLog(testenv.Store(t, db), func() time.Time { return at })
+		log := audit.NewLog(st, func() time.Time { return at })
 		who := audit.Context{Actor: "ada@example.com", ActorID: "https://idp.test u1", Credential: "session:abcdefgh", ClientAddress: "192.0.2.1", RequestID: "req-1"}
 		if err := log.Record(context.Background(), who, "token.created", "tok-1", map[string]any{"subject": "ci"}); err != nil {
 			t.Fatal(err)

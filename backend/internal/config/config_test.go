@@ -202,6 +202,21 @@ func prodEnv(change map[string]string) map[string]string {
 	return env
 }
 
+// loadProduction loads prodEnv(change) and fails the test unless production accepts it (want
+// "") or refuses it with a message containing want; it returns the environment and the error.
+func loadProduction(t *testing.T, change map[string]string, want string) (map[string]string, error) {
+	t.Helper()
+	env := prodEnv(change)
+	_, err := Load(envOf(env))
+	switch {
+	case want == "" && err != nil:
+		t.Fatalf("refused: %v", err)
+	case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+		t.Fatalf("err = %v, want it to contain %q", err, want)
+	}
+	return env, err
+}
+
 // TestProductionRefusesWhatIsUnsafe: APP_ENV=production refuses a configuration that would run
 // but be unsafe, naming the variable and saying what to do; development accepts the same
 // values, and the explicit opt-ins are respected.
@@ -242,14 +257,7 @@ func TestProductionRefusesWhatIsUnsafe(t *testing.T) {
 		{"metrics off", map[string]string{"METRICS_ADDR": "off"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			env := prodEnv(tc.change)
-			_, err := Load(envOf(env))
-			switch {
-			case tc.want == "" && err != nil:
-				t.Fatalf("refused: %v", err)
-			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
-				t.Fatalf("err = %v, want it to contain %q", err, tc.want)
-			}
+			env, err := loadProduction(t, tc.change, tc.want)
 			for k, v := range tc.change {
 				if err != nil && strings.HasSuffix(k, "KEY") && strings.Contains(err.Error(), v) {
 					t.Errorf("the message repeats the key: %v", err)

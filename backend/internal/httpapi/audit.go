@@ -64,47 +64,29 @@ func sessionCredential(s auth.Session) string {
 	return "session:" + id
 }
 
-// auditPosition is where a page of audit events ends: its last event's id.
-type auditPosition struct {
-	ID int64 `json:"i"`
+func toAuditEventResponse(ev audit.Event) auditEventResponse {
+	details := ev.Details
+	if details == nil {
+		details = map[string]any{}
+	}
+	return auditEventResponse{
+		ID: ev.ID, Time: formatTime(ev.At), Actor: ev.Actor, Action: ev.Action, Target: ev.Target, Details: details,
+		ActorID: ev.ActorID, Credential: ev.Credential, ClientAddress: ev.ClientAddress, RequestID: ev.RequestID,
+	}
 }
 
 // listAuditEvents returns audit events newest first, ?action= filtering, paged as paging.go
-// says (50 to a page by default). No X-Total-Count: the log only grows, and counting it would
-// scan it all.
+// says. No X-Total-Count: the log only grows, and counting it would scan it all.
 func (a *api) listAuditEvents(c *gin.Context) {
-	var pos auditPosition
-	pg, ok := readPage(c, "audit-events", 50, &pos, "action")
-	if !ok {
-		return
-	}
-	q := audit.Query{Action: c.Query("action"), Limit: pg.Limit}
-	if pg.HasCursor {
-		if pos.ID < 1 {
-			fail(c, errCursor())
-			return
+	servePage(c, "audit-events", []string{"action"}, func(limit int, before *idPosition) ([]audit.Event, int64, error) {
+		q := audit.Query{Action: c.Query("action"), Limit: limit}
+		if before != nil {
+			q.Before = before.ID
 		}
-		q.Before = pos.ID
-	}
-	if len(q.Action) > 64 {
-		fail(c, apperr.New(apperr.InvalidParameter, "action is at most 64 characters"))
-		return
-	}
-	events, err := a.Audit.List(c.Request.Context(), q)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	out := make([]auditEventResponse, len(events))
-	for i, ev := range events {
-		details := ev.Details
-		if details == nil {
-			details = map[string]any{}
+		if len(q.Action) > 64 {
+			return nil, 0, apperr.New(apperr.InvalidParameter, "action is at most 64 characters")
 		}
-		out[i] = auditEventResponse{
-			ID: ev.ID, Time: formatTime(ev.At), Actor: ev.Actor, Action: ev.Action, Target: ev.Target, Details: details,
-			ActorID: ev.ActorID, Credential: ev.Credential, ClientAddress: ev.ClientAddress, RequestID: ev.RequestID,
-		}
-	}
-	writePage(c, pg, out, func(last auditEventResponse) any { return auditPosition{ID: last.ID} }, -1)
+		events, err := a.Audit.List(c.Request.Context(), q)
+		return events, -1, err
+	}, toAuditEventResponse, func(ev audit.Event) idPosition { return idPosition{ID: ev.ID} })
 }

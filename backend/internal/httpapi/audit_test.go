@@ -14,14 +14,14 @@ import (
 	"github.com/oauth2-proxy/mockoidc"
 )
 
-// auditEventJSON is one entry of GET /api/audit-events.
+// auditEventJSON is what these tests check of an entry of GET /api/audit-events (the OpenAPI
+// validation of every response checks the whole entry).
 type auditEventJSON struct {
-	ID            int64          `json:"id"`
+	Time          string         `json:"time"`
 	Actor         string         `json:"actor"`
 	Action        string         `json:"action"`
 	Target        string         `json:"target"`
 	Details       map[string]any `json:"details"`
-	ActorID       string         `json:"actorId"`
 	Credential    string         `json:"credential"`
 	ClientAddress string         `json:"clientAddress"`
 	RequestID     string         `json:"requestId"`
@@ -32,10 +32,8 @@ type auditEventJSON struct {
 // names the credential that acted, the client's address and the request's id, and taking a
 // session token is itself an event whose id the token's later actions are recorded under.
 func TestEveryAuditEventNamesCredentialAddressAndRequest(t *testing.T) {
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e, p := testenv.StartWithIDP(t, db, nil)
+	testenv.ForEachIDP(t, func(t *testing.T, e *testenv.Env, p *testenv.IDP, b *testenv.Browser) {
 		planted := e.SignIn("mallory@example.com", true)
-		b := testenv.NewBrowser(t)
 		b.Plant(e.URL, "codemetrics_session", planted.Cookie.Value)
 
 		// A person who is not an administrator is refused: the event is the provider's answer's.
@@ -121,9 +119,7 @@ func TestEveryAuditEventNamesCredentialAddressAndRequest(t *testing.T) {
 }
 
 func TestAuditEventsEndpoint(t *testing.T) {
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 		var ids []string
 		for i := range 3 {
 			c := e.CreateToken(admin, map[string]any{"subject": "svc-" + strconv.Itoa(i)})
@@ -133,16 +129,8 @@ func TestAuditEventsEndpoint(t *testing.T) {
 			t.Fatalf("revoke: %d", r.Status)
 		}
 
-		type page []struct {
-			ID      int64          `json:"id"`
-			Time    string         `json:"time"`
-			Actor   string         `json:"actor"`
-			Action  string         `json:"action"`
-			Target  string         `json:"target"`
-			Details map[string]any `json:"details"`
-		}
 		r := e.Do(http.MethodGet, "/api/audit-events", nil, e.As(admin))
-		var all page
+		var all []auditEventJSON
 		r.JSON(t, &all)
 		// Each token's subject became a service user: 3 × (service_user.created, token.created), the revocation.
 		if r.Status != http.StatusOK || len(all) != 7 || all[0].Action != "token.revoked" || all[0].Target != ids[0] ||

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"log/slog"
 	"math"
 	"net/http"
 	"strconv"
@@ -27,11 +28,17 @@ type principal struct {
 	access token.Access
 }
 
-func (p *principal) logAttrs() []any {
+// appendLogAttrs adds who the caller is to a request's log line.
+func (p *principal) appendLogAttrs(attrs []slog.Attr) []slog.Attr {
 	if p.service != nil {
-		return []any{"token_id", p.service.ID, "subject", p.service.Subject, "service_user_id", p.access.ServiceUserID()}
+		return append(attrs, slog.String("token_id", p.service.ID), slog.String("subject", p.service.Subject),
+			slog.Int64("service_user_id", p.access.ServiceUserID()))
 	}
-	return []any{"user", p.session.Actor(), "admin", p.session.IsAdmin, "via", map[bool]string{true: "cookie", false: "session_token"}[p.viaCookie]}
+	via := "session_token"
+	if p.viaCookie {
+		via = "cookie"
+	}
+	return append(attrs, slog.String("user", p.session.Actor()), slog.Bool("admin", p.session.IsAdmin), slog.String("via", via))
 }
 
 // actor names the caller in the audit log.
@@ -52,6 +59,9 @@ func principalOf(c *gin.Context) *principal {
 // TokenExpirationHeader is on every answer to a service token: the moment it stops working
 // (its expiry, or the end of its grace period once rotated; RFC 3339, UTC).
 const TokenExpirationHeader = "CodeMetrics-Token-Expiration"
+
+// tokenExpirationKey is its canonical form, assigned directly on the hot path.
+var tokenExpirationKey = http.CanonicalHeaderKey(TokenExpirationHeader)
 
 var (
 	errNoCredentials = apperr.New(apperr.CredentialsMissing, "authentication required: send Authorization: Bearer <token>, or sign in")
@@ -92,7 +102,7 @@ func (a *api) authenticate(c *gin.Context) {
 			// log shows it long before it does. From the verified claims: no database statement.
 			// A rotated token's is the end of its grace period (once this instance knows of the
 			// rotation: at once on the one that rotated it, within a feed poll on the others).
-			c.Header(TokenExpirationHeader, p.access.StopsAt().UTC().Format(time.RFC3339))
+			c.Writer.Header()[tokenExpirationKey] = []string{p.access.StopsAt().UTC().Format(time.RFC3339)}
 		} else {
 			key = "session:" + p.session.ID
 		}

@@ -22,9 +22,7 @@ import (
 // TestForgedTokens sends tokens an attacker could make, each to be refused with 401.
 func TestForgedTokens(t *testing.T) {
 	t.Parallel()
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 		genuine := e.CreateToken(admin, map[string]any{"subject": "ci-pipeline"})
 		if r := e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(genuine.AccessToken)); r.Status != http.StatusOK {
 			t.Fatalf("the real token is refused: %d %s", r.Status, r.Body)
@@ -159,9 +157,7 @@ func TestForgedTokens(t *testing.T) {
 // huge.
 func TestAuthorizationHeaderOddities(t *testing.T) {
 	t.Parallel()
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 		tok := e.CreateToken(admin, map[string]any{"subject": "ci"}).AccessToken
 
 		cases := []struct {
@@ -256,9 +252,7 @@ func TestWhoMayCallWhat(t *testing.T) {
 		{"me", http.MethodGet, "/api/auth/me", nil},
 		{"session token", http.MethodPost, "/api/auth/session-token", nil},
 	}
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 		viewer := e.SignIn("viewer@example.com", false)
 		service := e.CreateToken(admin, map[string]any{"subject": "pipeline", "scopes": []string{"metrics:read", "pipeline:write"}, "workloads": []string{"*"}})
 		e.Clock.Advance(time.Second)
@@ -340,9 +334,7 @@ func TestWhoMayCallWhat(t *testing.T) {
 // script would send it, cannot create or revoke tokens.
 func TestCookieStateChangesNeedCSRF(t *testing.T) {
 	t.Parallel()
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 		other := e.SignIn("other-admin@example.com", true)
 		victim := e.CreateToken(admin, map[string]any{"subject": "victim"})
 
@@ -401,9 +393,7 @@ func TestCookieStateChangesNeedCSRF(t *testing.T) {
 // portal takes it from GET /api/auth/me and the server checks it against the session alone. A
 // planted cookie neither breaks the administrator's actions nor authorises a forged one.
 func TestPlantedCSRFCookieIsHarmless(t *testing.T) {
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e, p := testenv.StartWithIDP(t, db, nil)
-		b := testenv.NewBrowser(t)
+	testenv.ForEachIDP(t, func(t *testing.T, e *testenv.Env, p *testenv.IDP, b *testenv.Browser) {
 		signIn := b.SignIn(e, p, testenv.AdminUser())
 		for _, c := range signIn.Cookies() {
 			if (c.Name == "codemetrics_csrf" || c.Name == "__Host-codemetrics_csrf") && c.Value != "" {
@@ -605,11 +595,7 @@ func TestGarbageTokensCannotLockOutAValidToken(t *testing.T) {
 
 		for i := range 60 {
 			garbage := e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(fmt.Sprintf("garbage.%d.sig", i)))
-			want := http.StatusUnauthorized
-			if i >= budget {
-				want = http.StatusTooManyRequests
-			}
-			if garbage.Status != want {
+			if want := refusedOrLimited(i, budget); garbage.Status != want {
 				t.Fatalf("garbage token %d: %d, want %d", i+1, garbage.Status, want)
 			}
 			if r := e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(ci.AccessToken)); r.Status != http.StatusOK {

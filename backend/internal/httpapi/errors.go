@@ -329,11 +329,16 @@ func foldKey(s string) string {
 	return b.String()
 }
 
+// logFrom is the logger of the request: the API's, with the request's id.
 func logFrom(c *gin.Context) *slog.Logger {
-	if l, ok := c.Get(ctxLogger); ok {
-		return l.(*slog.Logger)
+	l := slog.Default()
+	if v, ok := c.Get(ctxLogger); ok {
+		l = v.(*slog.Logger)
 	}
-	return slog.Default()
+	if id := c.GetString(ctxRequestID); id != "" {
+		return l.With("request_id", id)
+	}
+	return l
 }
 
 // jsonKind names a Go type the way a JSON client thinks of it.

@@ -204,9 +204,7 @@ func TestAmbiguousJSONKeysAreRefused(t *testing.T) {
 // only in case, at the top level and nested: encoding/json took them (201 for "suBjeCt"), and
 // the document's names are exact.
 func TestFieldNamesAreCaseSensitive(t *testing.T) {
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 		tok := e.CreateToken(admin, map[string]any{"subject": "ci", "scopes": []string{"metrics:read", "pipeline:write"}, "workloads": []string{"*"}})
 		runBody := `{"id":"r1","workload":"team","pipeline":"ci","kind":"build","status":"success","branch":"main","commit":"abcdef1",` +
 			`"startedAt":"2026-02-10T08:00:00Z","finishedAt":"2026-02-10T08:05:00Z","tests":{"passed":1,"failed":0,"Skipped":0}}`

@@ -177,6 +177,15 @@ func TestNoProxyWarningWhenNotNeeded(t *testing.T) {
 	}
 }
 
+// refusedOrLimited is the status of a client's i-th (from 0) request with a bad credential
+// when its failure budget is budget: 401 within the budget, 429 beyond it.
+func refusedOrLimited(i, budget int) int {
+	if i >= budget {
+		return http.StatusTooManyRequests
+	}
+	return http.StatusUnauthorized
+}
+
 // A client rotating X-Forwarded-For or X-Real-IP gets no fresh budget when no proxy is trusted.
 func TestForwardedHeadersCannotDodgeTheFailureLimit(t *testing.T) {
 	e := testenv.Start(t, testenv.SQLite(t), testenv.Settings{Env: map[string]string{"AUTH_RATE_LIMIT_PER_MINUTE": "2"}})
@@ -184,11 +193,7 @@ func TestForwardedHeadersCannotDodgeTheFailureLimit(t *testing.T) {
 		fake := fmt.Sprintf("198.51.100.%d", i+1)
 		r := e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer("bad"),
 			testenv.Header("X-Forwarded-For", fake), testenv.Header("X-Real-IP", fake))
-		want := http.StatusUnauthorized
-		if i >= 2 {
-			want = http.StatusTooManyRequests
-		}
-		testenv.WantProblem(t, r, want)
+		testenv.WantProblem(t, r, refusedOrLimited(i, 2))
 	}
 }
 
@@ -213,11 +218,7 @@ func TestXRealIPIsNotBelievedEvenFromATrustedProxy(t *testing.T) {
 	e := testenv.Start(t, testenv.SQLite(t), testenv.Settings{Env: map[string]string{"AUTH_RATE_LIMIT_PER_MINUTE": "2", "TRUSTED_PROXIES": "127.0.0.1"}})
 	for i := range 5 {
 		r := e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer("bad"), testenv.Header("X-Real-IP", fmt.Sprintf("198.51.100.%d", i+1)))
-		want := http.StatusUnauthorized
-		if i >= 2 {
-			want = http.StatusTooManyRequests
-		}
-		testenv.WantProblem(t, r, want)
+		testenv.WantProblem(t, r, refusedOrLimited(i, 2))
 	}
 }
 

@@ -103,52 +103,36 @@ type deliveryResponse struct {
 	NextAttempt   *string `json:"nextAttempt"`
 }
 
-// deliveryPosition is where a page of the delivery log ends: its last delivery's id.
-type deliveryPosition struct {
-	ID int64 `json:"i"`
+func toDeliveryResponse(d notify.Delivery) deliveryResponse {
+	r := deliveryResponse{
+		ID: d.ID, Event: d.Event.Kind, TokenID: nullable(d.Event.TokenID), Subject: nullable(d.Event.Subject),
+		Destination: d.Destination, Kind: d.Kind, Status: d.Status, Attempts: d.Attempts, LastError: nullable(d.LastError),
+		Created: formatTime(d.CreatedAt), LastAttempt: formatTimePtr(d.LastAttemptAt),
+	}
+	if d.Event.ThresholdDays > 0 {
+		days := d.Event.ThresholdDays
+		r.ThresholdDays = &days
+	}
+	if d.Status == notify.Pending {
+		r.NextAttempt = formatTimePtr(&d.NextAttemptAt)
+	}
+	return r
 }
 
 // The delivery log must return a page of maxPageSize whole (see the same check in paging.go).
 var _ [notify.MaxList - maxPageSize]struct{}
 
-// listDeliveries returns the delivery log newest first, paged as paging.go says (50 to a page
-// by default). No X-Total-Count: the log only grows.
+// listDeliveries returns the delivery log newest first, paged as paging.go says. No
+// X-Total-Count: the log only grows.
 func (a *api) listDeliveries(c *gin.Context) {
-	var pos deliveryPosition
-	pg, ok := readPage(c, "notification-deliveries", 50, &pos)
-	if !ok {
-		return
-	}
-	q := notify.DeliveryQuery{Limit: pg.Limit}
-	if pg.HasCursor {
-		if pos.ID < 1 {
-			fail(c, errCursor())
-			return
+	servePage(c, "notification-deliveries", nil, func(limit int, before *idPosition) ([]notify.Delivery, int64, error) {
+		q := notify.DeliveryQuery{Limit: limit}
+		if before != nil {
+			q.Before = before.ID
 		}
-		q.Before = pos.ID
-	}
-	ds, err := a.Notifier.Deliveries(c.Request.Context(), q)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	out := make([]deliveryResponse, len(ds))
-	for i, d := range ds {
-		r := deliveryResponse{
-			ID: d.ID, Event: d.Event.Kind, TokenID: nullable(d.Event.TokenID), Subject: nullable(d.Event.Subject),
-			Destination: d.Destination, Kind: d.Kind, Status: d.Status, Attempts: d.Attempts, LastError: nullable(d.LastError),
-			Created: formatTime(d.CreatedAt), LastAttempt: formatTimePtr(d.LastAttemptAt),
-		}
-		if d.Event.ThresholdDays > 0 {
-			days := d.Event.ThresholdDays
-			r.ThresholdDays = &days
-		}
-		if d.Status == notify.Pending {
-			r.NextAttempt = formatTimePtr(&d.NextAttemptAt)
-		}
-		out[i] = r
-	}
-	writePage(c, pg, out, func(last deliveryResponse) any { return deliveryPosition{ID: last.ID} }, -1)
+		ds, err := a.Notifier.Deliveries(c.Request.Context(), q)
+		return ds, -1, err
+	}, toDeliveryResponse, func(d notify.Delivery) idPosition { return idPosition{ID: d.ID} })
 }
 
 // nullable is s, or nil (JSON null) when it is empty.

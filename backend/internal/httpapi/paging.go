@@ -162,6 +162,53 @@ func writePageHeaders(c *gin.Context, pg pageRequest, n int, next func() any, to
 	c.Header("Cache-Control", "no-store")
 }
 
+// position is where a page of a list ends, as the list's cursors carry it.
+type position interface {
+	// valid says the position is one the list gives out: a cursor of the list and filter may
+	// still decode into a position that none of its pages ends at.
+	valid() bool
+}
+
+// idPosition is where a page of a log listed newest first (the audit log, the delivery log)
+// ends: its last entry's id.
+type idPosition struct {
+	ID int64 `json:"i"`
+}
+
+func (p idPosition) valid() bool { return p.ID >= 1 }
+
+// servePage answers one page of a list as this file says, 50 items to a page by default: the
+// list is named list in its cursors, filter names its filter parameters. fetch lists up to
+// limit items after the cursor's position (after is nil on the first page) and counts every
+// item the filter selects (-1: not counted); to converts an item for the body, at gives the
+// position of an item, where the next page starts after it.
+func servePage[P position, T, R any](c *gin.Context, list string, filter []string,
+	fetch func(limit int, after *P) ([]T, int64, error), to func(T) R, at func(T) P) {
+	var pos P
+	pg, ok := readPage(c, list, 50, &pos, filter...)
+	if !ok {
+		return
+	}
+	var after *P
+	if pg.HasCursor {
+		if !pos.valid() {
+			fail(c, errCursor())
+			return
+		}
+		after = &pos
+	}
+	items, total, err := fetch(pg.Limit, after)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	out := make([]R, len(items))
+	for i, it := range items {
+		out[i] = to(it)
+	}
+	writePage(c, pg, out, func(R) any { return at(items[len(items)-1]) }, total)
+}
+
 // writePage answers with a page of items (a JSON array, never null) and its paging headers.
 func writePage[T any](c *gin.Context, pg pageRequest, items []T, next func(last T) any, total int64) {
 	if items == nil {

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -18,14 +19,19 @@ type testsJSON struct {
 	Skipped *int `json:"skipped"`
 }
 
+// runFields are what a run request and a run response say alike, under the same names.
+type runFields struct {
+	ID       string `json:"id"`
+	Workload string `json:"workload"`
+	Pipeline string `json:"pipeline"`
+	Kind     string `json:"kind"`
+	Status   string `json:"status"`
+	Branch   string `json:"branch"`
+	Commit   string `json:"commit"`
+}
+
 type runRequest struct {
-	ID         string     `json:"id"`
-	Workload   string     `json:"workload"`
-	Pipeline   string     `json:"pipeline"`
-	Kind       string     `json:"kind"`
-	Status     string     `json:"status"`
-	Branch     string     `json:"branch"`
-	Commit     string     `json:"commit"`
+	runFields
 	StartedAt  *time.Time `json:"startedAt"`
 	FinishedAt *time.Time `json:"finishedAt"`
 	Coverage   *float64   `json:"coverage"`
@@ -33,13 +39,7 @@ type runRequest struct {
 }
 
 type runResponse struct {
-	ID         string   `json:"id"`
-	Workload   string   `json:"workload"`
-	Pipeline   string   `json:"pipeline"`
-	Kind       string   `json:"kind"`
-	Status     string   `json:"status"`
-	Branch     string   `json:"branch"`
-	Commit     string   `json:"commit"`
+	runFields
 	StartedAt  string   `json:"startedAt"`
 	FinishedAt string   `json:"finishedAt"`
 	Coverage   *float64 `json:"coverage"`
@@ -56,8 +56,9 @@ type runResponse struct {
 
 func toRunResponse(r pipeline.Run) runResponse {
 	out := runResponse{
-		ID: r.ID, Workload: r.Workload, Pipeline: r.Pipeline, Kind: r.Kind, Status: r.Status, Branch: r.Branch,
-		Commit: r.Commit, StartedAt: formatTime(r.StartedAt), FinishedAt: formatTime(r.FinishedAt),
+		runFields: runFields{ID: r.ID, Workload: r.Workload, Pipeline: r.Pipeline, Kind: r.Kind, Status: r.Status, Branch: r.Branch,
+			Commit: r.Commit},
+		StartedAt: formatTime(r.StartedAt), FinishedAt: formatTime(r.FinishedAt),
 		Coverage: r.Coverage, RecordedAt: formatTime(r.RecordedAt), RecordedBy: r.RecordedBy,
 	}
 	if r.ServiceUser != "" {
@@ -207,40 +208,26 @@ type runPosition struct {
 	ID        string `json:"i"`
 }
 
+func (p runPosition) valid() bool { return p.ID != "" }
+
 // listRuns returns runs newest first, ?workload= and ?serviceUser= (the service user whose
-// tokens recorded them) filtering, paged as paging.go says (50 to a page by default). No
-// X-Total-Count: counting runs would scan them all.
+// tokens recorded them) filtering, paged as paging.go says. No X-Total-Count: counting runs
+// would scan them all.
 func (a *api) listRuns(c *gin.Context) {
-	var pos runPosition
-	pg, ok := readPage(c, "runs", 50, &pos, "workload", "serviceUser")
-	if !ok {
-		return
-	}
-	q := pipeline.ListQuery{Workload: c.Query("workload"), Limit: pg.Limit}
-	q.ServiceUser = c.Query("serviceUser")
-	if q.Only, ok = visibleWorkloads(c, q.Workload); !ok {
-		return
-	}
-	if pg.HasCursor {
-		if pos.ID == "" {
-			fail(c, errCursor())
-			return
+	servePage(c, "runs", []string{"workload", "serviceUser"}, func(limit int, after *runPosition) ([]pipeline.Run, int64, error) {
+		q := pipeline.ListQuery{Workload: c.Query("workload"), ServiceUser: c.Query("serviceUser"), Limit: limit}
+		var err error
+		if q.Only, err = visibleWorkloads(principalOf(c), q.Workload); err != nil {
+			return nil, 0, err
 		}
-		q.After = &pipeline.Cursor{StartedAt: time.UnixMilli(pos.StartedMS), Workload: pos.Workload, ID: pos.ID}
-	}
-	runs, err := a.Pipeline.List(c.Request.Context(), q)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	out := make([]runResponse, len(runs))
-	for i, r := range runs {
-		out[i] = toRunResponse(r)
-	}
-	writePage(c, pg, out, func(runResponse) any {
-		r := runs[len(runs)-1]
+		if after != nil {
+			q.After = &pipeline.Cursor{StartedAt: time.UnixMilli(after.StartedMS), Workload: after.Workload, ID: after.ID}
+		}
+		runs, err := a.Pipeline.List(c.Request.Context(), q)
+		return runs, -1, err
+	}, toRunResponse, func(r pipeline.Run) runPosition {
 		return runPosition{StartedMS: r.StartedAt.UnixMilli(), Workload: r.Workload, ID: r.ID}
-	}, -1)
+	})
 }
 
 // listWorkloads returns {"workloads": [names]}, by name or, with ?sort=recent, the most recently
@@ -287,22 +274,14 @@ type queryRequest struct {
 	} `json:"dateRange"`
 }
 
-type pointResponse struct {
-	Date  string   `json:"date"`
-	Value *float64 `json:"value"`
-	P50   *float64 `json:"p50,omitempty"`
-	P95   *float64 `json:"p95,omitempty"`
-	Count int      `json:"count"`
-}
-
-type seriesResponse struct {
-	Query    string          `json:"query"`
-	Workload string          `json:"workload"`
-	Unit     string          `json:"unit"`
-	Points   []pointResponse `json:"points"`
-}
-
-// query answers the docs' POST /api/query with one daily series per query and workload.
+// query answers the docs' POST /api/query with one daily series per query and workload,
+// {"results": [{"query", "workload", "unit", "points": [{"date", "value", "p50"?, "p95"?,
+// "count"}]}]}, encoded by hand (appendPointJSON) and streamed: each workload's series are
+// written as its rollups are read, through a buffered writer, so that a request holds one
+// workload's days and the buffer, never the whole answer (a year of 50 workloads and four
+// queries is 73,200 points, about 5 MB of JSON). Whatever can be refused is refused before
+// the first byte; a database failure after it ends the response unfinished (the connection is
+// cut, so the client cannot take a truncated answer for a whole one).
 func (a *api) query(c *gin.Context) {
 	var req queryRequest
 	if !decodeJSON(c, &req) {
@@ -318,21 +297,127 @@ func (a *api) query(c *gin.Context) {
 			return
 		}
 	}
-	series, err := a.Pipeline.Query(c.Request.Context(), pipeline.QueryRequest{
+	ctx := c.Request.Context()
+	ans, err := a.Pipeline.PrepareQuery(ctx, pipeline.QueryRequest{
 		Queries: req.Queries, Workloads: req.Workloads, Start: req.DateRange.Start, End: req.DateRange.End,
 	})
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	out := make([]seriesResponse, len(series))
-	for i, s := range series {
-		out[i] = seriesResponse{Query: s.Query, Workload: s.Workload, Unit: s.Unit, Points: make([]pointResponse, len(s.Points))}
-		for j, p := range s.Points {
-			out[i].Points[j] = pointResponse{Date: p.Date, Value: p.Value, P50: p.P50, P95: p.P95, Count: p.Count}
+	out := &answerWriter{c: c}
+	b := make([]byte, 0, answerBuffer+4<<10) // the buffer: written out whenever it holds answerBuffer bytes
+	flush := func() error {
+		_, err := out.Write(b)
+		b = b[:0]
+		return err
+	}
+	b = append(b, `{"results":[`...)
+	series := 0
+	err = ans.Each(ctx, func(workload string, days []pipeline.DayRollups) error {
+		for _, q := range ans.Queries {
+			if series > 0 {
+				b = append(b, ',')
+			}
+			series++
+			b = append(b, `{"query":`...)
+			b = appendJSONString(b, q)
+			b = append(b, `,"workload":`...)
+			b = appendJSONString(b, workload)
+			b = append(b, `,"unit":`...)
+			b = appendJSONString(b, pipeline.UnitOf(q))
+			b = append(b, `,"points":[`...)
+			for d := range days {
+				if d > 0 {
+					b = append(b, ',')
+				}
+				b = appendPointJSON(b, ans.Dates[d], pipeline.ValueOf(q, &days[d]))
+				if len(b) >= answerBuffer {
+					if err := flush(); err != nil {
+						return err
+					}
+				}
+			}
+			b = append(b, "]}"...)
+		}
+		return nil
+	})
+	if err == nil {
+		b = append(b, "]}"...)
+		err = flush()
+	}
+	switch {
+	case err == nil:
+	case !c.Writer.Written(): // nothing sent yet: an ordinary problem
+		fail(c, err)
+	case out.err != nil: // the client went away
+		c.Abort()
+	default:
+		logFrom(c).Error("query failed after its answer began", "err", err)
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// answerBuffer is the buffer of a streamed answer: what is written to the connection at a time.
+const answerBuffer = 32 << 10
+
+// answerWriter writes a streamed 200 answer: the status and content type go with its first
+// bytes, so that an error before them can still be a problem.
+type answerWriter struct {
+	c   *gin.Context
+	err error // the connection's write error
+}
+
+func (w *answerWriter) Write(p []byte) (int, error) {
+	if !w.c.Writer.Written() {
+		w.c.Header("Content-Type", "application/json; charset=utf-8")
+		w.c.Status(http.StatusOK)
+	}
+	n, err := w.c.Writer.Write(p)
+	if err != nil {
+		w.err = err
+	}
+	return n, err
+}
+
+// appendPointJSON appends one point of a series, with the docs' field names: {"date", "value"
+// (null on a day without data), "p50" and "p95" (build-duration's, when it has a value),
+// "count"}. A test holds it equal to encoding/json of the same point.
+func appendPointJSON(b []byte, date string, v pipeline.Value) []byte {
+	b = append(b, `{"date":"`...)
+	b = append(b, date...) // YYYY-MM-DD: nothing to escape
+	b = append(b, `","value":`...)
+	if v.Null {
+		b = append(b, "null"...)
+	} else {
+		b = appendJSONFloat(b, v.Value)
+	}
+	if v.Percentiles {
+		b = append(b, `,"p50":`...)
+		b = appendJSONFloat(b, v.P50)
+		b = append(b, `,"p95":`...)
+		b = appendJSONFloat(b, v.P95)
+	}
+	b = append(b, `,"count":`...)
+	b = strconv.AppendInt(b, int64(v.Count), 10)
+	return append(b, '}')
+}
+
+// appendJSONFloat appends f as encoding/json writes a float64: the shortest decimal that reads
+// back as f, in exponent form below 1e-6 and from 1e21 (f is finite: a query's values are).
+func appendJSONFloat(b []byte, f float64) []byte {
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' { // e-09 to e-9, as encoding/json
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
 		}
 	}
-	c.JSON(http.StatusOK, gin.H{"results": out})
+	return b
 }
 
 type selfResponse struct {

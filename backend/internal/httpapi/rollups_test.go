@@ -39,59 +39,6 @@ func runBody(r pipeline.Run) map[string]any {
 	return b
 }
 
-// randomRun is a run of one of workloads on one of days days from base: starts anywhere in the
-// day and often at its very first or last millisecond (UTC), durations from zero to hours,
-// coverage absent, whole or with every digit a float64 has.
-func randomRun(rng *rand.Rand, id string, workloads []string, base time.Time, days int) pipeline.Run {
-	day := base.AddDate(0, 0, rng.IntN(days))
-	var start time.Time
-	switch rng.IntN(5) {
-	case 0:
-		start = day // 00:00:00.000
-	case 1:
-		start = day.Add(24*time.Hour - time.Millisecond) // 23:59:59.999
-	default:
-		start = day.Add(time.Duration(rng.Int64N(int64(24 * time.Hour)))).Truncate(time.Millisecond)
-	}
-	var d time.Duration
-	switch rng.IntN(6) {
-	case 0:
-		d = 0
-	case 1:
-		d = time.Duration(rng.IntN(1000)) * time.Millisecond
-	case 2:
-		d = time.Duration(rng.IntN(7200)) * time.Second
-	default:
-		d = time.Duration(30_000+rng.IntN(900_000)) * time.Millisecond
-	}
-	r := pipeline.Run{
-		ID: id, Workload: workloads[rng.IntN(len(workloads))], Pipeline: "main-ci", Kind: pipeline.KindBuild,
-		Status: pipeline.StatusSuccess, Branch: "main", Commit: "0123456789abcdef0123456789abcdef01234567",
-		StartedAt: start, FinishedAt: start.Add(d),
-	}
-	if rng.IntN(4) == 0 {
-		r.Kind = pipeline.KindDeploy
-	}
-	switch n := rng.IntN(20); {
-	case n < 4:
-		r.Status = pipeline.StatusFailed
-	case n < 7:
-		r.Status = pipeline.StatusCancelled
-	}
-	switch rng.IntN(3) {
-	case 0:
-		c := float64(rng.IntN(101))
-		r.Coverage = &c
-	case 1:
-		c := rng.Float64() * 100
-		r.Coverage = &c
-	}
-	if rng.IntN(2) == 0 {
-		r.Tests = &pipeline.Tests{Passed: rng.IntN(500), Failed: rng.IntN(3), Skipped: rng.IntN(10)}
-	}
-	return r
-}
-
 type batchAnswer struct {
 	Results []struct {
 		ID, Workload, Status, Error string
@@ -218,9 +165,7 @@ func compareWithOracle(t *testing.T, got seriesAnswer, want []pipeline.Series) {
 // other data, some in batches with repeats inside, and checks POST /api/query, which reads only
 // the rollups, against the computation over every stored run.
 func TestRollupsMatchTheRunsTheyCount(t *testing.T) {
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 		tok := e.CreateToken(admin, map[string]any{"subject": "ci", "scopes": []string{"pipeline:write", "metrics:read"}, "workloads": []string{"*"}}).AccessToken
 		seed := uint64(time.Now().UnixNano())
 		t.Logf("seed %d", seed)
@@ -230,7 +175,7 @@ func TestRollupsMatchTheRunsTheyCount(t *testing.T) {
 		const days = 12
 		var runs []pipeline.Run
 		for i := range 420 {
-			runs = append(runs, randomRun(rng, fmt.Sprintf("run-%d", i), workloads, base, days))
+			runs = append(runs, testenv.RandomRun(rng, fmt.Sprintf("run-%d", i), workloads, base, days))
 		}
 		want := map[string]pipeline.Run{} // what must be stored: each run as first recorded
 		key := func(r pipeline.Run) string { return r.Workload + "/" + r.ID }
@@ -283,7 +228,7 @@ func TestRollupsMatchTheRunsTheyCount(t *testing.T) {
 		// And in a batch, among new runs.
 		var fresh []pipeline.Run
 		for i := range 20 {
-			fresh = append(fresh, randomRun(rng, fmt.Sprintf("fresh-%d", i), workloads, base, days))
+			fresh = append(fresh, testenv.RandomRun(rng, fmt.Sprintf("fresh-%d", i), workloads, base, days))
 			want[key(fresh[i])] = fresh[i]
 		}
 		statuses := recordBatch(t, e, tok, slices.Concat(fresh[:10], again[20:], changed[20:], fresh[10:]))
@@ -505,9 +450,7 @@ func TestBatchRunsAreCheckedOneByOne(t *testing.T) {
 // TestBoundedQueries: a query names each workload and query once; a run cannot start more than
 // a day in the future, alone or in a batch.
 func TestBoundedQueries(t *testing.T) {
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 		tok := e.CreateToken(admin, map[string]any{"subject": "ci", "scopes": []string{"pipeline:write", "metrics:read"}, "workloads": []string{"*"}}).AccessToken
 		now := e.Clock.Now()
 		if r := e.Do(http.MethodPost, "/api/pipeline/runs", run("r-1", "team", "build", "success", now, 60, nil), testenv.Bearer(tok)); r.Status != http.StatusCreated {
@@ -600,9 +543,7 @@ func TestRetention(t *testing.T) {
 // TestConcurrentRecordingCountsEveryRun records runs of one workload and day from many
 // connections at once, alone and in batches: every run counts once.
 func TestConcurrentRecordingCountsEveryRun(t *testing.T) {
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 		tok := e.CreateToken(admin, map[string]any{"subject": "ci", "scopes": []string{"pipeline:write", "metrics:read"}, "workloads": []string{"*"}}).AccessToken
 		day := time.Date(2026, 2, 10, 0, 0, 0, 0, time.UTC)
 		const workers, each = 12, 10

@@ -236,9 +236,7 @@ func mkRotatable(t *testing.T, e *testenv.Env, admin testenv.Session, name strin
 // the scope, a session and a token naming another token are refused.
 func TestSelfRotation(t *testing.T) {
 	t.Parallel()
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 		mkRotatable(t, e, admin, "team-a-ci")
 		plain := e.CreateToken(admin, map[string]any{"subject": "team-a-ci", "scopes": []string{"metrics:read"}})
 		tok := e.CreateToken(admin, map[string]any{"subject": "team-a-ci", "scopes": []string{"metrics:read", "tokens:rotate"}, "description": "CI of team A"})
@@ -435,9 +433,7 @@ func TestCreateTokenLifetimeAndDescription(t *testing.T) {
 // and why, and which token replaced which; the filter pages as every list does.
 func TestTokenHistory(t *testing.T) {
 	t.Parallel()
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 		active := e.CreateToken(admin, map[string]any{"subject": "active"})
 		e.Clock.Advance(time.Second)
 		short := e.CreateToken(admin, map[string]any{"subject": "short", "expiresIn": "1h"})
@@ -568,7 +564,7 @@ func TestTokenHistoryRetention(t *testing.T) {
 			t.Fatalf("purged %d tokens before any ended 30 days ago", n)
 		}
 
-		clock.Advance(12 * 24 * time.Hour) // 32 days: the first three ended more than 30 days ago, the successor (3 days) not
+		clock.Advance(12 * 24 * time.Hour)          // 32 days: the first three ended more than 30 days ago, the successor (3 days) not
 		admin = e.SignIn("admin@example.com", true) // sessions last 8 hours
 		e.Sync()
 		if n := e.PurgeHistory(); n != 3 {

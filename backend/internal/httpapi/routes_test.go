@@ -61,13 +61,11 @@ func TestRouting(t *testing.T) {
 // only revocation: /readyz then counts the reset and says when it was, which no other test of
 // this package makes it send.
 func TestReadinessAfterTheFeedWasReplaced(t *testing.T) {
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 		tok := e.CreateToken(admin, map[string]any{"subject": "ci"})
 		e.Revoke(admin, tok.TokenID)
 		e.Sync()
-		conn, err := sql.Open(db.Driver, db.DSN)
+		conn, err := sql.Open(e.DB.Driver, e.DB.DSN)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -82,38 +82,24 @@ type serviceUserPosition struct {
 	ID   int64  `json:"i"`
 }
 
+func (p serviceUserPosition) valid() bool { return p.ID >= 1 }
+
 // listServiceUsers returns live service users by name, ?name= (contains, any case) filtering,
-// paged as paging.go says (50 to a page by default), with X-Total-Count.
+// paged as paging.go says, with X-Total-Count.
 func (a *api) listServiceUsers(c *gin.Context) {
-	var pos serviceUserPosition
-	pg, ok := readPage(c, "service-users", 50, &pos, "name")
-	if !ok {
-		return
-	}
-	q := token.UserListQuery{Name: c.Query("name"), Limit: pg.Limit}
-	if pg.HasCursor {
-		if pos.ID < 1 {
-			fail(c, errCursor())
-			return
+	servePage(c, "service-users", []string{"name"}, func(limit int, after *serviceUserPosition) ([]token.ServiceUser, int64, error) {
+		q := token.UserListQuery{Name: c.Query("name"), Limit: limit}
+		if after != nil {
+			q.After = &token.UserCursor{Name: after.Name, ID: after.ID}
 		}
-		q.After = &token.UserCursor{Name: pos.Name, ID: pos.ID}
-	}
-	ctx := c.Request.Context()
-	users, err := a.Tokens.ListUsers(ctx, q)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	total, err := a.Tokens.CountUsers(ctx, q)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	out := make([]serviceUserResponse, len(users))
-	for i, u := range users {
-		out[i] = toServiceUserResponse(u)
-	}
-	writePage(c, pg, out, func(last serviceUserResponse) any { return serviceUserPosition{Name: last.Name, ID: last.ID} }, total)
+		ctx := c.Request.Context()
+		users, err := a.Tokens.ListUsers(ctx, q)
+		if err != nil {
+			return nil, 0, err
+		}
+		total, err := a.Tokens.CountUsers(ctx, q)
+		return users, total, err
+	}, toServiceUserResponse, func(u token.ServiceUser) serviceUserPosition { return serviceUserPosition{Name: u.Name, ID: u.ID} })
 }
 
 // serviceUserID reads the path's service user id; anything but a positive number names no
@@ -248,20 +234,16 @@ func mayRead(p *principal, workload string) error {
 	return p.access.CheckWorkload("read", workload)
 }
 
-// visibleWorkloads is what a list of runs may show: with a workload filter, that workload if
-// the caller may read it (else the request fails); without one, nil (every workload) for an
-// administrator or a service user holding every workload, else the service user's workloads.
-func visibleWorkloads(c *gin.Context, filter string) ([]string, bool) {
-	p := principalOf(c)
+// visibleWorkloads is what a list of runs may show to p: with a workload filter, that workload
+// if p may read it (else the error that refuses the request); without one, nil (every workload)
+// for an administrator or a service user holding every workload, else the service user's
+// workloads.
+func visibleWorkloads(p *principal, filter string) ([]string, error) {
 	if p == nil || p.service == nil || p.access.AllWorkloads() {
-		return nil, true
+		return nil, nil
 	}
 	if filter != "" {
-		if err := mayRead(p, filter); err != nil {
-			fail(c, err)
-			return nil, false
-		}
-		return nil, true
+		return nil, mayRead(p, filter)
 	}
-	return p.access.Workloads(), true
+	return p.access.Workloads(), nil
 }

@@ -132,9 +132,7 @@ func auditActions(t *testing.T, e *testenv.Env, action string) []audit.Event {
 // their fields, administrators only, every change audited.
 func TestServiceUsersAPI(t *testing.T) {
 	t.Parallel()
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 
 		u := createSU(t, e, admin, map[string]any{
 			"name": "team-a-ci", "description": "Team A pipelines", "scopes": []string{"pipeline:write", "metrics:read"},
@@ -323,9 +321,7 @@ func TestServiceUsersAPI(t *testing.T) {
 // service user x, created when missing; a token's scopes narrow its service user's.
 func TestTokensBelongToServiceUsers(t *testing.T) {
 	t.Parallel()
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 
 		// The seed's call: a read-only service user made on the way, every workload.
 		first := e.CreateToken(admin, map[string]any{"subject": "ci-pipeline"})
@@ -414,9 +410,7 @@ func TestTokensBelongToServiceUsers(t *testing.T) {
 // next call without touching the token. Administrators see everything.
 func TestServiceUserDecidesWhatItsTokensMayDo(t *testing.T) {
 	t.Parallel()
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 		asAdmin := e.As(admin)
 		su := createSU(t, e, admin, map[string]any{"name": "team-a-ci", "scopes": []string{"metrics:read", "pipeline:write"}, "workloads": []string{"team-a", "team-a-mobile"}})
 		tok := e.CreateToken(admin, map[string]any{"subject": "team-a-ci", "scopes": []string{"metrics:read", "pipeline:write"}})
@@ -525,9 +519,7 @@ func TestServiceUserDecidesWhatItsTokensMayDo(t *testing.T) {
 func TestServiceUserChangeReachesEveryInstance(t *testing.T) {
 	t.Parallel()
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		clock := testenv.NewClock()
-		a := testenv.Start(t, db, testenv.Settings{Clock: clock})
-		b := testenv.Start(t, db, testenv.Settings{Clock: clock})
+		a, b := testenv.StartTwo(t, db)
 		if poll := b.Server.Config.RevocationPollInterval; poll > time.Second {
 			t.Fatalf("the feed is read every %s: a change would take longer than a second", poll)
 		}
@@ -632,9 +624,7 @@ func TestServiceUserTokensCostNoStatementPerRequest(t *testing.T) {
 // the metrics follow, the deletion is audited, and nobody else may.
 func TestDeleteRun(t *testing.T) {
 	t.Parallel()
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 		tok := e.CreateToken(admin, map[string]any{"subject": "ci", "scopes": []string{"metrics:read", "pipeline:write"}, "workloads": []string{"team-a", "org/app"}})
 		bearer := testenv.Bearer(tok.AccessToken)
 		for _, b := range []map[string]any{ciRun("good", "team-a", 90), ciRun("bad", "team-a", 10), ciRun("gl/7", "org/app", 50)} {
@@ -695,9 +685,7 @@ func TestDeleteRun(t *testing.T) {
 // now fails, and team A sees nothing of it.
 func TestAttackOfOneCITokenOnAnotherTeam(t *testing.T) {
 	t.Parallel()
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 		teamA := e.CreateToken(admin, map[string]any{"subject": "team-a-ci", "scopes": []string{"metrics:read", "pipeline:write"}, "workloads": []string{"team-a"}})
 		teamB := e.CreateToken(admin, map[string]any{"subject": "team-b-ci", "scopes": []string{"metrics:read", "pipeline:write"}, "workloads": []string{"team-b"}})
 		a, b := testenv.Bearer(teamA.AccessToken), testenv.Bearer(teamB.AccessToken)

@@ -75,9 +75,7 @@ func TestSessionToken(t *testing.T) {
 // TestLogout checks that signing out ends the session and every session token taken from it.
 func TestLogout(t *testing.T) {
 	t.Parallel()
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 		st := e.SessionToken(admin)
 
 		// Without the CSRF token a cross-site form cannot sign the administrator out.
@@ -118,9 +116,7 @@ func TestLogout(t *testing.T) {
 // TestSessionExpiry checks a session and its session tokens end after 8 hours.
 func TestSessionExpiry(t *testing.T) {
 	t.Parallel()
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 		st := e.SessionToken(admin)
 
 		e.Clock.Advance(8*time.Hour - time.Second)
@@ -160,10 +156,7 @@ func TestSessionExpiry(t *testing.T) {
 // TestMe checks GET /api/auth/me.
 func TestMe(t *testing.T) {
 	t.Parallel()
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
-
+	testenv.ForEachServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 		type me struct {
 			Email     string  `json:"email"`
 			Name      string  `json:"name"`

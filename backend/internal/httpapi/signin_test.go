@@ -20,9 +20,7 @@ import (
 )
 
 func TestSignInThroughTheProvider(t *testing.T) {
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e, p := testenv.StartWithIDP(t, db, nil)
-		b := testenv.NewBrowser(t)
+	testenv.ForEachIDP(t, func(t *testing.T, e *testenv.Env, p *testenv.IDP, b *testenv.Browser) {
 		p.QueueUser(testenv.AdminUser())
 
 		auth := b.ToProvider(e, "/admin/service-tokens?x=1")
@@ -186,9 +184,7 @@ func setQuery(u *url.URL, k, v string) {
 }
 
 func TestCallbackReplayAndCodeReuse(t *testing.T) {
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e, p := testenv.StartWithIDP(t, db, nil)
-		b := testenv.NewBrowser(t)
+	testenv.ForEachIDP(t, func(t *testing.T, e *testenv.Env, p *testenv.IDP, b *testenv.Browser) {
 		p.QueueUser(testenv.AdminUser())
 		auth := b.ToProvider(e, "/")
 		loginCookie := b.Cookie(e.URL, "codemetrics_login")
@@ -239,11 +235,9 @@ func TestOpenRedirectsAreRefused(t *testing.T) {
 }
 
 func TestPlantedSessionCookieIsReplacedAndSignOutEndsEverything(t *testing.T) {
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e, p := testenv.StartWithIDP(t, db, nil)
+	testenv.ForEachIDP(t, func(t *testing.T, e *testenv.Env, p *testenv.IDP, b *testenv.Browser) {
 		// The attacker signs in as themselves and plants their session cookie in the victim's browser.
 		planted := e.SignIn("mallory@example.com", true)
-		b := testenv.NewBrowser(t)
 		b.Plant(e.URL, "codemetrics_session", planted.Cookie.Value)
 
 		b.SignIn(e, p, testenv.AdminUser())
@@ -388,9 +382,7 @@ func TestWithdrawnAdministratorLosesEverySession(t *testing.T) {
 // on a browser that holds an administrator's session. That session ends on the server and its
 // cookies are cleared: nothing of it survives.
 func TestViewerSignInReplacesAdministratorSession(t *testing.T) {
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e, p := testenv.StartWithIDP(t, db, nil)
-		b := testenv.NewBrowser(t)
+	testenv.ForEachIDP(t, func(t *testing.T, e *testenv.Env, p *testenv.IDP, b *testenv.Browser) {
 		b.SignIn(e, p, testenv.AdminUser())
 		old := b.Cookie(e.URL, "codemetrics_session")
 		if old == "" {
@@ -426,9 +418,7 @@ func TestViewerSignInReplacesAdministratorSession(t *testing.T) {
 // provider sends someone else's address, unverified, is admitted as a group member, but every
 // audit event and token names them with the address marked unverified.
 func TestUnverifiedEmailNeverNamesTheAdministrator(t *testing.T) {
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e, p := testenv.StartWithIDP(t, db, nil)
-		b := testenv.NewBrowser(t)
+	testenv.ForEachIDP(t, func(t *testing.T, e *testenv.Env, p *testenv.IDP, b *testenv.Browser) {
 		b.SignIn(e, p, &mockoidc.MockUser{Subject: "impostor", Email: "boss@example.com", EmailVerified: false, Groups: []string{"codemetrics-admins"}})
 		const marked = "boss@example.com (unverified)"
 		if evs := e.AuditEvents("auth.signed_in"); len(evs) != 1 || evs[0].Actor != marked {

@@ -21,9 +21,7 @@ import (
 // TestCreateTokenResponse checks the answer of POST /api/tokens and the JWT in it.
 func TestCreateTokenResponse(t *testing.T) {
 	t.Parallel()
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 
 		r := e.Do(http.MethodPost, "/api/tokens", map[string]any{"subject": "ci-pipeline"}, e.As(admin))
 		if r.Status != http.StatusCreated {
@@ -122,9 +120,7 @@ func TestCreateTokenSubject(t *testing.T) {
 		{"line separator", []byte(`{"subject":"a\u2028b"}`), "line breaks"},
 		{"invalid UTF-8 bytes", []byte("{\"subject\":\"a\xff\xfeb\"}"), "UTF-8"},
 	}
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 
 		for _, c := range refused {
 			t.Run("refused/"+c.name, func(t *testing.T) {
@@ -177,9 +173,7 @@ func TestCreateTokenSubject(t *testing.T) {
 // TestCreateTokenScopes checks the scopes a token can be given and that they bind.
 func TestCreateTokenScopes(t *testing.T) {
 	t.Parallel()
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 
 		both := e.CreateToken(admin, map[string]any{"subject": "both", "scopes": []string{"metrics:read", "pipeline:write"}, "workloads": []string{"*"}})
 		if _, claims := jwttest.Parts(t, both.AccessToken); claims["scope"] != "metrics:read pipeline:write" {
@@ -255,9 +249,7 @@ func TestCreateTokenBadBodies(t *testing.T) {
 		{"form", `subject=x`, "application/x-www-form-urlencoded", http.StatusUnsupportedMediaType},
 		{"multipart", `{"subject":"x"}`, "multipart/form-data; boundary=x", http.StatusUnsupportedMediaType},
 	}
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
 				e := e.For(t)
@@ -350,9 +342,7 @@ func TestListTokens(t *testing.T) {
 // also when several tokens share a creation second.
 func TestListTokensPaging(t *testing.T) {
 	t.Parallel()
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 		for i := range 7 {
 			e.CreateToken(admin, map[string]any{"subject": fmt.Sprintf("svc-%d", i)})
 			if i%3 == 2 { // three tokens in each second
@@ -398,9 +388,7 @@ func TestListTokensPaging(t *testing.T) {
 // revoked, oversized or hostile.
 func TestRevokeToken(t *testing.T) {
 	t.Parallel()
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 		keep := e.CreateToken(admin, map[string]any{"subject": "keep"})
 		unknownID, err := token.NewID()
 		if err != nil {
@@ -443,9 +431,7 @@ func TestRevokeToken(t *testing.T) {
 // no event holds the token value.
 func TestAuditEvents(t *testing.T) {
 	t.Parallel()
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 		created := e.CreateToken(admin, map[string]any{"subject": "audited"})
 		e.Revoke(admin, created.TokenID)
 
@@ -475,9 +461,7 @@ func TestAuditEvents(t *testing.T) {
 // TestLastUsed checks lastUsed is null until a use, then the time of the latest use.
 func TestLastUsed(t *testing.T) {
 	t.Parallel()
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 		created := e.CreateToken(admin, map[string]any{"subject": "used"})
 		e.Flush()
 		if l := e.ListTokens(admin); len(l) != 1 || l[0].LastUsed != nil {
@@ -509,9 +493,7 @@ func TestLastUsed(t *testing.T) {
 // filter (any case, wildcards taken literally), soonest-expiry order, paging in that order, and
 // a total count.
 func TestTokenListFilterSortAndCount(t *testing.T) {
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 		// Lifetimes chosen so that creation order and expiry order differ.
 		subjects := map[string]string{"Deploy-Prod": "90d", "deploy-staging": "10d", "metrics_export": "400h", "100%-coverage": "2d", "nightly": "30d"}
 		for _, name := range []string{"Deploy-Prod", "deploy-staging", "metrics_export", "100%-coverage", "nightly"} {

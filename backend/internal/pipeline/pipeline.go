@@ -410,8 +410,46 @@ type Series struct {
 }
 
 // Query computes the requested daily series, days in UTC, from the rollups alone: its cost
-// and memory go with days × workloads, never with the number of runs.
+// and memory go with days × workloads, never with the number of runs. It is Prepare and Each
+// collected into Series (the HTTP answer streams them instead).
 func (s *Service) Query(ctx context.Context, req QueryRequest) ([]Series, error) {
+	a, err := s.PrepareQuery(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Series, 0, len(a.Workloads)*len(a.Queries))
+	err = a.Each(ctx, func(w string, days []DayRollups) error {
+		for _, q := range a.Queries {
+			ser := Series{Query: q, Workload: w, Unit: UnitOf(q), Points: make([]Point, len(days))}
+			for d := range days {
+				ser.Points[d] = ValueOf(q, &days[d]).Point(a.Dates[d])
+			}
+			out = append(out, ser)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Answer is a query checked and ready to be read: one series per workload and query, workload
+// by workload in the order asked (then query by query), each of one point per day of Dates.
+type Answer struct {
+	Queries, Workloads []string
+	Dates              []string // YYYY-MM-DD, UTC, first to last
+	store              Store
+	rq                 RollupQuery
+}
+
+// DayRollups is what a query reads of one workload's day: the rollup of its builds and the one
+// of its deploys (zero when the day had none).
+type DayRollups struct{ Build, Deploy Rollup }
+
+// PrepareQuery checks req (names, sizes, dates, duplicates) and that its workloads exist, so
+// that whatever can be refused is refused before any of the answer is read.
+func (s *Service) PrepareQuery(ctx context.Context, req QueryRequest) (*Answer, error) {
 	if len(req.Queries) == 0 {
 		return nil, apperr.New(apperr.InvalidField, "queries is required: any of %s", strings.Join(Queries, ", "))
 	}
@@ -462,52 +500,67 @@ func (s *Service) Query(ctx context.Context, req QueryRequest) ([]Series, error)
 			return nil, apperr.New(apperr.UnknownWorkload, "unknown workload %q: it has recorded no pipeline run yet", w)
 		}
 	}
-	// Every point starts as a day without data; each rollup read fills its day's points.
-	dates := make([]string, days)
+	a := &Answer{Queries: req.Queries, Workloads: req.Workloads, Dates: make([]string, days), store: s.store,
+		rq: RollupQuery{Workloads: req.Workloads, From: first, To: last}}
 	for d := range days {
-		dates[d] = start.AddDate(0, 0, d).Format(time.DateOnly)
+		a.Dates[d] = start.AddDate(0, 0, d).Format(time.DateOnly)
 	}
-	out := make([]Series, 0, len(req.Workloads)*len(req.Queries))
-	at := map[string]int{} // workload -> index of its first series in out
-	for _, w := range req.Workloads {
-		at[w] = len(out)
-		for _, q := range req.Queries {
-			ser := Series{Query: q, Workload: w, Unit: unitOf(q), Points: make([]Point, days)}
-			for d := range days {
-				ser.Points[d] = DayPoint(q, dates[d], nil)
-			}
-			out = append(out, ser)
-		}
-	}
-	rq := RollupQuery{Workloads: req.Workloads, From: first, To: last}
 	if !slices.Contains(req.Queries, QueryDeployFreq) {
-		rq.Kinds = []string{KindBuild}
+		a.rq.Kinds = []string{KindBuild}
 	} else if len(req.Queries) == 1 {
-		rq.Kinds = []string{KindDeploy}
+		a.rq.Kinds = []string{KindDeploy}
 	}
-	err = s.store.Rollups(ctx, rq, func(k RollupKey, r Rollup) error {
-		i, ok := at[k.Workload]
-		if !ok || k.Day < first || k.Day > last {
+	return a, nil
+}
+
+// Each reads the answer's rollups and calls fn once per workload, in the order asked, with the
+// workload's days (days[i] is Dates[i]; a day without runs is zero). days is reused for the
+// next workload: fn must not keep it. What is held is one workload's days, however many
+// workloads were asked and however many runs the days count.
+func (a *Answer) Each(ctx context.Context, fn func(workload string, days []DayRollups) error) error {
+	days := make([]DayRollups, len(a.Dates))
+	next := 0 // the index in a.Workloads of the workload being read
+	flushTo := func(end int) error {
+		for ; next < end; next++ {
+			if err := fn(a.Workloads[next], days); err != nil {
+				return err
+			}
+			clear(days)
+		}
+		return nil
+	}
+	err := a.store.Rollups(ctx, a.rq, func(k RollupKey, r Rollup) error {
+		if k.Workload != a.Workloads[next] {
+			i := slices.Index(a.Workloads[next:], k.Workload)
+			if i < 0 {
+				return apperr.New(apperr.Internal, "the rollups of workload %q came out of order", k.Workload)
+			}
+			if err := flushTo(next + i); err != nil {
+				return err
+			}
+		}
+		if k.Day < a.rq.From || k.Day > a.rq.To {
 			return nil
 		}
-		d := int(k.Day - first)
-		for j, q := range req.Queries {
-			if (q == QueryDeployFreq) == (k.Kind == KindDeploy) {
-				out[i+j].Points[d] = DayPoint(q, out[i+j].Points[d].Date, &r)
-			}
+		d := &days[k.Day-a.rq.From]
+		if k.Kind == KindDeploy {
+			d.Deploy = r
+		} else {
+			d.Build = r
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return out, nil
+	return flushTo(len(a.Workloads))
 }
 
 // MaxQueryWorkloads bounds the workloads of one query.
 const MaxQueryWorkloads = 50
 
-func unitOf(q string) string {
+// UnitOf is the unit of a query's values.
+func UnitOf(q string) string {
 	switch q {
 	case QueryCoverage, QuerySuccessRate:
 		return "percent"
@@ -518,42 +571,74 @@ func unitOf(q string) string {
 	}
 }
 
-// DayPoint is one day of one query, from the day's rollup of the query's kind (builds, or
-// deploys for deployment-frequency); nil for a day without such runs. Coverage: the mean over
-// builds that reported one. Success rate: successful builds among finished ones (cancelled
-// runs count for neither). Duration: p50 and p95 of builds by nearest rank, within
-// DurationAccuracy. Deployment frequency: successful deploys.
-func DayPoint(q, date string, r *Rollup) Point {
-	p := Point{Date: date}
-	if r == nil {
-		r = &Rollup{}
+// Value is one day of one query in plain values, what a Point says without pointers: Null on a
+// day without data (Value zero); P50 and P95, when Percentiles, are build-duration's.
+type Value struct {
+	Null, Percentiles bool
+	Value, P50, P95   float64
+	Count             int // runs that day the value is computed from
+}
+
+// Point is v as the point of date.
+func (v Value) Point(date string) Point {
+	p := Point{Date: date, Count: v.Count}
+	if !v.Null {
+		p.Value = ptr(v.Value)
 	}
+	if v.Percentiles {
+		p.P50, p.P95 = ptr(v.P50), ptr(v.P95)
+	}
+	return p
+}
+
+// ValueOf is one day of query q, from the day's rollups: those of its builds, or of its deploys
+// for deployment-frequency. Coverage: the mean over builds that reported one. Success rate:
+// successful builds among finished ones (cancelled runs count for neither). Duration: p50 and
+// p95 of builds by nearest rank, within DurationAccuracy. Deployment frequency: successful
+// deploys (0, not null, on a day without any).
+func ValueOf(q string, d *DayRollups) Value {
 	switch q {
 	case QueryCoverage:
-		p.Count = int(r.CoverageCount)
-		if r.CoverageCount > 0 {
-			p.Value = ptr(meanOf(r.CoverageSum, r.CoverageCount))
+		r := &d.Build
+		if r.CoverageCount == 0 {
+			return Value{Null: true}
 		}
+		return Value{Value: meanOf(r.CoverageSum, r.CoverageCount), Count: int(r.CoverageCount)}
 	case QuerySuccessRate:
+		r := &d.Build
 		finished := r.Succeeded + r.Failed
-		p.Count = int(finished)
-		if finished > 0 {
-			p.Value = ptr(round(100 * float64(r.Succeeded) / float64(finished)))
+		if finished == 0 {
+			return Value{Null: true}
 		}
+		return Value{Value: round(100 * float64(r.Succeeded) / float64(finished)), Count: int(finished)}
 	case QueryDuration:
-		p.Count = int(r.Runs())
-		if r.Runs() > 0 {
-			p50, p95 := r.Percentiles()
-			p.P50, p.P95 = ptr(round(p50)), ptr(round(p95))
-			p.Value = p.P50
+		r := &d.Build
+		n := r.Runs()
+		if n == 0 {
+			return Value{Null: true}
 		}
+		p50, p95 := r.Percentiles()
+		p50, p95 = round(p50), round(p95)
+		return Value{Percentiles: true, Value: p50, P50: p50, P95: p95, Count: int(n)}
 	case QueryDeployFreq:
-		p.Count = int(r.Succeeded)
-		p.Value = ptr(float64(r.Succeeded))
+		return Value{Value: float64(d.Deploy.Succeeded), Count: int(d.Deploy.Succeeded)}
 	default:
 		panic(fmt.Sprintf("unknown query %q", q))
 	}
-	return p
+}
+
+// DayPoint is one day of one query as a Point, from the day's rollup of the query's kind
+// (builds, or deploys for deployment-frequency; nil for a day without such runs): ValueOf.
+func DayPoint(q, date string, r *Rollup) Point {
+	var d DayRollups
+	if r != nil {
+		if q == QueryDeployFreq {
+			d.Deploy = *r
+		} else {
+			d.Build = *r
+		}
+	}
+	return ValueOf(q, &d).Point(date)
 }
 
 // meanOf is sum/count (sum in CoverageScale units) rounded to 0.01, half away from zero,

@@ -107,20 +107,7 @@ func TestDayPointsMatchTheOracle(t *testing.T) {
 		var runs []pipeline.Run
 		build, deploy := &pipeline.Rollup{}, &pipeline.Rollup{}
 		for i := range 1 + rng.IntN(40) {
-			start := day.Add(time.Duration(rng.Int64N(int64(24 * time.Hour)))).Truncate(time.Millisecond)
-			r := pipeline.Run{ID: string(rune('a' + i)), Workload: "w", Kind: pipeline.KindBuild, Status: []string{"success", "failed", "cancelled"}[rng.IntN(3)],
-				StartedAt: start, FinishedAt: start.Add(time.Duration(rng.IntN(3600_000)) * time.Millisecond)}
-			if rng.IntN(4) == 0 {
-				r.Kind = pipeline.KindDeploy
-			}
-			switch rng.IntN(3) {
-			case 0:
-				c := float64(rng.IntN(101))
-				r.Coverage = &c
-			case 1:
-				c := rng.Float64() * 100
-				r.Coverage = &c
-			}
+			r := testenv.RandomRun(rng, string(rune('a'+i)), []string{"w"}, day, 1)
 			runs = append(runs, r)
 			if r.Kind == pipeline.KindBuild {
 				build.Add(r)

@@ -176,9 +176,7 @@ func TestDatabaseOutage(t *testing.T) {
 // seconds refuses service tokens with 503 instead of trusting its cache, and recovers.
 func TestFailClosed(t *testing.T) {
 	t.Parallel()
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 		used := e.CreateToken(admin, map[string]any{"subject": "used"})
 		unused := e.CreateToken(admin, map[string]any{"subject": "unused"})
 		health := func() {

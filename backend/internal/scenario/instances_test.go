@@ -16,13 +16,21 @@ import (
 func TestRevocationAcrossInstances(t *testing.T) {
 	t.Parallel()
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		clock := testenv.NewClock()
-		a := testenv.Start(t, db, testenv.Settings{Clock: clock})
-		b := testenv.Start(t, db, testenv.Settings{Clock: clock})
+		a, b := testenv.StartTwo(t, db)
 		admin := a.SignIn("admin@example.com", true)
 		config := func(e *testenv.Env, tok string) *testenv.Response {
 			t.Helper()
 			return e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(tok))
+		}
+
+		// revokeThrough revokes tok through one instance, which refuses it at once, without
+		// reading the feed; the other, which has it cached, refuses it once it has read the feed.
+		revokeThrough := func(one, other *testenv.Env, tok testenv.CreatedToken) {
+			t.Helper()
+			one.Revoke(admin, tok.TokenID)
+			testenv.WantInvalidToken(t, config(one, tok.AccessToken), tok.AccessToken)
+			other.Sync()
+			testenv.WantInvalidToken(t, config(other, tok.AccessToken), tok.AccessToken)
 		}
 
 		// Minted on A, accepted on B at its first use there.
@@ -34,20 +42,16 @@ func TestRevocationAcrossInstances(t *testing.T) {
 			t.Fatalf("A refuses its own token: %d %s", r.Status, r.Body)
 		}
 
-		// Revoked through A: A refuses at once, without reading the feed.
-		a.Revoke(admin, tok.TokenID)
-		testenv.WantInvalidToken(t, config(a, tok.AccessToken), tok.AccessToken)
-		// B, which has the token cached, refuses it once it has read the feed.
-		b.Sync()
-		testenv.WantInvalidToken(t, config(b, tok.AccessToken), tok.AccessToken)
+		// Revoked through A, which refuses it at once; B, which has it cached, after its read.
+		revokeThrough(a, b, tok)
 		// And keeps refusing it on later reads of the feed.
-		clock.Advance(5 * time.Second)
+		a.Clock.Advance(5 * time.Second)
 		b.Sync()
 		testenv.WantInvalidToken(t, config(b, tok.AccessToken), tok.AccessToken)
 
 		// A token minted and revoked on A that B has never seen: refused by B even before
 		// B reads the feed.
-		clock.Advance(time.Second)
+		a.Clock.Advance(time.Second)
 		a.Sync()
 		other := a.CreateToken(admin, map[string]any{"subject": "never-seen-by-b"})
 		a.Revoke(admin, other.TokenID)
@@ -58,10 +62,7 @@ func TestRevocationAcrossInstances(t *testing.T) {
 		if r := config(a, third.AccessToken); r.Status != http.StatusOK {
 			t.Fatalf("A refuses a new token: %d %s", r.Status, r.Body)
 		}
-		b.Revoke(admin, third.TokenID)
-		testenv.WantInvalidToken(t, config(b, third.AccessToken), third.AccessToken)
-		a.Sync()
-		testenv.WantInvalidToken(t, config(a, third.AccessToken), third.AccessToken)
+		revokeThrough(b, a, third)
 	})
 }
 

@@ -13,9 +13,7 @@ import (
 // bounded number of operations: every created token is listed with its audit event, every
 // revoked one is refused, nothing answers 5xx (and -race watches the whole time).
 func TestManyCreatorsRevokersAndVerifiers(t *testing.T) {
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 		const creators, perCreator = 4, 15
 		created := make(chan testenv.CreatedToken, creators*perCreator)
 		toRevoke := make(chan testenv.CreatedToken, creators*perCreator)

@@ -12,9 +12,7 @@ import (
 // TestSeedWalkthrough follows the API documentation: create a token, list it with the exact
 // field names, call /api/system/config with it, revoke it, and see it refused.
 func TestSeedWalkthrough(t *testing.T) {
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 
 		created := e.CreateToken(admin, map[string]any{"subject": "ci-pipeline"})
 		if created.AccessToken == "" || created.TokenID == "" || created.Expires == "" {

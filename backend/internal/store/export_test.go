@@ -4,12 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"io/fs"
 	"slices"
 	"strings"
 
 	"github.com/codemetrics/codemetrics/backend/internal/pipeline"
-	"github.com/pressly/goose/v3"
 	"gorm.io/gorm"
 )
 
@@ -19,15 +17,7 @@ func (s *Store) SQL() *sql.DB { return s.sql }
 
 // MigrateTo applies the migrations up to version only: a database as an older CodeMetrics left it.
 func (s *Store) MigrateTo(ctx context.Context, version int64) error {
-	dialect, dir := goose.DialectSQLite3, "migrations/sqlite"
-	if s.driver == MySQL {
-		dialect, dir = goose.DialectMySQL, "migrations/mysql"
-	}
-	fsys, err := fs.Sub(migrations, dir)
-	if err != nil {
-		return err
-	}
-	p, err := goose.NewProvider(dialect, s.sql, fsys)
+	p, err := s.migrationProvider()
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -16,11 +15,7 @@ import (
 // history filter they had in effect, and nothing rotated.
 func TestMigrationGivesExistingTokensTheirHistory(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		ctx := context.Background()
-		old := testenv.OpenStore(t, db)
-		if err := old.MigrateTo(ctx, store.ServiceUsersMigration-1); err != nil {
-			t.Fatal(err)
-		}
+		old := storeAt(t, db, store.ServiceUsersMigration-1)
 		created := testenv.Epoch.Add(-48 * time.Hour)
 		revokedAt := testenv.Epoch.Add(-24 * time.Hour)
 		conn := old.SQL()

@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"context"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,7 +22,7 @@ func TestEveryStatementIsCountedOnce(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		var queries, failures atomic.Int64
 		st := testenv.Store(t, db, store.Options{Queries: &queries, OnError: func() { failures.Add(1) }})
-		ctx := context.Background()
+		ctx := t.Context()
 		if failures.Load() != 0 {
 			t.Fatalf("opening and migrating reported %d failures", failures.Load())
 		}

@@ -181,40 +181,84 @@ func removeFromRollup(tx *gorm.DB, driver string, wid int64, run pipeline.Run) e
 	return writeRollups(tx, driver, []rollupRow{toRollupRow(k, r)})
 }
 
-// Rollups calls each with the rollups q selects, streaming: one row in memory at a time,
-// whatever the range. The sketches are read only when q.WithDurations: P50 and P95 are kept
-// beside them.
+// Rollups calls each with the rollups q selects, workload by workload in the order of
+// q.Workloads, each workload's by day and kind: one statement per workload, prepared once, on
+// the primary key's order (no sort), reading only the columns a query needs (the sketches only
+// when q.WithDurations: P50 and P95 are kept beside them) and scanning them into plain values,
+// one row at a time. It sends no statement for a workload that does not exist.
 func (s *Store) Rollups(ctx context.Context, q pipeline.RollupQuery, each func(pipeline.RollupKey, pipeline.Rollup) error) error {
-	cols := "w.name, r.day, r.kind, r.succeeded, r.failed, r.cancelled, r.coverage_count, r.coverage_sum, r.duration_p50, r.duration_p95"
+	var found []workloadRow
+	if err := s.db.WithContext(ctx).Select("id", "name").Where("name IN ?", q.Workloads).Find(&found).Error; err != nil {
+		return translate(err, "rollups")
+	}
+	ids := make(map[string]int64, len(found))
+	for _, w := range found {
+		ids[w.Name] = w.ID
+	}
+	var stmt strings.Builder
+	stmt.WriteString("SELECT day, kind = 'deploy', succeeded, failed, cancelled, coverage_count, coverage_sum, duration_p50, duration_p95")
 	if q.WithDurations {
-		cols += ", r.durations"
+		stmt.WriteString(", durations")
 	}
-	db := s.db.WithContext(ctx).Table("pipeline_rollups AS r").Select(cols).
-		Joins("JOIN workloads w ON w.id = r.workload_id").
-		Where("w.name IN ? AND r.day >= ? AND r.day <= ?", q.Workloads, q.From, q.To)
+	stmt.WriteString(" FROM pipeline_rollups WHERE workload_id = ? AND day >= ? AND day <= ?")
+	args := []any{int64(0), q.From, q.To}
 	if len(q.Kinds) > 0 {
-		db = db.Where("r.kind IN ?", q.Kinds)
+		stmt.WriteString(" AND kind IN (?" + strings.Repeat(", ?", len(q.Kinds)-1) + ")")
+		for _, k := range q.Kinds {
+			args = append(args, k)
+		}
 	}
-	rows, err := db.Rows()
+	stmt.WriteString(" ORDER BY day, kind")
+	prepared, err := s.sql.PrepareContext(ctx, stmt.String())
+	if err != nil {
+		return translate(err, "rollups")
+	}
+	defer prepared.Close()
+	for _, name := range q.Workloads {
+		id, ok := ids[name]
+		if !ok {
+			continue
+		}
+		args[0] = id
+		if err := s.eachRollup(ctx, prepared, args, name, q.WithDurations, each); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// eachRollup reads one workload's rollups with the statement of Rollups.
+func (s *Store) eachRollup(ctx context.Context, stmt *sql.Stmt, args []any, workload string, withDurations bool, each func(pipeline.RollupKey, pipeline.Rollup) error) error {
+	rows, err := stmt.QueryContext(ctx, args...)
 	if err != nil {
 		return translate(err, "rollups")
 	}
 	defer rows.Close()
+	k := pipeline.RollupKey{Workload: workload}
+	var deploy bool
+	var r pipeline.Rollup
+	var sketch []byte
+	dst := []any{&k.Day, &deploy, &r.Succeeded, &r.Failed, &r.Cancelled, &r.CoverageCount, &r.CoverageSum, &r.P50, &r.P95}
+	if withDurations {
+		dst = append(dst, &sketch)
+	}
 	for rows.Next() {
-		var k pipeline.RollupKey
-		var row rollupRow
-		dst := []any{&k.Workload, &k.Day, &k.Kind, &row.Succeeded, &row.Failed, &row.Cancelled, &row.CoverageCount, &row.CoverageSum, &row.DurationP50, &row.DurationP95}
-		if q.WithDurations {
-			dst = append(dst, &row.Durations)
-		}
 		if err := rows.Scan(dst...); err != nil {
 			return translate(err, "rollups")
 		}
-		r, err := row.toRollup(q.WithDurations)
-		if err != nil {
-			return err
+		k.Kind = pipeline.KindBuild
+		if deploy {
+			k.Kind = pipeline.KindDeploy
 		}
-		if err := each(k, r); err != nil {
+		out := r
+		if withDurations {
+			d, err := pipeline.DecodeDurations(sketch)
+			if err != nil {
+				return apperr.Wrap(err, apperr.Internal, "a stored rollup cannot be read")
+			}
+			out.Durations = d
+		}
+		if err := each(k, out); err != nil {
 			return err
 		}
 	}

@@ -98,11 +98,8 @@ func checkRollups(t *testing.T, st *store.Store, workloads []string, want map[pi
 // while the backfill is under way (some behind its position, some ahead), and none twice.
 func TestBackfillCountsRunsRecordedBeforeTheRollups(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		ctx := context.Background()
-		st := testenv.OpenStore(t, db)
-		if err := st.MigrateTo(ctx, 6); err != nil {
-			t.Fatal(err)
-		}
+		st := storeAt(t, db, 6)
+		ctx := t.Context()
 		rng := rand.New(rand.NewPCG(1, 2))
 		workloads := []string{"w1", "w2", "w3", "w4"}
 		old := genRuns(rng, "r", 1300, workloads, 20)
@@ -160,9 +157,8 @@ func TestBackfillCountsRunsRecordedBeforeTheRollups(t *testing.T) {
 // TestDeleteRunTakesItOutOfItsRollup: deleting runs leaves each rollup as the remaining runs
 // would have made it, exactly, sketch bins included.
 func TestDeleteRunTakesItOutOfItsRollup(t *testing.T) {
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		ctx := context.Background()
-		st := testenv.Store(t, db)
+	testenv.ForEachStore(t, func(t *testing.T, st *store.Store) {
+		ctx := t.Context()
 		rng := rand.New(rand.NewPCG(3, 4))
 		workloads := []string{"a", "b"}
 		runs := genRuns(rng, "r", 400, workloads, 5)
@@ -187,14 +183,10 @@ func TestDeleteRunTakesItOutOfItsRollup(t *testing.T) {
 // B-tree; MySQL: no filesort). And paging through many runs that started at the same
 // millisecond visits each once, in order.
 func TestRunListIsReadInIndexOrder(t *testing.T) {
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		ctx := context.Background()
-		st := testenv.Store(t, db)
+	testenv.ForEachStore(t, func(t *testing.T, st *store.Store) {
+		ctx := t.Context()
 		rng := rand.New(rand.NewPCG(5, 6))
-		var workloads []string
-		for i := range 30 {
-			workloads = append(workloads, fmt.Sprintf("team-%02d", i))
-		}
+		workloads := testenv.Teams(30)
 		runs := genRuns(rng, "r", 3000, workloads, 30)
 		tie := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC) // newest: the first pages are all ties
 		for i := range 60 {
@@ -206,7 +198,7 @@ func TestRunListIsReadInIndexOrder(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if db.Driver == store.MySQL {
+		if st.Driver() == store.MySQL {
 			if _, err := st.SQL().ExecContext(ctx, "ANALYZE TABLE pipeline_runs, workloads"); err != nil {
 				t.Fatal(err)
 			}
@@ -287,16 +279,10 @@ func TestMigrationAndBackfillTiming(t *testing.T) {
 		t.Skip("set ROLLUP_MIGRATION_RUNS (e.g. 1000000) to measure the upgrade of a database with that many runs")
 	}
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		ctx := context.Background()
-		st := testenv.OpenStore(t, db)
-		if err := st.MigrateTo(ctx, 6); err != nil {
-			t.Fatal(err)
-		}
+		st := storeAt(t, db, 6)
+		ctx := t.Context()
 		rng := rand.New(rand.NewPCG(7, 8))
-		var workloads []string
-		for i := range 50 {
-			workloads = append(workloads, fmt.Sprintf("team-%02d", i))
-		}
+		workloads := testenv.Teams(50)
 		t0 := time.Now()
 		for i := 0; i < n; i += 10_000 {
 			runs := genRuns(rng, fmt.Sprintf("r%07d", i), min(10_000, n-i), workloads, 366)

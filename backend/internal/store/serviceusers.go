@@ -155,10 +155,10 @@ func (s *Store) CreateServiceUser(ctx context.Context, u token.ServiceUser, even
 	return out, translate(err, "service user")
 }
 
-// UpdateServiceUser changes a live service user under the next feed number.
-func (s *Store) UpdateServiceUser(ctx context.Context, id int64, change func(token.ServiceUser) (token.ServiceUser, audit.Event, error)) (token.ServiceUser, error) {
-	var out token.ServiceUser
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+// changeLiveUser runs f in one transaction with the live service user id, under the next number
+// of the service-user feed (taken first, before any other lock: see DeleteServiceUser).
+func (s *Store) changeLiveUser(ctx context.Context, id int64, f func(tx *gorm.DB, seq int64, row userRow) error) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		seq, err := nextUserSeq(tx)
 		if err != nil {
 			return err
@@ -167,6 +167,14 @@ func (s *Store) UpdateServiceUser(ctx context.Context, id int64, change func(tok
 		if err != nil {
 			return err
 		}
+		return f(tx, seq, row)
+	})
+}
+
+// UpdateServiceUser changes a live service user under the next feed number.
+func (s *Store) UpdateServiceUser(ctx context.Context, id int64, change func(token.ServiceUser) (token.ServiceUser, audit.Event, error)) (token.ServiceUser, error) {
+	var out token.ServiceUser
+	err := s.changeLiveUser(ctx, id, func(tx *gorm.DB, seq int64, row userRow) error {
 		u, ev, err := change(row.toUser())
 		if err != nil {
 			return err
@@ -193,15 +201,7 @@ func (s *Store) UpdateServiceUser(ctx context.Context, id int64, change func(tok
 func (s *Store) DeleteServiceUser(ctx context.Context, id int64, at time.Time, by string, events func(token.ServiceUser, []token.Token) ([]audit.Event, error)) (token.ServiceUser, []token.Token, error) {
 	var out token.ServiceUser
 	var revoked []token.Token
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		seq, err := nextUserSeq(tx)
-		if err != nil {
-			return err
-		}
-		row, err := liveUser(tx, id)
-		if err != nil {
-			return err
-		}
+	err := s.changeLiveUser(ctx, id, func(tx *gorm.DB, seq int64, row userRow) error {
 		var trows []tokenRow
 		if err := tx.Where("service_user_id = ? AND revoked_at IS NULL AND expires_at > ? AND (ends_at IS NULL OR ends_at > ?)", id, ms(at), ms(at)).Order("id").Find(&trows).Error; err != nil {
 			return err

@@ -23,11 +23,7 @@ import (
 // what it could do, a revoked one stays revoked, and runs name the service user that recorded them.
 func TestMigrationMakesServiceUsersOfExistingTokens(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		ctx := context.Background()
-		old := testenv.OpenStore(t, db)
-		if err := old.MigrateTo(ctx, store.ServiceUsersMigration-1); err != nil {
-			t.Fatal(err)
-		}
+		old := storeAt(t, db, store.ServiceUsersMigration-1)
 		created, expires := testenv.Epoch.Add(-24*time.Hour), testenv.Epoch.Add(30*24*time.Hour)
 		legacy := []struct{ id, subject, scopes string }{
 			{"ci-read", "ci", "metrics:read"},

@@ -217,15 +217,7 @@ func (s *Store) Migrate(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	defer unlock()
-	dialect, dir := goose.DialectSQLite3, "migrations/sqlite"
-	if s.driver == MySQL {
-		dialect, dir = goose.DialectMySQL, "migrations/mysql"
-	}
-	fsys, err := fs.Sub(migrations, dir)
-	if err != nil {
-		return err
-	}
-	p, err := goose.NewProvider(dialect, s.sql, fsys)
+	p, err := s.migrationProvider()
 	if err != nil {
 		return fmt.Errorf("prepare migrations: %w", err)
 	}
@@ -237,6 +229,19 @@ func (s *Store) Migrate(ctx context.Context, log *slog.Logger) error {
 		log.Info("applied migration", "version", r.Source.Version, "file", filepath.Base(r.Source.Path), "took", r.Duration.String())
 	}
 	return nil
+}
+
+// migrationProvider is goose over the migrations of the store's database.
+func (s *Store) migrationProvider() (*goose.Provider, error) {
+	dialect, dir := goose.DialectSQLite3, "migrations/sqlite"
+	if s.driver == MySQL {
+		dialect, dir = goose.DialectMySQL, "migrations/mysql"
+	}
+	fsys, err := fs.Sub(migrations, dir)
+	if err != nil {
+		return nil, err
+	}
+	return goose.NewProvider(dialect, s.sql, fsys)
 }
 
 // migrationLock takes the lock that serialises migrations across instances; the whole of

@@ -52,6 +52,17 @@ func TestReplicasMigrateTogether(t *testing.T) {
 	})
 }
 
+// storeAt opens a store on db migrated up to version and no further, as an older release left
+// it, and closes it when the test ends.
+func storeAt(t *testing.T, db testenv.DB, version int64) *store.Store {
+	t.Helper()
+	st := testenv.OpenStore(t, db)
+	if err := st.MigrateTo(t.Context(), version); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
 func newToken(id string, now time.Time) token.Token {
 	return token.Token{ID: id, Subject: "ci", Scopes: []string{"metrics:read"}, CreatedAt: now, ExpiresAt: now.Add(time.Hour), CreatedBy: "admin@example.com"}
 }
@@ -59,9 +70,8 @@ func newToken(id string, now time.Time) token.Token {
 // TestChangeAndAuditEventCommitTogether makes the audit insert fail and checks that the change
 // it belongs to was rolled back with it.
 func TestChangeAndAuditEventCommitTogether(t *testing.T) {
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		st := testenv.Store(t, db)
-		ctx := context.Background()
+	testenv.ForEachStore(t, func(t *testing.T, st *store.Store) {
+		ctx := t.Context()
 		now := time.Now().UTC().Truncate(time.Millisecond)
 		unencodable := audit.Event{At: now, Actor: "a", Action: "token.created", Target: "t1", Details: map[string]any{"x": make(chan int)}}
 

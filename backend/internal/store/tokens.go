@@ -140,11 +140,8 @@ func (s *Store) InsertToken(ctx context.Context, t token.Token, ev audit.Event) 
 func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time, by, reason string, event func(token.Token) audit.Event) (token.Token, error) {
 	var out token.Token
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Model(&feedRow{ID: 1}).Update("seq", gorm.Expr("seq + 1")).Error; err != nil {
-			return err
-		}
-		var seq int64
-		if err := tx.Model(&feedRow{}).Select("seq").Where("id = 1").Scan(&seq).Error; err != nil {
+		seq, err := nextRevocationSeq(tx)
+		if err != nil {
 			return err
 		}
 		set := map[string]any{"revoked_at": ms(at), "revoked_by": by, "revocation_seq": seq, "ended_at": ms(at)}
@@ -178,6 +175,17 @@ func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time, by, re
 	return out, translate(err, "token")
 }
 
+// nextRevocationSeq increments the revocation feed's counter and returns it. Its row lock
+// serialises the revocations and rotations of tx's caller until commit.
+func nextRevocationSeq(tx *gorm.DB) (int64, error) {
+	if err := tx.Model(&feedRow{ID: 1}).Update("seq", gorm.Expr("seq + 1")).Error; err != nil {
+		return 0, err
+	}
+	var seq int64
+	err := tx.Model(&feedRow{}).Select("seq").Where("id = 1").Scan(&seq).Error
+	return seq, err
+}
+
 // RotateToken rotates the active token id (see token.Store). The first statement increments
 // the revocation feed's counter, as a revocation does: its row lock serialises rotations and
 // revocations until commit, so of two rotations of one token the second finds the first's
@@ -186,11 +194,8 @@ func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time, by, re
 func (s *Store) RotateToken(ctx context.Context, id string, at time.Time, rotate func(token.Token, token.ServiceUser) (token.Rotation, error)) (token.Rotation, error) {
 	var out token.Rotation
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Model(&feedRow{ID: 1}).Update("seq", gorm.Expr("seq + 1")).Error; err != nil {
-			return err
-		}
-		var seq int64
-		if err := tx.Model(&feedRow{}).Select("seq").Where("id = 1").Scan(&seq).Error; err != nil {
+		seq, err := nextRevocationSeq(tx)
+		if err != nil {
 			return err
 		}
 		var row tokenRow

@@ -20,7 +20,7 @@ func TestStartupReadsOnlyUnexpiredRevocations(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		const n, m = 40, 6
 		st := testenv.Store(t, db)
-		ctx := context.Background()
+		ctx := t.Context()
 		now := testenv.Epoch
 		ev := func(token.Token) audit.Event {
 			return audit.Event{At: now, Actor: "a", Action: "token.revoked", Target: "x"}
@@ -143,9 +143,8 @@ func BenchmarkStartupRead(b *testing.B) {
 // TestListAndCountShareOneFilter checks the token list and its count against each other on
 // every filter they share: active at now, the subject filter and the cursor.
 func TestListAndCountShareOneFilter(t *testing.T) {
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		st := testenv.Store(t, db)
-		ctx := context.Background()
+	testenv.ForEachStore(t, func(t *testing.T, st *store.Store) {
+		ctx := t.Context()
 		now := testenv.Epoch
 		for i := range 12 {
 			tok := newToken(fmt.Sprintf("t%02d", i), now.Add(time.Duration(i)*time.Minute))

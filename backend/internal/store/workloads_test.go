@@ -1,12 +1,12 @@
 package store_test
 
 import (
-	"context"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/codemetrics/codemetrics/backend/internal/pipeline"
+	"github.com/codemetrics/codemetrics/backend/internal/store"
 	"github.com/codemetrics/codemetrics/backend/internal/testenv"
 )
 
@@ -14,9 +14,8 @@ import (
 // its daily figures) has no newest run; "most recently active first" puts it after every
 // workload with runs, by name, on both databases.
 func TestWorkloadsWithoutRunsComeLast(t *testing.T) {
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		ctx := context.Background()
-		st := testenv.Store(t, db)
+	testenv.ForEachStore(t, func(t *testing.T, st *store.Store) {
+		ctx := t.Context()
 		now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 		for i, w := range []string{"b-old", "c-new"} {
 			start := now.Add(time.Duration(i) * time.Hour)

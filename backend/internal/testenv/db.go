@@ -47,6 +47,22 @@ func ForEachDB(t *testing.T, f func(t *testing.T, db DB)) {
 	}
 }
 
+// ForEachServer runs f as a subtest per database (ForEachDB), each on a server of its own
+// (Start, default settings) with admin@example.com signed in as an administrator.
+func ForEachServer(t *testing.T, f func(t *testing.T, e *Env, admin Session)) {
+	ForEachDB(t, func(t *testing.T, db DB) {
+		e := Start(t, db)
+		f(t, e, e.SignIn("admin@example.com", true))
+	})
+}
+
+// ForEachStore runs f as a subtest per database (ForEachDB), each with a store of its own,
+// opened and migrated (Store): for the tests of the store, and of the services over it, that
+// need nothing else of the database.
+func ForEachStore(t *testing.T, f func(t *testing.T, st *store.Store)) {
+	ForEachDB(t, func(t *testing.T, db DB) { f(t, Store(t, db)) })
+}
+
 // SQLite returns a fresh SQLite database file in the test's temporary directory.
 func SQLite(t testing.TB) DB {
 	return DB{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "codemetrics.db")}
@@ -102,11 +118,7 @@ func (db DB) SQL(t testing.TB) *sql.DB {
 		dsn += "?_pragma=busy_timeout(10000)"
 	}
 	conn, err := sql.Open(db.Driver, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return conn
+	return closedAtEnd(t, conn, err)
 }
 
 // OpenStore opens a store on db without migrating it, closed when the test ends: for tests
@@ -114,26 +126,29 @@ func (db DB) SQL(t testing.TB) *sql.DB {
 func OpenStore(t testing.TB, db DB, opts ...store.Options) *store.Store {
 	t.Helper()
 	st, err := store.Open(db.Driver, db.DSN, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
+	return closedAtEnd(t, st, err)
 }
 
 // Store opens and migrates the store on db, as a server does at start, and closes it when the
 // test ends: for the tests of the store, and of the services over it.
 func Store(t testing.TB, db DB, opts ...store.Options) *store.Store {
 	t.Helper()
-	st, err := store.Open(db.Driver, db.DSN, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := OpenStore(t, db, opts...)
 	if err := st.Migrate(context.Background(), slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 		t.Fatal(err)
 	}
 	return st
+}
+
+// closedAtEnd returns c, opened with err, and closes it when the test ends; an error fails
+// the test.
+func closedAtEnd[C io.Closer](t testing.TB, c C, err error) C {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }
 
 // TableRows returns every row of table, each as its column values: what a backup holds of it,

@@ -122,6 +122,14 @@ func Start(t testing.TB, db DB, s ...Settings) *Env {
 	return &Env{T: t, Server: srv, HTTP: hs, URL: url, Clock: set.Clock, Logs: logs, DB: db}
 }
 
+// StartTwo starts two instances on db that share one clock, as two replicas of one
+// deployment: for the tests of what one instance does reaching the other.
+func StartTwo(t testing.TB, db DB) (a, b *Env) {
+	t.Helper()
+	clock := NewClock()
+	return Start(t, db, Settings{Clock: clock}), Start(t, db, Settings{Clock: clock})
+}
+
 // New builds a server on db as Start does, without serving it, and closes it when the test
 // ends: for the tests of server.Serve itself (set HTTP_ADDR and METRICS_ADDR in Env).
 func New(t testing.TB, db DB, s ...Settings) (*server.Server, *Buffer) {
@@ -317,24 +325,26 @@ func (e *Env) CreateToken(admin Session, body any) CreatedToken {
 // Sync reads the revocation feed now, as the background loop would.
 func (e *Env) Sync() {
 	e.T.Helper()
-	if err := e.Server.Guard.Sync(context.Background()); err != nil {
-		e.T.Fatalf("sync revocation feed: %v", err)
-	}
+	e.step("sync revocation feed", e.Server.Guard.Sync)
 }
 
 // Purge deletes ended sessions and expired sign-in states now, as the background loop would.
 func (e *Env) Purge() {
 	e.T.Helper()
-	if err := e.Server.Purge(context.Background()); err != nil {
-		e.T.Fatalf("purge: %v", err)
-	}
+	e.step("purge", e.Server.Purge)
 }
 
 // Flush writes last-use times now, as the background loop would.
 func (e *Env) Flush() {
 	e.T.Helper()
-	if err := e.Server.Guard.Flush(context.Background()); err != nil {
-		e.T.Fatalf("flush last-use times: %v", err)
+	e.step("flush last-use times", e.Server.Guard.Flush)
+}
+
+// step runs one step of a background loop now, failing the test on an error.
+func (e *Env) step(what string, f func(context.Context) error) {
+	e.T.Helper()
+	if err := f(context.Background()); err != nil {
+		e.T.Fatalf("%s: %v", what, err)
 	}
 }
 
@@ -342,10 +352,8 @@ func (e *Env) Flush() {
 // would, and returns how many.
 func (e *Env) PruneRuns() int {
 	e.T.Helper()
-	n, err := e.Server.PruneRuns(context.Background())
-	if err != nil {
-		e.T.Fatalf("prune runs: %v", err)
-	}
+	var n int
+	e.step("prune runs", func(ctx context.Context) (err error) { n, err = e.Server.PruneRuns(ctx); return err })
 	return n
 }
 
@@ -353,9 +361,7 @@ func (e *Env) PruneRuns() int {
 // background loop would, and returns how many.
 func (e *Env) PurgeHistory() int {
 	e.T.Helper()
-	n, err := e.Server.PurgeHistory(context.Background())
-	if err != nil {
-		e.T.Fatalf("purge token history: %v", err)
-	}
+	var n int
+	e.step("purge token history", func(ctx context.Context) (err error) { n, err = e.Server.PurgeHistory(ctx); return err })
 	return n
 }

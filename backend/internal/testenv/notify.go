@@ -1,7 +1,6 @@
 package testenv
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net"
@@ -19,9 +18,7 @@ import (
 // does every NOTIFY_CHECK_INTERVAL.
 func (e *Env) Notify() {
 	e.T.Helper()
-	if err := e.Server.Notifier.RunOnce(context.Background()); err != nil {
-		e.T.Fatalf("notify: %v", err)
-	}
+	e.step("notify", e.Server.Notifier.RunOnce)
 }
 
 // Stop ends this instance now, as a process that goes away: its listener and database

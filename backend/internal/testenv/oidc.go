@@ -112,6 +112,16 @@ func StartWithIDP(t testing.TB, db DB, env map[string]string) (*Env, *IDP) {
 	return e, p
 }
 
+// ForEachIDP runs f as a subtest per database (ForEachDB), each on a server of its own that
+// signs people in through its own provider (StartWithIDP, no extra variables), with a browser
+// that has no cookies yet.
+func ForEachIDP(t *testing.T, f func(t *testing.T, e *Env, p *IDP, b *Browser)) {
+	ForEachDB(t, func(t *testing.T, db DB) {
+		e, p := StartWithIDP(t, db, nil)
+		f(t, e, p, NewBrowser(t))
+	})
+}
+
 // AdminUser is ada@example.com, verified, a member of the administrators' group.
 func AdminUser() *mockoidc.MockUser {
 	return &mockoidc.MockUser{Subject: "u1", Email: "ada@example.com", EmailVerified: true, Groups: []string{"staff", "codemetrics-admins"}}

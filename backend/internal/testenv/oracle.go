@@ -1,12 +1,77 @@
 package testenv
 
 import (
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"sort"
 	"time"
 
 	"github.com/codemetrics/codemetrics/backend/internal/pipeline"
 )
+
+// Teams returns n workload names: team-00, team-01, …
+func Teams(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("team-%02d", i)
+	}
+	return out
+}
+
+// RandomRun is a run of one of workloads on one of days days from base: starts anywhere in the
+// day and often at its very first or last millisecond (UTC), durations from zero to hours,
+// coverage absent, whole or with every digit a float64 has: what tests check the
+// rollups against Oracle with.
+func RandomRun(rng *rand.Rand, id string, workloads []string, base time.Time, days int) pipeline.Run {
+	day := base.AddDate(0, 0, rng.IntN(days))
+	var start time.Time
+	switch rng.IntN(5) {
+	case 0:
+		start = day // 00:00:00.000
+	case 1:
+		start = day.Add(24*time.Hour - time.Millisecond) // 23:59:59.999
+	default:
+		start = day.Add(time.Duration(rng.Int64N(int64(24 * time.Hour)))).Truncate(time.Millisecond)
+	}
+	var d time.Duration
+	switch rng.IntN(6) {
+	case 0:
+		d = 0
+	case 1:
+		d = time.Duration(rng.IntN(1000)) * time.Millisecond
+	case 2:
+		d = time.Duration(rng.IntN(7200)) * time.Second
+	default:
+		d = time.Duration(30_000+rng.IntN(900_000)) * time.Millisecond
+	}
+	r := pipeline.Run{
+		ID: id, Workload: workloads[rng.IntN(len(workloads))], Pipeline: "main-ci", Kind: pipeline.KindBuild,
+		Status: pipeline.StatusSuccess, Branch: "main", Commit: "0123456789abcdef0123456789abcdef01234567",
+		StartedAt: start, FinishedAt: start.Add(d),
+	}
+	if rng.IntN(4) == 0 {
+		r.Kind = pipeline.KindDeploy
+	}
+	switch n := rng.IntN(20); {
+	case n < 4:
+		r.Status = pipeline.StatusFailed
+	case n < 7:
+		r.Status = pipeline.StatusCancelled
+	}
+	switch rng.IntN(3) {
+	case 0:
+		c := float64(rng.IntN(101))
+		r.Coverage = &c
+	case 1:
+		c := rng.Float64() * 100
+		r.Coverage = &c
+	}
+	if rng.IntN(2) == 0 {
+		r.Tests = &pipeline.Tests{Passed: rng.IntN(500), Failed: rng.IntN(3), Skipped: rng.IntN(10)}
+	}
+	return r
+}
 
 // Oracle computes the daily series of POST /api/query the way CodeMetrics did before rollups:
 // from the runs themselves, every run of the range in memory, durations sorted. Tests compare

@@ -182,7 +182,7 @@ func (g *Guard) learnUser(u ServiceUser) { g.users.put(u, false) }
 func (g *Guard) userOf(ctx context.Context, t Token) (*userEntry, error) {
 	if t.ServiceUserID == 0 {
 		g.log.Error("a token without a service user: refusing it (was its row written by hand?)", "token_id", t.ID)
-		return nil, apperr.New(apperr.TokenUnknown, "the token is not recognised")
+		return nil, errUnknown
 	}
 	if e := g.users.entry(t.ServiceUserID); e.snap.Load() != nil {
 		return e, nil
@@ -191,9 +191,9 @@ func (g *Guard) userOf(ctx context.Context, t Token) (*userEntry, error) {
 	switch {
 	case apperr.Is(err, apperr.NotFound):
 		g.log.Error("a token whose service user does not exist: refusing it", "token_id", t.ID, "service_user_id", t.ServiceUserID)
-		return nil, apperr.New(apperr.TokenUnknown, "the token is not recognised")
+		return nil, errUnknown
 	case err != nil:
-		return nil, apperr.Wrap(err, apperr.DatabaseUnavailable, "the token cannot be checked right now: the database is unreachable; try again shortly")
+		return nil, cannotCheck(err)
 	}
 	return g.users.put(u, false), nil
 }

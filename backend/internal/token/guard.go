@@ -93,7 +93,13 @@ func (e ending) earlier(o ending) bool {
 var (
 	errRevoked = apperr.New(apperr.TokenRevoked, "the token has been revoked")
 	errRotated = apperr.New(apperr.TokenRotated, "the token was rotated and its grace period has ended: use its successor")
+	errUnknown = apperr.New(apperr.TokenUnknown, "the token is not recognised")
 )
+
+// cannotCheck is the answer when the database that would confirm a token is unreachable.
+func cannotCheck(err error) error {
+	return apperr.Wrap(err, apperr.DatabaseUnavailable, "the token cannot be checked right now: the database is unreachable; try again shortly")
+}
 
 type verifiedToken struct {
 	claims    *Claims
@@ -209,9 +215,9 @@ func (g *Guard) lookup(ctx context.Context, c *Claims, now time.Time) (*verified
 	switch {
 	case apperr.Is(err, apperr.NotFound):
 		g.log.Warn("correctly signed token with an unknown id", "token_id", c.ID, "subject", c.Subject)
-		return nil, apperr.New(apperr.TokenUnknown, "the token is not recognised")
+		return nil, errUnknown
 	case err != nil:
-		return nil, apperr.Wrap(err, apperr.DatabaseUnavailable, "the token cannot be checked right now: the database is unreachable; try again shortly")
+		return nil, cannotCheck(err)
 	case t.RevokedAt != nil:
 		g.MarkRevoked(t.ID, t.ExpiresAt)
 		return nil, errRevoked
@@ -265,7 +271,7 @@ func (g *Guard) recheckIfDue(ctx context.Context, v *verifiedToken, now time.Tim
 	case apperr.Is(err, apperr.NotFound):
 		g.log.Warn("a cached token's row is gone from the database: refusing the token from now on", "token_id", id)
 		g.MarkRevoked(id, v.expiry())
-		return apperr.New(apperr.TokenUnknown, "the token is not recognised")
+		return errUnknown
 	case err != nil:
 		v.checkedAt.Store(now.Add(recheckRetry - g.recheck).UnixNano())
 		g.log.Warn("cannot re-check a cached token: still trusting it until the revocation feed goes stale; will retry", "token_id", id, "err", err)

@@ -2,10 +2,7 @@ package token
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"testing"
-	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -13,28 +10,14 @@ import (
 // Benchmarks of the token hot paths (make bench). Run them with
 // go test -run '^$' -bench . -benchmem -count 5 ./internal/token/
 
-func benchFixture(b *testing.B) *fixture {
-	f := &fixture{clk: &clock{t: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)}, store: newMemStore()}
-	f.keys = NewKeyring("codemetrics", f.clk.Now, testKey)
-	f.guard = NewGuard(f.keys, f.store, f.clk.Now, slog.New(slog.NewTextHandler(io.Discard, nil)), GuardOptions{})
-	f.svc = NewService(f.store, f.keys, f.guard, 30*24*time.Hour, f.clk.Now)
-	if err := f.guard.Sync(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	return f
-}
-
 func benchToken(b *testing.B, f *fixture) string {
-	c, err := f.svc.Create(context.Background(), CreateRequest{Subject: "bench", CreatedBy: "bench@example.com"})
-	if err != nil {
-		b.Fatal(err)
-	}
+	c := f.create(b, CreateRequest{Subject: "bench", CreatedBy: "bench@example.com"})
 	return c.Value
 }
 
 // BenchmarkIssue issues a service token: id, claims, HS256 signature and the (in-memory) insert.
 func BenchmarkIssue(b *testing.B) {
-	f := benchFixture(b)
+	f := newFixture(b)
 	ctx := context.Background()
 	req := CreateRequest{Subject: "bench", CreatedBy: "bench@example.com"}
 	for b.Loop() {
@@ -47,7 +30,7 @@ func BenchmarkIssue(b *testing.B) {
 // BenchmarkVerifyWarm verifies a service token already in the verified-token cache: the
 // steady state of every authenticated request.
 func BenchmarkVerifyWarm(b *testing.B) {
-	f := benchFixture(b)
+	f := newFixture(b)
 	raw := benchToken(b, f)
 	ctx := context.Background()
 	if _, err := f.guard.Verify(ctx, raw); err != nil {
@@ -64,7 +47,7 @@ func BenchmarkVerifyWarm(b *testing.B) {
 
 // BenchmarkVerifyWarmParallel is BenchmarkVerifyWarm from every core at once (cache contention).
 func BenchmarkVerifyWarmParallel(b *testing.B) {
-	f := benchFixture(b)
+	f := newFixture(b)
 	raw := benchToken(b, f)
 	ctx := context.Background()
 	if _, err := f.guard.Verify(ctx, raw); err != nil {
@@ -83,7 +66,7 @@ func BenchmarkVerifyWarmParallel(b *testing.B) {
 // BenchmarkVerifyCold verifies the signature and claims of a token with the keyring (what a
 // cache miss costs before its one database lookup).
 func BenchmarkVerifyCold(b *testing.B) {
-	f := benchFixture(b)
+	f := newFixture(b)
 	raw := benchToken(b, f)
 	for b.Loop() {
 		if _, err := f.keys.Parse(raw); err != nil {
@@ -95,7 +78,7 @@ func BenchmarkVerifyCold(b *testing.B) {
 // BenchmarkBareJWTParse is the comparison: a plain golang-jwt HS256 parse of the same token,
 // checking signature, issuer, audience and expiry only.
 func BenchmarkBareJWTParse(b *testing.B) {
-	f := benchFixture(b)
+	f := newFixture(b)
 	raw := benchToken(b, f)
 	p := jwt.NewParser(jwt.WithValidMethods([]string{"HS256"}), jwt.WithIssuer("codemetrics"), jwt.WithAudience(Audience),
 		jwt.WithExpirationRequired(), jwt.WithTimeFunc(f.clk.Now))

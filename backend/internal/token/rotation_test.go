@@ -2,8 +2,6 @@ package token
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -18,14 +16,8 @@ import (
 func TestGraceEndThroughTheFeed(t *testing.T) {
 	ctx := context.Background()
 	a := newFixture(t)
-	b := NewGuard(a.keys, a.store, a.clk.Now, slog.New(slog.NewTextHandler(io.Discard, nil)), GuardOptions{MaxStaleness: time.Hour * 2})
-	if err := b.Sync(ctx); err != nil {
-		t.Fatal(err)
-	}
-	c, err := a.svc.Create(ctx, CreateRequest{Subject: "ci", CreatedBy: "a"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := a.otherInstance(t, GuardOptions{MaxStaleness: time.Hour * 2})
+	c := a.create(t, CreateRequest{Subject: "ci", CreatedBy: "a"})
 	if _, err := b.Verify(ctx, c.Value); err != nil {
 		t.Fatal(err)
 	}

@@ -189,7 +189,7 @@ type fixture struct {
 	svc   *Service
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	f := &fixture{clk: &clock{t: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)}, store: newMemStore()}
 	f.keys = NewKeyring("codemetrics", f.clk.Now, testKey)
 	f.guard = NewGuard(f.keys, f.store, f.clk.Now, slog.New(slog.NewTextHandler(io.Discard, nil)), GuardOptions{})
@@ -200,12 +200,29 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-func TestIssueCarriesTheDocumentedClaims(t *testing.T) {
-	f := newFixture(t)
-	c, err := f.svc.Create(context.Background(), CreateRequest{Subject: "  ci  ", CreatedBy: "admin@example.com"})
+// create issues the token req asks for through f's service, failing the test on an error.
+func (f *fixture) create(t testing.TB, req CreateRequest) Created {
+	t.Helper()
+	c, err := f.svc.Create(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c
+}
+
+// otherInstance is the guard of another instance on f's store, with opt, synced once.
+func (f *fixture) otherInstance(t testing.TB, opt GuardOptions) *Guard {
+	t.Helper()
+	g := NewGuard(f.keys, f.store, f.clk.Now, slog.New(slog.NewTextHandler(io.Discard, nil)), opt)
+	if err := g.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+func TestIssueCarriesTheDocumentedClaims(t *testing.T) {
+	f := newFixture(t)
+	c := f.create(t, CreateRequest{Subject: "  ci  ", CreatedBy: "admin@example.com"})
 	h, p := jwttest.Parts(t, c.Value)
 	iat, exp := jwttest.Num(t, p, "iat"), jwttest.Num(t, p, "exp")
 	if p["jti"] != c.Token.ID || p["sub"] != "ci" || p["iss"] != "codemetrics" || p["aud"] != Audience ||
@@ -238,10 +255,7 @@ func TestFailedStoreReturnsNoToken(t *testing.T) {
 
 func TestExpiryFollowsTheInjectedClock(t *testing.T) {
 	f := newFixture(t)
-	c, err := f.svc.Create(context.Background(), CreateRequest{Subject: "ci", CreatedBy: "a", TTL: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := f.create(t, CreateRequest{Subject: "ci", CreatedBy: "a", TTL: time.Hour})
 	f.clk.t = f.clk.t.Add(time.Hour - time.Second)
 	_ = f.guard.Sync(context.Background())
 	if _, err := f.guard.Verify(context.Background(), c.Value); err != nil {
@@ -255,10 +269,7 @@ func TestExpiryFollowsTheInjectedClock(t *testing.T) {
 
 func TestForgedTokensAreRefusedBeforeTheDatabase(t *testing.T) {
 	f := newFixture(t)
-	c, err := f.svc.Create(context.Background(), CreateRequest{Subject: "ci", CreatedBy: "a"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := f.create(t, CreateRequest{Subject: "ci", CreatedBy: "a"})
 	_, good := jwttest.Parts(t, c.Value)
 	with := func(k string, v any) map[string]any { return jwttest.With(good, map[string]any{k: v}) }
 	kid := map[string]any{"kid": KeyID(testKey)}
@@ -322,11 +333,7 @@ func TestSteadyStateNeedsNoDatabase(t *testing.T) {
 func TestRevocationThroughTheFeedAndFailClosed(t *testing.T) {
 	a := newFixture(t)
 	// b is another instance on the same store.
-	b := &fixture{clk: a.clk, store: a.store, keys: a.keys}
-	b.guard = NewGuard(b.keys, b.store, b.clk.Now, slog.New(slog.NewTextHandler(io.Discard, nil)), GuardOptions{MaxStaleness: 5 * time.Second})
-	if err := b.guard.Sync(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	b := &fixture{clk: a.clk, store: a.store, keys: a.keys, guard: a.otherInstance(t, GuardOptions{MaxStaleness: 5 * time.Second})}
 	c, _ := a.svc.Create(context.Background(), CreateRequest{Subject: "ci", CreatedBy: "a"})
 	if _, err := b.guard.Verify(context.Background(), c.Value); err != nil {
 		t.Fatalf("b: %v", err)
@@ -430,10 +437,7 @@ func TestFeedReplacedIsNoticed(t *testing.T) {
 		t.Fatal(err)
 	}
 	mk := func() Created {
-		c, err := a.svc.Create(ctx, CreateRequest{Subject: "ci", CreatedBy: "a"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := a.create(t, CreateRequest{Subject: "ci", CreatedBy: "a"})
 		return c
 	}
 	revoke := func(c Created) {

@@ -93,6 +93,7 @@ func run(ctx context.Context, args []string) error {
 	p.flags(fs)
 	fs.StringVar(&p.bin, "bin", "bin/codemetrics", "the codemetrics binary to measure (make build)")
 	command := fs.String("command", "make bench", "the command the report says it was written by")
+	mergeScale := fs.Bool("merge-scale", false, "keep the results file's figures and replace only those of the scale and dashboard scenarios (make bench-scale)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -111,12 +112,22 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(work)
 	res := &results.Results{Run: results.Run{Command: *command}}
 	b := &scenario.Bench{Settings: settings, Root: p.root, Bin: p.bin, Self: self, Work: work, Results: res}
 	runErr := b.Run(ctx)
+	if runErr == nil {
+		os.RemoveAll(work)
+	} else {
+		fmt.Fprintf(os.Stderr, "bench: the servers' logs and databases are kept in %s\n", work)
+	}
 	if err := os.MkdirAll(filepath.Dir(p.results), 0o755); err != nil {
 		return err
+	}
+	if *mergeScale {
+		res, err = mergeScaleInto(p.results, res)
+		if err != nil {
+			return err
+		}
 	}
 	if err := res.Write(p.results); err != nil {
 		return err
@@ -129,6 +140,27 @@ func run(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "bench: wrote %s (results in %s)\n", p.out, p.results)
 	return nil
+}
+
+// mergeScaleInto is the results file at path (when there is one) with the scale and dashboard
+// figures of res in place of its own: make bench-scale adds them to those of the last make bench.
+func mergeScaleInto(path string, res *results.Results) (*results.Results, error) {
+	old, err := results.Read(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return res, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range res.Databases {
+		if d.Scale != nil {
+			old.Database(d.Name).Scale = d.Scale
+		}
+		if d.Dashboard != nil {
+			old.Database(d.Name).Dashboard = d.Dashboard
+		}
+	}
+	return old, nil
 }
 
 func renderCmd(args []string) error {

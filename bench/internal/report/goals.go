@@ -16,6 +16,14 @@ type Goal struct {
 	Met                          bool
 }
 
+// judge counts one measurement towards g, which is then known, and met while every
+// measurement is: it returns list with the measurement's text appended.
+func (g *Goal) judge(list []string, measured string, met bool) []string {
+	g.Known = true
+	g.Met = g.Met && met
+	return append(list, measured)
+}
+
 // Verdict is the goal's last column.
 func (g Goal) Verdict() string {
 	switch {
@@ -45,6 +53,8 @@ func goals(m *Model) []Goal {
 		pipelineRatioGoal(m, "runs-list-workload-size", "`GET /api/pipeline/runs?limit=50&workload=…` p50, large ÷ small", "runs-workload"),
 		queryMemoryGoal(m),
 		batchGoal(m),
+		scaleGoal(m),
+		dashboardGoal(m),
 	}
 }
 
@@ -70,10 +80,8 @@ func pipelineRatioGoal(m *Model, id, figure, request string) Goal {
 			}
 		}
 		if lo != nil && hi != lo && lo.P50Ms > 0 {
-			g.Known = true
 			ratio := hi.P50Ms / lo.P50Ms
-			parts = append(parts, fmt.Sprintf("%s %d ÷ %d runs: %s", d.Title, hi.Runs, lo.Runs, f2(ratio)))
-			g.Met = g.Met && ratio <= 1.5
+			parts = g.judge(parts, fmt.Sprintf("%s %d ÷ %d runs: %s", d.Title, hi.Runs, lo.Runs, f2(ratio)), ratio <= 1.5)
 		}
 	}
 	g.Measured = strings.Join(parts, ", ")
@@ -88,11 +96,80 @@ func queryMemoryGoal(m *Model) Goal {
 			continue
 		}
 		c := d.Pipeline.Concurrent
-		g.Known = true
-		parts = append(parts, fmt.Sprintf("%s, %d runs: %s MB, not 2xx %d, not ready %d", d.Title, c.Runs, f1(c.PeakRSSBytes/1e6), c.NotOK(), c.NotReady))
-		g.Met = g.Met && c.PeakRSSBytes < 100e6 && c.NotOK() == 0 && c.NotReady == 0
+		parts = g.judge(parts, fmt.Sprintf("%s, %d runs: %s MB, not 2xx %d, not ready %d", d.Title, c.Runs, f1(c.PeakRSSBytes/1e6), c.NotOK(), c.NotReady), c.PeakRSSBytes < 100e6 && c.NotOK() == 0 && c.NotReady == 0)
 	}
 	g.Measured = strings.Join(parts, "; ")
+	return g
+}
+
+// scaleGoal is the year-long query's p50 at the scale scenario's runs (10,000,000, SQLite) over
+// its p50 at the pipeline scenario's small size in the same run.
+func scaleGoal(m *Model) Goal {
+	g := Goal{ID: "query-scale", Figure: "`POST /api/query` (366 days, 50 workloads, four queries) p50 with 10,000,000 runs ÷ 10,000 runs, SQLite (`make bench-scale`)", Target: "≤ 2.00", Met: true}
+	var parts []string
+	for _, d := range m.DBs {
+		sc := d.Scale
+		if sc == nil {
+			continue
+		}
+		if sc.Skipped != "" {
+			parts = append(parts, d.Title+": not measured: "+sc.Skipped)
+			continue
+		}
+		hi, lo := readP50(sc.Reads, "query"), readP50(sc.Baseline, "query")
+		if hi == nil || lo == nil || lo.P50Ms <= 0 {
+			continue
+		}
+		g.Known = true
+		ratio := hi.P50Ms / lo.P50Ms
+		parts = append(parts, fmt.Sprintf("%s %d ÷ %d runs: %s", d.Title, hi.Runs, lo.Runs, f2(ratio)))
+		g.Met = g.Met && ratio <= 2
+	}
+	g.Measured = strings.Join(parts, ", ")
+	return g
+}
+
+func readP50(reads []results.PipelineRead, request string) *results.PipelineRead {
+	for i := range reads {
+		if reads[i].Request == request {
+			return &reads[i]
+		}
+	}
+	return nil
+}
+
+// dashboardGoal is the dashboard's median time until usable at the most runs over the same at
+// the fewest, per database.
+func dashboardGoal(m *Model) Goal {
+	g := Goal{ID: "dashboard-size", Figure: "the dashboard in Chromium, time until usable (median), 1,000,000 runs in 200 workloads ÷ 100 runs", Target: "≤ 1.50", Met: true}
+	var parts []string
+	for _, d := range m.DBs {
+		var lo, hi *results.DashboardPage
+		for i := range d.Dashboard {
+			p := &d.Dashboard[i]
+			if p.Failed != "" || len(p.UsableMs) == 0 {
+				continue
+			}
+			if lo == nil || p.Runs < lo.Runs {
+				lo = p
+			}
+			if hi == nil || p.Runs > hi.Runs {
+				hi = p
+			}
+		}
+		if lo == nil || hi == lo {
+			continue
+		}
+		a, b := results.Median(hi.UsableMs), results.Median(lo.UsableMs)
+		if b <= 0 {
+			continue
+		}
+		g.Known = true
+		ratio := a / b
+		parts = append(parts, fmt.Sprintf("%s %d ÷ %d runs: %s (%s ÷ %s ms)", d.Title, hi.Runs, lo.Runs, f2(ratio), f0(a), f0(b)))
+		g.Met = g.Met && ratio <= 1.5
+	}
+	g.Measured = strings.Join(parts, ", ")
 	return g
 }
 
@@ -101,10 +178,8 @@ func batchGoal(m *Model) Goal {
 	var parts []string
 	for _, d := range m.DBs {
 		if p := d.Pipeline; p != nil && p.BareRunsPerSec > 0 {
-			g.Known = true
 			ratio := p.BatchRunsPerSec / p.BareRunsPerSec
-			parts = append(parts, d.Title+": "+f2(ratio))
-			g.Met = g.Met && ratio >= 0.5
+			parts = g.judge(parts, d.Title+": "+f2(ratio), ratio >= 0.5)
 		}
 	}
 	g.Measured = strings.Join(parts, ", ")
@@ -120,10 +195,8 @@ func ratioGoal(m *Model, id, figure, baseline string, least float64) Goal {
 			a, ok1 := d.Cell("auth", c)
 			b, ok2 := d.Cell(baseline, c)
 			if ok1 && ok2 && b.RPS > 0 {
-				g.Known = true
 				ratio := a.RPS / b.RPS
-				parts = append(parts, fmt.Sprintf("%s/%d: %s", d.Title, c, f2(ratio)))
-				g.Met = g.Met && ratio >= least
+				parts = g.judge(parts, fmt.Sprintf("%s/%d: %s", d.Title, c, f2(ratio)), ratio >= least)
 			}
 		}
 	}
@@ -135,15 +208,11 @@ func statementsGoal(m *Model) Goal {
 	g := Goal{ID: "statements", Figure: "database round trips per authenticated request in steady state", Target: "0", Met: true}
 	var parts []string
 	if q, ok := m.Bench("AuthMiddlewareServiceToken", "queries/op"); ok {
-		g.Known = true
-		parts = append(parts, "Go benchmark: "+strconv.FormatFloat(q, 'g', 3, 64)+" queries/op")
-		g.Met = g.Met && q == 0
+		parts = g.judge(parts, "Go benchmark: "+strconv.FormatFloat(q, 'g', 3, 64)+" queries/op", q == 0)
 	}
 	for _, d := range m.DBs {
 		if s := d.Statements; s != nil {
-			g.Known = true
-			parts = append(parts, d.Title+" `Questions` under load: "+strconv.FormatFloat(s.PerRequest, 'f', 4, 64)+" per request beyond the feed polls")
-			g.Met = g.Met && s.PerRequest < 0.001
+			parts = g.judge(parts, d.Title+" `Questions` under load: "+strconv.FormatFloat(s.PerRequest, 'f', 4, 64)+" per request beyond the feed polls", s.PerRequest < 0.001)
 		}
 	}
 	g.Measured = strings.Join(parts, "; ")
@@ -231,9 +300,7 @@ func tokenListGoal(m *Model) Goal {
 	for _, d := range m.DBs {
 		for _, l := range d.TokenList {
 			if l.Tokens == 10000 && l.Page == "all" {
-				g.Known = true
-				parts = append(parts, d.Title+": "+f1(l.P50Ms)+" ms")
-				g.Met = g.Met && l.P50Ms < 50
+				parts = g.judge(parts, d.Title+": "+f1(l.P50Ms)+" ms", l.P50Ms < 50)
 			}
 		}
 	}
@@ -249,11 +316,9 @@ func startupGoal(m *Model) Goal {
 			if len(s.RunsMs) == 0 {
 				continue
 			}
-			ms := median(s.RunsMs)
+			ms := results.Median(s.RunsMs)
 			if s.State == "migrated" {
-				g.Known = true
-				migrated = append(migrated, fmt.Sprintf("%s: %s ms", d.Title, f0(ms)))
-				g.Met = g.Met && ms < 300
+				migrated = g.judge(migrated, fmt.Sprintf("%s: %s ms", d.Title, f0(ms)), ms < 300)
 			} else {
 				fresh = append(fresh, fmt.Sprintf("(first start on an empty %s database, migrations included: %s ms)", d.Title, f0(ms)))
 			}
@@ -268,9 +333,7 @@ func idleMemoryGoal(m *Model) Goal {
 	var parts []string
 	for _, d := range m.DBs {
 		if b := d.Resources.IdleRSSBytes; b > 0 {
-			g.Known = true
-			parts = append(parts, d.Title+": "+mib(b))
-			g.Met = g.Met && b < 40e6
+			parts = g.judge(parts, d.Title+": "+mib(b), b < 40e6)
 		}
 	}
 	g.Measured = strings.Join(parts, ", ")

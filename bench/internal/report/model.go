@@ -68,7 +68,7 @@ func cells(runs []results.LoadRun, conns []int) []Cell {
 				for _, r := range rs {
 					xs = append(xs, f(r))
 				}
-				return median(xs)
+				return results.Median(xs)
 			}
 			cell.RPS = med(func(r load.Result) float64 { return r.RPS })
 			cell.P50 = med(func(r load.Result) float64 { return r.P50Ms })
@@ -121,7 +121,7 @@ func (d *DB) Ratio(figure, a, b string, conns int) string {
 func (d *DB) Startup(state string) string {
 	for _, s := range d.Database.Startup {
 		if s.State == state && len(s.RunsMs) > 0 {
-			return fmt.Sprintf("%s ms (median of %d; max %s)", f0(median(s.RunsMs)), len(s.RunsMs), f0(slices.Max(s.RunsMs)))
+			return fmt.Sprintf("%s ms (median of %d; max %s)", f0(results.Median(s.RunsMs)), len(s.RunsMs), f0(slices.Max(s.RunsMs)))
 		}
 	}
 	return "–"
@@ -285,18 +285,6 @@ func benchIn(m *Model, name string, div float64) string {
 	return "?"
 }
 
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
 func f0(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) }
 func f1(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 func f2(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
@@ -324,5 +312,5 @@ func medMax(xs []float64) string {
 	if len(xs) == 0 {
 		return "–"
 	}
-	return f0(median(xs)) + " (" + f0(slices.Max(xs)) + ")"
+	return f0(results.Median(xs)) + " (" + f0(slices.Max(xs)) + ")"
 }

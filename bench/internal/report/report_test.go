@@ -202,3 +202,37 @@ func TestResultsRoundTrip(t *testing.T) {
 		t.Errorf("rendered from the file:\n%s\nfrom memory:\n%s", b, a)
 	}
 }
+
+// TestScaleAndDashboardGoals judges the 10,000,000-run query against the small size of the same
+// run, says why it was not measured when the disk could not hold it, and judges the dashboard's
+// median time until usable at the most runs against the fewest.
+func TestScaleAndDashboardGoals(t *testing.T) {
+	read := func(runs int, p50 float64) results.PipelineRead {
+		return results.PipelineRead{Runs: runs, Request: "query", Result: load.Result{Requests: 20, P50Ms: p50, P99Ms: 2 * p50}}
+	}
+	r := full()
+	sqlite := r.Databases[0]
+	sqlite.Scale = &results.Scale{Runs: 10_000_000, Command: "make bench-scale", Date: r.Run.Date, SeedRuns: 9_000_000, SeedSeconds: 1500,
+		SeedRunsPerSec: 6000, DatabaseBytes: 6e9, Baseline: []results.PipelineRead{read(10000, 40)}, Reads: []results.PipelineRead{read(10_000_000, 90)}}
+	sqlite.Dashboard = []results.DashboardPage{
+		{Runs: 100, Workloads: 100, Loads: 3, Charted: 12, Charts: 24, PickerTotal: 100, UsableMs: []float64{900, 1000, 1100},
+			FirstContentfulPaintMs: []float64{1, 2, 3}, WorkloadsResponseEndMs: []float64{1, 2, 3}, QueryResponseEndMs: []float64{1, 2, 3}, PickerMs: []float64{1, 2, 3}, ChartsMs: []float64{900, 1000, 1100}},
+		{Runs: 1_000_000, Workloads: 200, Loads: 3, Charted: 12, Charts: 24, PickerTotal: 200, UsableMs: []float64{1200, 1300, 1400},
+			FirstContentfulPaintMs: []float64{1, 2, 3}, WorkloadsResponseEndMs: []float64{1, 2, 3}, QueryResponseEndMs: []float64{1, 2, 3}, PickerMs: []float64{1, 2, 3}, ChartsMs: []float64{1200, 1300, 1400}},
+	}
+	md := render(t, r)
+	for _, want := range []string{
+		"| `POST /api/query` (366 days, 50 workloads, four queries) p50 with 10,000,000 runs ÷ 10,000 runs, SQLite (`make bench-scale`) | ≤ 2.00 | SQLite 10000000 ÷ 10000 runs: 2.25 | **missed** |",
+		"| the dashboard in Chromium, time until usable (median), 1,000,000 runs in 200 workloads ÷ 100 runs | ≤ 1.50 | SQLite 1000000 ÷ 100 runs: 1.30 (1300 ÷ 1000 ms) | met |",
+		"| 10000000 | query | 20 | 90.0 | 180.0 |",
+		"| SQLite | 1000000 | 200 | 12 (24 charts) | 200 |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
+	sqlite.Scale = &results.Scale{Runs: 10_000_000, Skipped: "the disk has 3.0 GB free"}
+	if md := render(t, r); !strings.Contains(md, "SQLite: not measured: the disk has 3.0 GB free") || !strings.Contains(md, "Not measured: the disk has 3.0 GB free.") {
+		t.Errorf("a skipped scale run is not explained:\n%s", md)
+	}
+}

@@ -6,6 +6,7 @@ package results
 import (
 	"encoding/json"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/codemetrics/codemetrics/bench/internal/load"
@@ -77,6 +78,45 @@ type Database struct {
 	TokenList  []TokenList  `json:"tokenList,omitempty"`
 	TokensPage []TokensPage `json:"tokensPage,omitempty"`
 	Pipeline   *Pipeline    `json:"pipeline,omitempty"`
+	// Dashboard is the dashboard in Chromium at a few runs and at many.
+	Dashboard []DashboardPage `json:"dashboard,omitempty"`
+	// Scale is the pipeline's reads at ten times the large size (make bench-scale).
+	Scale *Scale `json:"scale,omitempty"`
+}
+
+// DashboardPage is the dashboard in Chromium (e2e/bench/dashboard-page.mjs) with Runs runs over
+// Workloads workloads: one value per page load, in ms from navigation start.
+type DashboardPage struct {
+	Runs                   int       `json:"runs"`
+	Workloads              int       `json:"workloads"`
+	SeedSeconds            float64   `json:"seedSeconds,omitempty"`
+	Failed                 string    `json:"failed,omitempty"`
+	Loads                  int       `json:"loads"`
+	Chromium               string    `json:"chromium"`
+	Charted                int       `json:"charted"` // workloads charted
+	Charts                 int       `json:"charts"`  // charts drawn
+	PickerTotal            int       `json:"pickerTotal"`
+	FirstContentfulPaintMs []float64 `json:"firstContentfulPaintMs"`
+	WorkloadsResponseEndMs []float64 `json:"workloadsResponseEndMs"`
+	QueryResponseEndMs     []float64 `json:"queryResponseEndMs"`
+	PickerMs               []float64 `json:"pickerMs"`
+	ChartsMs               []float64 `json:"chartsMs"`
+	UsableMs               []float64 `json:"usableMs"`
+}
+
+// Scale is the pipeline scenario's reads at Runs runs (10,000,000 on SQLite), beside the same
+// reads at the scenario's small size in the same run (Baseline), with how the runs were seeded.
+type Scale struct {
+	Runs           int            `json:"runs"`
+	Command        string         `json:"command"`
+	Date           time.Time      `json:"date"`
+	SeedRuns       int            `json:"seedRuns"`
+	SeedSeconds    float64        `json:"seedSeconds"`
+	SeedRunsPerSec float64        `json:"seedRunsPerSec"`
+	DatabaseBytes  int64          `json:"databaseBytes,omitempty"`
+	Reads          []PipelineRead `json:"reads"` // at Runs
+	Baseline       []PipelineRead `json:"baseline"`
+	Skipped        string         `json:"skipped,omitempty"` // why it was not measured
 }
 
 // Pipeline is the pipeline-runs scenario: recording through the batch endpoint against a bare
@@ -266,4 +306,17 @@ func (r *Results) Write(path string) error {
 		return err
 	}
 	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// Median is the median of xs (0 for none), the figure of every repeated measurement.
+func Median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

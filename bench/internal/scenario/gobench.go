@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"golang.org/x/perf/benchfmt"
@@ -140,23 +139,11 @@ func ParseGoBench(out []byte) ([]results.Benchmark, error) {
 		a := byName[name]
 		bm := results.Benchmark{Name: name}
 		for _, u := range a.units {
-			bm.Values = append(bm.Values, results.Value{Unit: u, Median: median(a.vals[u])})
+			bm.Values = append(bm.Values, results.Value{Unit: u, Median: results.Median(a.vals[u])})
 		}
 		list = append(list, bm)
 	}
 	return list, nil
-}
-
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // shell writes a command as one would type it.

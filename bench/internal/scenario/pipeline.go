@@ -5,7 +5,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -125,8 +127,14 @@ func pipeline(ctx context.Context, db *DB) error {
 	return db.singleRuns(ctx, tok.AccessToken, today, p)
 }
 
-// seed records runs [from, to) through POST /api/pipeline/runs/batch, 1000 a request, from clients at once.
+// seed records runs [from, to) of the pipeline scenario through POST /api/pipeline/runs/batch.
 func (db *DB) seed(ctx context.Context, bearer string, today time.Time, from, to, clients int) (time.Duration, error) {
+	return seedRuns(ctx, db.A.URL, bearer, from, to, clients, func(i int) seedRun { return makeRun(today, i) })
+}
+
+// seedRuns records runs run(from) to run(to-1) through url's POST /api/pipeline/runs/batch,
+// 1000 a request, from clients at once.
+func seedRuns(ctx context.Context, url, bearer string, from, to, clients int, run func(int) seedRun) (time.Duration, error) {
 	batches := make(chan int)
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
@@ -140,7 +148,7 @@ func (db *DB) seed(ctx context.Context, bearer string, today time.Time, from, to
 				if firstErr.Load() != nil {
 					continue
 				}
-				if err := postBatch(ctx, c, db.A.URL, bearer, today, b, min(b+1000, to)); err != nil {
+				if err := postBatch(ctx, c, url, bearer, b, min(b+1000, to), run); err != nil {
 					firstErr.CompareAndSwap(nil, err)
 				}
 			}
@@ -157,12 +165,35 @@ func (db *DB) seed(ctx context.Context, bearer string, today time.Time, from, to
 	return time.Since(start), nil
 }
 
-func postBatch(ctx context.Context, c *http.Client, url, bearer string, today time.Time, from, to int) error {
+// postBatch records runs run(from) to run(to-1) in one batch. A 503 is sent again, up to four
+// times: on SQLite under a loaded machine a batch can wait longer than the busy timeout (10 s)
+// for the write lock, and the batch endpoint is idempotent (the runs already stored come back
+// "unchanged").
+func postBatch(ctx context.Context, c *http.Client, url, bearer string, from, to int, run func(int) seedRun) error {
 	runs := make([]seedRun, 0, to-from)
 	for i := from; i < to; i++ {
-		runs = append(runs, makeRun(today, i))
+		runs = append(runs, run(i))
 	}
 	body, _ := json.Marshal(map[string]any{"runs": runs})
+	for attempt := 1; ; attempt++ {
+		err := sendBatch(ctx, c, url, bearer, body)
+		var busy errBusy
+		if !errors.As(err, &busy) || attempt == 5 {
+			if err != nil {
+				return fmt.Errorf("POST /api/pipeline/runs/batch (runs %d to %d, attempt %d): %w", from, to, attempt, err)
+			}
+			return nil
+		}
+		time.Sleep(time.Duration(attempt) * 500 * time.Millisecond)
+	}
+}
+
+// errBusy is a 503 answer, with its problem.
+type errBusy struct{ problem string }
+
+func (e errBusy) Error() string { return "503 Service Unavailable: " + e.problem }
+
+func sendBatch(ctx context.Context, c *http.Client, url, bearer string, body []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/api/pipeline/runs/batch", bytes.NewReader(body))
 	if err != nil {
 		return err
@@ -174,11 +205,15 @@ func postBatch(ctx context.Context, c *http.Client, url, bearer string, today ti
 		return err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		problem, _ := io.ReadAll(io.LimitReader(resp.Body, 500))
+		if resp.StatusCode == http.StatusServiceUnavailable {
+			return errBusy{string(problem)}
+		}
+		return fmt.Errorf("%s: %s", resp.Status, problem)
+	}
 	var out struct {
 		Results []struct{ ID, Status, Error string } `json:"results"`
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("POST /api/pipeline/runs/batch: %s", resp.Status)
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
 		return err
@@ -250,6 +285,15 @@ func queryTarget(url, bearer string, today time.Time) vegeta.Target {
 
 // pipelineReads measures the year-long query and the run list, one connection, at runs runs.
 func (db *DB) pipelineReads(ctx context.Context, bearer string, today time.Time, runs int, p *results.Pipeline) error {
+	reads, err := db.reads(ctx, bearer, today, runs)
+	p.Reads = append(p.Reads, reads...)
+	return err
+}
+
+// reads are the year-long query and the run list with and without a workload, one connection
+// each, at runs runs.
+func (db *DB) reads(ctx context.Context, bearer string, today time.Time, runs int) ([]results.PipelineRead, error) {
+	var out []results.PipelineRead
 	auth := http.Header{"Authorization": {"Bearer " + bearer}}
 	targets := []struct {
 		name string
@@ -262,15 +306,15 @@ func (db *DB) pipelineReads(ctx context.Context, bearer string, today time.Time,
 	for _, t := range targets {
 		res, err := load.Run(ctx, load.Config{Target: t.t, Conns: 1, Duration: db.Duration, Warmup: db.Warmup, KeepBodies: true})
 		if err != nil {
-			return err
+			return out, err
 		}
 		if res.NotOK() > 0 {
-			return fmt.Errorf("%s at %d runs: %d answers not 2xx (%v, %s)", t.name, runs, res.NotOK(), res.Statuses, res.FirstError)
+			return out, fmt.Errorf("%s at %d runs: %d answers not 2xx (%v, %s)", t.name, runs, res.NotOK(), res.Statuses, res.FirstError)
 		}
 		db.Logf("  %d runs, %-13s p50 %.2f ms, p99 %.2f ms, %d requests", runs, t.name, res.P50Ms, res.P99Ms, res.Requests)
-		p.Reads = append(p.Reads, results.PipelineRead{Runs: runs, Request: t.name, Result: res})
+		out = append(out, results.PipelineRead{Runs: runs, Request: t.name, Result: res})
 	}
-	return nil
+	return out, nil
 }
 
 // concurrentQueries runs 16 connections of year-long queries for BENCH_DURATION, reading A's

@@ -66,7 +66,10 @@ type Database struct {
 	Name string
 	// TwoInstances scenarios need two servers sharing one database: MariaDB only.
 	TwoInstances bool
-	Run          func(ctx context.Context, db *DB) error
+	// Explicit scenarios run only when BENCH_SCENARIOS names them (make bench-scale), not in a
+	// plain make bench.
+	Explicit bool
+	Run      func(ctx context.Context, db *DB) error
 }
 
 // Once is a scenario measured once.
@@ -85,6 +88,8 @@ var Databases = []Database{
 	{Name: "revocation", TwoInstances: true, Run: revocation},
 	{Name: "tokens", Run: tokens},
 	{Name: "pipeline", Run: pipeline},
+	{Name: "dashboard", Explicit: true, Run: dashboard},
+	{Name: "scale", Explicit: true, Run: scale},
 }
 
 // Onces are the scenarios measured once, after the databases.
@@ -170,7 +175,7 @@ func (b *Bench) database(ctx context.Context, name string) error {
 	}
 	defer db.stop()
 	for _, s := range Databases {
-		if !b.wants(s.Name) || (s.TwoInstances && name != "mysql") {
+		if !b.wants(s.Name) || (s.Explicit && !slices.Contains(b.Only, s.Name)) || (s.TwoInstances && name != "mysql") {
 			continue
 		}
 		b.Logf("\n== %s: %s", name, s.Name)
@@ -205,17 +210,37 @@ func (b *Bench) freshMySQL(ctx context.Context, db *DB) (drop func(), err error)
 	if err != nil {
 		return nil, err
 	}
-	name := fmt.Sprintf("cm_bench_%d", time.Now().UnixNano())
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE `"+name+"` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"); err != nil {
+	dsn, dropDB, err := b.mysqlDatabase(ctx, admin, "")
+	if err != nil {
 		admin.Close()
-		return nil, fmt.Errorf("MariaDB at %s: %w", cfg.Addr, err)
+		return nil, err
+	}
+	db.Driver, db.DSN, db.mysql = "mysql", dsn, admin
+	return func() {
+		dropDB()
+		admin.Close()
+	}, nil
+}
+
+// scratchMySQL is another empty MariaDB database beside db's (name in its name).
+func (db *DB) scratchMySQL(ctx context.Context, name string) (dsn string, drop func(), err error) {
+	return db.mysqlDatabase(ctx, db.mysql, name+"_")
+}
+
+// mysqlDatabase creates an empty database through admin and returns its DSN and what drops it.
+func (b *Bench) mysqlDatabase(ctx context.Context, admin *sql.DB, infix string) (dsn string, drop func(), err error) {
+	cfg, err := mysql.ParseDSN(b.MySQLDSN)
+	if err != nil {
+		return "", nil, fmt.Errorf("BENCH_MYSQL_DSN: %w", err)
+	}
+	name := fmt.Sprintf("cm_bench_%s%d", infix, time.Now().UnixNano())
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE `"+name+"` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"); err != nil {
+		return "", nil, fmt.Errorf("MariaDB at %s: %w", cfg.Addr, err)
 	}
 	cfg.DBName = name
-	db.Driver, db.DSN, db.mysql = "mysql", cfg.FormatDSN(), admin
-	return func() {
+	return cfg.FormatDSN(), func() {
 		if _, err := admin.ExecContext(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS `"+name+"`"); err != nil {
 			b.Logf("bench: could not drop database %s: %v", name, err)
 		}
-		admin.Close()
 	}, nil
 }

@@ -1,14 +1,11 @@
 package scenario
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"os/exec"
 	"strconv"
 	"time"
 
@@ -141,19 +138,7 @@ type Token struct {
 // CreateToken issues a service token with the command line, on A's database (flags: more of
 // its flags, e.g. --scope).
 func (db *DB) CreateToken(ctx context.Context, subject string, flags ...string) (Token, error) {
-	cmd := exec.CommandContext(ctx, db.Bin, append([]string{"tokens", "create", "--subject", subject, "--created-by", "bench", "--json"}, flags...)...)
-	cmd.Env = append(cmd.Environ(), db.dbEnv()...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return Token{}, fmt.Errorf("codemetrics tokens create: %w: %s", err, stderr.Bytes())
-	}
-	var t Token
-	if err := json.Unmarshal(out, &t); err != nil || t.AccessToken == "" {
-		return Token{}, fmt.Errorf("codemetrics tokens create --json printed %q: %v", out, err)
-	}
-	return t, nil
+	return db.createToken(ctx, db.DSN, subject, flags...)
 }
 
 func get(ctx context.Context, url, bearer string) ([]byte, error) {

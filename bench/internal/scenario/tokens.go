@@ -1,7 +1,6 @@
 package scenario
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -136,14 +135,8 @@ func (db *DB) tokensPage(ctx context.Context, session string, tokens int) error 
 		return nil
 	}
 	db.Logf("  %d tokens: the tokens page in Chromium (%d loads)", tokens, db.BrowserLoads)
-	cmd := exec.CommandContext(ctx, "node", "bench/tokens-page.mjs", "--url", db.A.URL, "--loads", strconv.Itoa(db.BrowserLoads),
+	out, err := db.browserScript(ctx, "bench/tokens-page.mjs", session, "--url", db.A.URL, "--loads", strconv.Itoa(db.BrowserLoads),
 		"--tag", "db="+db.Name, "--tag", "tokens="+strconv.Itoa(tokens))
-	cmd.Dir = filepath.Join(db.Root, "e2e")
-	cmd.Env = append(os.Environ(), "CODEMETRICS_SESSION="+session, "CHROMIUM_PATH="+db.ChromiumPath)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	os.Stderr.Write(stderr.Bytes())
 	page := results.TokensPage{Tokens: tokens}
 	if err == nil {
 		err = json.Unmarshal(out, &page)

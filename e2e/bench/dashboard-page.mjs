@@ -1,0 +1,206 @@
+// The dashboard in Chromium (make bench, the dashboard scenario): how long after navigation
+// start the dashboard is usable, for an administrator who is already signed in. Measured like
+// the tokens page (tokens-page.mjs): a fresh browser context per load, cookies set before
+// navigation, moments taken on the page's own clock (0 = navigation start) by a
+// MutationObserver installed before the page's scripts, each at the end of the frame that
+// shows it (the next animation frame's rendering, then a posted message).
+//
+// "Usable" is the later of two moments:
+//   - picker: the workload picker is rendered: its search box (the combobox input) is in the
+//     page, enabled, and its status line says "Charting the N most recently active of
+//     --workloads workloads" (so the workload list has been loaded and counted);
+//   - charts: every charted workload's two charts (coverage and build success rate; --charted,
+//     12 by default: the dashboard's dozen) have drawn their line, a dot or a curve of
+//     recharts' SVG, from the answer of POST /api/query (30 days, the dashboard's default).
+// The recent-runs table is not waited for: it loads beside the charts and is not what "usable"
+// means here. Also reported: the ends of the GET /api/workloads and POST /api/query responses.
+//
+// One untimed load goes first (--warmup). Prints one JSON line: the tags, and per-load figures
+// in ms.
+//
+//   CODEMETRICS_SESSION=... node bench/dashboard-page.mjs \
+//     --url http://127.0.0.1:8080 --workloads 200 [--charted 12] [--loads 5] [--warmup 1] [--tag key=value ...]
+import { chromium } from '@playwright/test'
+import { chromiumArgs, chromiumPath } from '../fixtures/chromium.mjs'
+
+function parseArgs(argv) {
+  const opts = { url: '', loads: 5, warmup: 1, workloads: 0, charted: 12, tags: {} }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]
+    const value = () => {
+      if (i + 1 >= argv.length) throw new Error(`${arg} needs a value`)
+      return argv[++i]
+    }
+    switch (arg) {
+      case '--url':
+        opts.url = value().replace(/\/+$/, '')
+        break
+      case '--loads':
+      case '--warmup':
+      case '--workloads':
+      case '--charted':
+        opts[arg.slice(2)] = Number(value())
+        break
+      case '--tag': {
+        const [k, ...v] = value().split('=')
+        if (!k || v.length === 0) throw new Error('--tag wants key=value')
+        opts.tags[k] = v.join('=')
+        break
+      }
+      default:
+        throw new Error(`unknown argument ${arg}`)
+    }
+  }
+  if (!opts.url) throw new Error('--url is required')
+  for (const k of ['loads', 'warmup', 'workloads', 'charted']) {
+    if (!Number.isInteger(opts[k]) || opts[k] < (k === 'warmup' ? 0 : 1)) throw new Error(`--${k} must be a whole number`)
+  }
+  return opts
+}
+
+// Runs in the page before any of its scripts: marks the moments on the page's clock.
+function instrument({ workloads, charts }) {
+  const b = { pickerDom: null, picker: null, chartsDom: null, charts: null, drawn: 0, status: '' }
+  Object.defineProperty(window, '__dashboardBench', { value: b })
+  const afterFrame = (key) =>
+    requestAnimationFrame(() => {
+      const ch = new MessageChannel()
+      ch.port1.onmessage = () => {
+        b[key] = performance.now()
+      }
+      ch.port2.postMessage(null)
+    })
+  const pickerShown = () => {
+    const input = document.querySelector('input[role="combobox"]')
+    if (!input || input.disabled) return false
+    for (const p of document.querySelectorAll('section p')) {
+      const t = p.textContent ?? ''
+      if (t.startsWith('Charting the ') && t.includes(` of ${workloads} workloads`)) {
+        b.status = t
+        return true
+      }
+    }
+    return false
+  }
+  const chartsDrawn = () => {
+    let n = 0
+    for (const f of document.querySelectorAll('figure.chart')) {
+      if (f.querySelector('.recharts-line-dot, .recharts-line-curve[d]')) n++
+    }
+    b.drawn = n
+    return n >= charts
+  }
+  const check = () => {
+    const now = performance.now()
+    if (b.pickerDom === null && pickerShown()) {
+      b.pickerDom = now
+      afterFrame('picker')
+    }
+    if (b.chartsDom === null && chartsDrawn()) {
+      b.chartsDom = now
+      afterFrame('charts')
+    }
+  }
+  new MutationObserver(check).observe(document, { childList: true, subtree: true, characterData: true, attributes: true })
+}
+
+async function load(browser, opts, cookies) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 }, locale: 'en-GB' })
+  try {
+    await context.addCookies(cookies)
+    const charts = 2 * Math.min(opts.charted, opts.workloads)
+    await context.addInitScript(instrument, { workloads: opts.workloads, charts })
+    const page = await context.newPage()
+    const errors = []
+    page.on('pageerror', (e) => errors.push(String(e)))
+    const fail = async (what, err) => {
+      const heading = await page.locator('h1').first().textContent({ timeout: 1000 }).catch(() => '')
+      const state = await page.evaluate(() => window.__dashboardBench).catch(() => ({}))
+      const pageErrors = errors.length ? `; page errors: ${errors.join('; ')}` : ''
+      const where = `page ${page.url()}, heading "${heading?.trim() ?? ''}", ${state.drawn ?? 0} charts drawn, status "${state.status ?? ''}"`
+      throw new Error(`${what} (${where}): ${err?.message ?? err}${pageErrors}`)
+    }
+    const mark = (key) => page.waitForFunction((k) => window.__dashboardBench[k] !== null, key, { timeout: 60_000 })
+
+    await page.goto(opts.url + '/', { waitUntil: 'commit' })
+    await mark('picker').catch((e) => fail(`the workload picker never showed ${opts.workloads} workloads`, e))
+    await mark('charts').catch((e) => fail(`the dashboard never drew ${charts} charts`, e))
+
+    const m = await page.evaluate(() => {
+      const b = window.__dashboardBench
+      const fcp = performance.getEntriesByName('first-contentful-paint')[0]
+      const end = (path, method) =>
+        performance
+          .getEntriesByType('resource')
+          .find((e) => new URL(e.name).pathname === path && (method !== 'POST' || e.initiatorType === 'fetch'))?.responseEnd ?? null
+      return {
+        firstContentfulPaint: fcp ? fcp.startTime : null,
+        workloadsResponseEnd: end('/api/workloads'),
+        queryResponseEnd: end('/api/query', 'POST'),
+        picker: b.picker,
+        charts: b.charts,
+        usable: Math.max(b.picker, b.charts),
+        drawn: b.drawn,
+        status: b.status,
+      }
+    })
+    if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`)
+    return m
+  } finally {
+    await context.close()
+  }
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2))
+  const session = process.env.CODEMETRICS_SESSION
+  if (!session) throw new Error('CODEMETRICS_SESSION (the session cookie value) is not set')
+  const secure = opts.url.startsWith('https:')
+  const cookies = [
+    {
+      name: secure ? '__Host-codemetrics_session' : 'codemetrics_session',
+      value: session,
+      url: opts.url,
+      httpOnly: true,
+      secure,
+      sameSite: 'Lax',
+    },
+  ]
+  const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs })
+  const version = browser.version()
+  const runs = []
+  try {
+    for (let i = 0; i < opts.warmup + opts.loads; i++) {
+      const r = await load(browser, opts, cookies)
+      if (i >= opts.warmup) runs.push(r)
+      const name = i < opts.warmup ? 'warm-up' : `load ${i - opts.warmup + 1}`
+      const ms = (v) => `${v.toFixed(0)} ms`
+      process.stderr.write(`  ${name}: picker ${ms(r.picker)}, charts ${ms(r.charts)} (${r.drawn}), usable ${ms(r.usable)}\n`)
+    }
+  } finally {
+    await browser.close()
+  }
+  const col = (k) => runs.map((r) => (r[k] == null ? null : Math.round(r[k] * 10) / 10))
+  const last = runs.at(-1)
+  const total = Number((last.status.match(/ of ([\d,]+) workloads/)?.[1] ?? '').replaceAll(',', ''))
+  const out = {
+    tags: { kind: 'browser', page: '/', ...opts.tags },
+    loads: runs.length,
+    chromium: version,
+    charted: Math.min(opts.charted, opts.workloads),
+    charts: last.drawn,
+    pickerTotal: total,
+    firstContentfulPaintMs: col('firstContentfulPaint'),
+    workloadsResponseEndMs: col('workloadsResponseEnd'),
+    queryResponseEndMs: col('queryResponseEnd'),
+    pickerMs: col('picker'),
+    chartsMs: col('charts'),
+    usableMs: col('usable'),
+  }
+  process.stdout.write(JSON.stringify(out) + '\n')
+}
+
+main().catch((e) => {
+  process.stderr.write(`dashboard-page: ${e?.stack ?? e}\n`)
+  process.exit(1)
+})
