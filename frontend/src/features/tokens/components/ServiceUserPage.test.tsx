@@ -64,6 +64,8 @@ describe('ServiceUserPage', () => {
     const tokens = within(screen.getByRole('table', { name: 'Active service tokens' }))
     expect(tokens.getAllByRole('columnheader').map((h) => h.textContent)).toEqual([
       'Subject',
+      'Description',
+      'Status',
       'Created',
       'Expires',
       'Created By',
