@@ -36,7 +36,7 @@ export class TokensPage {
     this.dialog = page.getByRole('dialog')
     this.subjectField = this.dialog.getByLabel('Subject')
     this.tokenValue = this.dialog.getByLabel('Service token')
-    this.notice = page.getByRole('status').filter({ hasText: /Created a token|Revoked the token/ })
+    this.notice = page.getByRole('status').filter({ hasText: /Created a token|Revoked the token|Rotated the token/ })
     this.filter = page.getByLabel('Filter by subject')
   }
 
@@ -47,6 +47,10 @@ export class TokensPage {
 
   row(subject: string): Locator {
     return this.page.getByRole('row').filter({ has: this.page.getByRole('rowheader', { name: subject }) })
+  }
+
+  rotateButton(subject: string): Locator {
+    return this.page.getByRole('button', { name: `Rotate ${subject}`, exact: true })
   }
 
   revokeButton(subject: string): Locator {

@@ -51,9 +51,11 @@ test('an administrator creates, uses and revokes a token through the portal', as
 
   const row = tokens.row(subject)
   await expect(row).toBeVisible()
-  await expect(row.getByRole('cell').nth(0)).toHaveText(/just now|minute/)
-  await expect(row.getByRole('cell').nth(1)).toHaveText(/in 1 year|in 12 months/)
-  await expect(row.getByRole('cell').nth(2)).toHaveText(users.admin.email)
+  // Cells after the subject: description, status, created, expires, created by.
+  await expect(row.getByRole('cell').nth(1)).toHaveText('Active')
+  await expect(row.getByRole('cell').nth(2)).toHaveText(/just now|minute/)
+  await expect(row.getByRole('cell').nth(3)).toHaveText(/in 1 year|in 12 months/)
+  await expect(row.getByRole('cell').nth(4)).toHaveText(users.admin.email)
   await expect(row.getByText('Expiring soon')).toHaveCount(0)
   await expect(row.locator('time').first()).toHaveAttribute('title', /\d{4}/)
 

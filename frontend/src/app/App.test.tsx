@@ -3,21 +3,24 @@ import { describe, expect, it, vi } from 'vitest'
 import { jsonResponse, mockFetch, problem } from '../test/http'
 import { stubClipboard } from '../test/render'
 import { App } from './App'
+import { serviceToken } from '../features/tokens/testing/fixtures'
 
 const admin = { email: 'ada@example.com', name: 'Ada Lovelace', isAdmin: true, expires: '2030-01-01T00:00:00Z' }
 const DAY = 86_400_000
 
 function token(sub: string, expiresInDays: number, lastUsed: string | null = null) {
-  return {
+  const expires = new Date(Date.now() + expiresInDays * DAY).toISOString()
+  return serviceToken({
     tokenId: `id-${sub}`,
     created: new Date(Date.now() - DAY).toISOString(),
-    expires: new Date(Date.now() + expiresInDays * DAY).toISOString(),
+    expires,
+    ends: expires,
     sub,
     createdBy: 'admin@example.com',
     lastUsed,
     scopes: ['metrics:read'],
     serviceUserId: sub.length,
-  }
+  })
 }
 
 describe('App', () => {

@@ -7,6 +7,7 @@ import { AdminHub } from '../features/admin/components/AdminHub'
 import { DashboardPage } from '../features/dashboard/components/DashboardPage'
 import { NotificationsPage } from '../features/notifications/components/NotificationsPage'
 import { ActiveTokenCount } from '../features/tokens/components/ActiveTokenCount'
+import { ExpiringTokens } from '../features/tokens/components/ExpiringTokens'
 import { ServiceUserCount } from '../features/tokens/components/ServiceUserCount'
 import { ServiceUserPage } from '../features/tokens/components/ServiceUserPage'
 import { ServiceUsersPage } from '../features/tokens/components/ServiceUsersPage'
@@ -28,7 +29,13 @@ export const routes: RouteObject[] = [
       { index: true, element: <DashboardPage /> },
       {
         path: 'admin',
-        element: <AdminHub serviceTokenCount={<ActiveTokenCount />} serviceUserCount={<ServiceUserCount />} />,
+        element: (
+          <AdminHub
+            serviceTokenCount={<ActiveTokenCount />}
+            serviceUserCount={<ServiceUserCount />}
+            expiringTokens={<ExpiringTokens />}
+          />
+        ),
       },
       { path: 'admin/service-tokens', element: <TokensPage /> },
       { path: 'admin/service-users', element: <ServiceUsersPage /> },

@@ -139,3 +139,12 @@ export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message
   return String(error)
 }
+
+/**
+ * For `.catch` after a deletion: a 404 means the thing is gone already, which is what was asked;
+ * any other error is thrown on.
+ */
+export function goneAlready(error: unknown): void {
+  if (error instanceof ApiError && error.status === 404) return
+  throw error
+}

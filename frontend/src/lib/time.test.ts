@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { expiryStatus, formatDuration, formatElapsed, relativeTime } from './time'
+import { expiryStatus, formatDuration, formatElapsed, relativeTime, timeLeft } from './time'
 
 const now = new Date('2026-11-23T10:00:00Z')
 const at = (ms: number) => new Date(now.getTime() + ms)
@@ -63,5 +63,19 @@ describe('formatElapsed', () => {
     expect(formatElapsed(3_720)).toBe('1h 2m')
     expect(formatElapsed(7_200)).toBe('2h')
     expect(formatElapsed(-5)).toBe('0s')
+  })
+})
+
+describe('timeLeft', () => {
+  it.each([
+    [at(24 * HOUR - 1_000), '23 h'],
+    [at(90 * MIN), '1 h'],
+    [at(45 * MIN + 30_000), '45 min'],
+    [at(30_000), 'less than a minute'],
+    [at(3 * DAY + HOUR), '3 d'],
+    [at(0), ''],
+    [at(-HOUR), ''],
+  ])('%s → %s, never more than is left', (until, want) => {
+    expect(timeLeft(until, now)).toBe(want)
   })
 })

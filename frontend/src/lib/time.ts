@@ -66,3 +66,16 @@ export function formatElapsed(seconds: number): string {
   const m = Math.floor(s / 60)
   return m % 60 ? `${Math.floor(m / 60)}h ${m % 60}m` : `${m / 60}h`
 }
+
+/**
+ * How long until `until`, short and never more than is left: "23 h" with 23 h 59 min to go,
+ * "45 min", "3 d"; "less than a minute" at the end, "" once it has passed.
+ */
+export function timeLeft(until: string | Date, now: Date = new Date()): string {
+  const left = toDate(until).getTime() - now.getTime()
+  if (!(left > 0)) return ''
+  if (left < MINUTE) return 'less than a minute'
+  if (left < HOUR) return `${Math.floor(left / MINUTE)} min`
+  if (left < 2 * DAY) return `${Math.floor(left / HOUR)} h`
+  return `${Math.floor(left / DAY)} d`
+}

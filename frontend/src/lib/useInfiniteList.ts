@@ -4,7 +4,7 @@
 // body is the page (a JSON array), the `Link` header's rel="next" holds the next page's URL
 // with its opaque `cursor`, and `X-Total-Count` (where the list sends it) counts every item.
 
-import { useInfiniteQuery, type InfiniteData, type QueryKey } from '@tanstack/react-query'
+import { useInfiniteQuery, useQuery, type InfiniteData, type QueryKey } from '@tanstack/react-query'
 import { nextLink, okWithHeaders } from './api'
 
 /** One page of a list. */
@@ -57,5 +57,19 @@ export function useInfiniteList<T>(
     getNextPageParam: (last: ListPage<T>) => last.next,
     select: flatten<T>,
     placeholderData: (previous) => previous,
+  })
+}
+
+/**
+ * How many items a list's filter selects, from a one-item page: its X-Total-Count (or, on a list
+ * that does not send it, the page's own length).
+ */
+export function useListCount<T>(queryKey: QueryKey, fetchFirst: (signal: AbortSignal) => ListResult<T>) {
+  return useQuery({
+    queryKey,
+    queryFn: async ({ signal }) => {
+      const page = await fetchListPage(fetchFirst(signal))
+      return page.total ?? page.items.length
+    },
   })
 }

@@ -35,3 +35,12 @@ export function mockFetch(routes: Record<string, Route>): RecordedRequest[] {
   )
   return requests
 }
+
+/** A page of a list as the API sends it: the items, and X-Total-Count saying how many there are. */
+export function listResponse(items: unknown[], total = items.length): () => Response {
+  return () =>
+    new Response(JSON.stringify(items), {
+      status: 200,
+      headers: { 'Content-Type': 'application/json', 'X-Total-Count': String(total) },
+    })
+}

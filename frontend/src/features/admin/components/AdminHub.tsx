@@ -2,12 +2,12 @@ import type { ReactNode } from 'react'
 import { ArrowRight, BellRing, Bot, ClipboardList, KeyRound, Settings, Users } from 'lucide-react'
 import { Link } from 'react-router'
 import { PageHeader } from '../../../components/layout/PageHeader'
-import { Alert } from '../../../components/ui/Alert'
+import { Detail, Details } from '../../../components/ui/Details'
+import { Loaded } from '../../../components/ui/Loaded'
 import { RelativeTime } from '../../../components/ui/RelativeTime'
-import { Spinner } from '../../../components/ui/Spinner'
-import { errorMessage } from '../../../lib/api'
 import { formatDuration } from '../../../lib/time'
-import { useAdminAccess, useSystemConfig } from '../api/admin'
+import { useSystemConfig } from '../../../lib/systemConfig'
+import { useAdminAccess } from '../api/admin'
 import { LiveSessions } from './LiveSessions'
 
 function Card({ title, icon, children, wide }: { title: string; icon: ReactNode; children: ReactNode; wide?: boolean }) {
@@ -24,10 +24,19 @@ function Card({ title, icon, children, wide }: { title: string; icon: ReactNode;
 }
 
 /**
- * The Administration page: the portal's hub. The service token and service user counts come
- * from the tokens feature, so the app passes them in.
+ * The Administration page: the portal's hub. The service token and service user counts, and
+ * the tokens about to expire, come from the tokens feature, so the app passes them in.
  */
-export function AdminHub({ serviceTokenCount, serviceUserCount }: { serviceTokenCount: ReactNode; serviceUserCount: ReactNode }) {
+export function AdminHub({
+  serviceTokenCount,
+  serviceUserCount,
+  expiringTokens,
+}: {
+  serviceTokenCount: ReactNode
+  serviceUserCount: ReactNode
+  /** The tokens that expire within 30 days. */
+  expiringTokens?: ReactNode
+}) {
   return (
     <>
       <PageHeader
@@ -40,7 +49,7 @@ export function AdminHub({ serviceTokenCount, serviceUserCount }: { serviceToken
         }
       />
       <div className="grid gap-5 lg:grid-cols-2">
-        <ServiceTokensCard count={serviceTokenCount} />
+        <ServiceTokensCard count={serviceTokenCount} expiring={expiringTokens} />
         <ServiceUsersCard count={serviceUserCount} />
         <AuditLogCard />
         <NotificationsCard />
@@ -53,7 +62,7 @@ export function AdminHub({ serviceTokenCount, serviceUserCount }: { serviceToken
 
 const icon = 'size-5 text-blue-700 dark:text-blue-400'
 
-function ServiceTokensCard({ count }: { count: ReactNode }) {
+function ServiceTokensCard({ count, expiring }: { count: ReactNode; expiring: ReactNode }) {
   return (
     <Card title="Service Tokens" icon={<KeyRound aria-hidden="true" className={icon} />}>
       <p className="muted text-sm">
@@ -61,6 +70,7 @@ function ServiceTokensCard({ count }: { count: ReactNode }) {
         integrations: automated data analysis, CI/CD pipelines, external monitoring.
       </p>
       {count}
+      {expiring}
       <CardLink to="/admin/service-tokens" primary>Manage Service Tokens</CardLink>
     </Card>
   )
@@ -117,10 +127,9 @@ function CardLink({ to, primary = false, children }: { to: string; primary?: boo
 
 function Setting({ label, children }: { label: string; children: ReactNode }) {
   return (
-    <>
-      <dt className="muted">{label}</dt>
-      <dd className="font-medium break-all">{children}</dd>
-    </>
+    <Detail label={label} className="font-medium break-all">
+      {children}
+    </Detail>
   )
 }
 
@@ -129,26 +138,22 @@ function SystemSettingsCard() {
   return (
     <Card title="System Settings" icon={<Settings aria-hidden="true" className={icon} />}>
       <p className="muted text-sm">The configuration in force, read from environment variables at start-up. Secrets are never shown.</p>
-      {config.isPending ? (
-        <Spinner />
-      ) : config.isError ? (
-        <Alert tone="error" role="alert">
-          <p>Could not load the settings: {errorMessage(config.error)}</p>
-        </Alert>
-      ) : (
-        <dl className="grid grid-cols-[auto_1fr] gap-x-6 gap-y-1.5 text-sm">
-          <Setting label="Service token lifetime">
-            {formatDuration(config.data.serviceTokenTtlSeconds)}{' '}
-            <span className="muted font-normal">(SERVICE_TOKEN_TTL)</span>
-          </Setting>
-          <Setting label="Session lifetime">{config.data.sessionTtl}</Setting>
-          <Setting label="Identity provider">{config.data.identityProvider || '—'}</Setting>
-          <Setting label="Database driver">{config.data.databaseDriver}</Setting>
-          <Setting label="Token issuer">{config.data.tokenIssuer}</Setting>
-          <Setting label="Public URL">{config.data.publicUrl}</Setting>
-          <Setting label="Version">{config.data.version}</Setting>
-        </dl>
-      )}
+      <Loaded query={config} failed="Could not load the settings">
+        {(settings) => (
+          <Details>
+            <Setting label="Service token lifetime">
+              {formatDuration(settings.serviceTokenTtlSeconds)}{' '}
+              <span className="muted font-normal">(SERVICE_TOKEN_TTL)</span>
+            </Setting>
+            <Setting label="Session lifetime">{settings.sessionTtl}</Setting>
+            <Setting label="Identity provider">{settings.identityProvider || '—'}</Setting>
+            <Setting label="Database driver">{settings.databaseDriver}</Setting>
+            <Setting label="Token issuer">{settings.tokenIssuer}</Setting>
+            <Setting label="Public URL">{settings.publicUrl}</Setting>
+            <Setting label="Version">{settings.version}</Setting>
+          </Details>
+        )}
+      </Loaded>
     </Card>
   )
 }
@@ -169,48 +174,44 @@ function UserAccessCard() {
         the identity provider. Only administrators can access the Administration Portal. An email the identity
         provider has not verified is shown marked unverified and never counts for ADMIN_EMAILS.
       </p>
-      {access.isPending ? (
-        <Spinner />
-      ) : access.isError ? (
-        <Alert tone="error" role="alert">
-          <p>Could not load who has access: {errorMessage(access.error)}</p>
-        </Alert>
-      ) : (
-        <>
-          <dl className="grid grid-cols-[auto_1fr] gap-x-6 gap-y-1.5 text-sm">
-            <Setting label="Identity provider">{access.data.identityProvider || '—'}</Setting>
-            <Setting label="Groups claim">{access.data.groupsClaim}</Setting>
-            <Setting label="ADMIN_GROUPS">
-              <List items={access.data.adminGroups} />
-            </Setting>
-            <Setting label="ADMIN_EMAILS">
-              <List items={access.data.adminEmails} />
-            </Setting>
-          </dl>
-          <div>
-            <h3 className="mb-2 text-sm font-semibold">Recent administrator sign-ins</h3>
-            {access.data.recentAdmins && access.data.recentAdmins.length > 0 ? (
-              <ul className="divide-y divide-slate-200 text-sm dark:divide-slate-800">
-                {access.data.recentAdmins.map((admin) => (
-                  <li key={admin.email} className="flex flex-wrap items-baseline justify-between gap-x-4 py-1.5">
-                    <span>
-                      <span className="font-medium">{admin.name || admin.email}</span>{' '}
-                      <span className="muted">({admin.email})</span>
-                      {admin.reason && <span className="muted block text-xs">{admin.reason}</span>}
-                    </span>
-                    <span className="muted text-xs">
-                      <RelativeTime value={admin.lastSignIn} />
-                    </span>
-                  </li>
-                ))}
-              </ul>
-            ) : (
-              <p className="muted text-sm">No administrator has signed in recently.</p>
-            )}
-          </div>
-          <LiveSessions />
-        </>
-      )}
+      <Loaded query={access} failed="Could not load who has access">
+        {(data) => (
+          <>
+            <Details>
+              <Setting label="Identity provider">{data.identityProvider || '—'}</Setting>
+              <Setting label="Groups claim">{data.groupsClaim}</Setting>
+              <Setting label="ADMIN_GROUPS">
+                <List items={data.adminGroups} />
+              </Setting>
+              <Setting label="ADMIN_EMAILS">
+                <List items={data.adminEmails} />
+              </Setting>
+            </Details>
+            <div>
+              <h3 className="mb-2 text-sm font-semibold">Recent administrator sign-ins</h3>
+              {data.recentAdmins && data.recentAdmins.length > 0 ? (
+                <ul className="divide-y divide-slate-200 text-sm dark:divide-slate-800">
+                  {data.recentAdmins.map((admin) => (
+                    <li key={admin.email} className="flex flex-wrap items-baseline justify-between gap-x-4 py-1.5">
+                      <span>
+                        <span className="font-medium">{admin.name || admin.email}</span>{' '}
+                        <span className="muted">({admin.email})</span>
+                        {admin.reason && <span className="muted block text-xs">{admin.reason}</span>}
+                      </span>
+                      <span className="muted text-xs">
+                        <RelativeTime value={admin.lastSignIn} />
+                      </span>
+                    </li>
+                  ))}
+                </ul>
+              ) : (
+                <p className="muted text-sm">No administrator has signed in recently.</p>
+              )}
+            </div>
+            <LiveSessions />
+          </>
+        )}
+      </Loaded>
     </Card>
   )
 }

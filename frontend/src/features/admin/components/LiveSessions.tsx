@@ -3,7 +3,7 @@ import { useQueryClient } from '@tanstack/react-query'
 import { Alert } from '../../../components/ui/Alert'
 import { Badge } from '../../../components/ui/Badge'
 import { RelativeTime } from '../../../components/ui/RelativeTime'
-import { Spinner } from '../../../components/ui/Spinner'
+import { Loaded } from '../../../components/ui/Loaded'
 import { ApiError, errorMessage } from '../../../lib/api'
 import { endSession, endSessionsOf, sessionsKey, useSessions, type AdminSession } from '../api/admin'
 
@@ -109,88 +109,86 @@ export function LiveSessions() {
           <p>Could not end the session: {error}</p>
         </Alert>
       )}
-      {sessions.isPending ? (
-        <Spinner />
-      ) : sessions.isError ? (
-        <Alert tone="error" role="alert">
-          <p>Could not load the live sessions: {errorMessage(sessions.error)}</p>
-        </Alert>
-      ) : sessions.data.length === 0 ? (
-        <p className="muted text-sm">No live sessions.</p>
-      ) : (
-        <ul className="divide-y divide-slate-200 text-sm dark:divide-slate-800">
-          {byPerson(sessions.data).map((person) => {
-            const first = person.sessions[0]!
-            return (
-              <li key={person.identity || first.id} aria-label={first.actor} className="py-2">
-                <div className="flex flex-wrap items-baseline justify-between gap-x-4 gap-y-1">
-                  <span>
-                    <span className="font-medium">{first.name || first.email}</span> <Email session={first} />
-                    <span className="muted block text-xs break-all">{first.identity || 'no subject recorded'}</span>
-                  </span>
-                  {person.identity && (
-                    <button
-                      type="button"
-                      className="btn-secondary text-xs"
-                      disabled={busy !== undefined}
-                      onClick={() => void endAll(person)}
-                    >
-                      End all sessions of this person
-                    </button>
-                  )}
-                </div>
-                <table className="mt-1 w-full text-xs">
-                  <thead className="muted text-left">
-                    <tr>
-                      <th className="pr-3 font-normal">Session</th>
-                      <th className="pr-3 font-normal">Signed in</th>
-                      <th className="pr-3 font-normal">Last seen</th>
-                      <th className="pr-3 font-normal">From</th>
-                      <th className="pr-3 font-normal">Via</th>
-                      <th className="font-normal">
-                        <span className="sr-only">Actions</span>
-                      </th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {person.sessions.map((s) => (
-                      <tr key={s.id}>
-                        <td className="pr-3 font-mono">
-                          {s.id.slice(0, 8)} {s.current && <Badge tone="info">this session</Badge>}
-                        </td>
-                        <td className="pr-3">
-                          <RelativeTime value={s.signedIn} />
-                        </td>
-                        <td className="pr-3">
-                          <RelativeTime value={s.lastSeen} />
-                        </td>
-                        <td className="pr-3 break-all">
-                          {s.signInAddress || '—'}
-                          {s.lastAddress && s.lastAddress !== s.signInAddress && <> / now {s.lastAddress}</>}
-                        </td>
-                        <td className="pr-3">
-                          <Via session={s} />
-                        </td>
-                        <td className="text-right">
-                          <button
-                            type="button"
-                            className="btn-danger text-xs"
-                            disabled={busy !== undefined}
-                            aria-label={`End session ${s.id.slice(0, 8)} of ${s.actor}`}
-                            onClick={() => void endOne(s)}
-                          >
-                            End session
-                          </button>
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </li>
-            )
-          })}
-        </ul>
-      )}
+      <Loaded query={sessions} failed="Could not load the live sessions">
+        {(list) =>
+          list.length === 0 ? (
+            <p className="muted text-sm">No live sessions.</p>
+          ) : (
+            <ul className="divide-y divide-slate-200 text-sm dark:divide-slate-800">
+              {byPerson(list).map((person) => {
+                const first = person.sessions[0]!
+                return (
+                  <li key={person.identity || first.id} aria-label={first.actor} className="py-2">
+                    <div className="flex flex-wrap items-baseline justify-between gap-x-4 gap-y-1">
+                      <span>
+                        <span className="font-medium">{first.name || first.email}</span> <Email session={first} />
+                        <span className="muted block text-xs break-all">{first.identity || 'no subject recorded'}</span>
+                      </span>
+                      {person.identity && (
+                        <button
+                          type="button"
+                          className="btn-secondary text-xs"
+                          disabled={busy !== undefined}
+                          onClick={() => void endAll(person)}
+                        >
+                          End all sessions of this person
+                        </button>
+                      )}
+                    </div>
+                    <table className="mt-1 w-full text-xs">
+                      <thead className="muted text-left">
+                        <tr>
+                          <th className="pr-3 font-normal">Session</th>
+                          <th className="pr-3 font-normal">Signed in</th>
+                          <th className="pr-3 font-normal">Last seen</th>
+                          <th className="pr-3 font-normal">From</th>
+                          <th className="pr-3 font-normal">Via</th>
+                          <th className="font-normal">
+                            <span className="sr-only">Actions</span>
+                          </th>
+                        </tr>
+                      </thead>
+                      <tbody>
+                        {person.sessions.map((s) => (
+                          <tr key={s.id}>
+                            <td className="pr-3 font-mono">
+                              {s.id.slice(0, 8)} {s.current && <Badge tone="info">this session</Badge>}
+                            </td>
+                            <td className="pr-3">
+                              <RelativeTime value={s.signedIn} />
+                            </td>
+                            <td className="pr-3">
+                              <RelativeTime value={s.lastSeen} />
+                            </td>
+                            <td className="pr-3 break-all">
+                              {s.signInAddress || '—'}
+                              {s.lastAddress && s.lastAddress !== s.signInAddress && <> / now {s.lastAddress}</>}
+                            </td>
+                            <td className="pr-3">
+                              <Via session={s} />
+                            </td>
+                            <td className="text-right">
+                              <button
+                                type="button"
+                                className="btn-danger text-xs"
+                                disabled={busy !== undefined}
+                                aria-label={`End session ${s.id.slice(0, 8)} of ${s.actor}`}
+                                onClick={() => void endOne(s)}
+                              >
+                                End session
+                              </button>
+                            </td>
+                          </tr>
+                        ))}
+                      </tbody>
+                    </table>
+                  </li>
+                )
+              })}
+            </ul>
+          )
+        }
+      </Loaded>
     </div>
   )
 }

@@ -1,17 +1,14 @@
-import { useId } from 'react'
 import { ScrollText } from 'lucide-react'
-import { useSearchParams } from 'react-router'
 import { PageHeader } from '../../../components/layout/PageHeader'
-import { LoadError } from '../../../components/ui/LoadError'
-import { LoadMoreButton } from '../../../components/ui/LoadMoreButton'
 import { Badge } from '../../../components/ui/Badge'
+import { DataTable, cell as td } from '../../../components/ui/DataTable'
+import { EmptyState } from '../../../components/ui/EmptyState'
+import { PagedList } from '../../../components/ui/PagedList'
 import { RelativeTime } from '../../../components/ui/RelativeTime'
-import { Spinner } from '../../../components/ui/Spinner'
+import { SelectField } from '../../../components/ui/SelectField'
 import { useNow } from '../../../lib/useNow'
+import { useSearchParam } from '../../../lib/useSearchParam'
 import { AUDIT_ACTIONS, actionLabel, describeDetails, describeSource, useAuditEvents } from '../api/audit'
-
-const th = 'px-4 py-3 text-left text-xs font-semibold tracking-wide text-slate-600 uppercase dark:text-slate-400'
-const td = 'px-4 py-3 align-top text-sm'
 
 const dangerous = new Set(['token.revoked', 'auth.sign_in_denied', 'service_user.disabled', 'service_user.deleted', 'pipeline_run.deleted'])
 const granting = new Set(['token.created', 'service_user.created', 'service_user.enabled'])
@@ -35,15 +32,16 @@ function SourceCell({ event }: { event: Parameters<typeof describeSource>[0] }) 
   )
 }
 
+const ACTION_OPTIONS = [{ value: '', label: 'All actions' }, ...AUDIT_ACTIONS]
+
+const columns = ['Time', 'Actor', 'Credential', 'Action', 'Target', 'Details']
+
 /** Admin > Audit Log: who did what, when, with which credential, to which token. */
 export function AuditLogPage() {
-  const [params, setParams] = useSearchParams()
-  const known = AUDIT_ACTIONS.map((a) => a.value as string)
-  const action = known.includes(params.get('action') ?? '') ? (params.get('action') as string) : ''
+  const [param, setAction] = useSearchParam('action')
+  const action = AUDIT_ACTIONS.some((a) => a.value === param) ? param : ''
   const query = useAuditEvents(action)
-  const events = query.data?.items ?? []
   const now = useNow()
-  const selectId = useId()
 
   return (
     <>
@@ -58,87 +56,42 @@ export function AuditLogPage() {
         }
       />
 
-      <div className="mb-4 space-y-1">
-        <label htmlFor={selectId} className="block text-sm font-medium">
-          Action
-        </label>
-        <select
-          id={selectId}
-          className="field-input w-auto"
-          value={action}
-          onChange={(e) =>
-            setParams(
-              () => {
-                const next = new URLSearchParams(window.location.search)
-                if (e.target.value) next.set('action', e.target.value)
-                else next.delete('action')
-                return next
-              },
-              { replace: true },
-            )
-          }
-        >
-          <option value="">All actions</option>
-          {AUDIT_ACTIONS.map((a) => (
-            <option key={a.value} value={a.value}>
-              {a.label}
-            </option>
-          ))}
-        </select>
+      <div className="mb-4">
+        <SelectField label="Action" value={action} onChange={setAction} options={ACTION_OPTIONS} selectClassName="field-input w-auto" />
       </div>
 
-      {query.isPending ? (
-        <Spinner label="Loading the audit log…" />
-      ) : query.isError ? (
-        <LoadError title="Could not load the audit log" error={query.error} onRetry={() => void query.refetch()} />
-      ) : events.length === 0 ? (
-        <div className="card flex flex-col items-center gap-3 py-12 text-center">
-          <ScrollText aria-hidden="true" className="muted size-8" />
-          <p className="font-medium">No events{action ? ` of type “${actionLabel(action)}”` : ''} yet.</p>
-        </div>
-      ) : (
-        <>
-          <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
-            <table className="min-w-full divide-y divide-slate-200 dark:divide-slate-800">
-              <caption className="sr-only">Audit events, newest first</caption>
-              <thead className="bg-slate-50 dark:bg-slate-900">
-                <tr>
-                  <th scope="col" className={th}>Time</th>
-                  <th scope="col" className={th}>Actor</th>
-                  <th scope="col" className={th}>Credential</th>
-                  <th scope="col" className={th}>Action</th>
-                  <th scope="col" className={th}>Target</th>
-                  <th scope="col" className={th}>Details</th>
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-slate-200 dark:divide-slate-800">
-                {events.map((event) => (
-                  <tr key={event.id}>
-                    <td className={`${td} whitespace-nowrap`}>
-                      <RelativeTime value={event.time} now={now} />
-                    </td>
-                    <td className={`${td} break-all`}>{event.actor}</td>
-                    <td className={`${td} break-all`}>
-                      <SourceCell event={event} />
-                    </td>
-                    <td className={`${td} whitespace-nowrap`}>
-                      <Badge tone={actionTone(event.action)}>{actionLabel(event.action)}</Badge>
-                    </td>
-                    <td className={`${td} font-mono text-xs break-all`}>{event.target || '—'}</td>
-                    <td className={`${td} break-all`}>{describeDetails(event)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          <div className="mt-3 flex items-center justify-between text-sm">
-            <p className="muted">
-              Showing {events.length.toLocaleString('en')} {events.length === 1 ? 'event' : 'events'}
-            </p>
-            <LoadMoreButton query={query} />
-          </div>
-        </>
-      )}
+      <PagedList
+        query={query}
+        loading="Loading the audit log…"
+        failed="Could not load the audit log"
+        noun={['event', 'events']}
+        empty={
+          <EmptyState icon={ScrollText}>
+            <p className="font-medium">No events{action ? ` of type “${actionLabel(action)}”` : ''} yet.</p>
+          </EmptyState>
+        }
+      >
+        {(events) => (
+          <DataTable caption="Audit events, newest first" columns={columns}>
+            {events.map((event) => (
+              <tr key={event.id}>
+                <td className={`${td} whitespace-nowrap`}>
+                  <RelativeTime value={event.time} now={now} />
+                </td>
+                <td className={`${td} break-all`}>{event.actor}</td>
+                <td className={`${td} break-all`}>
+                  <SourceCell event={event} />
+                </td>
+                <td className={`${td} whitespace-nowrap`}>
+                  <Badge tone={actionTone(event.action)}>{actionLabel(event.action)}</Badge>
+                </td>
+                <td className={`${td} font-mono text-xs break-all`}>{event.target || '—'}</td>
+                <td className={`${td} break-all`}>{describeDetails(event)}</td>
+              </tr>
+            ))}
+          </DataTable>
+        )}
+      </PagedList>
     </>
   )
 }

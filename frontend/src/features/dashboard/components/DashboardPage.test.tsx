@@ -1,19 +1,10 @@
 import { fireEvent, screen, within } from '@testing-library/react'
 import { MemoryRouter } from 'react-router'
-import { describe, expect, it, vi } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { jsonResponse, mockFetch, problem } from '../../../test/http'
 import { renderWithQuery } from '../../../test/render'
 import { DashboardPage } from './DashboardPage'
 
-// jsdom has no layout: the chart library needs ResizeObserver to exist, and draws nothing at size 0.
-vi.stubGlobal(
-  'ResizeObserver',
-  class {
-    observe() {}
-    unobserve() {}
-    disconnect() {}
-  },
-)
 
 function renderAt(url: string) {
   return renderWithQuery(

@@ -1,17 +1,10 @@
 import { memo, useId, useMemo, useState } from 'react'
-import { Badge } from '../../../components/ui/Badge'
-import { LoadError } from '../../../components/ui/LoadError'
-import { LoadMoreButton } from '../../../components/ui/LoadMoreButton'
+import { DataTable, compactCell as td } from '../../../components/ui/DataTable'
+import { PagedList } from '../../../components/ui/PagedList'
 import { RelativeTime } from '../../../components/ui/RelativeTime'
-import { Spinner } from '../../../components/ui/Spinner'
+import { RunNameCells, RunStatusBadge, runKey } from '../../../components/ui/RunCells'
 import { formatElapsed } from '../../../lib/time'
 import { useRecentRuns, type Run } from '../api/metrics'
-
-const th = 'px-4 py-3 text-left text-xs font-semibold tracking-wide text-slate-600 uppercase dark:text-slate-400'
-const td = 'px-4 py-2.5 align-top text-sm'
-
-const statusTone = { success: 'success', failed: 'danger', cancelled: 'neutral' } as const
-const statusLabel = { success: 'Success', failed: 'Failed', cancelled: 'Cancelled' } as const
 
 /**
  * The newest pipeline runs, of every workload or of one. Memoised: the dashboard re-renders on
@@ -43,76 +36,44 @@ export const RecentRuns = memo(function RecentRuns({ workloads }: { workloads: s
           </select>
         </div>
       </div>
-      {query.isPending ? (
-        <Spinner label="Loading the runs…" />
-      ) : query.isError ? (
-        <LoadError title="Could not load the runs" error={query.error} onRetry={() => void query.refetch()} />
-      ) : query.data.items.length === 0 ? (
-        <p className="card muted text-sm">No runs recorded for this workload.</p>
-      ) : (
-        <>
-          <RunsTable runs={query.data.items} />
-          <div className="flex justify-end">
-            <LoadMoreButton query={query} />
-          </div>
-        </>
-      )}
+      <PagedList
+        query={query}
+        loading="Loading the runs…"
+        failed="Could not load the runs"
+        empty={<p className="card muted text-sm">No runs recorded for this workload.</p>}
+      >
+        {(runs) => <RunsTable runs={runs} />}
+      </PagedList>
     </section>
   )
 })
 
+const columns = ['Workload', 'Pipeline', 'Status', 'Branch', 'Commit', 'Coverage', 'Tests', 'Started', 'Duration']
+
 function RunsTable({ runs }: { runs: Run[] }) {
   return (
-    // Focusable, so keyboard users can scroll it sideways on narrow screens.
-    <div
-      tabIndex={0}
-      role="region"
-      aria-label="Recent pipeline runs table"
-      className="overflow-x-auto rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900"
-    >
-      <table className="min-w-full divide-y divide-slate-200 dark:divide-slate-800">
-        <caption className="sr-only">Recent pipeline runs, newest first</caption>
-        <thead className="bg-slate-50 dark:bg-slate-900">
-          <tr>
-            {['Workload', 'Pipeline', 'Status', 'Branch', 'Commit', 'Coverage', 'Tests', 'Started', 'Duration'].map((h) => (
-              <th key={h} scope="col" className={th}>
-                {h}
-              </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody className="divide-y divide-slate-200 dark:divide-slate-800">
-          {runs.map((run) => (
-            <tr key={`${run.workload}\u0000${run.id}`}>
-              <td className={`${td} font-medium break-all`}>{run.workload}</td>
-              <th scope="row" className={`${td} text-left font-normal`}>
-                <span className="break-all">{run.pipeline}</span>{' '}
-                <span className="muted text-xs">
-                  {run.kind} #{run.id}
-                </span>
-              </th>
-              <td className={td}>
-                <Badge tone={statusTone[run.status]}>{statusLabel[run.status]}</Badge>
-              </td>
-              <td className={`${td} break-all`}>{run.branch}</td>
-              <td className={`${td} font-mono text-xs`} title={run.commit}>
-                {run.commit.slice(0, 7)}
-              </td>
-              <td className={`${td} tabular-nums`}>{run.coverage === null ? '—' : `${run.coverage}%`}</td>
-              <td className={`${td} tabular-nums whitespace-nowrap`}>
-                {run.tests ? testsSummary(run.tests) : '—'}
-              </td>
-              <td className={`${td} whitespace-nowrap`}>
-                <RelativeTime value={run.startedAt} />
-              </td>
-              <td className={`${td} tabular-nums whitespace-nowrap`}>
-                {formatElapsed((Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000)}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable caption="Recent pipeline runs, newest first" columns={columns} region="Recent pipeline runs table">
+      {runs.map((run) => (
+        <tr key={runKey(run)}>
+          <RunNameCells run={run} />
+          <td className={td}>
+            <RunStatusBadge status={run.status} />
+          </td>
+          <td className={`${td} break-all`}>{run.branch}</td>
+          <td className={`${td} font-mono text-xs`} title={run.commit}>
+            {run.commit.slice(0, 7)}
+          </td>
+          <td className={`${td} tabular-nums`}>{run.coverage === null ? '—' : `${run.coverage}%`}</td>
+          <td className={`${td} tabular-nums whitespace-nowrap`}>{run.tests ? testsSummary(run.tests) : '—'}</td>
+          <td className={`${td} whitespace-nowrap`}>
+            <RelativeTime value={run.startedAt} />
+          </td>
+          <td className={`${td} tabular-nums whitespace-nowrap`}>
+            {formatElapsed((Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000)}
+          </td>
+        </tr>
+      ))}
+    </DataTable>
   )
 }
 

@@ -1,19 +1,10 @@
 import { fireEvent, screen, waitFor, within } from '@testing-library/react'
 import { MemoryRouter, useLocation } from 'react-router'
-import { describe, expect, it, vi } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { jsonResponse, mockFetch, type RecordedRequest } from '../../../test/http'
 import { renderWithQuery } from '../../../test/render'
 import { DashboardPage } from './DashboardPage'
 
-// jsdom has no layout: the chart library needs ResizeObserver to exist.
-vi.stubGlobal(
-  'ResizeObserver',
-  class {
-    observe() {}
-    unobserve() {}
-    disconnect() {}
-  },
-)
 
 const RANGE = 'from=2026-11-01&to=2026-11-02'
 

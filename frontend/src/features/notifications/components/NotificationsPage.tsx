@@ -2,8 +2,11 @@ import { BellRing, Mail, Send, Webhook } from 'lucide-react'
 import { PageHeader } from '../../../components/layout/PageHeader'
 import { Alert } from '../../../components/ui/Alert'
 import { Badge } from '../../../components/ui/Badge'
+import { DataTable, cell as td } from '../../../components/ui/DataTable'
+import { Detail, Details } from '../../../components/ui/Details'
+import { EmptyState } from '../../../components/ui/EmptyState'
 import { LoadError } from '../../../components/ui/LoadError'
-import { LoadMoreButton } from '../../../components/ui/LoadMoreButton'
+import { PagedList } from '../../../components/ui/PagedList'
 import { RelativeTime } from '../../../components/ui/RelativeTime'
 import { Spinner } from '../../../components/ui/Spinner'
 import { errorMessage } from '../../../lib/api'
@@ -18,9 +21,6 @@ import {
   type NotificationSettings,
   type TestResult,
 } from '../api/notifications'
-
-const th = 'px-4 py-3 text-left text-xs font-semibold tracking-wide text-slate-600 uppercase dark:text-slate-400'
-const td = 'px-4 py-3 align-top text-sm'
 
 /** "30, 7 and 1". */
 function listOf(items: number[]): string {
@@ -97,9 +97,8 @@ function Destinations({ settings }: { settings: NotificationSettings }) {
         </p>
       )}
 
-      <dl className="grid grid-cols-[auto_1fr] gap-x-6 gap-y-1.5 text-sm">
-        <dt className="muted">Webhook signature</dt>
-        <dd className="font-medium">
+      <Details>
+        <Detail label="Webhook signature" className="font-medium">
           {settings.webhookSigned ? (
             <>
               CodeMetrics-Signature, HMAC-SHA256 <span className="muted font-normal">(NOTIFY_WEBHOOK_SECRET is set; never shown)</span>
@@ -109,87 +108,67 @@ function Destinations({ settings }: { settings: NotificationSettings }) {
               not signed <span className="muted font-normal">(NOTIFY_WEBHOOK_SECRET is not set)</span>
             </>
           )}
-        </dd>
-        <dt className="muted">Mail server</dt>
-        <dd className="font-medium break-all">{settings.emailServer ?? <span className="muted font-normal">none</span>}</dd>
-      </dl>
+        </Detail>
+        <Detail label="Mail server" className="font-medium break-all">
+          {settings.emailServer ?? <span className="muted font-normal">none</span>}
+        </Detail>
+      </Details>
     </section>
   )
 }
 
+const columns = ['Created', 'Event', 'Token', 'Destination', 'Status', 'Attempts', 'Last error']
+
 /** The delivery log: what was sent where, and how it went. */
 function DeliveryLog() {
   const query = useDeliveries()
-  const deliveries = query.data?.items ?? []
   const now = useNow()
-  if (query.isPending) return <Spinner label="Loading the delivery log…" />
-  if (query.isError) {
-    return <LoadError title="Could not load the delivery log" error={query.error} onRetry={() => void query.refetch()} />
-  }
-  if (deliveries.length === 0) {
-    return (
-      <div className="card flex flex-col items-center gap-3 py-12 text-center">
-        <BellRing aria-hidden="true" className="muted size-8" />
-        <p className="font-medium">Nothing has been sent yet.</p>
-      </div>
-    )
-  }
   return (
-    <>
-      <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
-        <table className="min-w-full divide-y divide-slate-200 dark:divide-slate-800">
-          <caption className="sr-only">Notification deliveries, newest first</caption>
-          <thead className="bg-slate-50 dark:bg-slate-900">
-            <tr>
-              <th scope="col" className={th}>Created</th>
-              <th scope="col" className={th}>Event</th>
-              <th scope="col" className={th}>Token</th>
-              <th scope="col" className={th}>Destination</th>
-              <th scope="col" className={th}>Status</th>
-              <th scope="col" className={th}>Attempts</th>
-              <th scope="col" className={th}>Last error</th>
+    <PagedList
+      query={query}
+      loading="Loading the delivery log…"
+      failed="Could not load the delivery log"
+      noun={['delivery', 'deliveries']}
+      empty={
+        <EmptyState icon={BellRing}>
+          <p className="font-medium">Nothing has been sent yet.</p>
+        </EmptyState>
+      }
+    >
+      {(deliveries) => (
+        <DataTable caption="Notification deliveries, newest first" columns={columns}>
+          {deliveries.map((d) => (
+            <tr key={d.id}>
+              <td className={`${td} whitespace-nowrap`}>
+                <RelativeTime value={d.created} now={now} />
+              </td>
+              <td className={`${td} whitespace-nowrap`}>{eventLabel(d)}</td>
+              <td className={`${td} break-all`}>
+                {d.tokenId ? (
+                  <>
+                    {d.subject}
+                    <span className="muted block font-mono text-xs">{d.tokenId}</span>
+                  </>
+                ) : (
+                  <span className="muted">—</span>
+                )}
+              </td>
+              <td className={`${td} font-mono text-xs break-all`}>{d.destination}</td>
+              <td className={`${td} whitespace-nowrap`}>
+                <Badge tone={statusTone(d.status)}>{d.status}</Badge>
+                {d.nextAttempt && (
+                  <span className="muted block text-xs">
+                    next try <RelativeTime value={d.nextAttempt} now={now} />
+                  </span>
+                )}
+              </td>
+              <td className={td}>{d.attempts}</td>
+              <td className={`${td} text-xs break-all`}>{d.lastError ?? <span className="muted">—</span>}</td>
             </tr>
-          </thead>
-          <tbody className="divide-y divide-slate-200 dark:divide-slate-800">
-            {deliveries.map((d) => (
-              <tr key={d.id}>
-                <td className={`${td} whitespace-nowrap`}>
-                  <RelativeTime value={d.created} now={now} />
-                </td>
-                <td className={`${td} whitespace-nowrap`}>{eventLabel(d)}</td>
-                <td className={`${td} break-all`}>
-                  {d.tokenId ? (
-                    <>
-                      {d.subject}
-                      <span className="muted block font-mono text-xs">{d.tokenId}</span>
-                    </>
-                  ) : (
-                    <span className="muted">—</span>
-                  )}
-                </td>
-                <td className={`${td} font-mono text-xs break-all`}>{d.destination}</td>
-                <td className={`${td} whitespace-nowrap`}>
-                  <Badge tone={statusTone(d.status)}>{d.status}</Badge>
-                  {d.nextAttempt && (
-                    <span className="muted block text-xs">
-                      next try <RelativeTime value={d.nextAttempt} now={now} />
-                    </span>
-                  )}
-                </td>
-                <td className={td}>{d.attempts}</td>
-                <td className={`${td} text-xs break-all`}>{d.lastError ?? <span className="muted">—</span>}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-      <div className="mt-3 flex items-center justify-between text-sm">
-        <p className="muted">
-          Showing {deliveries.length.toLocaleString('en')} {deliveries.length === 1 ? 'delivery' : 'deliveries'}
-        </p>
-        <LoadMoreButton query={query} />
-      </div>
-    </>
+          ))}
+        </DataTable>
+      )}
+    </PagedList>
   )
 }
 

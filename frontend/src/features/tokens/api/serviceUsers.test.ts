@@ -1,24 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { jsonResponse, mockFetch } from '../../../test/http'
+import { serviceUser } from '../testing/fixtures'
 import { changeEffects, describeWorkloads, findServiceUser, parseNetworks, parseWorkloads, writesEveryWorkload, type ServiceUser } from './serviceUsers'
 
-function user(over: Partial<ServiceUser> = {}): ServiceUser {
-  return {
-    id: 7,
-    name: 'team-a-ci',
-    description: 'Team A',
-    scopes: ['metrics:read', 'pipeline:write'],
-    workloads: ['team-a', 'team-a-mobile'],
-    allowedCidrs: [],
-    disabled: false,
-    created: '2026-01-01T00:00:00.000Z',
-    createdBy: 'ada@example.com',
-    tokenCount: 3,
-    lastUsed: null,
-    needsReview: false,
-    ...over,
-  }
-}
+const user = (over: Partial<ServiceUser> = {}) => serviceUser({ description: 'Team A', tokenCount: 3, ...over })
 
 describe('parseWorkloads', () => {
   it('splits on commas, spaces and line breaks, and drops empties and repeats', () => {

@@ -1,6 +1,6 @@
 import { useQuery, type QueryClient } from '@tanstack/react-query'
 import { client, ok, type Schemas } from '../../../lib/api'
-import { fetchListPage, useInfiniteList } from '../../../lib/useInfiniteList'
+import { fetchListPage, useInfiniteList, useListCount } from '../../../lib/useInfiniteList'
 import { tokenKeys, type Scope } from './tokens'
 
 /** A service user, as GET /api/service-users lists it. */
@@ -38,31 +38,27 @@ export function useServiceUsers(name: string) {
   )
 }
 
-/** How many service users there are (one-row request, the count is in X-Total-Count). */
+/** How many service users there are. */
 export function useServiceUserCount() {
-  return useQuery({
-    queryKey: serviceUserKeys.count,
-    queryFn: async ({ signal }) => {
-      const page = await fetchListPage(client.GET('/api/service-users', { params: { query: { limit: 1 } }, signal }))
-      return page.total ?? page.items.length
-    },
-  })
+  return useListCount(serviceUserKeys.count, (signal) => client.GET('/api/service-users', { params: { query: { limit: 1 } }, signal }))
+}
+
+function getServiceUser(id: number, signal?: AbortSignal): Promise<ServiceUserDetail> {
+  return ok(client.GET('/api/service-users/{serviceUserId}', { params: { path: { serviceUserId: String(id) } }, signal }))
 }
 
 /** One service user with its active tokens. */
 export function useServiceUser(id: number) {
   return useQuery({
     queryKey: serviceUserKeys.detail(id),
-    queryFn: ({ signal }) =>
-      ok(client.GET('/api/service-users/{serviceUserId}', { params: { path: { serviceUserId: String(id) } }, signal })),
+    queryFn: ({ signal }) => getServiceUser(id, signal),
     enabled: Number.isSafeInteger(id) && id > 0,
   })
 }
 
 /** How many active tokens a service user has now. */
 export async function fetchTokenCount(id: number): Promise<number> {
-  const user = await ok(client.GET('/api/service-users/{serviceUserId}', { params: { path: { serviceUserId: String(id) } } }))
-  return user.tokenCount
+  return (await getServiceUser(id)).tokenCount
 }
 
 /**

@@ -1,13 +1,49 @@
 import { useQuery, type InfiniteData, type QueryClient } from '@tanstack/react-query'
 import type { paths } from '../../../lib/openapi-schema'
 import { ApiError, client, ok, type Schemas } from '../../../lib/api'
-import { fetchListPage, useInfiniteList, type ListPage } from '../../../lib/useInfiniteList'
+import { fetchListPage, useInfiniteList, useListCount, type ListPage } from '../../../lib/useInfiniteList'
 
 /** A service token's metadata, as GET /api/tokens returns it (never the value). */
 export type ServiceToken = Schemas['Token']
 
 /** POST /api/tokens: the value is in this response and nowhere else, ever. */
 export type CreatedToken = Schemas['CreatedToken']
+
+/** POST /api/tokens/{id}/rotate: the successor's value (shown once) and when the old token stops. */
+export type RotatedToken = Schemas['RotatedToken']
+
+/** Where a token is in its life: active, rotated (replaced), expired or revoked. */
+export type TokenStatus = Schemas['TokenStatus']
+
+/** What the list shows: one status, or every token. */
+export type StatusFilter = TokenStatus | 'all'
+
+export const STATUS_FILTERS: readonly { value: StatusFilter; label: string }[] = [
+  { value: 'active', label: 'Active' },
+  { value: 'rotated', label: 'Rotated' },
+  { value: 'expired', label: 'Expired' },
+  { value: 'revoked', label: 'Revoked' },
+  { value: 'all', label: 'All' },
+]
+
+/** The status filter named in a URL, active when it names none or something else. */
+export function statusFilter(raw: string): StatusFilter {
+  return STATUS_FILTERS.find((s) => s.value === raw)?.value ?? 'active'
+}
+
+/** The grace periods a rotation offers; 24 hours is the server's default (ROTATION_GRACE_PERIOD). */
+export const GRACE_PERIODS = [
+  { value: '0s', label: 'None: the old token stops at once' },
+  { value: '1h', label: '1 hour' },
+  { value: '24h', label: '24 hours' },
+  { value: '3d', label: '3 days' },
+  { value: '7d', label: '7 days (the longest)' },
+] as const
+
+export const DEFAULT_GRACE_PERIOD = '24h'
+
+/** Lifetimes offered at creation, in days: those up to SERVICE_TOKEN_TTL. */
+export const LIFETIME_PRESET_DAYS = [30, 90, 180, 365] as const
 
 /** A token's permission (least privilege: only what the integration needs). */
 export type Scope = Schemas['Scope']
@@ -20,41 +56,73 @@ type TokenQuery = NonNullable<paths['/api/tokens']['get']['parameters']['query']
 export const SCOPES = [
   { value: 'metrics:read', label: 'Read metrics', description: 'Query metrics and the system configuration.' },
   { value: 'pipeline:write', label: 'Write pipeline data', description: 'Send pipeline runs and results.' },
-] as const
+  {
+    value: 'tokens:rotate',
+    label: 'Rotate itself',
+    description: 'Rotate itself (POST /api/tokens/self/rotate), so a pipeline can renew its own token.',
+  },
+] as const satisfies readonly { value: Scope; label: string; description: string }[]
 
 export const PAGE_SIZE = 50
 
 export const tokenKeys = {
   all: ['tokens'] as const,
   lists: ['tokens', 'list'] as const,
-  list: (subject: string, sort: TokenSort) => ['tokens', 'list', { subject, sort }] as const,
+  list: (subject: string, sort: TokenSort, status: StatusFilter = 'active') =>
+    ['tokens', 'list', { subject, sort, status }] as const,
   count: ['tokens', 'count'] as const,
 }
 
-export function tokensQuery(subject: string, sort: TokenSort, limit = PAGE_SIZE): TokenQuery {
-  return subject ? { limit, sort, subject } : { limit, sort }
+/** The query of one page; the status only when it is not the default (active). */
+export function tokensQuery(subject: string, sort: TokenSort, limit = PAGE_SIZE, status: StatusFilter = 'active'): TokenQuery {
+  return { limit, sort, ...(subject ? { subject } : {}), ...(status === 'active' ? {} : { status }) }
 }
 
 function listTokens(query: TokenQuery, signal?: AbortSignal) {
   return client.GET('/api/tokens', { params: { query }, signal })
 }
 
-/** The active tokens matching `subject`, a page at a time ("Load more"). */
-export function useTokens(subject: string, sort: TokenSort) {
-  return useInfiniteList(tokenKeys.list(subject, sort), (cursor, signal) =>
-    listTokens({ ...tokensQuery(subject, sort), cursor }, signal),
+/** The tokens of `status` whose subject matches `subject`, a page at a time ("Load more"). */
+export function useTokens(subject: string, sort: TokenSort, status: StatusFilter = 'active') {
+  return useInfiniteList(tokenKeys.list(subject, sort, status), (cursor, signal) =>
+    listTokens({ ...tokensQuery(subject, sort, PAGE_SIZE, status), cursor }, signal),
   )
 }
 
-/** How many tokens are active (one-row request, the count is in X-Total-Count). */
-export function useTokenCount() {
+/** How many rotated tokens are read to find those still in their grace period. */
+export const REPLACED_LOOKUP = 100
+
+/**
+ * The rotated tokens still in their grace period (they work until `ends`), for the top of the
+ * active list: among the newest rotated ones, which holds every recent rotation but of tokens
+ * far older than the REPLACED_LOOKUP tokens rotated after them.
+ */
+export function useReplacedTokens(subject: string, enabled: boolean) {
   return useQuery({
-    queryKey: tokenKeys.count,
+    queryKey: ['tokens', 'replaced', { subject }],
     queryFn: async ({ signal }) => {
-      const page = await fetchListPage(listTokens(tokensQuery('', 'created', 1), signal))
-      return page.total ?? page.items.length
+      const page = await fetchListPage(listTokens(tokensQuery(subject, 'created', REPLACED_LOOKUP, 'rotated'), signal))
+      return page.items
     },
+    select: (tokens) => tokens.filter((t) => Date.parse(t.ends) > Date.now()),
+    enabled,
   })
+}
+
+/** How many tokens the Administration page lists as expiring soon, at most. */
+export const EXPIRING_LISTED = 10
+
+/** The active tokens that expire soonest, for the Administration page (it keeps those within 30 days). */
+export function useSoonestExpiring() {
+  return useQuery({
+    queryKey: ['tokens', 'soonest'],
+    queryFn: ({ signal }) => fetchListPage(listTokens(tokensQuery('', 'expires', EXPIRING_LISTED), signal)),
+  })
+}
+
+/** How many tokens are active. */
+export function useTokenCount() {
+  return useListCount(tokenKeys.count, (signal) => listTokens(tokensQuery('', 'created', 1), signal))
 }
 
 /**
@@ -62,12 +130,35 @@ export function useTokenCount() {
  * `workloads` are then its workloads (required with pipeline:write; leave them out for an
  * existing service user, whose own workloads apply).
  */
-export function createToken(subject: string, scopes: Scope[], workloads?: string[]): Promise<CreatedToken> {
-  return ok(client.POST('/api/tokens', { body: workloads ? { subject, scopes, workloads } : { subject, scopes } }))
+export function createToken(
+  subject: string,
+  scopes: Scope[],
+  workloads?: string[],
+  { expiresIn, description }: { expiresIn?: string; description?: string } = {},
+): Promise<CreatedToken> {
+  return ok(
+    client.POST('/api/tokens', {
+      body: {
+        subject,
+        scopes,
+        ...(workloads ? { workloads } : {}),
+        ...(expiresIn ? { expiresIn } : {}),
+        ...(description ? { description } : {}),
+      },
+    }),
+  )
 }
 
-export async function revokeToken(tokenId: string): Promise<void> {
-  await ok(client.DELETE('/api/tokens/{tokenId}', { params: { path: { tokenId } } }))
+/** Revokes a token at once, for good; the reason (optional) is kept with it and in the audit log. */
+export async function revokeToken(tokenId: string, reason?: string): Promise<void> {
+  await ok(
+    client.DELETE('/api/tokens/{tokenId}', { params: { path: { tokenId }, query: reason ? { reason } : {} } }),
+  )
+}
+
+/** Issues the token's successor; the old one keeps working for `gracePeriod` ("24h", "0s"). */
+export function rotateToken(tokenId: string, gracePeriod: string): Promise<RotatedToken> {
+  return ok(client.POST('/api/tokens/{tokenId}/rotate', { params: { path: { tokenId } }, body: { gracePeriod } }))
 }
 
 /** Removes a revoked token from every cached list, so its row disappears at once. */
@@ -87,6 +178,15 @@ export function removeTokenFromCache(queryClient: QueryClient, tokenId: string) 
     }
   })
   void queryClient.invalidateQueries({ queryKey: tokenKeys.count })
+}
+
+/** The longest description of a token or a service user, in characters. */
+export const MAX_DESCRIPTION = 500
+
+/** Why a description is not acceptable (too long), or undefined. */
+export function checkDescription(raw: string): string | undefined {
+  const length = [...raw.trim()].length
+  return length > MAX_DESCRIPTION ? `The description is too long: ${length} characters, at most ${MAX_DESCRIPTION}.` : undefined
 }
 
 /** Why a subject is not acceptable, or undefined when it is (the server checks the same). */

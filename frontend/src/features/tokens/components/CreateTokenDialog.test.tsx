@@ -5,6 +5,7 @@ import { describe, expect, it, vi } from 'vitest'
 import { jsonResponse, mockFetch, problem, type RecordedRequest } from '../../../test/http'
 import { renderWithQuery, stubClipboard } from '../../../test/render'
 import type { ServiceUser } from '../api/serviceUsers'
+import { serviceUser as aServiceUser } from '../testing/fixtures'
 import { CreateTokenDialog } from './CreateTokenDialog'
 
 const SECRET = 'eyJhbGciOiJIUzI1NiJ9.secret-value.sig'
@@ -34,21 +35,7 @@ function render(ui: ReactElement) {
 const created = () => jsonResponse(201, { accessToken: SECRET, tokenId: 'tok-1', expires: '2099-01-01T00:00:00Z' })
 
 function serviceUser(over: Partial<ServiceUser>): ServiceUser {
-  return {
-    id: 7,
-    name: 'team-a-ci',
-    description: '',
-    scopes: ['metrics:read', 'pipeline:write'],
-    workloads: ['team-a'],
-    allowedCidrs: [],
-    disabled: false,
-    created: '2026-01-01T00:00:00.000Z',
-    createdBy: 'ada@example.com',
-    tokenCount: 1,
-    lastUsed: null,
-    needsReview: false,
-    ...over,
-  }
+  return aServiceUser({ description: '', workloads: ['team-a'], tokenCount: 1, ...over })
 }
 
 /** GET /api/service-users?name=… as the dialog asks it: the list filter is "contains". */
@@ -239,4 +226,54 @@ describe('CreateTokenDialog', () => {
     fireEvent(dialog, new Event('cancel', { cancelable: true }))
     expect(screen.queryByLabelText('Subject')).not.toBeInTheDocument()
   })
+
+  it('offers the lifetimes up to SERVICE_TOKEN_TTL, and sends the one chosen with the description', async () => {
+    const requests = mockFetch({
+      'GET /api/system/config': () => jsonResponse(200, { serviceTokenTtlSeconds: 90 * 86_400, serviceTokenTtl: '90d' }),
+      'POST /api/tokens': created,
+    })
+    render(<Harness />)
+    const lifetime = screen.getByLabelText('Lifetime')
+    await waitFor(() => expect(within(lifetime).getByRole('option', { name: /90 days \(the longest/ })).toBeInTheDocument())
+    expect(within(lifetime).getAllByRole('option').map((o) => o.textContent)).toEqual([
+      '90 days (the longest, SERVICE_TOKEN_TTL)',
+      '30 days',
+      'Custom…',
+    ])
+    fireEvent.change(subjectField(), { target: { value: 'nightly' } })
+    fireEvent.change(lifetime, { target: { value: '30' } })
+    fireEvent.change(screen.getByLabelText(/^Description/), { target: { value: '  Nightly upload ' } })
+    fireEvent.click(screen.getByRole('button', { name: 'Create Token' }))
+    expect(await screen.findByLabelText('Service token')).toHaveValue(SECRET)
+    expect(await requests.find((r) => r.key === 'POST /api/tokens')?.request.json()).toEqual({
+      subject: 'nightly',
+      scopes: ['metrics:read'],
+      expiresIn: '30d',
+      description: 'Nightly upload',
+    })
+  })
+
+  it('refuses a custom lifetime longer than SERVICE_TOKEN_TTL before sending it, and sends one in hours', async () => {
+    const requests = mockFetch({
+      'GET /api/system/config': () => jsonResponse(200, { serviceTokenTtlSeconds: 30 * 86_400, serviceTokenTtl: '30d' }),
+      'POST /api/tokens': created,
+    })
+    render(<Harness />)
+    const lifetime = screen.getByLabelText('Lifetime')
+    await waitFor(() => expect(within(lifetime).getByRole('option', { name: /30 days \(the longest/ })).toBeInTheDocument())
+    fireEvent.change(subjectField(), { target: { value: 'nightly' } })
+    fireEvent.change(lifetime, { target: { value: 'custom' } })
+    fireEvent.change(screen.getByLabelText('Days'), { target: { value: '45' } })
+    fireEvent.click(screen.getByRole('button', { name: 'Create Token' }))
+    expect(screen.getByText(/longer than SERVICE_TOKEN_TTL: a token lives at most 30 days here/)).toBeVisible()
+    expect(screen.getByLabelText('Days')).toHaveFocus()
+    expect(requests.filter((r) => r.key === 'POST /api/tokens')).toEqual([])
+
+    fireEvent.change(screen.getByLabelText('Unit'), { target: { value: 'h' } })
+    fireEvent.change(screen.getByLabelText('Hours'), { target: { value: '12' } })
+    fireEvent.click(screen.getByRole('button', { name: 'Create Token' }))
+    expect(await screen.findByLabelText('Service token')).toHaveValue(SECRET)
+    expect(await requests.find((r) => r.key === 'POST /api/tokens')?.request.json()).toMatchObject({ expiresIn: '12h' })
+  })
+
 })

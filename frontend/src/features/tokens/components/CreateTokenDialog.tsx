@@ -2,13 +2,19 @@ import { useId, useState, type FormEvent } from 'react'
 import { useQuery, useQueryClient } from '@tanstack/react-query'
 import { Link } from 'react-router'
 import { Alert } from '../../../components/ui/Alert'
-import { CopyButton } from '../../../components/ui/CopyButton'
 import { Dialog } from '../../../components/ui/Dialog'
+import { DialogFooter } from '../../../components/ui/DialogFooter'
 import { RelativeTime } from '../../../components/ui/RelativeTime'
+import { TextField } from '../../../components/ui/TextField'
 import { errorMessage } from '../../../lib/api'
 import { useDebouncedValue } from '../../../lib/useDebouncedValue'
+import { useSystemConfig } from '../../../lib/systemConfig'
 import { describeWorkloads, serviceUserByNameQuery, serviceUserKeys, type ServiceUser } from '../api/serviceUsers'
-import { SCOPES, createToken, validateSubject, type CreatedToken, type Scope } from '../api/tokens'
+import { checkDescription, createToken, validateSubject, type CreatedToken, type Scope } from '../api/tokens'
+import { DescriptionField } from './DescriptionField'
+import { DEFAULT_LIFETIME, LifetimeField, readLifetime, type LifetimeValue } from './LifetimeField'
+import { ScopesField } from './ScopesField'
+import { TokenReveal } from './TokenReveal'
 import { WorkloadsField, readWorkloads, type WorkloadsValue } from './WorkloadsField'
 
 interface CreateTokenDialogProps {
@@ -62,12 +68,17 @@ function CreateTokenForm({
   const [workloads, setWorkloads] = useState<WorkloadsValue>({ mode: 'list', text: '' })
   const [fieldError, setFieldError] = useState<string>()
   const [workloadsError, setWorkloadsError] = useState<string>()
+  const [lifetime, setLifetime] = useState<LifetimeValue>(DEFAULT_LIFETIME)
+  const [lifetimeError, setLifetimeError] = useState<string>()
+  const [description, setDescription] = useState('')
+  const [descriptionError, setDescriptionError] = useState<string>()
   const [serverError, setServerError] = useState<string>()
   const [submitting, setSubmitting] = useState(false)
+  const ttlSeconds = useSystemConfig().data?.serviceTokenTtlSeconds
+  const lifetimeId = useId()
+  const descriptionId = useId()
   const queryClient = useQueryClient()
   const subjectId = useId()
-  const hintId = useId()
-  const errorId = useId()
   const workloadsId = useId()
 
   // Is the subject an existing service user? Then its own workloads apply; else the token's
@@ -91,6 +102,14 @@ function CreateTokenForm({
       document.getElementById(subjectId)?.focus()
       return
     }
+    const life = readLifetime(lifetime, ttlSeconds)
+    setLifetimeError('error' in life ? life.error : undefined)
+    const descriptionProblem = checkDescription(description)
+    setDescriptionError(descriptionProblem)
+    if ('error' in life || descriptionProblem) {
+      document.getElementById('error' in life ? lifetimeId : descriptionId)?.focus()
+      return
+    }
     if (scopes.length === 0) {
       setServerError('Choose at least one scope.')
       return
@@ -112,7 +131,7 @@ function CreateTokenForm({
           send = read.workloads
         }
       }
-      const token = await createToken(name, scopes, send)
+      const token = await createToken(name, scopes, send, { expiresIn: life.expiresIn, description: description.trim() })
       // The token may have created its service user: what is known of service users is stale.
       void queryClient.invalidateQueries({ queryKey: serviceUserKeys.all })
       onCreated({ ...token, subject: name })
@@ -132,66 +151,55 @@ function CreateTokenForm({
           workloads, and with the scopes chosen below as long as the service user holds them.
         </p>
       ) : (
-        <div className="space-y-1.5">
-          <label htmlFor={subjectId} className="block text-sm font-medium">
-            Subject
-          </label>
-          <input
-            id={subjectId}
-            data-autofocus
-            className="field-input aria-invalid:border-red-600 dark:aria-invalid:border-red-400"
-            value={subject}
-            onChange={(e) => {
-              setSubject(e.target.value)
-              if (fieldError) setFieldError(validateSubject(e.target.value))
-            }}
-            aria-invalid={fieldError ? true : undefined}
-            aria-describedby={fieldError ? `${errorId} ${hintId}` : hintId}
-            autoComplete="off"
-            spellCheck={false}
-            placeholder="e.g. ci-pipeline"
-          />
-          {fieldError && (
-            <p id={errorId} className="text-sm font-medium text-red-700 dark:text-red-400">
-              {fieldError}
-            </p>
-          )}
-          <p id={hintId} className="muted text-xs">
-            A descriptive name for the service or application using the token (1–100 characters): the name of its
-            service user, created with the token when there is none.
-          </p>
+        <TextField
+          id={subjectId}
+          data-autofocus
+          label="Subject"
+          value={subject}
+          onChange={(value) => {
+            setSubject(value)
+            if (fieldError) setFieldError(validateSubject(value))
+          }}
+          error={fieldError}
+          hint="A descriptive name for the service or application using the token (1–100 characters): the name of its service user, created with the token when there is none."
+          spellCheck={false}
+          placeholder="e.g. ci-pipeline"
+        >
           <div aria-live="polite">
             <SubjectOwner name={name} existing={existing} />
           </div>
-        </div>
+        </TextField>
       )}
 
-      <fieldset className="space-y-2">
-        <legend className="text-sm font-medium">Scopes</legend>
-        {SCOPES.map((scope, i) => {
-          const held = !serviceUser || serviceUser.scopes.includes(scope.value)
-          return (
-            <label key={scope.value} className="flex items-start gap-2 text-sm">
-              <input
-                type="checkbox"
-                className="mt-1 size-4 accent-blue-700"
-                checked={scopes.includes(scope.value)}
-                disabled={!held}
-                data-autofocus={serviceUser && i === SCOPES.findIndex((s) => serviceUser.scopes.includes(s.value)) ? true : undefined}
-                onChange={(e) =>
-                  setScopes((current) =>
-                    e.target.checked ? [...current, scope.value] : current.filter((s) => s !== scope.value),
-                  )
-                }
-              />
-              <span>
-                <code className="font-mono">{scope.value}</code> — {scope.description}
-                {!held && <span className="muted"> (the service user does not hold it)</span>}
-              </span>
-            </label>
-          )
-        })}
-      </fieldset>
+      <ScopesField
+        legend="Scopes"
+        value={scopes}
+        held={serviceUser?.scopes}
+        onToggle={(scope, on) => setScopes((current) => (on ? [...current, scope] : current.filter((s) => s !== scope)))}
+      />
+
+      <LifetimeField
+        value={lifetime}
+        onChange={(value) => {
+          setLifetime(value)
+          if (lifetimeError) {
+            const read = readLifetime(value, ttlSeconds)
+            setLifetimeError('error' in read ? read.error : undefined)
+          }
+        }}
+        ttlSeconds={ttlSeconds}
+        error={lifetimeError}
+        amountId={lifetimeId}
+      />
+
+      <DescriptionField
+        id={descriptionId}
+        value={description}
+        onChange={setDescription}
+        error={descriptionError}
+        hint="Where it is used and what for: shown in the list, kept when the token is rotated."
+        placeholder="e.g. Nightly coverage upload from the main branch"
+      />
 
       {askWorkloads && (
         <WorkloadsField
@@ -215,14 +223,14 @@ function CreateTokenForm({
         </Alert>
       )}
 
-      <div className="flex justify-end gap-2 border-t border-slate-200 pt-4 dark:border-slate-700">
+      <DialogFooter>
         <button type="button" className="btn-secondary" onClick={onCancel} disabled={submitting}>
           Cancel
         </button>
         <button type="submit" className="btn-primary" disabled={submitting}>
           {submitting ? 'Creating…' : 'Create Token'}
         </button>
-      </div>
+      </DialogFooter>
     </form>
   )
 }
@@ -253,56 +261,12 @@ function SubjectOwner({ name, existing }: { name: string; existing: ServiceUser 
 }
 
 function TokenCreated({ token, onDone }: { token: CreatedToken & { subject: string }; onDone: () => void }) {
-  const valueId = useId()
-  const curl = `curl -H "Authorization: Bearer $CODEMETRICS_TOKEN" \\\n     ${window.location.origin}/api/system/config`
-
   return (
-    <div className="space-y-5">
-      <p className="text-sm">
+    <TokenReveal value={token.accessToken} onDone={onDone}>
+      <p>
         The token for <strong className="break-all">{token.subject}</strong> was created. It expires{' '}
         <RelativeTime value={token.expires} />.
       </p>
-
-      <Alert tone="warning" title="This token is shown only once">
-        <ul className="list-disc space-y-0.5 pl-4">
-          <li>Copy it now: it cannot be retrieved again, not even by an administrator.</li>
-          <li>Store it securely, in a secret manager or an environment variable.</li>
-          <li>Never commit it to a source code repository or paste it into tickets or chats.</li>
-        </ul>
-      </Alert>
-
-      <div className="space-y-2">
-        <label htmlFor={valueId} className="block text-sm font-medium">
-          Service token
-        </label>
-        <textarea
-          id={valueId}
-          readOnly
-          rows={3}
-          value={token.accessToken}
-          onFocus={(e) => e.currentTarget.select()}
-          className="field-input resize-none font-mono text-xs break-all"
-          spellCheck={false}
-        />
-        <CopyButton text={() => token.accessToken} label="Copy token" className="btn-primary" />
-      </div>
-
-      <div className="space-y-2">
-        <h3 className="text-sm font-medium">Try it</h3>
-        <p className="muted text-xs">
-          With the token in the <code className="font-mono">CODEMETRICS_TOKEN</code> environment variable:
-        </p>
-        <pre className="code-block">
-          <code>{curl}</code>
-        </pre>
-        <CopyButton text={() => curl} label="Copy example" />
-      </div>
-
-      <div className="flex justify-end border-t border-slate-200 pt-4 dark:border-slate-700">
-        <button type="button" className="btn-secondary" onClick={onDone}>
-          Done
-        </button>
-      </div>
-    </div>
+    </TokenReveal>
   )
 }

@@ -1,8 +1,8 @@
 import { useState } from 'react'
 import { Trash2 } from 'lucide-react'
 import { Alert } from '../../../components/ui/Alert'
-import { Dialog } from '../../../components/ui/Dialog'
-import { ApiError, errorMessage } from '../../../lib/api'
+import { ConfirmDialog } from '../../../components/ui/ConfirmDialog'
+import { ApiError } from '../../../lib/api'
 import { deleteServiceUser, type ServiceUser } from '../api/serviceUsers'
 
 interface DeleteServiceUserDialogProps {
@@ -19,13 +19,9 @@ interface DeleteServiceUserDialogProps {
  * service_user_has_tokens); the dialog then offers to revoke them with it, saying how many.
  */
 export function DeleteServiceUserDialog({ user, onClose, onDeleted, recount }: DeleteServiceUserDialogProps) {
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<string>()
   const [tokens, setTokens] = useState(user.tokenCount)
 
   async function confirm() {
-    setBusy(true)
-    setError(undefined)
     try {
       await deleteServiceUser(user.id, tokens > 0)
       onDeleted(user, tokens)
@@ -38,50 +34,39 @@ export function DeleteServiceUserDialog({ user, onClose, onDeleted, recount }: D
         // Tokens were issued since the count was read: say how many, and ask again.
         setTokens(await recount().catch(() => Math.max(1, tokens)))
       }
-      setError(errorMessage(err))
-      setBusy(false)
+      throw err
     }
   }
 
-  const label = tokens === 0 ? 'Delete service user' : `Revoke its ${tokens === 1 ? 'token' : `${tokens} tokens`} and delete`
   return (
-    <Dialog title={`Delete service user ${user.name}`} onClose={onClose} busy={busy} size="lg">
-      <div className="space-y-4 text-sm">
-        <Alert tone="warning" title="This action cannot be undone">
+    <ConfirmDialog
+      title={`Delete service user ${user.name}`}
+      size="lg"
+      onClose={onClose}
+      onConfirm={confirm}
+      icon={Trash2}
+      confirmLabel={tokens === 0 ? 'Delete service user' : `Revoke its ${tokens === 1 ? 'token' : `${tokens} tokens`} and delete`}
+      busyLabel="Deleting…"
+      failure="The service user was not deleted"
+    >
+      <Alert tone="warning" title="This action cannot be undone">
+        <p>
+          The service user <strong className="break-all">{user.name}</strong> goes for good. Its runs stay, still naming
+          it; its name can be given to a new service user.
+        </p>
+      </Alert>
+      {tokens === 0 ? (
+        <p>It has no active token, so no system is known to depend on it.</p>
+      ) : (
+        <div className="space-y-1">
+          <h3 className="font-medium">Impact on dependent systems</h3>
           <p>
-            The service user <strong className="break-all">{user.name}</strong> goes for good. Its runs stay, still naming
-            it; its name can be given to a new service user.
+            It has {tokens === 1 ? 'an active token' : `${tokens} active tokens`}. Deleting it revokes{' '}
+            {tokens === 1 ? 'it' : 'them'} with it: every call made with {tokens === 1 ? 'it' : 'them'} gets{' '}
+            <code className="font-mono">401 Unauthorized</code> from now on, on every instance.
           </p>
-        </Alert>
-        {tokens === 0 ? (
-          <p>It has no active token, so no system is known to depend on it.</p>
-        ) : (
-          <div className="space-y-1">
-            <h3 className="font-medium">Impact on dependent systems</h3>
-            <p>
-              It has {tokens === 1 ? 'an active token' : `${tokens} active tokens`}. Deleting it revokes{' '}
-              {tokens === 1 ? 'it' : 'them'} with it: every call made with {tokens === 1 ? 'it' : 'them'} gets{' '}
-              <code className="font-mono">401 Unauthorized</code> from now on, on every instance.
-            </p>
-          </div>
-        )}
-
-        {error && (
-          <Alert tone="error" role="alert" title="The service user was not deleted">
-            <p>{error}</p>
-          </Alert>
-        )}
-
-        <div className="flex justify-end gap-2 border-t border-slate-200 pt-4 dark:border-slate-700">
-          <button type="button" className="btn-secondary" data-autofocus onClick={onClose} disabled={busy}>
-            Cancel
-          </button>
-          <button type="button" className="btn-danger" onClick={() => void confirm()} disabled={busy}>
-            <Trash2 aria-hidden="true" className="size-4" />
-            {busy ? 'Deleting…' : label}
-          </button>
         </div>
-      </div>
-    </Dialog>
+      )}
+    </ConfirmDialog>
   )
 }

@@ -1,15 +1,7 @@
+import { CountLine } from '../../../components/ui/CountLine'
 import { useServiceUserCount } from '../api/serviceUsers'
 
 /** How many service users there are, as one line of text for the Administration page. */
 export function ServiceUserCount() {
-  const count = useServiceUserCount()
-  return (
-    <p className="text-sm">
-      {count.isSuccess
-        ? `${count.data.toLocaleString('en')} ${count.data === 1 ? 'service user' : 'service users'}`
-        : count.isError
-          ? 'Service users: unknown'
-          : 'Counting service users…'}
-    </p>
-  )
+  return <CountLine count={useServiceUserCount()} noun={['service user', 'service users']} />
 }

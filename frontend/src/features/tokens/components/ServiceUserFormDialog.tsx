@@ -1,6 +1,8 @@
 import { useId, useState, type FormEvent } from 'react'
 import { Alert } from '../../../components/ui/Alert'
 import { Dialog } from '../../../components/ui/Dialog'
+import { DialogFooter } from '../../../components/ui/DialogFooter'
+import { TextField } from '../../../components/ui/TextField'
 import { errorMessage } from '../../../lib/api'
 import {
   changeEffects,
@@ -10,10 +12,10 @@ import {
   parseNetworks,
   type ServiceUserFields,
 } from '../api/serviceUsers'
-import { SCOPES, validateServiceUserName, type Scope } from '../api/tokens'
+import { checkDescription, validateServiceUserName, type Scope } from '../api/tokens'
+import { DescriptionField } from './DescriptionField'
+import { ScopesField } from './ScopesField'
 import { WorkloadsField, readWorkloads, workloadsValue, type WorkloadsValue } from './WorkloadsField'
-
-const MAX_DESCRIPTION = 500
 
 interface ServiceUserFormDialogProps {
   /** The service user to edit; without one, the dialog creates a service user. */
@@ -41,10 +43,7 @@ export function ServiceUserFormDialog({ user, onClose, onSaved }: ServiceUserFor
   const [serverError, setServerError] = useState<string>()
   const [busy, setBusy] = useState(false)
   const nameId = useId()
-  const nameHintId = useId()
-  const nameErrorId = useId()
   const descriptionId = useId()
-  const descriptionErrorId = useId()
   const workloadsId = useId()
   const effectsId = useId()
   const networksId = useId()
@@ -70,10 +69,7 @@ export function ServiceUserFormDialog({ user, onClose, onSaved }: ServiceUserFor
     event.preventDefault()
     setServerError(undefined)
     const nameProblem = user ? undefined : validateServiceUserName(name)
-    const descriptionProblem =
-      [...description.trim()].length > MAX_DESCRIPTION
-        ? `The description is too long: ${[...description.trim()].length} characters, at most ${MAX_DESCRIPTION}.`
-        : undefined
+    const descriptionProblem = checkDescription(description)
     const workloadsProblem = 'error' in read ? read.error : undefined
     setNameError(nameProblem)
     setDescriptionError(descriptionProblem)
@@ -110,78 +106,37 @@ export function ServiceUserFormDialog({ user, onClose, onSaved }: ServiceUserFor
             </Alert>
           )
         ) : (
-          <div className="space-y-1.5">
-            <label htmlFor={nameId} className="block text-sm font-medium">
-              Name
-            </label>
-            <input
-              id={nameId}
-              data-autofocus
-              className="field-input aria-invalid:border-red-600 dark:aria-invalid:border-red-400"
-              value={name}
-              onChange={(e) => {
-                setName(e.target.value)
-                if (nameError) setNameError(validateServiceUserName(e.target.value))
-              }}
-              aria-invalid={nameError ? true : undefined}
-              aria-describedby={nameError ? `${nameErrorId} ${nameHintId}` : nameHintId}
-              autoComplete="off"
-              spellCheck={false}
-              placeholder="e.g. team-a-ci"
-            />
-            {nameError && (
-              <p id={nameErrorId} className="text-sm font-medium text-red-700 dark:text-red-400">
-                {nameError}
-              </p>
-            )}
-            <p id={nameHintId} className="muted text-xs">
-              The pipeline or application that will use its tokens (1–100 characters): the subject of every token
-              issued for it. It cannot be changed later.
-            </p>
-          </div>
+          <TextField
+            id={nameId}
+            data-autofocus
+            label="Name"
+            value={name}
+            onChange={(value) => {
+              setName(value)
+              if (nameError) setNameError(validateServiceUserName(value))
+            }}
+            error={nameError}
+            hint="The pipeline or application that will use its tokens (1–100 characters): the subject of every token issued for it. It cannot be changed later."
+            spellCheck={false}
+            placeholder="e.g. team-a-ci"
+          />
         )}
 
-        <div className="space-y-1.5">
-          <label htmlFor={descriptionId} className="block text-sm font-medium">
-            Description <span className="muted font-normal">(optional)</span>
-          </label>
-          <input
-            id={descriptionId}
-            data-autofocus={user ? true : undefined}
-            className="field-input aria-invalid:border-red-600 dark:aria-invalid:border-red-400"
-            value={description}
-            onChange={(e) => setDescription(e.target.value)}
-            aria-invalid={descriptionError ? true : undefined}
-            aria-describedby={descriptionError ? descriptionErrorId : undefined}
-            autoComplete="off"
-            placeholder="e.g. Team A’s CI pipelines"
-          />
-          {descriptionError && (
-            <p id={descriptionErrorId} className="text-sm font-medium text-red-700 dark:text-red-400">
-              {descriptionError}
-            </p>
-          )}
-        </div>
+        <DescriptionField
+          id={descriptionId}
+          startsHere={!!user}
+          value={description}
+          onChange={setDescription}
+          error={descriptionError}
+          placeholder="e.g. Team A’s CI pipelines"
+        />
 
-        <fieldset className="space-y-2">
-          <legend className="text-sm font-medium">Role (scopes)</legend>
-          <p className="muted text-xs">
-            What every token of this service user may do at most; a token can be issued with fewer.
-          </p>
-          {SCOPES.map((scope) => (
-            <label key={scope.value} className="flex items-start gap-2 text-sm">
-              <input
-                type="checkbox"
-                className="mt-1 size-4 accent-blue-700"
-                checked={scopes.includes(scope.value)}
-                onChange={(e) => toggleScope(scope.value, e.target.checked)}
-              />
-              <span>
-                <code className="font-mono">{scope.value}</code> — {scope.description}
-              </span>
-            </label>
-          ))}
-        </fieldset>
+        <ScopesField
+          legend="Role (scopes)"
+          hint="What every token of this service user may do at most; a token can be issued with fewer."
+          value={scopes}
+          onToggle={toggleScope}
+        />
 
         <WorkloadsField
           value={workloads}
@@ -245,14 +200,14 @@ export function ServiceUserFormDialog({ user, onClose, onSaved }: ServiceUserFor
           </Alert>
         )}
 
-        <div className="flex justify-end gap-2 border-t border-slate-200 pt-4 dark:border-slate-700">
+        <DialogFooter>
           <button type="button" className="btn-secondary" onClick={onClose} disabled={busy}>
             Cancel
           </button>
           <button type="submit" className="btn-primary" disabled={busy}>
             {busy ? 'Saving…' : user ? 'Save changes' : 'Create Service User'}
           </button>
-        </div>
+        </DialogFooter>
       </form>
     </Dialog>
   )

@@ -4,46 +4,13 @@ import { describe, expect, it } from 'vitest'
 import { jsonResponse, mockFetch, problem, type RecordedRequest } from '../../../test/http'
 import { renderWithQuery, stubClipboard } from '../../../test/render'
 import type { Run, ServiceUserDetail } from '../api/serviceUsers'
-import type { ServiceToken } from '../api/tokens'
+import { serviceToken, serviceUser } from '../testing/fixtures'
 import { ServiceUserPage } from './ServiceUserPage'
 
-const token = (over: Partial<ServiceToken> = {}): ServiceToken => ({
-  tokenId: 'tok-1',
-  created: '2026-01-01T00:00:00.000Z',
-  expires: '2099-01-01T00:00:00.000Z',
-  sub: 'team-a-ci',
-  createdBy: 'ada@example.com',
-  lastUsed: null,
-  scopes: ['pipeline:write'],
-  serviceUserId: 7,
-  revokedBy: null,
-  revocationReason: null,
-  description: '',
-  status: 'active',
-  revoked: null,
-  replaces: null,
-  replacedBy: null,
-  ends: '2099-01-01T00:00:00.000Z',
-  ...over,
-})
+const token = serviceToken
 
 function detail(over: Partial<ServiceUserDetail> = {}): ServiceUserDetail {
-  return {
-    id: 7,
-    name: 'team-a-ci',
-    description: 'Team A pipelines',
-    scopes: ['metrics:read', 'pipeline:write'],
-    workloads: ['team-a'],
-    allowedCidrs: [],
-    disabled: false,
-    created: '2026-01-01T00:00:00.000Z',
-    createdBy: 'ada@example.com',
-    tokenCount: 1,
-    lastUsed: null,
-    needsReview: false,
-    tokens: [token()],
-    ...over,
-  }
+  return { ...serviceUser({ workloads: ['team-a'], tokenCount: 1 }), tokens: [token()], ...over }
 }
 
 const run = (over: Partial<Run> = {}): Run => ({
@@ -101,6 +68,8 @@ describe('ServiceUserPage', () => {
     const tokens = within(screen.getByRole('table', { name: 'Active service tokens' }))
     expect(tokens.getAllByRole('columnheader').map((h) => h.textContent)).toEqual([
       'Subject',
+      'Description',
+      'Status',
       'Created',
       'Expires',
       'Created By',

@@ -1,10 +1,14 @@
-import { useCallback, useId, useState, type ReactNode } from 'react'
+import { useId, useState } from 'react'
 import { useQueryClient } from '@tanstack/react-query'
 import { ArrowLeft, KeyRound, Pencil, Plus, Power, PowerOff, Trash2 } from 'lucide-react'
 import { Link, useNavigate, useParams } from 'react-router'
 import { PageHeader } from '../../../components/layout/PageHeader'
 import { Alert } from '../../../components/ui/Alert'
+import { LastUsed } from '../../../components/ui/DataTable'
+import { Detail, Details } from '../../../components/ui/Details'
+import { EmptyState } from '../../../components/ui/EmptyState'
 import { LoadError } from '../../../components/ui/LoadError'
+import { Notice } from '../../../components/ui/Notice'
 import { RelativeTime } from '../../../components/ui/RelativeTime'
 import { Spinner } from '../../../components/ui/Spinner'
 import { ApiError } from '../../../lib/api'
@@ -12,23 +16,22 @@ import { useHandedNotice, type NoticeState } from '../../../lib/useHandedNotice'
 import { useNow } from '../../../lib/useNow'
 import {
   describeWorkloads,
-  fetchTokenCount,
   refreshServiceUsers,
   useServiceUser,
   writesEveryWorkload,
   type ServiceUserDetail,
 } from '../api/serviceUsers'
-import type { ServiceToken } from '../api/tokens'
 import { CreateTokenDialog } from './CreateTokenDialog'
-import { DeleteServiceUserDialog } from './DeleteServiceUserDialog'
-import { RevokeTokenDialog } from './RevokeTokenDialog'
 import { ServiceUserBadges } from './ServiceUserBadges'
-import { ServiceUserFormDialog } from './ServiceUserFormDialog'
+import { ServiceUserDialogs, type ServiceUserAction } from './ServiceUserDialogs'
 import { ServiceUserRuns } from './ServiceUserRuns'
-import { ServiceUserStatusDialog } from './ServiceUserStatusDialog'
 import { TokensTable } from './TokensTable'
+import { useTokenActions } from './useTokenActions'
 
-type Acting = 'edit' | 'toggle' | 'delete' | 'create-token' | null
+type Acting = ServiceUserAction | 'create-token' | null
+
+/** A fact's value in the details. */
+const fact = 'min-w-0 font-medium break-words'
 
 const crumbs = [
   { label: 'Admin', to: '/admin' },
@@ -66,29 +69,14 @@ export function ServiceUserPage() {
   return <ServiceUserView user={query.data} />
 }
 
-function Detail({ label, children }: { label: string; children: ReactNode }) {
-  return (
-    <>
-      <dt className="muted">{label}</dt>
-      <dd className="min-w-0 font-medium break-words">{children}</dd>
-    </>
-  )
-}
-
 function ServiceUserView({ user }: { user: ServiceUserDetail }) {
   const [acting, setActing] = useState<Acting>(null)
-  const [revoking, setRevoking] = useState<ServiceToken | null>(null)
   const [notice, setNotice] = useHandedNotice()
   const queryClient = useQueryClient()
   const navigate = useNavigate()
   const now = useNow()
   const tokensHeadingId = useId()
-  const onRevoke = useCallback((token: ServiceToken) => setRevoking(token), [])
-  const done = (message: string) => {
-    setActing(null)
-    setNotice(message)
-    refreshServiceUsers(queryClient)
-  }
+  const actions = useTokenActions({ onNotice: setNotice, onChanged: () => refreshServiceUsers(queryClient) })
 
   return (
     <>
@@ -114,13 +102,7 @@ function ServiceUserView({ user }: { user: ServiceUserDetail }) {
         }
       />
 
-      <div role="status" aria-live="polite" className="mb-4 empty:hidden">
-        {notice && (
-          <Alert tone="success">
-            <p>{notice}</p>
-          </Alert>
-        )}
-      </div>
+      <Notice message={notice} />
 
       <div className="space-y-8">
         <section aria-label="Details" className="card space-y-3">
@@ -138,25 +120,29 @@ function ServiceUserView({ user }: { user: ServiceUserDetail }) {
               </p>
             </Alert>
           )}
-          <dl className="grid grid-cols-[auto_1fr] gap-x-6 gap-y-1.5 text-sm">
-            <Detail label="Role (scopes)">
+          <Details>
+            <Detail label="Role (scopes)" className={fact}>
               <span className="font-mono">{user.scopes.join(' ')}</span>
             </Detail>
-            <Detail label="Workloads">
+            <Detail label="Workloads" className={fact}>
               <span className="font-mono break-all">{describeWorkloads(user.workloads)}</span>
             </Detail>
-            <Detail label="Allowed networks">
+            <Detail label="Allowed networks" className={fact}>
               {user.allowedCidrs.length === 0 ? 'Any address' : user.allowedCidrs.join(', ')}
             </Detail>
-            <Detail label="Status">{user.disabled ? 'Disabled' : 'Enabled'}</Detail>
-            <Detail label="Active tokens">{user.tokenCount.toLocaleString('en')}</Detail>
-            <Detail label="Last used">
-              {user.lastUsed ? <RelativeTime value={user.lastUsed} now={now} /> : <span className="muted">Never</span>}
+            <Detail label="Status" className={fact}>
+              {user.disabled ? 'Disabled' : 'Enabled'}
             </Detail>
-            <Detail label="Created">
+            <Detail label="Active tokens" className={fact}>
+              {user.tokenCount.toLocaleString('en')}
+            </Detail>
+            <Detail label="Last used" className={fact}>
+              <LastUsed value={user.lastUsed} now={now} />
+            </Detail>
+            <Detail label="Created" className={fact}>
               <RelativeTime value={user.created} now={now} /> by <span className="break-all">{user.createdBy}</span>
             </Detail>
-          </dl>
+          </Details>
         </section>
 
         <section aria-labelledby={tokensHeadingId} className="space-y-3">
@@ -176,13 +162,12 @@ function ServiceUserView({ user }: { user: ServiceUserDetail }) {
             </button>
           </div>
           {user.tokens.length === 0 ? (
-            <div className="card flex flex-col items-center gap-2 py-8 text-center">
-              <KeyRound aria-hidden="true" className="muted size-7" />
+            <EmptyState icon={KeyRound} compact>
               <p className="font-medium">No active tokens</p>
               <p className="muted text-sm">Issue one for each environment its pipelines run in.</p>
-            </div>
+            </EmptyState>
           ) : (
-            <TokensTable tokens={user.tokens} now={now} onRevoke={onRevoke} linkSubjects={false} />
+            <TokensTable tokens={user.tokens} now={now} onAction={actions.onAction} linkSubjects={false} />
           )}
         </section>
 
@@ -199,49 +184,20 @@ function ServiceUserView({ user }: { user: ServiceUserDetail }) {
           }}
         />
       )}
-      {revoking && (
-        <RevokeTokenDialog
-          token={revoking}
-          onClose={() => setRevoking(null)}
-          onRevoked={(token) => {
-            setRevoking(null)
-            setNotice(`Revoked the token for “${token.sub}”. Calls made with it now get 401 Unauthorized.`)
+      {actions.dialog}
+      {acting && acting !== 'create-token' && (
+        <ServiceUserDialogs
+          user={user}
+          action={acting}
+          onClose={() => setActing(null)}
+          onDone={(message, action) => {
             refreshServiceUsers(queryClient)
-          }}
-        />
-      )}
-      {acting === 'edit' && (
-        <ServiceUserFormDialog
-          user={user}
-          onClose={() => setActing(null)}
-          onSaved={(saved) => done(`Saved the service user “${saved.name}”: its tokens follow at once.`)}
-        />
-      )}
-      {acting === 'toggle' && (
-        <ServiceUserStatusDialog
-          user={user}
-          onClose={() => setActing(null)}
-          onChanged={(saved) =>
-            done(
-              saved.disabled
-                ? `Disabled the service user “${saved.name}”: its tokens get 403 Forbidden until it is enabled again.`
-                : `Enabled the service user “${saved.name}”: its tokens work again.`,
-            )
-          }
-        />
-      )}
-      {acting === 'delete' && (
-        <DeleteServiceUserDialog
-          user={user}
-          onClose={() => setActing(null)}
-          recount={() => fetchTokenCount(user.id)}
-          onDeleted={(deleted, revoked) => {
-            refreshServiceUsers(queryClient)
-            void navigate('/admin/service-users', {
-              state: {
-                notice: `Deleted the service user “${deleted.name}”${revoked > 0 ? ` and revoked its ${revoked === 1 ? 'token' : `${revoked} tokens`}` : ''}.`,
-              } satisfies NoticeState,
-            })
+            if (action === 'delete') {
+              void navigate('/admin/service-users', { state: { notice: message } satisfies NoticeState })
+              return
+            }
+            setActing(null)
+            setNotice(message)
           }}
         />
       )}

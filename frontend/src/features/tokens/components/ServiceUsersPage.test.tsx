@@ -1,38 +1,16 @@
 import { fireEvent, screen, waitFor, within } from '@testing-library/react'
 import { MemoryRouter, Route, Routes } from 'react-router'
 import { describe, expect, it } from 'vitest'
-import { jsonResponse, mockFetch, problem, type RecordedRequest } from '../../../test/http'
+import { jsonResponse, mockFetch, problem, type RecordedRequest, listResponse } from '../../../test/http'
 import { renderWithQuery } from '../../../test/render'
-import type { ServiceUser } from '../api/serviceUsers'
+import { serviceUser } from '../testing/fixtures'
 import { ServiceUsersPage } from './ServiceUsersPage'
 
-function user(over: Partial<ServiceUser> = {}): ServiceUser {
-  return {
-    id: 7,
-    name: 'team-a-ci',
-    description: 'Team A pipelines',
-    scopes: ['metrics:read', 'pipeline:write'],
-    workloads: ['team-a', 'team-a-mobile'],
-    allowedCidrs: [],
-    disabled: false,
-    created: '2026-01-01T00:00:00.000Z',
-    createdBy: 'ada@example.com',
-    tokenCount: 2,
-    lastUsed: null,
-    needsReview: false,
-    ...over,
-  }
-}
+const user = serviceUser
 
 const LIST = 'GET /api/service-users?limit=50'
 
-function list(users: ServiceUser[]) {
-  return () =>
-    new Response(JSON.stringify(users), {
-      status: 200,
-      headers: { 'Content-Type': 'application/json', 'X-Total-Count': String(users.length) },
-    })
-}
+const list = listResponse
 
 function renderPage() {
   return renderWithQuery(

@@ -1,57 +1,64 @@
-import { useCallback, useEffect, useId, useState } from 'react'
+import { useState } from 'react'
 import { useQueryClient } from '@tanstack/react-query'
-import { BookOpen, KeyRound, Plus, Search } from 'lucide-react'
-import { useSearchParams } from 'react-router'
+import { BookOpen, KeyRound, Plus } from 'lucide-react'
 import { PageHeader } from '../../../components/layout/PageHeader'
-import { Alert } from '../../../components/ui/Alert'
-import { LoadError } from '../../../components/ui/LoadError'
-import { LoadMoreButton } from '../../../components/ui/LoadMoreButton'
-import { Spinner } from '../../../components/ui/Spinner'
+import { EmptyState } from '../../../components/ui/EmptyState'
+import { Notice } from '../../../components/ui/Notice'
+import { PagedList } from '../../../components/ui/PagedList'
+import { SearchField } from '../../../components/ui/SearchField'
+import { SelectField } from '../../../components/ui/SelectField'
+import { useSearchParam, useUrlFilter } from '../../../lib/useSearchParam'
 import { useNow } from '../../../lib/useNow'
-import { removeTokenFromCache, tokenKeys, useTokens, type ServiceToken, type TokenSort } from '../api/tokens'
+import {
+  STATUS_FILTERS,
+  removeTokenFromCache,
+  statusFilter,
+  tokenKeys,
+  useReplacedTokens,
+  useTokens,
+  type TokenSort,
+} from '../api/tokens'
 import { ApiUsageHint } from './ApiUsageHint'
 import { CreateTokenDialog } from './CreateTokenDialog'
 import { FindTokenByValue } from './FindTokenByValue'
-import { RevokeTokenDialog } from './RevokeTokenDialog'
 import { TokensTable } from './TokensTable'
+import { useTokenActions } from './useTokenActions'
 
-/** Admin > Service Tokens: the active tokens, create, revoke. */
+const SORTS = [
+  { value: 'created', label: 'Newest first' },
+  { value: 'expires', label: 'Expiring soonest' },
+] as const
+
+/** Admin > Service Tokens: the active tokens (or the history), create, rotate, revoke. */
 export function TokensPage() {
-  const [params, setParams] = useSearchParams()
-  const subject = params.get('subject') ?? ''
-  const sort: TokenSort = params.get('sort') === 'expires' ? 'expires' : 'created'
-  const [filterText, setFilterText] = useState(subject)
+  const filter = useUrlFilter('subject')
+  const subject = filter.applied
+  const [sortParam, setSort] = useSearchParam('sort')
+  const sort: TokenSort = sortParam === 'expires' ? 'expires' : 'created'
+  const [statusParam, setStatus] = useSearchParam('status')
+  const status = statusFilter(statusParam)
   const [creating, setCreating] = useState(false)
-  const [revoking, setRevoking] = useState<ServiceToken | null>(null)
   const [notice, setNotice] = useState('')
   const queryClient = useQueryClient()
   const now = useNow()
-  const filterId = useId()
-  const sortId = useId()
 
-  // Filter as the user types, without a request per keystroke.
-  useEffect(() => {
-    const value = filterText.trim()
-    if (value === subject) return
-    const timer = window.setTimeout(() => {
-      setParams(
-        () => {
-          const next = new URLSearchParams(window.location.search)
-          if (value) next.set('subject', value)
-          else next.delete('subject')
-          return next
-        },
-        { replace: true },
-      )
-    }, 250)
-    return () => window.clearTimeout(timer)
-  }, [filterText, subject, setParams])
-
-  const query = useTokens(subject, sort)
-  const tokens = query.data?.items ?? []
-  const total = query.data?.total ?? tokens.length
-
-  const onRevoke = useCallback((token: ServiceToken) => setRevoking(token), [])
+  const query = useTokens(subject, sort, status)
+  // The active list shows above it the rotated tokens still in their grace period.
+  const replaced = useReplacedTokens(subject, status === 'active')
+  const actions = useTokenActions({
+    onNotice: setNotice,
+    onChanged: (token, action) => {
+      if (action === 'revoke') removeTokenFromCache(queryClient, token.tokenId)
+      void queryClient.invalidateQueries({ queryKey: tokenKeys.all })
+    },
+  })
+  const label = STATUS_FILTERS.find((s) => s.value === status)!.label.toLowerCase()
+  const createButton = (
+    <button type="button" className="btn-primary" onClick={() => setCreating(true)}>
+      <Plus aria-hidden="true" className="size-4" />
+      Create Token
+    </button>
+  )
 
   return (
     <>
@@ -70,99 +77,68 @@ export function TokensPage() {
               <BookOpen aria-hidden="true" className="size-4" />
               API documentation
             </a>
-            <button type="button" className="btn-primary" onClick={() => setCreating(true)}>
-              <Plus aria-hidden="true" className="size-4" />
-              Create Token
-            </button>
+            {createButton}
           </>
         }
       />
 
-      <div role="status" aria-live="polite" className="mb-4 empty:hidden">
-        {notice && (
-          <Alert tone="success">
-            <p>{notice}</p>
-          </Alert>
-        )}
-      </div>
+      <Notice message={notice} />
 
       <div className="mb-4 flex flex-wrap items-end gap-3">
-        <div className="min-w-64 flex-1 space-y-1">
-          <label htmlFor={filterId} className="block text-sm font-medium">
-            Filter by subject
-          </label>
-          <div className="relative">
-            <Search aria-hidden="true" className="muted pointer-events-none absolute top-2.5 left-3 size-4" />
-            <input
-              id={filterId}
-              type="search"
-              className="field-input pl-9"
-              value={filterText}
-              onChange={(e) => setFilterText(e.target.value)}
-              placeholder="Subject contains…"
-              autoComplete="off"
-            />
-          </div>
-        </div>
-        <div className="space-y-1">
-          <label htmlFor={sortId} className="block text-sm font-medium">
-            Sort by
-          </label>
-          <select
-            id={sortId}
-            className="field-input"
-            value={sort}
-            onChange={(e) =>
-              setParams(
-                () => {
-                  const next = new URLSearchParams(window.location.search)
-                  if (e.target.value === 'expires') next.set('sort', 'expires')
-                  else next.delete('sort')
-                  return next
-                },
-                { replace: true },
-              )
-            }
-          >
-            <option value="created">Newest first</option>
-            <option value="expires">Expiring soonest</option>
-          </select>
-        </div>
+        <SearchField
+          className="min-w-64 flex-1 space-y-1"
+          label="Filter by subject"
+          value={filter.text}
+          onChange={filter.setText}
+          placeholder="Subject contains…"
+        />
+        <SelectField
+          label="Sort by"
+          value={sort}
+          onChange={(value) => setSort(value === 'expires' ? 'expires' : '')}
+          options={SORTS}
+        />
+        <SelectField
+          label="Status"
+          value={status}
+          onChange={(value) => setStatus(value === 'active' ? '' : value)}
+          options={STATUS_FILTERS}
+        />
       </div>
 
-      {query.isPending ? (
-        <Spinner label="Loading tokens…" />
-      ) : query.isError ? (
-        <LoadError title="Could not load the tokens" error={query.error} onRetry={() => void query.refetch()} />
-      ) : tokens.length === 0 ? (
-        <div className="card flex flex-col items-center gap-3 py-12 text-center">
-          <KeyRound aria-hidden="true" className="muted size-8" />
-          {subject ? (
-            <p className="font-medium">No active token's subject contains “{subject}”.</p>
-          ) : (
-            <>
-              <p className="font-medium">No active service tokens</p>
-              <p className="muted text-sm">Create one for each service or application that calls the API.</p>
-              <button type="button" className="btn-primary" onClick={() => setCreating(true)}>
-                <Plus aria-hidden="true" className="size-4" />
-                Create Token
-              </button>
-            </>
-          )}
-        </div>
-      ) : (
-        <>
-          <TokensTable tokens={tokens} now={now} onRevoke={onRevoke} />
-          <div className="mt-3 flex flex-wrap items-center justify-between gap-3 text-sm">
-            <p className="muted">
-              Showing {tokens.length.toLocaleString('en')} of {total.toLocaleString('en')}{' '}
-              {total === 1 ? 'token' : 'tokens'}
-              {query.isFetching && !query.isFetchingNextPage ? ' (updating…)' : ''}
-            </p>
-            <LoadMoreButton query={query} />
-          </div>
-        </>
-      )}
+      <PagedList
+        query={query}
+        loading="Loading tokens…"
+        failed="Could not load the tokens"
+        noun={['token', 'tokens']}
+        empty={
+          <EmptyState icon={KeyRound}>
+            {status !== 'active' ? (
+              <p className="font-medium">
+                {status === 'all' ? 'No token' : `No ${label} token`}
+                {subject ? `’s subject contains “${subject}”` : ' yet'}.
+              </p>
+            ) : subject ? (
+              <p className="font-medium">No active token's subject contains “{subject}”.</p>
+            ) : (
+              <>
+                <p className="font-medium">No active service tokens</p>
+                <p className="muted text-sm">Create one for each service or application that calls the API.</p>
+                {createButton}
+              </>
+            )}
+          </EmptyState>
+        }
+      >
+        {(tokens) => (
+          <TokensTable
+            tokens={status === 'active' ? [...(replaced.data ?? []), ...tokens] : tokens}
+            now={now}
+            onAction={actions.onAction}
+            caption={status === 'active' ? 'Active service tokens' : status === 'all' ? 'Service tokens' : `Service tokens: ${label}`}
+          />
+        )}
+      </PagedList>
 
       <div className="mt-8">
         <FindTokenByValue />
@@ -181,17 +157,7 @@ export function TokensPage() {
           }}
         />
       )}
-      {revoking && (
-        <RevokeTokenDialog
-          token={revoking}
-          onClose={() => setRevoking(null)}
-          onRevoked={(token) => {
-            setRevoking(null)
-            removeTokenFromCache(queryClient, token.tokenId)
-            setNotice(`Revoked the token for “${token.sub}”. Calls made with it now get 401 Unauthorized.`)
-          }}
-        />
-      )}
+      {actions.dialog}
     </>
   )
 }

@@ -1,5 +1,7 @@
 import { useId } from 'react'
 import { Alert } from '../../../components/ui/Alert'
+import { Choice } from '../../../components/ui/Choice'
+import { TextField } from '../../../components/ui/TextField'
 import { EVERY_WORKLOAD, parseWorkloads } from '../api/serviceUsers'
 
 /** What the workloads field holds: a list of names typed in, or every workload chosen on purpose. */
@@ -45,10 +47,6 @@ interface WorkloadsFieldProps {
  */
 export function WorkloadsField({ value, onChange, writes, error, inputId }: WorkloadsFieldProps) {
   const name = useId()
-  const ownId = useId()
-  const textId = inputId ?? ownId
-  const hintId = useId()
-  const errorId = useId()
   const everyHintId = useId()
   return (
     <fieldset className="space-y-2">
@@ -57,55 +55,32 @@ export function WorkloadsField({ value, onChange, writes, error, inputId }: Work
         The workloads its tokens may record runs into and read. A workload is created by its first run, so the names
         need not exist yet.
       </p>
-      <label className="flex items-start gap-2 text-sm">
-        <input
-          type="radio"
-          name={name}
-          className="mt-1 size-4 accent-blue-700"
-          checked={value.mode === 'list'}
-          onChange={() => onChange({ ...value, mode: 'list' })}
-        />
-        <span>Only these workloads</span>
-      </label>
+      <Choice type="radio" name={name} checked={value.mode === 'list'} onChange={() => onChange({ ...value, mode: 'list' })}>
+        Only these workloads
+      </Choice>
       {value.mode === 'list' && (
-        <div className="space-y-1.5 pl-6">
-          <label htmlFor={textId} className="block text-sm font-medium">
-            Workload names
-          </label>
-          <input
-            id={textId}
-            className="field-input font-mono aria-invalid:border-red-600 dark:aria-invalid:border-red-400"
-            value={value.text}
-            onChange={(e) => onChange({ ...value, text: e.target.value })}
-            aria-invalid={error ? true : undefined}
-            aria-describedby={error ? `${errorId} ${hintId}` : hintId}
-            autoComplete="off"
-            spellCheck={false}
-            placeholder="e.g. team-a, team-a-mobile"
-          />
-          {error && (
-            <p id={errorId} className="text-sm font-medium text-red-700 dark:text-red-400">
-              {error}
-            </p>
-          )}
-          <p id={hintId} className="muted text-xs">
-            Separate names with commas or spaces.
-          </p>
-        </div>
-      )}
-      <label className="flex items-start gap-2 text-sm">
-        <input
-          type="radio"
-          name={name}
-          className="mt-1 size-4 accent-blue-700"
-          checked={value.mode === 'every'}
-          onChange={() => onChange({ ...value, mode: 'every' })}
-          aria-describedby={writes && value.mode === 'every' ? everyHintId : undefined}
+        <TextField
+          id={inputId}
+          className="space-y-1.5 pl-6"
+          inputClassName="font-mono"
+          label="Workload names"
+          value={value.text}
+          onChange={(text) => onChange({ ...value, text })}
+          error={error}
+          hint="Separate names with commas or spaces."
+          spellCheck={false}
+          placeholder="e.g. team-a, team-a-mobile"
         />
-        <span>
-          Every workload (<code className="font-mono">*</code>), present and future
-        </span>
-      </label>
+      )}
+      <Choice
+        type="radio"
+        name={name}
+        checked={value.mode === 'every'}
+        onChange={() => onChange({ ...value, mode: 'every' })}
+        describedBy={writes && value.mode === 'every' ? everyHintId : undefined}
+      >
+        Every workload (<code className="font-mono">*</code>), present and future
+      </Choice>
       {value.mode === 'every' && writes && (
         <div id={everyHintId}>
           <Alert tone="warning" title="Every workload, with pipeline:write">

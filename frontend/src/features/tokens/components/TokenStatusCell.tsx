@@ -1,0 +1,61 @@
+import { Badge } from '../../../components/ui/Badge'
+import { RelativeTime } from '../../../components/ui/RelativeTime'
+import { timeLeft } from '../../../lib/time'
+import type { ServiceToken } from '../api/tokens'
+
+/** Whether a rotated token still works: its grace period has not ended. */
+export function inGrace(token: Pick<ServiceToken, 'status' | 'ends'>, now: Date): boolean {
+  return token.status === 'rotated' && Date.parse(token.ends) > now.getTime()
+}
+
+const chips = {
+  active: { tone: 'success', label: 'Active' },
+  rotated: { tone: 'info', label: 'Rotated' },
+  expired: { tone: 'neutral', label: 'Expired' },
+  revoked: { tone: 'danger', label: 'Revoked' },
+} as const
+
+/**
+ * A token's status as a chip, and for one that ended (or is ending) who ended it, when and why:
+ * "replaced — stops working in 23 h", "revoked 2 hours ago by ada@example.com: leaked".
+ */
+export function TokenStatusCell({ token, now }: { token: ServiceToken; now: Date }) {
+  const chip = inGrace(token, now) ? { tone: 'warning', label: 'Replaced' } as const : chips[token.status]
+  return (
+    <div className="flex flex-col items-start gap-1">
+      <Badge tone={chip.tone}>{chip.label}</Badge>
+      <Ending token={token} now={now} />
+    </div>
+  )
+}
+
+function Ending({ token, now }: { token: ServiceToken; now: Date }) {
+  const detail = 'muted text-xs break-words whitespace-normal'
+  switch (token.status) {
+    case 'active':
+      return null
+    case 'rotated':
+      return inGrace(token, now) ? (
+        <span className="text-xs font-medium whitespace-normal">replaced — stops working in {timeLeft(token.ends)}</span>
+      ) : (
+        <span className={detail}>
+          replaced, stopped <RelativeTime value={token.ends} now={now} />
+          {token.replacedBy && <span className="block font-mono">by {token.replacedBy}</span>}
+        </span>
+      )
+    case 'expired':
+      return (
+        <span className={detail}>
+          expired <RelativeTime value={token.ends} now={now} />
+        </span>
+      )
+    case 'revoked':
+      return (
+        <span className={detail}>
+          revoked <RelativeTime value={token.revoked ?? token.ends} now={now} />
+          {token.revokedBy && <> by {token.revokedBy}</>}
+          {token.revocationReason && <span className="block">“{token.revocationReason}”</span>}
+        </span>
+      )
+  }
+}

@@ -1,0 +1,81 @@
+import { fireEvent, screen, waitFor } from '@testing-library/react'
+import { MemoryRouter, Route, Routes, useLocation } from 'react-router'
+import { describe, expect, it } from 'vitest'
+import { mockFetch, listResponse } from '../../../test/http'
+import { renderWithQuery } from '../../../test/render'
+import { serviceToken } from '../testing/fixtures'
+import { TokensPage } from './TokensPage'
+
+const HOUR = 3_600_000
+const ACTIVE = 'GET /api/tokens?limit=50&sort=created'
+const REPLACED = 'GET /api/tokens?limit=100&sort=created&status=rotated'
+
+const list = listResponse
+
+function Search() {
+  return <output aria-label="search">{useLocation().search}</output>
+}
+
+function renderPage(url = '/admin/service-tokens') {
+  return renderWithQuery(
+    <MemoryRouter initialEntries={[url]}>
+      <Routes>
+        <Route
+          path="/admin/service-tokens"
+          element={
+            <>
+              <TokensPage />
+              <Search />
+            </>
+          }
+        />
+      </Routes>
+    </MemoryRouter>,
+  )
+}
+
+const row = (id: string) => document.querySelector<HTMLElement>(`tr[data-token-id="${id}"]`)
+
+describe('TokensPage', () => {
+  it('shows above the active tokens the replaced ones still in their grace period, not those that ended', async () => {
+    mockFetch({
+      [ACTIVE]: list([serviceToken({ tokenId: 'new', replaces: 'old' })]),
+      [REPLACED]: list([
+        serviceToken({ tokenId: 'old', status: 'rotated', replacedBy: 'new', ends: new Date(Date.now() + 5 * HOUR).toISOString() }),
+        serviceToken({ tokenId: 'gone', status: 'rotated', replacedBy: 'x', ends: new Date(Date.now() - HOUR).toISOString() }),
+      ]),
+    })
+    renderPage()
+    expect(await screen.findByRole('table', { name: 'Active service tokens' })).toBeVisible()
+    await waitFor(() => expect(row('old')).not.toBeNull())
+    expect(row('old')).toHaveTextContent('replaced — stops working in 4 h')
+    expect(row('new')).toHaveTextContent('Active')
+    expect(row('gone')).toBeNull()
+    expect(screen.getByText('Showing 1 of 1 token')).toBeVisible()
+  })
+
+  it('filters the history by status through the URL', async () => {
+    const ago = new Date(Date.now() - HOUR).toISOString()
+    const requests = mockFetch({
+      [ACTIVE]: list([serviceToken()]),
+      [REPLACED]: list([]),
+      'GET /api/tokens?limit=50&sort=created&status=revoked': list([
+        serviceToken({ tokenId: 'rev', status: 'revoked', revoked: ago, ends: ago, revokedBy: 'ada@example.com' }),
+      ]),
+      'GET /api/tokens?limit=50&sort=created&status=expired': list([]),
+    })
+    renderPage()
+    expect(await screen.findByRole('table', { name: 'Active service tokens' })).toBeVisible()
+    fireEvent.change(screen.getByLabelText('Status'), { target: { value: 'revoked' } })
+    expect(await screen.findByRole('table', { name: 'Service tokens: revoked' })).toBeVisible()
+    expect(screen.getByLabelText('search')).toHaveTextContent('?status=revoked')
+    await waitFor(() => expect(row('rev')).toHaveTextContent(/revoked 1 hour ago by ada@example\.com/))
+
+    fireEvent.change(screen.getByLabelText('Status'), { target: { value: 'expired' } })
+    expect(await screen.findByText('No expired token yet.')).toBeVisible()
+    fireEvent.change(screen.getByLabelText('Status'), { target: { value: 'active' } })
+    await waitFor(() => expect(screen.getByLabelText('search')).toHaveTextContent(/^$/))
+    // The history is asked only of the server's history filter; the active list is the default.
+    expect(requests.some((r) => r.key === 'GET /api/tokens?limit=50&sort=created&status=active')).toBe(false)
+  })
+})
