@@ -367,6 +367,30 @@ func (s *Store) tokensOf(ctx context.Context, q token.ListQuery) *gorm.DB {
 	if q.ServiceUserID != 0 {
 		db = db.Where("service_user_id = ?", q.ServiceUserID)
 	}
+	if q.Scope != "" {
+		// scopes is space-separated: match the whole name, first, last, in between or alone.
+		sc := likeEscaper.Replace(q.Scope)
+		db = db.Where("(scopes = ? OR scopes LIKE ? ESCAPE '!' OR scopes LIKE ? ESCAPE '!' OR scopes LIKE ? ESCAPE '!')",
+			q.Scope, sc+" %", "% "+sc, "% "+sc+" %")
+	}
+	if q.ExpiresBefore != nil {
+		db = db.Where("expires_at < ?", ms(*q.ExpiresBefore))
+	}
+	if q.UnusedSince != nil {
+		db = db.Where("(last_used_at IS NULL OR last_used_at < ?)", ms(*q.UnusedSince))
+	}
+	if q.Stale != nil {
+		// token.Token.Stale in SQL: active, and unused since StaleBefore.
+		active, args := statusCondition(token.StatusActive, ms(q.Now))
+		before := ms(q.StaleBefore)
+		stale := "(" + active + ") AND (last_used_at < ? OR (last_used_at IS NULL AND created_at < ?))"
+		args = append(args, before, before)
+		if *q.Stale {
+			db = db.Where("("+stale+")", args...)
+		} else {
+			db = db.Where("NOT ("+stale+")", args...)
+		}
+	}
 	if q.After != nil {
 		col, _, op := sortKey(q.Sort)
 		at := ms(q.After.At)

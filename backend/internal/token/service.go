@@ -184,7 +184,38 @@ type ListQuery struct {
 
 	// ServiceUserID, when set, keeps the tokens of that service user.
 	ServiceUserID int64
+	// Scope, when set, keeps the tokens holding that scope (a whole name of KnownScopes).
+	Scope string
+	// ExpiresBefore keeps the tokens expiring before it; UnusedSince those last used before
+	// it or never used.
+	ExpiresBefore, UnusedSince *time.Time
+	// Stale, when set, keeps the stale tokens (true) or the others (false); see Token.Stale.
+	Stale *bool
+	// StaleBefore is Now less the service's stale period, set by the service.
+	StaleBefore time.Time
 }
+
+// DefaultStaleAfter is STALE_AFTER's default: a token unused for that long is stale.
+const DefaultStaleAfter = 90 * 24 * time.Hour
+
+// Stale says whether t, active at now, has not been used since staleBefore (never used and
+// created before it counts too). Tokens that are not active are never stale.
+func (t Token) Stale(now, staleBefore time.Time) bool {
+	if t.Status(now) != StatusActive {
+		return false
+	}
+	if t.LastUsedAt != nil {
+		return t.LastUsedAt.Before(staleBefore)
+	}
+	return t.CreatedAt.Before(staleBefore)
+}
+
+// SetStaleAfter sets how long a token must go unused to be stale (STALE_AFTER).
+func (s *Service) SetStaleAfter(d time.Duration) { s.staleAfter = d }
+
+// StaleBefore is the time before which a token's last use (or, never used, its creation) makes
+// it stale at now.
+func (s *Service) StaleBefore(now time.Time) time.Time { return now.Add(-s.staleAfter) }
 
 // Cursor is the position after the last token of a page: its sort key and id.
 type Cursor struct {
@@ -250,12 +281,14 @@ type Service struct {
 	now   func() time.Time
 	// grace is the default grace period of a rotation; retention how long ended tokens stay.
 	grace, retention time.Duration
+	// staleAfter is how long a token must go unused to be stale.
+	staleAfter time.Duration
 }
 
 // NewService returns a token service. guard, when set, learns of revocations made here at once.
 // Rotations have a grace period of DefaultGracePeriod unless SetLifecycle says otherwise.
 func NewService(store Store, keys *Keyring, guard *Guard, ttl time.Duration, now func() time.Time) *Service {
-	return &Service{store: store, keys: keys, guard: guard, ttl: ttl, now: now, grace: DefaultGracePeriod, retention: DefaultHistoryRetention}
+	return &Service{store: store, keys: keys, guard: guard, ttl: ttl, now: now, grace: DefaultGracePeriod, retention: DefaultHistoryRetention, staleAfter: DefaultStaleAfter}
 }
 
 // SetLifecycle sets the default grace period of a rotation (ROTATION_GRACE_PERIOD; 0 ends the
@@ -420,6 +453,10 @@ func (s *Service) Count(ctx context.Context, q ListQuery) (int64, error) {
 
 func (s *Service) checkList(q *ListQuery) error {
 	q.Now = s.now()
+	q.StaleBefore = s.StaleBefore(q.Now)
+	if q.Scope != "" && !slices.Contains(KnownScopes, q.Scope) {
+		return apperr.New(apperr.InvalidParameter, "scope must be one of %s", strings.Join(KnownScopes, ", "))
+	}
 	statuses, err := ParseStatuses(q.Statuses)
 	if err != nil {
 		return err
