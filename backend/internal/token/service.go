@@ -238,6 +238,9 @@ type Store interface {
 	// token.revoked notification, all in one transaction. NotFound when there is no active
 	// token with that id.
 	RevokeToken(ctx context.Context, id string, at time.Time, by, reason string, event func(Token) audit.Event) (Token, error)
+	// RevokeTokens revokes the active tokens among ids as RevokeToken does each, in a few
+	// transactions, and returns an outcome per id in order; with dryRun it changes nothing.
+	RevokeTokens(ctx context.Context, ids []string, at time.Time, by, reason string, dryRun bool, event func(Token) audit.Event) ([]RevokeOutcome, error)
 	// GetToken returns a token whatever its state; NotFound when there is none.
 	GetToken(ctx context.Context, id string) (Token, error)
 	// ListTokens returns the tokens q selects (its statuses at q.Now), in q's order.
@@ -493,13 +496,7 @@ func (s *Service) Revoke(ctx context.Context, id string, by audit.Context, reaso
 		return Token{}, apperr.New(apperr.NotFound, "no active token with that id")
 	}
 	now := s.now().UTC()
-	t, err := s.store.RevokeToken(ctx, id, now, by.Actor, reason, func(t Token) audit.Event {
-		details := map[string]any{"subject": t.Subject}
-		if reason != "" {
-			details["reason"] = reason
-		}
-		return by.Event(now, ActionRevoked, id, details)
-	})
+	t, err := s.store.RevokeToken(ctx, id, now, by.Actor, reason, revokedEvent(now, by, reason))
 	if err != nil {
 		return Token{}, err
 	}
@@ -507,6 +504,66 @@ func (s *Service) Revoke(ctx context.Context, id string, by audit.Context, reaso
 		s.guard.MarkRevoked(t.ID, t.ExpiresAt)
 	}
 	return t, nil
+}
+
+// revokedEvent makes the token.revoked event of a revocation by by at now.
+func revokedEvent(now time.Time, by audit.Context, reason string) func(Token) audit.Event {
+	return func(t Token) audit.Event {
+		details := map[string]any{"subject": t.Subject}
+		if reason != "" {
+			details["reason"] = reason
+		}
+		return by.Event(now, ActionRevoked, t.ID, details)
+	}
+}
+
+// The outcomes of a bulk revocation, per id.
+const (
+	RevokeDone         = "revoked"
+	RevokeAlreadyEnded = "already_ended"
+	RevokeNotFound     = "not_found"
+)
+
+// MaxBulkRevoke is how many ids one bulk revocation takes.
+const MaxBulkRevoke = 1000
+
+// RevokeOutcome is what a bulk revocation did (or, dry, would do) to one id.
+type RevokeOutcome struct {
+	ID     string
+	Status string
+	Token  Token // when revoked
+}
+
+// RevokeMany revokes the active tokens among ids (1 to MaxBulkRevoke, no duplicates) as Revoke
+// does each, or with dryRun says what it would do; outcomes in the order of ids.
+func (s *Service) RevokeMany(ctx context.Context, ids []string, by audit.Context, reason string, dryRun bool) ([]RevokeOutcome, error) {
+	reason, err := NormalizeReason(reason)
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 || len(ids) > MaxBulkRevoke {
+		return nil, apperr.New(apperr.InvalidField, "ids must hold 1 to %d token ids", MaxBulkRevoke)
+	}
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if seen[id] {
+			return nil, apperr.New(apperr.InvalidField, "ids holds %q twice: send each id once", id)
+		}
+		seen[id] = true
+	}
+	now := s.now().UTC()
+	out, err := s.store.RevokeTokens(ctx, ids, now, by.Actor, reason, dryRun, revokedEvent(now, by, reason))
+	if err != nil {
+		return nil, err
+	}
+	if s.guard != nil && !dryRun {
+		for _, o := range out {
+			if o.Status == RevokeDone {
+				s.guard.MarkRevoked(o.Token.ID, o.Token.ExpiresAt)
+			}
+		}
+	}
+	return out, nil
 }
 
 // NewID returns a random token id: 128 bits, base64url.
