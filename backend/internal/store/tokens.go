@@ -449,9 +449,9 @@ func (s *Store) tokensOf(ctx context.Context, q token.ListQuery) *gorm.DB {
 	if q.Stale != nil {
 		// token.Token.Stale in SQL: active, and unused since StaleBefore.
 		active, args := statusCondition(token.StatusActive, ms(q.Now))
-		before := ms(q.StaleBefore)
-		stale := "(" + active + ") AND (last_used_at < ? OR (last_used_at IS NULL AND created_at < ?))"
-		args = append(args, before, before)
+		// COALESCE, not OR IS NULL: under NOT, a NULL comparison would drop the never-used.
+		stale := "(" + active + ") AND COALESCE(last_used_at, created_at) < ?"
+		args = append(args, ms(q.StaleBefore))
 		if *q.Stale {
 			db = db.Where("("+stale+")", args...)
 		} else {
