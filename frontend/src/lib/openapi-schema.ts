@@ -1242,6 +1242,16 @@ export interface components {
         Limit: number;
         /** @description Opaque: the cursor of the previous page's `Link: <...>; rel="next"`. Another list's or another filter's cursor is a 400. */
         Cursor: string;
+        /** @description Only the tokens of this service user (its id). Anything but a whole number of at least 1 is a 400 invalid_parameter. */
+        ServiceUserFilter: number;
+        /** @description Only the tokens holding this scope (whole scope names: metrics does not match metrics:read). An unknown scope is a 400 invalid_parameter. */
+        ScopeFilter: components["schemas"]["Scope"];
+        /** @description Only the tokens expiring before this time: RFC 3339, or a date YYYY-MM-DD (the start of that UTC day). Anything else is a 400 invalid_parameter. */
+        ExpiresBefore: string;
+        /** @description Only the tokens last used before this time, or never used: RFC 3339, or a date YYYY-MM-DD (the start of that UTC day). Anything else is a 400 invalid_parameter. */
+        UnusedSince: string;
+        /** @description true: only the stale tokens (active and not used for STALE_AFTER; never used and created before then counts too); false: only the others. Anything else is a 400 invalid_parameter. */
+        StaleFilter: "true" | "false";
     };
     requestBodies: never;
     headers: {
@@ -1266,15 +1276,15 @@ export interface operations {
                 /** @description created (newest first, default) or expires (soonest first). */
                 sort?: "created" | "expires";
                 /** @description Only the tokens of this service user (its id). Anything but a whole number of at least 1 is a 400 invalid_parameter. */
-                serviceUser?: number;
+                serviceUser?: components["parameters"]["ServiceUserFilter"];
                 /** @description Only the tokens holding this scope (whole scope names: metrics does not match metrics:read). An unknown scope is a 400 invalid_parameter. */
-                scope?: components["schemas"]["Scope"];
+                scope?: components["parameters"]["ScopeFilter"];
                 /** @description Only the tokens expiring before this time: RFC 3339, or a date YYYY-MM-DD (the start of that UTC day). Anything else is a 400 invalid_parameter. */
-                expiresBefore?: string;
+                expiresBefore?: components["parameters"]["ExpiresBefore"];
                 /** @description Only the tokens last used before this time, or never used: RFC 3339, or a date YYYY-MM-DD (the start of that UTC day). Anything else is a 400 invalid_parameter. */
-                unusedSince?: string;
+                unusedSince?: components["parameters"]["UnusedSince"];
                 /** @description true: only the stale tokens (active and not used for STALE_AFTER; never used and created before then counts too); false: only the others. Anything else is a 400 invalid_parameter. */
-                stale?: "true" | "false";
+                stale?: components["parameters"]["StaleFilter"];
                 /** @description Page size, 1 to 1000; anything else is a 400. */
                 limit?: components["parameters"]["Limit"];
                 /** @description Opaque: the cursor of the previous page's `Link: <...>; rel="next"`. Another list's or another filter's cursor is a 400. */
@@ -1450,15 +1460,15 @@ export interface operations {
                 /** @description Only subjects containing this, ignoring case. */
                 subject?: string;
                 /** @description Only the tokens of this service user (its id). Anything but a whole number of at least 1 is a 400 invalid_parameter. */
-                serviceUser?: number;
+                serviceUser?: components["parameters"]["ServiceUserFilter"];
                 /** @description Only the tokens holding this scope (whole scope names: metrics does not match metrics:read). An unknown scope is a 400 invalid_parameter. */
-                scope?: components["schemas"]["Scope"];
+                scope?: components["parameters"]["ScopeFilter"];
                 /** @description Only the tokens expiring before this time: RFC 3339, or a date YYYY-MM-DD (the start of that UTC day). Anything else is a 400 invalid_parameter. */
-                expiresBefore?: string;
+                expiresBefore?: components["parameters"]["ExpiresBefore"];
                 /** @description Only the tokens last used before this time, or never used: RFC 3339, or a date YYYY-MM-DD (the start of that UTC day). Anything else is a 400 invalid_parameter. */
-                unusedSince?: string;
+                unusedSince?: components["parameters"]["UnusedSince"];
                 /** @description true: only the stale tokens (active and not used for STALE_AFTER; never used and created before then counts too); false: only the others. Anything else is a 400 invalid_parameter. */
-                stale?: "true" | "false";
+                stale?: components["parameters"]["StaleFilter"];
             };
             header?: never;
             path?: never;
