@@ -95,6 +95,8 @@ type Config struct {
 	// RotationGracePeriod is how long a rotated token keeps working when the rotation does not
 	// say (POST /api/tokens/{id}/rotate's gracePeriod), at most 7 days.
 	RotationGracePeriod time.Duration `env:"ROTATION_GRACE_PERIOD" envDefault:"24h" want:"a Go duration or a number of days from 0s to 7d, such as \"24h\" or \"2d\""`
+	// StaleAfter is how long a token must go unused (or, never used, exist) to be stale.
+	StaleAfter time.Duration `env:"STALE_AFTER" envDefault:"90d" want:"a Go duration or a number of days of at least one day, such as \"90d\" or \"2160h\""`
 	// TokenHistoryRetention is how long tokens that stopped working (expired, revoked, or past
 	// their grace period) stay in the history before a background job purges them.
 	TokenHistoryRetention time.Duration `env:"TOKEN_HISTORY_RETENTION" envDefault:"400d" want:"a Go duration or a number of days of at least one day, such as \"400d\" or \"9600h\""`
@@ -289,6 +291,7 @@ func (l *loader) check(c *Config) {
 		c.TokenRecheckInterval >= time.Second && c.TokenRecheckInterval <= 24*time.Hour, "")
 	l.require("PIPELINE_RUN_RETENTION", l.vars["PIPELINE_RUN_RETENTION"] == "" || c.PipelineRunRetention >= 24*time.Hour, "")
 	l.require("ROTATION_GRACE_PERIOD", c.RotationGracePeriod >= 0 && c.RotationGracePeriod <= 7*24*time.Hour, "")
+	l.require("STALE_AFTER", c.StaleAfter >= 24*time.Hour, "")
 	l.require("TOKEN_HISTORY_RETENTION", c.TokenHistoryRetention >= 24*time.Hour, "")
 	l.require("RATE_LIMIT_PER_MINUTE", c.RateLimitPerMinute >= 0 && c.RateLimitPerMinute <= 1_000_000, "")
 	l.require("AUTH_RATE_LIMIT_PER_MINUTE", c.AuthRateLimitPerMinute >= 0 && c.AuthRateLimitPerMinute <= 1_000_000, "")
@@ -562,6 +565,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("pipeline_run_retention", c.PipelineRunRetention.String()),
 		slog.String("rotation_grace_period", c.RotationGracePeriod.String()),
 		slog.String("token_history_retention", c.TokenHistoryRetention.String()),
+		slog.String("stale_after", c.StaleAfter.String()),
 		slog.Int("rate_limit_per_minute", c.RateLimitPerMinute),
 		slog.Int("auth_rate_limit_per_minute", c.AuthRateLimitPerMinute),
 		slog.String("oidc_issuer_url", c.OIDCIssuerURL),

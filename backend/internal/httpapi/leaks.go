@@ -101,7 +101,7 @@ func (a *api) identifyToken(c *gin.Context) {
 		return
 	}
 	// The token list's entry, whose status says whether it is active, rotated, expired or revoked.
-	b := appendTokenJSON(make([]byte, 0, 400), found, a.Now())
+	b := appendTokenJSON(make([]byte, 0, 400), found, a.Now(), a.Tokens.StaleBefore(a.Now()))
 	c.Header("Cache-Control", "no-store")
 	c.Data(http.StatusOK, "application/json; charset=utf-8", b)
 }

@@ -129,6 +129,8 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 
 	apiGroup.POST("/tokens", a.requireAdmin, a.createToken)
 	apiGroup.GET("/tokens", a.requireAdmin, a.listTokens)
+	apiGroup.GET("/tokens/export", a.requireAdmin, a.exportTokens)
+	apiGroup.POST("/tokens/revoke", a.requireAdmin, a.revokeTokens)
 	apiGroup.GET("/tokens/self", a.tokenSelf)
 	apiGroup.POST("/tokens/identify", a.requireAdmin, a.identifyToken)
 	apiGroup.POST("/tokens/self/rotate", a.requireScope(token.ScopeTokensRotate), a.rotateSelf)

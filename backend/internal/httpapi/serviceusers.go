@@ -138,7 +138,7 @@ func (a *api) getServiceUser(c *gin.Context) {
 	}
 	out := serviceUserDetail{serviceUserResponse: toServiceUserResponse(u), Tokens: make([]json.RawMessage, len(tokens))}
 	for i, t := range tokens {
-		out.Tokens[i] = appendTokenJSON(nil, t, a.Now())
+		out.Tokens[i] = appendTokenJSON(nil, t, a.Now(), a.Tokens.StaleBefore(a.Now()))
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, out)

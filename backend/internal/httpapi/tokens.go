@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -84,22 +85,80 @@ type tokenPosition struct {
 	ID   string `json:"i"`
 }
 
-// listTokens returns the docs' plain array of tokens, the active ones unless ?status= asks for
-// others. Query parameters, all optional: status (active, rotated, expired, revoked, all; several
-// separated by commas), subject (contains, any case), sort (created: newest first; expires:
-// soonest first), and the paging of paging.go (without limit, every token). X-Total-Count
-// counts the tokens the filter selects.
-func (a *api) listTokens(c *gin.Context) {
-	q := token.ListQuery{Subject: c.Query("subject"), Sort: c.Query("sort")}
+// tokenFilterParams are the query parameters that select tokens, in the list and the export.
+var tokenFilterParams = []string{"subject", "sort", "status", "serviceUser", "scope", "expiresBefore", "unusedSince", "stale"}
+
+// readTokenFilter reads the token filter of the list and the export, failing the request on a
+// bad value: status (see listTokens), subject, sort, serviceUser (a service user id), scope (a
+// known scope the tokens hold), expiresBefore and unusedSince (RFC 3339 or YYYY-MM-DD, the
+// start of that UTC day; never used counts as unused), stale (true or false).
+func readTokenFilter(c *gin.Context) (token.ListQuery, bool) {
+	q := token.ListQuery{Subject: c.Query("subject"), Sort: c.Query("sort"), Scope: c.Query("scope")}
 	if st, ok := c.GetQuery("status"); ok {
 		q.Statuses = strings.Split(st, ",")
 		if st == "" {
 			fail(c, apperr.New(apperr.InvalidParameter, "status is empty: leave it out for the active tokens, or send active, rotated, expired, revoked or all"))
-			return
+			return q, false
 		}
 	}
+	if v, ok := c.GetQuery("serviceUser"); ok {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id < 1 {
+			fail(c, apperr.New(apperr.InvalidParameter, "serviceUser must be a service user id, a whole number of at least 1"))
+			return q, false
+		}
+		q.ServiceUserID = id
+	}
+	if _, ok := c.GetQuery("scope"); ok && !slices.Contains(token.KnownScopes, q.Scope) {
+		fail(c, apperr.New(apperr.InvalidParameter, "scope must be one of %s", strings.Join(token.KnownScopes, ", ")))
+		return q, false
+	}
+	for _, p := range []struct {
+		name string
+		to   **time.Time
+	}{{"expiresBefore", &q.ExpiresBefore}, {"unusedSince", &q.UnusedSince}} {
+		v, ok := c.GetQuery(p.name)
+		if !ok {
+			continue
+		}
+		t, err := parseFilterTime(v)
+		if err != nil {
+			fail(c, apperr.New(apperr.InvalidParameter, "%s must be an RFC 3339 time (2024-01-15T10:30:00Z) or a date (2024-01-15, the start of that UTC day)", p.name))
+			return q, false
+		}
+		*p.to = &t
+	}
+	if v, ok := c.GetQuery("stale"); ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil || (v != "true" && v != "false") {
+			fail(c, apperr.New(apperr.InvalidParameter, "stale must be true or false"))
+			return q, false
+		}
+		q.Stale = &b
+	}
+	return q, true
+}
+
+// parseFilterTime reads an RFC 3339 time or a date, the start of that UTC day.
+func parseFilterTime(v string) (time.Time, error) {
+	if t, err := time.Parse(time.DateOnly, v); err == nil {
+		return t, nil
+	}
+	return time.Parse(time.RFC3339, v)
+}
+
+// listTokens returns the docs' plain array of tokens, the active ones unless ?status= asks for
+// others. Query parameters, all optional: status (active, rotated, expired, revoked, all; several
+// separated by commas), subject (contains, any case), the filters of readTokenFilter, sort (created: newest first; expires:
+// soonest first), and the paging of paging.go (without limit, every token). X-Total-Count
+// counts the tokens the filter selects.
+func (a *api) listTokens(c *gin.Context) {
+	q, ok := readTokenFilter(c)
+	if !ok {
+		return
+	}
 	var pos tokenPosition
-	pg, ok := readPage(c, "tokens", 0, &pos, "subject", "sort", "status")
+	pg, ok := readPage(c, "tokens", 0, &pos, tokenFilterParams...)
 	if !ok {
 		return
 	}
@@ -133,11 +192,12 @@ func (a *api) listTokens(c *gin.Context) {
 	buf := make([]byte, 0, 64+len(tokens)*360)
 	buf = append(buf, '[')
 	now := a.Now()
+	staleBefore := a.Tokens.StaleBefore(now)
 	for i, t := range tokens {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
-		buf = appendTokenJSON(buf, t, now)
+		buf = appendTokenJSON(buf, t, now, staleBefore)
 	}
 	buf = append(buf, ']')
 	c.Data(http.StatusOK, "application/json; charset=utf-8", buf)
@@ -146,9 +206,9 @@ func (a *api) listTokens(c *gin.Context) {
 // appendTokenJSON appends one entry of GET /api/tokens, with the field names of the docs:
 // {tokenId, created, expires, sub, createdBy, lastUsed, scopes, serviceUserId, revokedBy,
 // revocationReason} (the last two null unless revoked), then {description, status (at now),
-// revoked, replaces, replacedBy, ends}. A test holds it equal to encoding/json on the same
+// revoked, replaces, replacedBy, ends, stale (active and unused since staleBefore)}. A test holds it equal to encoding/json on the same
 // fields.
-func appendTokenJSON(b []byte, t token.Token, now time.Time) []byte {
+func appendTokenJSON(b []byte, t token.Token, now, staleBefore time.Time) []byte {
 	b = append(b, `{"tokenId":`...)
 	b = appendJSONString(b, t.ID)
 	b = append(b, `,"created":"`...)
@@ -192,7 +252,9 @@ func appendTokenJSON(b []byte, t token.Token, now time.Time) []byte {
 	b = appendNullableJSONString(b, t.ReplacedBy)
 	b = append(b, `,"ends":"`...)
 	b = t.StopsAt().UTC().AppendFormat(b, timeFormat)
-	return append(b, '"', '}')
+	b = append(b, `","stale":`...)
+	b = strconv.AppendBool(b, t.Stale(now, staleBefore))
+	return append(b, '}')
 }
 
 // appendTimePtr appends t formatted as the API does, or null.

@@ -25,11 +25,11 @@ func TestHandEncodedTokensMatchEncodingJSON(t *testing.T) {
 					tok.Replaces, tok.ReplacedBy, tok.GraceEndsAt = "old-"+subject, "new-"+subject, &ends
 				}
 				for _, now := range []time.Time{at, at.Add(2 * time.Hour)} {
-					want, err := json.Marshal(toTokenResponse(tok, now))
+					want, err := json.Marshal(toTokenResponse(tok, now, at))
 					if err != nil {
 						t.Fatal(err)
 					}
-					if got := appendTokenJSON(nil, tok, now); string(got) != string(want) {
+					if got := appendTokenJSON(nil, tok, now, at); string(got) != string(want) {
 						t.Errorf("subject %q:\n got %s\nwant %s", subject, got, want)
 					}
 				}
@@ -70,14 +70,15 @@ type tokenResponse struct {
 	Replaces    *string `json:"replaces"`
 	ReplacedBy  *string `json:"replacedBy"`
 	Ends        string  `json:"ends"`
+	Stale       bool    `json:"stale"`
 }
 
-func toTokenResponse(t token.Token, now time.Time) tokenResponse {
+func toTokenResponse(t token.Token, now, staleBefore time.Time) tokenResponse {
 	r := tokenResponse{
 		TokenID: t.ID, Created: formatTime(t.CreatedAt), Expires: formatTime(t.ExpiresAt),
 		Sub: t.Subject, CreatedBy: t.CreatedBy, LastUsed: formatTimePtr(t.LastUsedAt), Scopes: t.Scopes, ServiceUserID: t.ServiceUserID,
 		Description: t.Description, Status: t.Status(now), Revoked: formatTimePtr(t.RevokedAt),
-		Replaces: nullable(t.Replaces), ReplacedBy: nullable(t.ReplacedBy), Ends: formatTime(t.StopsAt()),
+		Replaces: nullable(t.Replaces), ReplacedBy: nullable(t.ReplacedBy), Ends: formatTime(t.StopsAt()), Stale: t.Stale(now, staleBefore),
 	}
 	if t.RevokedBy != "" {
 		r.RevokedBy = &t.RevokedBy

@@ -99,6 +99,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	}
 	s.Tokens = token.NewService(st, s.Keys, s.Guard, cfg.ServiceTokenTTL, opt.Now)
 	s.Tokens.SetLifecycle(cfg.RotationGracePeriod, cfg.TokenHistoryRetention)
+	s.Tokens.SetStaleAfter(cfg.StaleAfter)
 	s.Sessions = auth.NewSessions(st, s.Keys, cfg.CookieKey, cfg.SessionTTL, cfg.SessionIdleTimeout, opt.Now)
 	s.Audit = audit.NewLog(st, opt.Now)
 	s.Pipeline = pipeline.NewService(st, opt.Now, pipeline.Options{Retention: cfg.PipelineRunRetention})

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -146,39 +147,105 @@ func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time, by, re
 func (s *Store) revokeToken(ctx context.Context, id string, at time.Time, by, reason string, event func(token.Token) audit.Event, kind string) (token.Token, error) {
 	var out token.Token
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		seq, err := nextRevocationSeq(tx)
-		if err != nil {
-			return err
-		}
-		set := map[string]any{"revoked_at": ms(at), "revoked_by": by, "revocation_seq": seq, "ended_at": ms(at)}
-		if reason != "" {
-			set["revocation_reason"] = reason
-		}
-		// A rotated token in its grace period may be revoked: that ends the grace period early.
-		res := tx.Model(&tokenRow{}).
-			Where("id = ? AND revoked_at IS NULL AND expires_at > ? AND (ends_at IS NULL OR ends_at > ?)", id, ms(at), ms(at)).
-			Updates(set)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected != 1 {
+		t, err := revokeIn(tx, id, at, by, reason, event, kind)
+		if errors.Is(err, errNotActive) {
 			return apperr.New(apperr.NotFound, "no active token with that id: it may have been revoked already or have expired")
 		}
-		var row tokenRow
-		if err := tx.Where("id = ?", id).Take(&row).Error; err != nil {
-			return err
-		}
-		out = row.toToken()
-		if err := insertEvent(tx, event(out)); err != nil {
-			return err
-		}
-		// The service user is the subject until tokens belong to service users.
-		return enqueueNotification(tx, notify.Event{
-			Kind: kind, TokenID: out.ID, Subject: out.Subject, ServiceUser: out.Subject,
-			Expires: out.ExpiresAt, Actor: by, Reason: reason, CreatedAt: at,
-		})
+		out = t
+		return err
 	})
 	return out, translate(err, "token")
+}
+
+// errNotActive is revokeIn's answer for a token that is not active (or does not exist).
+var errNotActive = errors.New("no active token with that id")
+
+// revokeIn revokes the active token id in tx: the next revocation sequence number (the feed
+// entry every instance reads), the audit event made by event and the notification kind.
+// errNotActive when there is no active token with that id.
+func revokeIn(tx *gorm.DB, id string, at time.Time, by, reason string, event func(token.Token) audit.Event, kind string) (token.Token, error) {
+	seq, err := nextRevocationSeq(tx)
+	if err != nil {
+		return token.Token{}, err
+	}
+	set := map[string]any{"revoked_at": ms(at), "revoked_by": by, "revocation_seq": seq, "ended_at": ms(at)}
+	if reason != "" {
+		set["revocation_reason"] = reason
+	}
+	// A rotated token in its grace period may be revoked: that ends the grace period early.
+	res := tx.Model(&tokenRow{}).
+		Where("id = ? AND revoked_at IS NULL AND expires_at > ? AND (ends_at IS NULL OR ends_at > ?)", id, ms(at), ms(at)).
+		Updates(set)
+	if res.Error != nil {
+		return token.Token{}, res.Error
+	}
+	if res.RowsAffected != 1 {
+		return token.Token{}, errNotActive
+	}
+	var row tokenRow
+	if err := tx.Where("id = ?", id).Take(&row).Error; err != nil {
+		return token.Token{}, err
+	}
+	out := row.toToken()
+	if err := insertEvent(tx, event(out)); err != nil {
+		return token.Token{}, err
+	}
+	// The service user is the subject until tokens belong to service users.
+	return out, enqueueNotification(tx, notify.Event{
+		Kind: kind, TokenID: out.ID, Subject: out.Subject, ServiceUser: out.Subject,
+		Expires: out.ExpiresAt, Actor: by, Reason: reason, CreatedAt: at,
+	})
+}
+
+// revokeChunk is how many ids RevokeTokens revokes per transaction.
+const revokeChunk = 100
+
+// RevokeTokens revokes the active tokens among ids as RevokeToken does each (see token.Store),
+// revokeChunk ids per transaction; with dryRun it changes nothing and says what it would do.
+func (s *Store) RevokeTokens(ctx context.Context, ids []string, at time.Time, by, reason string, dryRun bool, event func(token.Token) audit.Event) ([]token.RevokeOutcome, error) {
+	out := make([]token.RevokeOutcome, 0, len(ids))
+	for chunk := range slices.Chunk(ids, revokeChunk) {
+		var part []token.RevokeOutcome
+		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			part = part[:0]
+			var rows []tokenRow
+			if err := tx.Where("id IN ?", chunk).Find(&rows).Error; err != nil {
+				return err
+			}
+			found := make(map[string]token.Token, len(rows))
+			for _, r := range rows {
+				found[r.ID] = r.toToken()
+			}
+			for _, id := range chunk {
+				t, ok := found[id]
+				o := token.RevokeOutcome{ID: id, Status: token.RevokeNotFound}
+				switch {
+				case !ok:
+				case !t.Active(at):
+					o.Status = token.RevokeAlreadyEnded
+				case dryRun:
+					o.Status, o.Token = token.RevokeDone, t
+				default:
+					rt, err := revokeIn(tx, id, at, by, reason, event, notify.TokenRevoked)
+					switch {
+					case errors.Is(err, errNotActive):
+						o.Status = token.RevokeAlreadyEnded
+					case err != nil:
+						return err
+					default:
+						o.Status, o.Token = token.RevokeDone, rt
+					}
+				}
+				part = append(part, o)
+			}
+			return nil
+		})
+		if err != nil {
+			return out, translate(err, "token")
+		}
+		out = append(out, part...)
+	}
+	return out, nil
 }
 
 // nextRevocationSeq increments the revocation feed's counter and returns it. Its row lock
@@ -366,6 +433,30 @@ func (s *Store) tokensOf(ctx context.Context, q token.ListQuery) *gorm.DB {
 	}
 	if q.ServiceUserID != 0 {
 		db = db.Where("service_user_id = ?", q.ServiceUserID)
+	}
+	if q.Scope != "" {
+		// scopes is space-separated: match the whole name, first, last, in between or alone.
+		sc := likeEscaper.Replace(q.Scope)
+		db = db.Where("(scopes = ? OR scopes LIKE ? ESCAPE '!' OR scopes LIKE ? ESCAPE '!' OR scopes LIKE ? ESCAPE '!')",
+			q.Scope, sc+" %", "% "+sc, "% "+sc+" %")
+	}
+	if q.ExpiresBefore != nil {
+		db = db.Where("expires_at < ?", ms(*q.ExpiresBefore))
+	}
+	if q.UnusedSince != nil {
+		db = db.Where("(last_used_at IS NULL OR last_used_at < ?)", ms(*q.UnusedSince))
+	}
+	if q.Stale != nil {
+		// token.Token.Stale in SQL: active, and unused since StaleBefore.
+		active, args := statusCondition(token.StatusActive, ms(q.Now))
+		// COALESCE, not OR IS NULL: under NOT, a NULL comparison would drop the never-used.
+		stale := "(" + active + ") AND COALESCE(last_used_at, created_at) < ?"
+		args = append(args, ms(q.StaleBefore))
+		if *q.Stale {
+			db = db.Where("("+stale+")", args...)
+		} else {
+			db = db.Where("NOT ("+stale+")", args...)
+		}
 	}
 	if q.After != nil {
 		col, _, op := sortKey(q.Sort)

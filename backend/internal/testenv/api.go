@@ -107,6 +107,7 @@ type TokenEntry struct {
 	Replaces         *string `json:"replaces"`
 	ReplacedBy       *string `json:"replacedBy"`
 	Ends             string  `json:"ends"`
+	Stale            bool    `json:"stale"`
 }
 
 // TokenIDs returns the ids of the entries, in order.

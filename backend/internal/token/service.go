@@ -184,7 +184,38 @@ type ListQuery struct {
 
 	// ServiceUserID, when set, keeps the tokens of that service user.
 	ServiceUserID int64
+	// Scope, when set, keeps the tokens holding that scope (a whole name of KnownScopes).
+	Scope string
+	// ExpiresBefore keeps the tokens expiring before it; UnusedSince those last used before
+	// it or never used.
+	ExpiresBefore, UnusedSince *time.Time
+	// Stale, when set, keeps the stale tokens (true) or the others (false); see Token.Stale.
+	Stale *bool
+	// StaleBefore is Now less the service's stale period, set by the service.
+	StaleBefore time.Time
 }
+
+// DefaultStaleAfter is STALE_AFTER's default: a token unused for that long is stale.
+const DefaultStaleAfter = 90 * 24 * time.Hour
+
+// Stale says whether t, active at now, has not been used since staleBefore (never used and
+// created before it counts too). Tokens that are not active are never stale.
+func (t Token) Stale(now, staleBefore time.Time) bool {
+	if t.Status(now) != StatusActive {
+		return false
+	}
+	if t.LastUsedAt != nil {
+		return t.LastUsedAt.Before(staleBefore)
+	}
+	return t.CreatedAt.Before(staleBefore)
+}
+
+// SetStaleAfter sets how long a token must go unused to be stale (STALE_AFTER).
+func (s *Service) SetStaleAfter(d time.Duration) { s.staleAfter = d }
+
+// StaleBefore is the time before which a token's last use (or, never used, its creation) makes
+// it stale at now.
+func (s *Service) StaleBefore(now time.Time) time.Time { return now.Add(-s.staleAfter) }
 
 // Cursor is the position after the last token of a page: its sort key and id.
 type Cursor struct {
@@ -207,6 +238,9 @@ type Store interface {
 	// token.revoked notification, all in one transaction. NotFound when there is no active
 	// token with that id.
 	RevokeToken(ctx context.Context, id string, at time.Time, by, reason string, event func(Token) audit.Event) (Token, error)
+	// RevokeTokens revokes the active tokens among ids as RevokeToken does each, in a few
+	// transactions, and returns an outcome per id in order; with dryRun it changes nothing.
+	RevokeTokens(ctx context.Context, ids []string, at time.Time, by, reason string, dryRun bool, event func(Token) audit.Event) ([]RevokeOutcome, error)
 	// GetToken returns a token whatever its state; NotFound when there is none.
 	GetToken(ctx context.Context, id string) (Token, error)
 	// ListTokens returns the tokens q selects (its statuses at q.Now), in q's order.
@@ -250,12 +284,14 @@ type Service struct {
 	now   func() time.Time
 	// grace is the default grace period of a rotation; retention how long ended tokens stay.
 	grace, retention time.Duration
+	// staleAfter is how long a token must go unused to be stale.
+	staleAfter time.Duration
 }
 
 // NewService returns a token service. guard, when set, learns of revocations made here at once.
 // Rotations have a grace period of DefaultGracePeriod unless SetLifecycle says otherwise.
 func NewService(store Store, keys *Keyring, guard *Guard, ttl time.Duration, now func() time.Time) *Service {
-	return &Service{store: store, keys: keys, guard: guard, ttl: ttl, now: now, grace: DefaultGracePeriod, retention: DefaultHistoryRetention}
+	return &Service{store: store, keys: keys, guard: guard, ttl: ttl, now: now, grace: DefaultGracePeriod, retention: DefaultHistoryRetention, staleAfter: DefaultStaleAfter}
 }
 
 // SetLifecycle sets the default grace period of a rotation (ROTATION_GRACE_PERIOD; 0 ends the
@@ -420,6 +456,10 @@ func (s *Service) Count(ctx context.Context, q ListQuery) (int64, error) {
 
 func (s *Service) checkList(q *ListQuery) error {
 	q.Now = s.now()
+	q.StaleBefore = s.StaleBefore(q.Now)
+	if q.Scope != "" && !slices.Contains(KnownScopes, q.Scope) {
+		return apperr.New(apperr.InvalidParameter, "scope must be one of %s", strings.Join(KnownScopes, ", "))
+	}
 	statuses, err := ParseStatuses(q.Statuses)
 	if err != nil {
 		return err
@@ -456,13 +496,7 @@ func (s *Service) Revoke(ctx context.Context, id string, by audit.Context, reaso
 		return Token{}, apperr.New(apperr.NotFound, "no active token with that id")
 	}
 	now := s.now().UTC()
-	t, err := s.store.RevokeToken(ctx, id, now, by.Actor, reason, func(t Token) audit.Event {
-		details := map[string]any{"subject": t.Subject}
-		if reason != "" {
-			details["reason"] = reason
-		}
-		return by.Event(now, ActionRevoked, id, details)
-	})
+	t, err := s.store.RevokeToken(ctx, id, now, by.Actor, reason, revokedEvent(now, by, reason))
 	if err != nil {
 		return Token{}, err
 	}
@@ -470,6 +504,66 @@ func (s *Service) Revoke(ctx context.Context, id string, by audit.Context, reaso
 		s.guard.MarkRevoked(t.ID, t.ExpiresAt)
 	}
 	return t, nil
+}
+
+// revokedEvent makes the token.revoked event of a revocation by by at now.
+func revokedEvent(now time.Time, by audit.Context, reason string) func(Token) audit.Event {
+	return func(t Token) audit.Event {
+		details := map[string]any{"subject": t.Subject}
+		if reason != "" {
+			details["reason"] = reason
+		}
+		return by.Event(now, ActionRevoked, t.ID, details)
+	}
+}
+
+// The outcomes of a bulk revocation, per id.
+const (
+	RevokeDone         = "revoked"
+	RevokeAlreadyEnded = "already_ended"
+	RevokeNotFound     = "not_found"
+)
+
+// MaxBulkRevoke is how many ids one bulk revocation takes.
+const MaxBulkRevoke = 1000
+
+// RevokeOutcome is what a bulk revocation did (or, dry, would do) to one id.
+type RevokeOutcome struct {
+	ID     string
+	Status string
+	Token  Token // when revoked
+}
+
+// RevokeMany revokes the active tokens among ids (1 to MaxBulkRevoke, no duplicates) as Revoke
+// does each, or with dryRun says what it would do; outcomes in the order of ids.
+func (s *Service) RevokeMany(ctx context.Context, ids []string, by audit.Context, reason string, dryRun bool) ([]RevokeOutcome, error) {
+	reason, err := NormalizeReason(reason)
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 || len(ids) > MaxBulkRevoke {
+		return nil, apperr.New(apperr.InvalidField, "ids must hold 1 to %d token ids", MaxBulkRevoke)
+	}
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if seen[id] {
+			return nil, apperr.New(apperr.InvalidField, "ids holds %q twice: send each id once", id)
+		}
+		seen[id] = true
+	}
+	now := s.now().UTC()
+	out, err := s.store.RevokeTokens(ctx, ids, now, by.Actor, reason, dryRun, revokedEvent(now, by, reason))
+	if err != nil {
+		return nil, err
+	}
+	if s.guard != nil && !dryRun {
+		for _, o := range out {
+			if o.Status == RevokeDone {
+				s.guard.MarkRevoked(o.Token.ID, o.Token.ExpiresAt)
+			}
+		}
+	}
+	return out, nil
 }
 
 // NewID returns a random token id: 128 bits, base64url.

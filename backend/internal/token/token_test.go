@@ -51,6 +51,19 @@ func (m *memStore) InsertToken(_ context.Context, t Token, ev audit.Event) error
 	return nil
 }
 
+func (m *memStore) RevokeTokens(ctx context.Context, ids []string, at time.Time, by, reason string, dryRun bool, event func(Token) audit.Event) ([]RevokeOutcome, error) {
+	var out []RevokeOutcome
+	for _, id := range ids {
+		t, err := m.RevokeToken(ctx, id, at, by, reason, event)
+		o := RevokeOutcome{ID: id, Status: RevokeDone, Token: t}
+		if err != nil {
+			o.Status = RevokeNotFound
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
 func (m *memStore) RevokeToken(_ context.Context, id string, at time.Time, by, reason string, event func(Token) audit.Event) (Token, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -22,6 +22,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tokens/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export the token metadata as CSV (administrators), with the list's filters
+         * @description Streamed, one header row then one row per token the filter selects, newest first: tokenId, sub, description, scopes (space-separated), status, created, expires, lastUsed, createdBy, serviceUserId, revoked, revokedBy, revocationReason, replaces, replacedBy, ends, stale. Never a token value or hash. Cells starting with = + - @, a tab or a carriage return get a leading ' (CSV formula injection). Audited as token.exported (filters and row count).
+         */
+        get: operations["exportTokens"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tokens/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke many tokens at once (administrators), or say what would happen (dryRun)
+         * @description Each id revoked as DELETE /api/tokens/{tokenId} does: revocation feed (every instance refuses it within a second), a token.revoked audit event with the reason, the token.revoked notification. Written in transactions of 100 ids. Results in the order of ids.
+         */
+        post: operations["revokeTokens"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tokens/{tokenId}": {
         parameters: {
             query?: never;
@@ -639,6 +679,8 @@ export interface components {
              * @example 2024-01-15T10:30:00.000Z
              */
             ends: string;
+            /** @description Whether the token is stale at the time of the answer: active and not used for STALE_AFTER (default 90 days): last used before then, or never used and created before then. Always false for tokens that are not active (rotated, expired, revoked). */
+            stale: boolean;
         };
         TokenSelf: {
             tokenId: string;
@@ -715,6 +757,7 @@ export interface components {
              * @example auth.sign_in_denied
              * @example auth.signed_out
              * @example auth.session_token_issued
+             * @example token.exported
              */
             action: string;
             target: string;
@@ -1171,6 +1214,27 @@ export interface components {
             /** @description How many values the report held, whatever they were. */
             received: number;
         };
+        BulkRevokeRequest: {
+            /** @description The token ids, 1 to 1000, no duplicates. */
+            ids: string[];
+            /** @description Why, as the single revocation's reason (optional). */
+            reason?: string;
+            /** @description true: change nothing, say what would happen (default false). */
+            dryRun?: boolean;
+        };
+        BulkRevokeResult: {
+            results: {
+                id: string;
+                /**
+                 * @description revoked (or, in a dry run, would be revoked); already_ended: revoked, expired or rotated out already; not_found: no such token.
+                 * @enum {string}
+                 */
+                status: "revoked" | "already_ended" | "not_found";
+            }[];
+            /** @description How many were (or would be) revoked. */
+            revoked: number;
+            dryRun: boolean;
+        };
     };
     responses: never;
     parameters: {
@@ -1178,6 +1242,16 @@ export interface components {
         Limit: number;
         /** @description Opaque: the cursor of the previous page's `Link: <...>; rel="next"`. Another list's or another filter's cursor is a 400. */
         Cursor: string;
+        /** @description Only the tokens of this service user (its id). Anything but a whole number of at least 1 is a 400 invalid_parameter. */
+        ServiceUserFilter: number;
+        /** @description Only the tokens holding this scope (whole scope names: metrics does not match metrics:read). An unknown scope is a 400 invalid_parameter. */
+        ScopeFilter: components["schemas"]["Scope"];
+        /** @description Only the tokens expiring before this time: RFC 3339, or a date YYYY-MM-DD (the start of that UTC day). Anything else is a 400 invalid_parameter. */
+        ExpiresBefore: string;
+        /** @description Only the tokens last used before this time, or never used: RFC 3339, or a date YYYY-MM-DD (the start of that UTC day). Anything else is a 400 invalid_parameter. */
+        UnusedSince: string;
+        /** @description true: only the stale tokens (active and not used for STALE_AFTER; never used and created before then counts too); false: only the others. Anything else is a 400 invalid_parameter. */
+        StaleFilter: "true" | "false";
     };
     requestBodies: never;
     headers: {
@@ -1201,6 +1275,16 @@ export interface operations {
                 subject?: string;
                 /** @description created (newest first, default) or expires (soonest first). */
                 sort?: "created" | "expires";
+                /** @description Only the tokens of this service user (its id). Anything but a whole number of at least 1 is a 400 invalid_parameter. */
+                serviceUser?: components["parameters"]["ServiceUserFilter"];
+                /** @description Only the tokens holding this scope (whole scope names: metrics does not match metrics:read). An unknown scope is a 400 invalid_parameter. */
+                scope?: components["parameters"]["ScopeFilter"];
+                /** @description Only the tokens expiring before this time: RFC 3339, or a date YYYY-MM-DD (the start of that UTC day). Anything else is a 400 invalid_parameter. */
+                expiresBefore?: components["parameters"]["ExpiresBefore"];
+                /** @description Only the tokens last used before this time, or never used: RFC 3339, or a date YYYY-MM-DD (the start of that UTC day). Anything else is a 400 invalid_parameter. */
+                unusedSince?: components["parameters"]["UnusedSince"];
+                /** @description true: only the stale tokens (active and not used for STALE_AFTER; never used and created before then counts too); false: only the others. Anything else is a 400 invalid_parameter. */
+                stale?: components["parameters"]["StaleFilter"];
                 /** @description Page size, 1 to 1000; anything else is a 400. */
                 limit?: components["parameters"]["Limit"];
                 /** @description Opaque: the cursor of the previous page's `Link: <...>; rel="next"`. Another list's or another filter's cursor is a 400. */
@@ -1339,6 +1423,168 @@ export interface operations {
             };
             /** @description The body is not sent as application/json. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable or the revocation feed is stale; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    exportTokens: {
+        parameters: {
+            query: {
+                /** @description csv, the one format; anything else (or none) is a 400 invalid_parameter. */
+                format: "csv";
+                /** @description Which tokens: active (the default, as the docs' list), rotated, expired, revoked, or all; several may be given separated by commas (active,rotated: the usable ones and those in or past their grace period). Anything else is a 400 invalid_parameter. */
+                status?: string;
+                /** @description Only subjects containing this, ignoring case. */
+                subject?: string;
+                /** @description Only the tokens of this service user (its id). Anything but a whole number of at least 1 is a 400 invalid_parameter. */
+                serviceUser?: components["parameters"]["ServiceUserFilter"];
+                /** @description Only the tokens holding this scope (whole scope names: metrics does not match metrics:read). An unknown scope is a 400 invalid_parameter. */
+                scope?: components["parameters"]["ScopeFilter"];
+                /** @description Only the tokens expiring before this time: RFC 3339, or a date YYYY-MM-DD (the start of that UTC day). Anything else is a 400 invalid_parameter. */
+                expiresBefore?: components["parameters"]["ExpiresBefore"];
+                /** @description Only the tokens last used before this time, or never used: RFC 3339, or a date YYYY-MM-DD (the start of that UTC day). Anything else is a 400 invalid_parameter. */
+                unusedSince?: components["parameters"]["UnusedSince"];
+                /** @description true: only the stale tokens (active and not used for STALE_AFTER; never used and created before then counts too); false: only the others. Anything else is a 400 invalid_parameter. */
+                stale?: components["parameters"]["StaleFilter"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The CSV file */
+            200: {
+                headers: {
+                    /** @description attachment; filename="codemetrics-tokens-YYYYMMDD.csv" */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description The request is malformed; `detail` says what to change. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, forged, expired or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Valid credentials without the right: a service token where an administrator is needed, a missing scope, a missing CSRF token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable or the revocation feed is stale; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revokeTokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkRevokeRequest"];
+            };
+        };
+        responses: {
+            /** @description One result per id, in order */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkRevokeResult"];
+                };
+            };
+            /** @description The request is malformed; `detail` says what to change. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, forged, expired or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Valid credentials without the right: a service token where an administrator is needed, a missing scope, a missing CSRF token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

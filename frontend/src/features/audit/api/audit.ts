@@ -7,6 +7,7 @@ export type AuditEvent = Schemas['AuditEvent']
 export const AUDIT_ACTIONS = [
   { value: 'token.created', label: 'Token created' },
   { value: 'token.revoked', label: 'Token revoked' },
+  { value: 'token.exported', label: 'Tokens exported' },
   { value: 'auth.signed_in', label: 'Signed in' },
   { value: 'auth.sign_in_denied', label: 'Sign-in denied' },
   { value: 'auth.signed_out', label: 'Signed out' },

@@ -41,6 +41,7 @@ export function serviceToken(over: Partial<ServiceToken> = {}): ServiceToken {
     replaces: null,
     replacedBy: null,
     ends: '2099-01-01T00:00:00.000Z',
+    stale: false,
     ...over,
   }
 }
