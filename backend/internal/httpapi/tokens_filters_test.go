@@ -343,3 +343,36 @@ func TestTokenExportStreamsBatches(t *testing.T) {
 		}
 	})
 }
+
+// TestBulkRevokeNotifiesAndIsForAdministrators: each token a bulk revocation ends raises its
+// token.revoked notification with the reason, as a single revocation does; a service token,
+// whatever its scopes, cannot revoke in bulk.
+func TestBulkRevokeNotifiesAndIsForAdministrators(t *testing.T) {
+	t.Parallel()
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		recv := testenv.NewReceiver(t)
+		e := testenv.Start(t, db, testenv.Settings{Env: testenv.NotifyEnv(recv.URL + "/hook")})
+		admin := e.SignIn("admin@example.com", true)
+		t1 := e.CreateToken(admin, map[string]any{"subject": "one"})
+		t2 := e.CreateToken(admin, map[string]any{"subject": "two", "scopes": []string{"metrics:read", "pipeline:write", "tokens:rotate"}, "workloads": []string{"*"}})
+		body := map[string]any{"ids": []string{t1.TokenID}, "reason": "drill"}
+		testenv.WantProblem(t, e.Do(http.MethodPost, "/api/tokens/revoke", body, testenv.Bearer(t2.AccessToken)), http.StatusForbidden)
+		body["ids"] = []string{t1.TokenID, t2.TokenID}
+		if r := e.Do(http.MethodPost, "/api/tokens/revoke", body, e.As(admin)); r.Status != http.StatusOK {
+			t.Fatalf("bulk revoke: %d %s", r.Status, r.Body)
+		}
+		e.Notify()
+		hits := recv.Hits("/hook")
+		got := map[string]bool{}
+		for _, h := range hits {
+			b := verifyHook(t, h, e.Clock.Now())
+			if b.Event != "token.revoked" || !strings.Contains(b.Text, "Reason: “drill”") {
+				t.Errorf("notification %s", h.Body)
+			}
+			got[b.TokenID] = true
+		}
+		if len(hits) != 2 || !got[t1.TokenID] || !got[t2.TokenID] {
+			t.Errorf("%d notifications for %v, want one for each of %s and %s", len(hits), got, t1.TokenID, t2.TokenID)
+		}
+	})
+}
