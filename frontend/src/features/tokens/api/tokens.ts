@@ -68,14 +68,38 @@ export const PAGE_SIZE = 50
 export const tokenKeys = {
   all: ['tokens'] as const,
   lists: ['tokens', 'list'] as const,
-  list: (subject: string, sort: TokenSort, status: StatusFilter = 'active') =>
-    ['tokens', 'list', { subject, sort, status }] as const,
+  list: (subject: string, sort: TokenSort, status: StatusFilter = 'active', stale = false) =>
+    ['tokens', 'list', { subject, sort, status, stale }] as const,
   count: ['tokens', 'count'] as const,
 }
 
-/** The query of one page; the status only when it is not the default (active). */
-export function tokensQuery(subject: string, sort: TokenSort, limit = PAGE_SIZE, status: StatusFilter = 'active'): TokenQuery {
-  return { limit, sort, ...(subject ? { subject } : {}), ...(status === 'active' ? {} : { status }) }
+/** The query of one page; the status only when it is not the default (active), stale only when asked. */
+export function tokensQuery(
+  subject: string,
+  sort: TokenSort,
+  limit = PAGE_SIZE,
+  status: StatusFilter = 'active',
+  stale = false,
+): TokenQuery {
+  return {
+    limit,
+    sort,
+    ...(subject ? { subject } : {}),
+    ...(status === 'active' ? {} : { status }),
+    ...(stale ? { stale: 'true' as const } : {}),
+  }
+}
+
+/**
+ * The address of the CSV export (GET /api/tokens/export) of the tokens the list's filters
+ * select, every page of them: the browser downloads it with the session cookie.
+ */
+export function exportUrl(subject: string, sort: TokenSort, status: StatusFilter = 'active', stale = false): string {
+  const params = new URLSearchParams({ format: 'csv' })
+  for (const [key, value] of Object.entries(tokensQuery(subject, sort, 0, status, stale))) {
+    if (key !== 'limit') params.set(key, String(value))
+  }
+  return `/api/tokens/export?${params.toString()}`
 }
 
 function listTokens(query: TokenQuery, signal?: AbortSignal) {
@@ -83,9 +107,9 @@ function listTokens(query: TokenQuery, signal?: AbortSignal) {
 }
 
 /** The tokens of `status` whose subject matches `subject`, a page at a time ("Load more"). */
-export function useTokens(subject: string, sort: TokenSort, status: StatusFilter = 'active') {
-  return useInfiniteList(tokenKeys.list(subject, sort, status), (cursor, signal) =>
-    listTokens({ ...tokensQuery(subject, sort, PAGE_SIZE, status), cursor }, signal),
+export function useTokens(subject: string, sort: TokenSort, status: StatusFilter = 'active', stale = false) {
+  return useInfiniteList(tokenKeys.list(subject, sort, status, stale), (cursor, signal) =>
+    listTokens({ ...tokensQuery(subject, sort, PAGE_SIZE, status, stale), cursor }, signal),
   )
 }
 

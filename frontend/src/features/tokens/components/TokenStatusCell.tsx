@@ -23,7 +23,14 @@ export function TokenStatusCell({ token, now }: { token: ServiceToken; now: Date
   const chip = inGrace(token, now) ? { tone: 'warning', label: 'Replaced' } as const : chips[token.status]
   return (
     <div className="flex flex-col items-start gap-1">
-      <Badge tone={chip.tone}>{chip.label}</Badge>
+      <span className="flex flex-wrap gap-1">
+        <Badge tone={chip.tone}>{chip.label}</Badge>
+        {token.status === 'active' && token.stale && (
+          <span title="Not used for STALE_AFTER (90 days unless configured otherwise): review it, and revoke it if nothing needs it">
+            <Badge tone="warning">Stale</Badge>
+          </span>
+        )}
+      </span>
       <Ending token={token} now={now} />
     </div>
   )

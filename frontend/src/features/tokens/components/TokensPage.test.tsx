@@ -78,4 +78,36 @@ describe('TokensPage', () => {
     // The history is asked only of the server's history filter; the active list is the default.
     expect(requests.some((r) => r.key === 'GET /api/tokens?limit=50&sort=created&status=active')).toBe(false)
   })
+
+  it('lists only the stale tokens when asked, marks them, and exports what the filters select', async () => {
+    const requests = mockFetch({
+      [ACTIVE]: list([serviceToken({ tokenId: 'fresh' }), serviceToken({ tokenId: 'old', stale: true })]),
+      [REPLACED]: list([]),
+      'GET /api/tokens?limit=50&sort=created&stale=true': list([serviceToken({ tokenId: 'old', stale: true })]),
+    })
+    renderPage()
+    expect(await screen.findByRole('table', { name: 'Active service tokens' })).toBeVisible()
+    await waitFor(() => expect(row('old')).toHaveTextContent('Stale'))
+    expect(row('fresh')).not.toHaveTextContent('Stale')
+    expect(screen.getByRole('link', { name: 'Export CSV' })).toHaveAttribute('href', '/api/tokens/export?format=csv&sort=created')
+
+    fireEvent.click(screen.getByLabelText('Stale only'))
+    expect(await screen.findByRole('table', { name: 'Stale service tokens' })).toBeVisible()
+    expect(screen.getByLabelText('search')).toHaveTextContent('?stale=true')
+    await waitFor(() => expect(row('fresh')).toBeNull())
+    expect(row('old')).not.toBeNull()
+    expect(screen.getByRole('link', { name: 'Export CSV' })).toHaveAttribute(
+      'href',
+      '/api/tokens/export?format=csv&sort=created&stale=true',
+    )
+    expect(requests.some((r) => r.key === 'GET /api/tokens?limit=50&sort=created&stale=true')).toBe(true)
+
+    // A history has no stale tokens: the filter is not offered there and not sent.
+    fireEvent.change(screen.getByLabelText('Status'), { target: { value: 'revoked' } })
+    await waitFor(() => expect(screen.queryByLabelText('Stale only')).toBeNull())
+    expect(screen.getByRole('link', { name: 'Export CSV' })).toHaveAttribute(
+      'href',
+      '/api/tokens/export?format=csv&sort=created&status=revoked',
+    )
+  })
 })

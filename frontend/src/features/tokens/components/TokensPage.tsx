@@ -1,6 +1,6 @@
 import { useState } from 'react'
 import { useQueryClient } from '@tanstack/react-query'
-import { BookOpen, KeyRound, Plus } from 'lucide-react'
+import { BookOpen, Download, KeyRound, Plus } from 'lucide-react'
 import { PageHeader } from '../../../components/layout/PageHeader'
 import { EmptyState } from '../../../components/ui/EmptyState'
 import { Notice } from '../../../components/ui/Notice'
@@ -11,6 +11,7 @@ import { useSearchParam, useUrlFilter } from '../../../lib/useSearchParam'
 import { useNow } from '../../../lib/useNow'
 import {
   STATUS_FILTERS,
+  exportUrl,
   removeTokenFromCache,
   statusFilter,
   tokenKeys,
@@ -37,14 +38,17 @@ export function TokensPage() {
   const sort: TokenSort = sortParam === 'expires' ? 'expires' : 'created'
   const [statusParam, setStatus] = useSearchParam('status')
   const status = statusFilter(statusParam)
+  const [staleParam, setStale] = useSearchParam('stale')
+  // Only active tokens can be stale: the filter applies to the active list.
+  const stale = staleParam === 'true' && status === 'active'
   const [creating, setCreating] = useState(false)
   const [notice, setNotice] = useState('')
   const queryClient = useQueryClient()
   const now = useNow()
 
-  const query = useTokens(subject, sort, status)
+  const query = useTokens(subject, sort, status, stale)
   // The active list shows above it the rotated tokens still in their grace period.
-  const replaced = useReplacedTokens(subject, status === 'active')
+  const replaced = useReplacedTokens(subject, status === 'active' && !stale)
   const actions = useTokenActions({
     onNotice: setNotice,
     onChanged: (token, action) => {
@@ -73,6 +77,10 @@ export function TokensPage() {
         }
         actions={
           <>
+            <a className="btn-secondary" href={exportUrl(subject, sort, status, stale)} download>
+              <Download aria-hidden="true" className="size-4" />
+              Export CSV
+            </a>
             <a className="btn-secondary" href="/api/openapi.json">
               <BookOpen aria-hidden="true" className="size-4" />
               API documentation
@@ -104,6 +112,15 @@ export function TokensPage() {
           onChange={(value) => setStatus(value === 'active' ? '' : value)}
           options={STATUS_FILTERS}
         />
+        {status === 'active' && (
+          <label
+            className="flex items-center gap-2 pb-2 text-sm"
+            title="Active tokens not used for STALE_AFTER (90 days unless configured otherwise), or never used and older than that"
+          >
+            <input type="checkbox" checked={stale} onChange={(e) => setStale(e.target.checked ? 'true' : '')} />
+            Stale only
+          </label>
+        )}
       </div>
 
       <PagedList
@@ -117,6 +134,11 @@ export function TokensPage() {
               <p className="font-medium">
                 {status === 'all' ? 'No token' : `No ${label} token`}
                 {subject ? `’s subject contains “${subject}”` : ' yet'}.
+              </p>
+            ) : stale ? (
+              <p className="font-medium">
+                No stale token{subject ? `’s subject contains “${subject}”` : ''}: every active token has been used
+                recently.
               </p>
             ) : subject ? (
               <p className="font-medium">No active token's subject contains “{subject}”.</p>
@@ -132,10 +154,10 @@ export function TokensPage() {
       >
         {(tokens) => (
           <TokensTable
-            tokens={status === 'active' ? [...(replaced.data ?? []), ...tokens] : tokens}
+            tokens={status === 'active' && !stale ? [...(replaced.data ?? []), ...tokens] : tokens}
             now={now}
             onAction={actions.onAction}
-            caption={status === 'active' ? 'Active service tokens' : status === 'all' ? 'Service tokens' : `Service tokens: ${label}`}
+            caption={stale ? 'Stale service tokens' : status === 'active' ? 'Active service tokens' : status === 'all' ? 'Service tokens' : `Service tokens: ${label}`}
           />
         )}
       </PagedList>
