@@ -19,9 +19,13 @@ const actionExported = "token.exported"
 // exportBatch is how many tokens the export reads per query.
 const exportBatch = 500
 
-// exportColumn is one column of the token export: its header and its cell.
+// exportColumn is one column of the token export: its header and its cell. text marks the
+// columns of free text a person or an identity provider wrote (subject, description, names,
+// reasons): only they can hold a formula, and only they are defused (csvSafe). Ids, times and
+// flags are CodeMetrics' own and exported verbatim: a token id may start with '-'.
 type exportColumn struct {
 	name string
+	text bool
 	cell func(t token.Token, now, staleBefore time.Time) string
 }
 
@@ -35,23 +39,23 @@ func optTime(t *time.Time) string {
 // exportColumns are the columns of GET /api/tokens/export, the list item's metadata (never a
 // value or a hash), in order: further columns go here.
 var exportColumns = []exportColumn{
-	{"tokenId", func(t token.Token, _, _ time.Time) string { return t.ID }},
-	{"sub", func(t token.Token, _, _ time.Time) string { return t.Subject }},
-	{"description", func(t token.Token, _, _ time.Time) string { return t.Description }},
-	{"scopes", func(t token.Token, _, _ time.Time) string { return strings.Join(t.Scopes, " ") }},
-	{"status", func(t token.Token, now, _ time.Time) string { return t.Status(now) }},
-	{"created", func(t token.Token, _, _ time.Time) string { return formatTime(t.CreatedAt) }},
-	{"expires", func(t token.Token, _, _ time.Time) string { return formatTime(t.ExpiresAt) }},
-	{"lastUsed", func(t token.Token, _, _ time.Time) string { return optTime(t.LastUsedAt) }},
-	{"createdBy", func(t token.Token, _, _ time.Time) string { return t.CreatedBy }},
-	{"serviceUserId", func(t token.Token, _, _ time.Time) string { return strconv.FormatInt(t.ServiceUserID, 10) }},
-	{"revoked", func(t token.Token, _, _ time.Time) string { return optTime(t.RevokedAt) }},
-	{"revokedBy", func(t token.Token, _, _ time.Time) string { return t.RevokedBy }},
-	{"revocationReason", func(t token.Token, _, _ time.Time) string { return t.RevocationReason }},
-	{"replaces", func(t token.Token, _, _ time.Time) string { return t.Replaces }},
-	{"replacedBy", func(t token.Token, _, _ time.Time) string { return t.ReplacedBy }},
-	{"ends", func(t token.Token, _, _ time.Time) string { return formatTime(t.StopsAt()) }},
-	{"stale", func(t token.Token, now, sb time.Time) string { return strconv.FormatBool(t.Stale(now, sb)) }},
+	{"tokenId", false, func(t token.Token, _, _ time.Time) string { return t.ID }},
+	{"sub", true, func(t token.Token, _, _ time.Time) string { return t.Subject }},
+	{"description", true, func(t token.Token, _, _ time.Time) string { return t.Description }},
+	{"scopes", false, func(t token.Token, _, _ time.Time) string { return strings.Join(t.Scopes, " ") }},
+	{"status", false, func(t token.Token, now, _ time.Time) string { return t.Status(now) }},
+	{"created", false, func(t token.Token, _, _ time.Time) string { return formatTime(t.CreatedAt) }},
+	{"expires", false, func(t token.Token, _, _ time.Time) string { return formatTime(t.ExpiresAt) }},
+	{"lastUsed", false, func(t token.Token, _, _ time.Time) string { return optTime(t.LastUsedAt) }},
+	{"createdBy", true, func(t token.Token, _, _ time.Time) string { return t.CreatedBy }},
+	{"serviceUserId", false, func(t token.Token, _, _ time.Time) string { return strconv.FormatInt(t.ServiceUserID, 10) }},
+	{"revoked", false, func(t token.Token, _, _ time.Time) string { return optTime(t.RevokedAt) }},
+	{"revokedBy", true, func(t token.Token, _, _ time.Time) string { return t.RevokedBy }},
+	{"revocationReason", true, func(t token.Token, _, _ time.Time) string { return t.RevocationReason }},
+	{"replaces", false, func(t token.Token, _, _ time.Time) string { return t.Replaces }},
+	{"replacedBy", false, func(t token.Token, _, _ time.Time) string { return t.ReplacedBy }},
+	{"ends", false, func(t token.Token, _, _ time.Time) string { return formatTime(t.StopsAt()) }},
+	{"stale", false, func(t token.Token, now, sb time.Time) string { return strconv.FormatBool(t.Stale(now, sb)) }},
 }
 
 // csvSafe defuses a cell a spreadsheet would read as a formula: a leading ' before = + - @,
@@ -61,6 +65,15 @@ func csvSafe(s string) string {
 		return "'" + s
 	}
 	return s
+}
+
+// exportRecord fills rec with t's cells, the free-text ones defused.
+func exportRecord(rec []string, t token.Token, now, staleBefore time.Time) {
+	for i, col := range exportColumns {
+		if rec[i] = col.cell(t, now, staleBefore); col.text {
+			rec[i] = csvSafe(rec[i])
+		}
+	}
 }
 
 // exportTokens streams the tokens the list's filter selects as CSV, exportBatch tokens per
@@ -97,9 +110,7 @@ func (a *api) exportTokens(c *gin.Context) {
 	rows := 0
 	for len(batch) > 0 {
 		for _, t := range batch {
-			for i, col := range exportColumns {
-				rec[i] = csvSafe(col.cell(t, now, staleBefore))
-			}
+			exportRecord(rec, t, now, staleBefore)
 			if err := w.Write(rec); err != nil {
 				return // the client went away
 			}

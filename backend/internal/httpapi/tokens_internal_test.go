@@ -88,3 +88,26 @@ func toTokenResponse(t token.Token, now, staleBefore time.Time) tokenResponse {
 	}
 	return r
 }
+
+// TestExportDefusesOnlyFreeText: a formula typed into a description, a subject or a reason is
+// defused, but CodeMetrics' own values are exported as they are: a token id starting with '-'
+// (one in 64 ids) stays the id a script can look up.
+func TestExportDefusesOnlyFreeText(t *testing.T) {
+	at := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	tok := token.Token{
+		ID: "-xNuOP-_TFtevmfJEye8LA", Subject: "=cmd|' /C calc'!A0", Description: "+1", CreatedBy: "@admin",
+		RevokedBy: "-ops", RevocationReason: "\tleaked", Replaces: "-older", ReplacedBy: "=newer",
+		Scopes: []string{"metrics:read"}, CreatedAt: at, ExpiresAt: at.Add(time.Hour), RevokedAt: &at,
+	}
+	rec := make([]string, len(exportColumns))
+	exportRecord(rec, tok, at, at)
+	want := map[string]string{
+		"tokenId": "-xNuOP-_TFtevmfJEye8LA", "sub": "'=cmd|' /C calc'!A0", "description": "'+1", "createdBy": "'@admin",
+		"revokedBy": "'-ops", "revocationReason": "'\tleaked", "replaces": "-older", "replacedBy": "=newer",
+	}
+	for i, col := range exportColumns {
+		if w, ok := want[col.name]; ok && rec[i] != w {
+			t.Errorf("%s: %q, want %q", col.name, rec[i], w)
+		}
+	}
+}

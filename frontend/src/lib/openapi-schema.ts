@@ -31,7 +31,7 @@ export interface paths {
         };
         /**
          * Export the token metadata as CSV (administrators), with the list's filters
-         * @description Streamed, one header row then one row per token the filter selects, newest first: tokenId, sub, description, scopes (space-separated), status, created, expires, lastUsed, createdBy, serviceUserId, revoked, revokedBy, revocationReason, replaces, replacedBy, ends, stale. Never a token value or hash. Cells starting with = + - @, a tab or a carriage return get a leading ' (CSV formula injection). Audited as token.exported (filters and row count).
+         * @description Streamed, one header row then one row per token the filter selects, newest first: tokenId, sub, description, scopes (space-separated), status, created, expires, lastUsed, createdBy, serviceUserId, revoked, revokedBy, revocationReason, replaces, replacedBy, ends, stale. Never a token value or hash. Free-text cells (sub, description, createdBy, revokedBy, revocationReason) starting with = + - @, a tab or a carriage return get a leading ' (CSV formula injection); ids, times and flags are exported verbatim. Audited as token.exported (filters and row count).
          */
         get: operations["exportTokens"];
         put?: never;
