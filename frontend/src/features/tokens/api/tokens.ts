@@ -180,6 +180,28 @@ export async function revokeToken(tokenId: string, reason?: string): Promise<voi
   )
 }
 
+/** What POST /api/tokens/revoke did, or with dryRun would do, to each id. */
+export type BulkRevokeResult = Schemas['BulkRevokeResult']
+
+/** How many tokens one bulk revocation takes (POST /api/tokens/revoke). */
+export const MAX_BULK_REVOKE = 1000
+
+/** Revokes the active tokens among `ids` at once; with `dryRun`, only says what it would do. */
+export function revokeTokens(ids: string[], reason: string, dryRun: boolean): Promise<BulkRevokeResult> {
+  return ok(client.POST('/api/tokens/revoke', { body: { ids, dryRun, ...(reason ? { reason } : {}) } }))
+}
+
+/** The ids of every token the list's filters select (up to MAX_BULK_REVOKE), and how many there are. */
+export async function matchingTokenIds(
+  subject: string,
+  sort: TokenSort,
+  status: StatusFilter,
+  stale: boolean,
+): Promise<{ tokens: { tokenId: string; sub: string }[]; total: number }> {
+  const page = await fetchListPage(listTokens(tokensQuery(subject, sort, MAX_BULK_REVOKE, status, stale)))
+  return { tokens: page.items.map((t) => ({ tokenId: t.tokenId, sub: t.sub })), total: page.total ?? page.items.length }
+}
+
 /** Issues the token's successor; the old one keeps working for `gracePeriod` ("24h", "0s"). */
 export function rotateToken(tokenId: string, gracePeriod: string): Promise<RotatedToken> {
   return ok(client.POST('/api/tokens/{tokenId}/rotate', { params: { path: { tokenId } }, body: { gracePeriod } }))

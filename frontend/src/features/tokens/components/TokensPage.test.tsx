@@ -1,7 +1,7 @@
-import { fireEvent, screen, waitFor } from '@testing-library/react'
+import { fireEvent, screen, waitFor, within } from '@testing-library/react'
 import { MemoryRouter, Route, Routes, useLocation } from 'react-router'
 import { describe, expect, it } from 'vitest'
-import { mockFetch, listResponse } from '../../../test/http'
+import { jsonResponse, mockFetch, listResponse } from '../../../test/http'
 import { renderWithQuery } from '../../../test/render'
 import { serviceToken } from '../testing/fixtures'
 import { TokensPage } from './TokensPage'
@@ -109,5 +109,58 @@ describe('TokensPage', () => {
       'href',
       '/api/tokens/export?format=csv&sort=created&status=revoked',
     )
+  })
+
+  it('revokes the selected tokens at once, after a dry run says how many are still active', async () => {
+    const bodies: { ids: string[]; dryRun: boolean; reason?: string }[] = []
+    const requests = mockFetch({
+      [ACTIVE]: list([serviceToken({ tokenId: 'a', sub: 'alpha' }), serviceToken({ tokenId: 'b', sub: 'beta' }), serviceToken({ tokenId: 'c', sub: 'gamma' })]),
+      [REPLACED]: list([]),
+      'POST /api/tokens/revoke': async (request) => {
+        const body = (await request.json()) as (typeof bodies)[number]
+        bodies.push(body)
+        return jsonResponse(200, {
+          results: body.ids.map((id, i) => ({ id, status: i === 0 ? 'already_ended' : 'revoked' })),
+          revoked: body.ids.length - 1,
+          dryRun: body.dryRun,
+        })
+      },
+    })
+    renderPage()
+    expect(await screen.findByRole('table', { name: 'Active service tokens' })).toBeVisible()
+    fireEvent.click(await screen.findByLabelText('Select alpha'))
+    fireEvent.click(screen.getByLabelText('Select gamma'))
+    expect(screen.getByText('2 selected')).toBeVisible()
+    fireEvent.click(screen.getByRole('button', { name: 'Revoke selected' }))
+
+    const dialog = await screen.findByRole('dialog', { name: 'Revoke 2 service tokens' })
+    expect(dialog).toHaveTextContent('These 2 tokens will be revoked: alpha, gamma.')
+    expect(await within(dialog).findByText('Checked just now: 1 to revoke, 1 already ended.')).toBeVisible()
+    expect(bodies).toEqual([{ ids: ['a', 'c'], dryRun: true }])
+
+    fireEvent.change(within(dialog).getByLabelText(/Reason/), { target: { value: 'pipelines retired' } })
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Revoke tokens' }))
+    expect(await screen.findByText('Bulk revocation: 1 revoked, 1 already ended.')).toBeVisible()
+    expect(bodies[1]).toEqual({ ids: ['a', 'c'], dryRun: false, reason: 'pipelines retired' })
+    expect(screen.queryByRole('dialog')).toBeNull()
+    expect(screen.getByText('Select tokens to revoke several at once.')).toBeVisible()
+    // The list is read again, so the revoked rows go.
+    await waitFor(() => expect(requests.filter((r) => r.key === ACTIVE).length).toBeGreaterThan(1))
+  })
+
+  it('selects every token the filters select, at most a thousand', async () => {
+    mockFetch({
+      [ACTIVE]: list([serviceToken({ tokenId: 'a', sub: 'alpha' })], 1200),
+      [REPLACED]: list([]),
+      'GET /api/tokens?limit=1000&sort=created': list(
+        Array.from({ length: 1000 }, (_, i) => serviceToken({ tokenId: `t${i}`, sub: `bot-${i}` })),
+        1200,
+      ),
+    })
+    renderPage()
+    expect(await screen.findByRole('table', { name: 'Active service tokens' })).toBeVisible()
+    fireEvent.click(screen.getByRole('button', { name: 'Select all matching' }))
+    expect(await screen.findByText('1000 selected')).toBeVisible()
+    expect(screen.getByText(/Selected the first 1000 of 1200 matching tokens/)).toBeVisible()
   })
 })

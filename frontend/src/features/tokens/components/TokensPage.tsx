@@ -1,6 +1,6 @@
 import { useState } from 'react'
 import { useQueryClient } from '@tanstack/react-query'
-import { BookOpen, Download, KeyRound, Plus } from 'lucide-react'
+import { BookOpen, Download, KeyRound, Plus, Trash2 } from 'lucide-react'
 import { PageHeader } from '../../../components/layout/PageHeader'
 import { EmptyState } from '../../../components/ui/EmptyState'
 import { Notice } from '../../../components/ui/Notice'
@@ -10,8 +10,10 @@ import { SelectField } from '../../../components/ui/SelectField'
 import { useSearchParam, useUrlFilter } from '../../../lib/useSearchParam'
 import { useNow } from '../../../lib/useNow'
 import {
+  MAX_BULK_REVOKE,
   STATUS_FILTERS,
   exportUrl,
+  matchingTokenIds,
   removeTokenFromCache,
   statusFilter,
   tokenKeys,
@@ -20,6 +22,7 @@ import {
   type TokenSort,
 } from '../api/tokens'
 import { ApiUsageHint } from './ApiUsageHint'
+import { BulkRevokeDialog, outcomeText, type SelectedToken } from './BulkRevokeDialog'
 import { CreateTokenDialog } from './CreateTokenDialog'
 import { FindTokenByValue } from './FindTokenByValue'
 import { TokensTable } from './TokensTable'
@@ -45,6 +48,33 @@ export function TokensPage() {
   const [notice, setNotice] = useState('')
   const queryClient = useQueryClient()
   const now = useNow()
+  // Tokens picked for revoking at once, by id (their subjects name them in the dialog).
+  const [selected, setSelected] = useState<ReadonlyMap<string, SelectedToken>>(new Map())
+  const [bulkRevoking, setBulkRevoking] = useState(false)
+  const [selecting, setSelecting] = useState(false)
+  const select = (token: SelectedToken, on: boolean) =>
+    setSelected((prev) => {
+      const next = new Map(prev)
+      if (on) next.set(token.tokenId, { tokenId: token.tokenId, sub: token.sub })
+      else next.delete(token.tokenId)
+      return next
+    })
+  async function selectAllMatching() {
+    setSelecting(true)
+    try {
+      const { tokens, total } = await matchingTokenIds(subject, sort, status, stale)
+      setSelected(new Map(tokens.map((t) => [t.tokenId, t])))
+      setNotice(
+        total > tokens.length
+          ? `Selected the first ${tokens.length} of ${total} matching tokens: at most ${MAX_BULK_REVOKE} are revoked at once.`
+          : '',
+      )
+    } catch (err) {
+      setNotice(`Could not select the matching tokens: ${err instanceof Error ? err.message : String(err)}`)
+    } finally {
+      setSelecting(false)
+    }
+  }
 
   const query = useTokens(subject, sort, status, stale)
   // The active list shows above it the rotated tokens still in their grace period.
@@ -123,6 +153,26 @@ export function TokensPage() {
         )}
       </div>
 
+      {(status === 'active' || status === 'rotated' || status === 'all') && (
+        <div className="mb-3 flex flex-wrap items-center gap-3 text-sm" aria-label="Selection">
+          <span role="status">{selected.size ? `${selected.size} selected` : 'Select tokens to revoke several at once.'}</span>
+          <button type="button" className="btn-secondary" onClick={() => void selectAllMatching()} disabled={selecting}>
+            {selecting ? 'Selecting…' : 'Select all matching'}
+          </button>
+          {selected.size > 0 && (
+            <>
+              <button type="button" className="btn-danger" onClick={() => setBulkRevoking(true)}>
+                <Trash2 aria-hidden="true" className="size-4" />
+                Revoke selected
+              </button>
+              <button type="button" className="btn-secondary" onClick={() => setSelected(new Map())}>
+                Clear selection
+              </button>
+            </>
+          )}
+        </div>
+      )}
+
       <PagedList
         query={query}
         loading="Loading tokens…"
@@ -157,6 +207,8 @@ export function TokensPage() {
             tokens={status === 'active' && !stale ? [...(replaced.data ?? []), ...tokens] : tokens}
             now={now}
             onAction={actions.onAction}
+            selected={selected}
+            onSelect={select}
             caption={stale ? 'Stale service tokens' : status === 'active' ? 'Active service tokens' : status === 'all' ? 'Service tokens' : `Service tokens: ${label}`}
           />
         )}
@@ -180,6 +232,18 @@ export function TokensPage() {
         />
       )}
       {actions.dialog}
+      {bulkRevoking && (
+        <BulkRevokeDialog
+          tokens={[...selected.values()]}
+          onClose={() => setBulkRevoking(false)}
+          onRevoked={(result) => {
+            setBulkRevoking(false)
+            setSelected(new Map())
+            setNotice(`Bulk revocation: ${outcomeText(result)}.`)
+            void queryClient.invalidateQueries({ queryKey: tokenKeys.all })
+          }}
+        />
+      )}
     </>
   )
 }

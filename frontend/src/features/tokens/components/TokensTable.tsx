@@ -18,6 +18,9 @@ interface TokensTableProps {
   linkSubjects?: boolean
   /** Read by screen readers: which tokens these are. */
   caption?: string
+  /** With onSelect, a checkbox on each token that can be revoked, for revoking many at once. */
+  selected?: { has: (tokenId: string) => boolean }
+  onSelect?: (token: ServiceToken, selected: boolean) => void
 }
 
 const columns = [
@@ -36,11 +39,27 @@ const columns = [
  * token can be rotated and revoked; a replaced one, still in its grace period, revoked (which
  * ends the grace early); an ended one is history.
  */
-export function TokensTable({ tokens, now, onAction, linkSubjects = true, caption = 'Active service tokens' }: TokensTableProps) {
+export function TokensTable({
+  tokens,
+  now,
+  onAction,
+  linkSubjects = true,
+  caption = 'Active service tokens',
+  selected,
+  onSelect,
+}: TokensTableProps) {
   return (
     <DataTable caption={caption} columns={columns}>
       {tokens.map((token) => (
-        <TokenRow key={token.tokenId} token={token} now={now} onAction={onAction} linkSubjects={linkSubjects} />
+        <TokenRow
+          key={token.tokenId}
+          token={token}
+          now={now}
+          onAction={onAction}
+          linkSubjects={linkSubjects}
+          isSelected={selected?.has(token.tokenId) ?? false}
+          onSelect={onSelect}
+        />
       ))}
     </DataTable>
   )
@@ -51,7 +70,10 @@ const TokenRow = memo(function TokenRow({
   now,
   onAction,
   linkSubjects,
-}: { token: ServiceToken } & Required<Omit<TokensTableProps, 'tokens' | 'caption'>>) {
+  isSelected,
+  onSelect,
+}: { token: ServiceToken; isSelected: boolean } & Required<Omit<TokensTableProps, 'tokens' | 'caption' | 'selected' | 'onSelect'>> &
+  Pick<TokensTableProps, 'onSelect'>) {
   const active = token.status === 'active'
   const soon = active && expiryStatus(token.expires, now) !== 'ok'
   const replaced = inGrace(token, now)
@@ -63,6 +85,15 @@ const TokenRow = memo(function TokenRow({
       }
     >
       <th scope="row" className={`${cell} max-w-xs text-left font-medium`}>
+        {onSelect && (active || replaced) && (
+          <input
+            type="checkbox"
+            className="mr-2 align-middle"
+            aria-label={`Select ${token.sub}`}
+            checked={isSelected}
+            onChange={(e) => onSelect(token, e.target.checked)}
+          />
+        )}
         {linkSubjects ? (
           <Link className="link break-all" to={`/admin/service-users/${token.serviceUserId}`}>
             {token.sub}
