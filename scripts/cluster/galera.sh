@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# A throwaway three-node MariaDB Galera cluster on loopback ports, with HAProxy in front of the
+# nodes (Galera health check: a node answers only when wsrep_local_state is 4, Synced).
+#
+#   scripts/cluster/galera.sh start DIR   start the nodes and HAProxy, data under DIR
+#   scripts/cluster/galera.sh stop DIR    stop everything started under DIR
+#
+# Ports (override with GALERA_BASE_PORT): SQL 33061-33063, Galera 45671-45673, IST 45681-45683,
+# SST 45691-45693, HAProxy for the nodes on 33060 (writes go to one node at a time: single
+# writer; its stats on 33069). Node configs are small (64 MB buffer pool, no performance schema).
+# It never touches a MariaDB server it did not start.
+set -euo pipefail
+
+cmd="${1:?start|stop}"
+dir="${2:?data directory}"
+base_sql="${CLUSTER_SQL_PORT:-33061}"
+base_gal="${GALERA_BASE_PORT:-45671}"
+lb_port="${CLUSTER_LB_PORT:-33060}"
+provider="${GALERA_PROVIDER:-/usr/lib/galera/libgalera_smm.so}"
+mariadbd="${MARIADBD:-/usr/sbin/mariadbd}"
+# rsync SST runs an rsync daemon that drops root to "nobody", which cannot read root-owned data
+# directories: as root, run the nodes as the mysql user.
+runas="$(id -un)"
+[ "$runas" = root ] && id mysql >/dev/null 2>&1 && runas=mysql
+
+sqlport() { echo $((base_sql + $1 - 1)); }
+galport() { echo $((base_gal + $1 - 1)); }
+istport() { echo $((base_gal + 10 + $1 - 1)); }
+sstport() { echo $((base_gal + 20 + $1 - 1)); }
+addresses() { echo "gcomm://127.0.0.1:$(galport 1),127.0.0.1:$(galport 2),127.0.0.1:$(galport 3)"; }
+
+write_cnf() { # node
+  local n=$1 d="$dir/node$1"
+  mkdir -p "$d"
+  cat >"$d/my.cnf" <<CNF
+[mariadbd]
+datadir=$d/data
+socket=$d/mysqld.sock
+pid-file=$d/mysqld.pid
+port=$(sqlport "$n")
+bind-address=127.0.0.1
+log-error=$d/error.log
+skip-name-resolve
+innodb_buffer_pool_size=64M
+innodb_log_file_size=32M
+performance_schema=OFF
+max_connections=200
+binlog_format=ROW
+default_storage_engine=InnoDB
+innodb_autoinc_lock_mode=2
+innodb_flush_log_at_trx_commit=2
+wsrep_on=ON
+wsrep_provider=$provider
+wsrep_cluster_name=codemetrics-test
+wsrep_cluster_address=$(addresses)
+wsrep_node_name=node$n
+wsrep_node_address=127.0.0.1:$(galport "$n")
+wsrep_node_incoming_address=127.0.0.1:$(sqlport "$n")
+wsrep_sst_receive_address=127.0.0.1:$(sstport "$n")
+wsrep_provider_options=gmcast.listen_addr=tcp://127.0.0.1:$(galport "$n");ist.recv_addr=127.0.0.1:$(istport "$n");gcache.size=32M;evs.suspect_timeout=PT3S;evs.inactive_timeout=PT6S;evs.install_timeout=PT6S
+wsrep_sst_method=rsync
+wsrep_slave_threads=2
+CNF
+}
+
+start_node() { # node [--wsrep-new-cluster]
+  local n=$1 d="$dir/node$1"
+  shift
+  # shellcheck disable=SC2086
+  "$mariadbd" --defaults-file="$d/my.cnf" --user="$runas" "$@" >>"$d/stdout.log" 2>&1 &
+  echo $! >"$d/mariadbd.pid-launcher"
+}
+
+wait_synced() { # node timeout-seconds
+  local n=$1 t=$2 s
+  for _ in $(seq 1 $((t * 4))); do
+    s=$(mariadb -h127.0.0.1 -P"$(sqlport "$n")" -uroot -N -e "SHOW STATUS LIKE 'wsrep_local_state'" 2>/dev/null | awk '{print $2}') || true
+    [ "$s" = 4 ] && return 0
+    sleep 0.25
+  done
+  echo "node$n did not reach Synced in ${t}s; its log:" >&2
+  tail -n 30 "$dir/node$n/error.log" >&2 || true
+  return 1
+}
+
+write_haproxy() {
+  cat >"$dir/haproxy-db.cfg" <<CFG
+global
+  maxconn 2000
+defaults
+  mode tcp
+  timeout connect 2s
+  timeout client 60s
+  timeout server 60s
+listen galera
+  bind 127.0.0.1:$lb_port
+  option mysql-check user haproxy_check post-41
+  default-server inter 1s fall 2 rise 2 on-marked-down shutdown-sessions
+  server node1 127.0.0.1:$(sqlport 1) check
+  server node2 127.0.0.1:$(sqlport 2) check backup
+  server node3 127.0.0.1:$(sqlport 3) check backup
+listen stats
+  mode http
+  bind 127.0.0.1:$((lb_port + 9))
+  stats enable
+  stats uri /
+CFG
+}
+
+case "$cmd" in
+start)
+  mkdir -p "$dir"
+  for n in 1 2 3; do
+    write_cnf "$n"
+    if [ ! -d "$dir/node$n/data/mysql" ]; then
+      mariadb-install-db --defaults-file="$dir/node$n/my.cnf" --user="$runas" --auth-root-authentication-method=normal --skip-test-db >"$dir/node$n/install.log" 2>&1
+    fi
+  done
+  [ "$runas" != "$(id -un)" ] && chown -R "$runas" "$dir" && chmod 755 "$dir"
+  start_node 1 --wsrep-new-cluster
+  wait_synced 1 60
+  mariadb -h127.0.0.1 -P"$(sqlport 1)" -uroot -e "CREATE USER IF NOT EXISTS 'haproxy_check'@'127.0.0.1'; CREATE USER IF NOT EXISTS 'root'@'127.0.0.1'; GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;"
+  start_node 2
+  wait_synced 2 120
+  start_node 3
+  wait_synced 3 120
+  write_haproxy
+  haproxy -D -f "$dir/haproxy-db.cfg" -p "$dir/haproxy-db.pid"
+  echo "galera: nodes on 127.0.0.1:$(sqlport 1),$(sqlport 2),$(sqlport 3); HAProxy on 127.0.0.1:$lb_port"
+  ;;
+stop)
+  [ -f "$dir/haproxy-db.pid" ] && kill "$(cat "$dir/haproxy-db.pid")" 2>/dev/null || true
+  for n in 3 2 1; do
+    p="$dir/node$n/mysqld.pid"
+    [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null || true
+  done
+  for n in 3 2 1; do
+    p="$dir/node$n/mysqld.pid"
+    for _ in $(seq 1 120); do [ -f "$p" ] && kill -0 "$(cat "$p")" 2>/dev/null || break; sleep 0.25; done
+    [ -f "$p" ] && kill -9 "$(cat "$p")" 2>/dev/null || true
+  done
+  ;;
+*) echo "usage: $0 start|stop DIR" >&2; exit 2 ;;
+esac
