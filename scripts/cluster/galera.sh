@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A throwaway three-node MariaDB Galera cluster on loopback ports, with HAProxy in front of the
-# nodes (Galera health check: a node answers only when wsrep_local_state is 4, Synced).
+# nodes. HAProxy's check is mysql-check (the node accepts a login): a node that is up but not
+# Synced still passes it; a check of wsrep_local_state needs a small agent, not written yet.
 #
 #   scripts/cluster/galera.sh start DIR   start the nodes and HAProxy, data under DIR
 #   scripts/cluster/galera.sh stop DIR    stop everything started under DIR
