@@ -1,10 +1,8 @@
-import { expect, test } from '../fixtures/auth'
+import { expect, test, unique } from '../fixtures/auth'
 import { TokensPage } from '../pages/PortalPage'
 
 // Issue 16's "acting on many tokens" in the portal: filter, export what the filter selects as
 // CSV, select every matching token, see the dry run's count, and revoke them at once.
-
-const unique = (prefix: string) => `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`
 
 test.use({ permissions: ['clipboard-read', 'clipboard-write'] })
 

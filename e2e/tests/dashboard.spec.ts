@@ -1,12 +1,11 @@
 import type { APIRequestContext, Page } from '@playwright/test'
 import { checkScreen } from '../fixtures/a11y'
-import { expect, test } from '../fixtures/auth'
+import { expect, test, unique } from '../fixtures/auth'
 import { PortalPage, TokensPage } from '../pages/PortalPage'
 
 // What service tokens unlock: a CI job records pipeline runs with a pipeline:write token made in
 // the portal, and the administrator sees them charted on the dashboard.
 
-const unique = (prefix: string) => `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`
 const utcDay = (d: Date) => d.toISOString().slice(0, 10)
 const HOUR = 3_600_000
 const DAY = 24 * HOUR

@@ -1,11 +1,10 @@
 import { createTokenWithCli } from '../fixtures/cli'
-import { expect, signInAs, test, users } from '../fixtures/auth'
+import { expect, signInAs, test, users, unique } from '../fixtures/auth'
 import { PortalPage, TokensPage } from '../pages/PortalPage'
 
 // The walkthrough of the Service Token Management and Administration Portal documents.
 
 const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
-const unique = (prefix: string) => `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`
 
 test.use({ permissions: ['clipboard-read', 'clipboard-write'] })
 

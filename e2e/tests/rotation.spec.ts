@@ -1,11 +1,10 @@
-import { expect, test } from '../fixtures/auth'
+import { expect, test, unique } from '../fixtures/auth'
 import { TokensPage } from '../pages/PortalPage'
 
 // Issue 15's portal: rotate a token from the table with a grace period, copy the successor's
 // value (shown once, as at creation), see the old row count down, and read the history.
 
 const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
-const unique = (prefix: string) => `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`
 
 test.use({ permissions: ['clipboard-read', 'clipboard-write'] })
 

@@ -1,12 +1,10 @@
 import type { APIRequestContext } from '@playwright/test'
-import { expect, test, users } from '../fixtures/auth'
+import { expect, test, users, unique } from '../fixtures/auth'
 import { PortalPage, ServiceUsersPage, TokensPage } from '../pages/PortalPage'
 
 // A token belongs to a service user, and what the token may do is its service user's role and
 // workloads as they are now: created, narrowed, disabled and enabled in the portal, each change
 // reaching the token at once without touching it.
-
-const unique = (prefix: string) => `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`
 
 test.use({ permissions: ['clipboard-read', 'clipboard-write'], viewport: { width: 1280, height: 1000 } })
 

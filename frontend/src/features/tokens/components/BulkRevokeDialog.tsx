@@ -2,12 +2,10 @@ import { useEffect, useState } from 'react'
 import { Trash2 } from 'lucide-react'
 import { Alert } from '../../../components/ui/Alert'
 import { ConfirmDialog } from '../../../components/ui/ConfirmDialog'
-import { TextField } from '../../../components/ui/TextField'
 import { errorMessage } from '../../../lib/api'
 import { revokeTokens, type BulkRevokeResult } from '../api/tokens'
+import { RevocationReasonField } from './RevocationReasonField'
 
-/** The longest reason the server keeps, as for one revocation. */
-const MAX_REASON = 200
 
 /** How many of the selected tokens the dialog names. */
 export const NAMED = 5
@@ -99,14 +97,7 @@ export function BulkRevokeDialog({ tokens, onClose, onRevoked }: BulkRevokeDialo
         </p>
       </Alert>
 
-      <TextField
-        label="Reason"
-        optional
-        value={reason}
-        onChange={setReason}
-        maxLength={MAX_REASON}
-        hint="Kept with each token, in the audit log and in the notifications: “leaked in a build log”, “pipelines retired”."
-      />
+      <RevocationReasonField value={reason} onChange={setReason} many />
     </ConfirmDialog>
   )
 }

@@ -4,14 +4,12 @@ import { Alert } from '../../../components/ui/Alert'
 import { ConfirmDialog } from '../../../components/ui/ConfirmDialog'
 import { Detail } from '../../../components/ui/Details'
 import { RelativeTime } from '../../../components/ui/RelativeTime'
-import { TextField } from '../../../components/ui/TextField'
 import { goneAlready } from '../../../lib/api'
 import { exactTime } from '../../../lib/time'
 import { revokeToken, type ServiceToken } from '../api/tokens'
 import { TokenSummary } from './TokenSummary'
+import { RevocationReasonField } from './RevocationReasonField'
 
-/** The longest reason the server keeps (DELETE /api/tokens/{id}?reason=). */
-const MAX_REASON = 200
 
 interface RevokeTokenDialogProps {
   token: ServiceToken
@@ -85,14 +83,7 @@ export function RevokeTokenDialog({ token, onClose, onRevoked }: RevokeTokenDial
         </Alert>
       )}
 
-      <TextField
-        label="Reason"
-        optional
-        value={reason}
-        onChange={setReason}
-        maxLength={MAX_REASON}
-        hint="Kept with the token, in the audit log and in the notification: “leaked in a build log”, “pipeline retired”."
-      />
+      <RevocationReasonField value={reason} onChange={setReason} />
     </ConfirmDialog>
   )
 }
