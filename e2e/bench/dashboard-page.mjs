@@ -20,7 +20,7 @@
 //
 //   CODEMETRICS_SESSION=... node bench/dashboard-page.mjs \
 //     --url http://127.0.0.1:8080 --workloads 200 [--charted 12] [--loads 5] [--warmup 1] [--tag key=value ...]
-import { column, ms, parseArgs as parseBenchArgs, runLoads } from './page-bench.mjs'
+import { column, ms, parseArgs as parseBenchArgs, runLoads, runMain } from './page-bench.mjs'
 
 function parseArgs(argv) {
   return parseBenchArgs(argv, { loads: 5, warmup: 1, workloads: 0, charted: 12 }, {
@@ -147,7 +147,4 @@ async function main() {
   process.stdout.write(JSON.stringify(out) + '\n')
 }
 
-main().catch((e) => {
-  process.stderr.write(`dashboard-page: ${e?.stack ?? e}\n`)
-  process.exit(1)
-})
+runMain('dashboard-page', main)

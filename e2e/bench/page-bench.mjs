@@ -81,3 +81,11 @@ export const ms = (v) => `${v.toFixed(0)} ms`
 
 // column is figure k of every load, rounded to 0.1 ms (null where a load has none).
 export const column = (runs, k) => runs.map((r) => (r[k] == null ? null : Math.round(r[k] * 10) / 10))
+
+// runMain runs the script's main, reporting a failure on stderr under the script's name.
+export function runMain(script, main) {
+  main().catch((e) => {
+    process.stderr.write(`${script}: ${e?.stack ?? e}\n`)
+    process.exit(1)
+  })
+}

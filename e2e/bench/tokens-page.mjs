@@ -25,7 +25,7 @@
 //
 // CODEMETRICS_SESSION is the session cookie's value, from a real sign-in (make bench signs in
 // through an OpenID provider and passes it). CHROMIUM_PATH is the browser (/usr/bin/chromium).
-import { column, ms, parseArgs as parseBenchArgs, runLoads } from './page-bench.mjs'
+import { column, ms, parseArgs as parseBenchArgs, runLoads, runMain } from './page-bench.mjs'
 
 function parseArgs(argv) {
   return parseBenchArgs(argv, { loads: 5, warmup: 1, rows: 50, path: '/admin/service-tokens' }, {
@@ -199,7 +199,4 @@ async function main() {
   process.stdout.write(JSON.stringify(out) + '\n')
 }
 
-main().catch((e) => {
-  process.stderr.write(`tokens-page: ${e?.stack ?? e}\n`)
-  process.exit(1)
-})
+runMain('tokens-page', main)
