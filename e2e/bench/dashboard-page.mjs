@@ -20,42 +20,12 @@
 //
 //   CODEMETRICS_SESSION=... node bench/dashboard-page.mjs \
 //     --url http://127.0.0.1:8080 --workloads 200 [--charted 12] [--loads 5] [--warmup 1] [--tag key=value ...]
-import { chromium } from '@playwright/test'
-import { chromiumArgs, chromiumPath } from '../fixtures/chromium.mjs'
+import { column, ms, parseArgs as parseBenchArgs, runLoads, runMain } from './page-bench.mjs'
 
 function parseArgs(argv) {
-  const opts = { url: '', loads: 5, warmup: 1, workloads: 0, charted: 12, tags: {} }
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]
-    const value = () => {
-      if (i + 1 >= argv.length) throw new Error(`${arg} needs a value`)
-      return argv[++i]
-    }
-    switch (arg) {
-      case '--url':
-        opts.url = value().replace(/\/+$/, '')
-        break
-      case '--loads':
-      case '--warmup':
-      case '--workloads':
-      case '--charted':
-        opts[arg.slice(2)] = Number(value())
-        break
-      case '--tag': {
-        const [k, ...v] = value().split('=')
-        if (!k || v.length === 0) throw new Error('--tag wants key=value')
-        opts.tags[k] = v.join('=')
-        break
-      }
-      default:
-        throw new Error(`unknown argument ${arg}`)
-    }
-  }
-  if (!opts.url) throw new Error('--url is required')
-  for (const k of ['loads', 'warmup', 'workloads', 'charted']) {
-    if (!Number.isInteger(opts[k]) || opts[k] < (k === 'warmup' ? 0 : 1)) throw new Error(`--${k} must be a whole number`)
-  }
-  return opts
+  return parseBenchArgs(argv, { loads: 5, warmup: 1, workloads: 0, charted: 12 }, {
+    numbers: ['loads', 'warmup', 'workloads', 'charted'],
+  })
 }
 
 // Runs in the page before any of its scripts: marks the moments on the page's clock.
@@ -153,34 +123,11 @@ async function load(browser, opts, cookies) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2))
-  const session = process.env.CODEMETRICS_SESSION
-  if (!session) throw new Error('CODEMETRICS_SESSION (the session cookie value) is not set')
-  const secure = opts.url.startsWith('https:')
-  const cookies = [
-    {
-      name: secure ? '__Host-codemetrics_session' : 'codemetrics_session',
-      value: session,
-      url: opts.url,
-      httpOnly: true,
-      secure,
-      sameSite: 'Lax',
-    },
-  ]
-  const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs })
-  const version = browser.version()
-  const runs = []
-  try {
-    for (let i = 0; i < opts.warmup + opts.loads; i++) {
-      const r = await load(browser, opts, cookies)
-      if (i >= opts.warmup) runs.push(r)
-      const name = i < opts.warmup ? 'warm-up' : `load ${i - opts.warmup + 1}`
-      const ms = (v) => `${v.toFixed(0)} ms`
-      process.stderr.write(`  ${name}: picker ${ms(r.picker)}, charts ${ms(r.charts)} (${r.drawn}), usable ${ms(r.usable)}\n`)
-    }
-  } finally {
-    await browser.close()
-  }
-  const col = (k) => runs.map((r) => (r[k] == null ? null : Math.round(r[k] * 10) / 10))
+  const { version, runs } = await runLoads(
+    opts,
+    load,
+    (r) => `picker ${ms(r.picker)}, charts ${ms(r.charts)} (${r.drawn}), usable ${ms(r.usable)}`,
+  )
   const last = runs.at(-1)
   const total = Number((last.status.match(/ of ([\d,]+) workloads/)?.[1] ?? '').replaceAll(',', ''))
   const out = {
@@ -190,17 +137,14 @@ async function main() {
     charted: Math.min(opts.charted, opts.workloads),
     charts: last.drawn,
     pickerTotal: total,
-    firstContentfulPaintMs: col('firstContentfulPaint'),
-    workloadsResponseEndMs: col('workloadsResponseEnd'),
-    queryResponseEndMs: col('queryResponseEnd'),
-    pickerMs: col('picker'),
-    chartsMs: col('charts'),
-    usableMs: col('usable'),
+    firstContentfulPaintMs: column(runs, 'firstContentfulPaint'),
+    workloadsResponseEndMs: column(runs, 'workloadsResponseEnd'),
+    queryResponseEndMs: column(runs, 'queryResponseEnd'),
+    pickerMs: column(runs, 'picker'),
+    chartsMs: column(runs, 'charts'),
+    usableMs: column(runs, 'usable'),
   }
   process.stdout.write(JSON.stringify(out) + '\n')
 }
 
-main().catch((e) => {
-  process.stderr.write(`dashboard-page: ${e?.stack ?? e}\n`)
-  process.exit(1)
-})
+runMain('dashboard-page', main)

@@ -25,50 +25,13 @@
 //
 // CODEMETRICS_SESSION is the session cookie's value, from a real sign-in (make bench signs in
 // through an OpenID provider and passes it). CHROMIUM_PATH is the browser (/usr/bin/chromium).
-import { chromium } from '@playwright/test'
-import { chromiumArgs, chromiumPath } from '../fixtures/chromium.mjs'
+import { column, ms, parseArgs as parseBenchArgs, runLoads, runMain } from './page-bench.mjs'
 
 function parseArgs(argv) {
-  const opts = { url: '', loads: 5, warmup: 1, rows: 50, path: '/admin/service-tokens', tags: {} }
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]
-    const value = () => {
-      if (i + 1 >= argv.length) throw new Error(`${arg} needs a value`)
-      return argv[++i]
-    }
-    switch (arg) {
-      case '--url':
-        opts.url = value().replace(/\/+$/, '')
-        break
-      case '--path':
-        opts.path = value()
-        break
-      case '--loads':
-        opts.loads = Number(value())
-        break
-      case '--warmup':
-        opts.warmup = Number(value())
-        break
-      case '--rows':
-        opts.rows = Number(value())
-        break
-      case '--tag': {
-        const [k, ...v] = value().split('=')
-        if (!k || v.length === 0) throw new Error('--tag wants key=value')
-        opts.tags[k] = v.join('=')
-        break
-      }
-      default:
-        throw new Error(`unknown argument ${arg}`)
-    }
-  }
-  if (!opts.url) throw new Error('--url is required')
-  for (const k of ['loads', 'warmup', 'rows']) {
-    if (!Number.isInteger(opts[k]) || opts[k] < (k === 'warmup' ? 0 : 1)) {
-      throw new Error(`--${k} must be a whole number`)
-    }
-  }
-  return opts
+  return parseBenchArgs(argv, { loads: 5, warmup: 1, rows: 50, path: '/admin/service-tokens' }, {
+    numbers: ['loads', 'warmup', 'rows'],
+    strings: ['path'],
+  })
 }
 
 // Runs in the page before any of its scripts: marks the moments on the page's clock.
@@ -211,41 +174,11 @@ async function load(browser, opts, cookies) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2))
-  const session = process.env.CODEMETRICS_SESSION
-  if (!session) throw new Error('CODEMETRICS_SESSION (the session cookie value) is not set')
-  const secure = opts.url.startsWith('https:')
-  // The names the server gives them (with an https PUBLIC_URL the session cookie is __Host-).
-  const cookies = [
-    {
-      name: secure ? '__Host-codemetrics_session' : 'codemetrics_session',
-      value: session,
-      url: opts.url,
-      httpOnly: true,
-      secure,
-      sameSite: 'Lax',
-    },
-  ]
-
-  const browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: chromiumArgs,
-  })
-  const version = browser.version()
-  const runs = []
-  try {
-    for (let i = 0; i < opts.warmup + opts.loads; i++) {
-      const r = await load(browser, opts, cookies)
-      if (i >= opts.warmup) runs.push(r)
-      const name = i < opts.warmup ? 'warm-up' : `load ${i - opts.warmup + 1}`
-      const ms = (v) => `${v.toFixed(0)} ms`
-      process.stderr.write(
-        `  ${name}: rows ${ms(r.rows)}, usable ${ms(r.usable)}, filter ${ms(r.filter)} (${r.shown} of ${r.total})\n`,
-      )
-    }
-  } finally {
-    await browser.close()
-  }
-  const col = (k) => runs.map((r) => (r[k] == null ? null : Math.round(r[k] * 10) / 10))
+  const { version, runs } = await runLoads(
+    opts,
+    load,
+    (r) => `rows ${ms(r.rows)}, usable ${ms(r.usable)}, filter ${ms(r.filter)} (${r.shown} of ${r.total})`,
+  )
   const last = runs.at(-1)
   const out = {
     tags: { kind: 'browser', page: opts.path, ...opts.tags },
@@ -253,20 +186,17 @@ async function main() {
     firstPageRows: last.shown,
     pageTotal: last.total,
     chromium: version,
-    domContentLoadedMs: col('domContentLoaded'),
-    firstContentfulPaintMs: col('firstContentfulPaint'),
-    tokensResponseEndMs: col('tokensResponseEnd'),
-    rowsShownMs: col('rows'),
-    usableMs: col('usable'),
-    clickSentAfterRowsMs: col('clickSentAfterRows'),
-    inputDelayMs: col('inputDelay'),
-    clickToDialogMs: col('clickToDialog'),
-    filterMs: col('filter'),
+    domContentLoadedMs: column(runs, 'domContentLoaded'),
+    firstContentfulPaintMs: column(runs, 'firstContentfulPaint'),
+    tokensResponseEndMs: column(runs, 'tokensResponseEnd'),
+    rowsShownMs: column(runs, 'rows'),
+    usableMs: column(runs, 'usable'),
+    clickSentAfterRowsMs: column(runs, 'clickSentAfterRows'),
+    inputDelayMs: column(runs, 'inputDelay'),
+    clickToDialogMs: column(runs, 'clickToDialog'),
+    filterMs: column(runs, 'filter'),
   }
   process.stdout.write(JSON.stringify(out) + '\n')
 }
 
-main().catch((e) => {
-  process.stderr.write(`tokens-page: ${e?.stack ?? e}\n`)
-  process.exit(1)
-})
+runMain('tokens-page', main)
