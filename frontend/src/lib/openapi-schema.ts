@@ -69,11 +69,32 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** One token, whatever its status, as the token list shows it (administrators) */
+        get: operations["getToken"];
         put?: never;
         post?: never;
         /** Revoke a token, at once and for good, optionally saying why (a rotated token in its grace period: ends the grace period now) */
         delete: operations["revokeToken"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tokens/{tokenId}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A token's requests by UTC day and its recent clients (administrators)
+         * @description Counted in memory on every instance and written with the last-use times (every 30 s), so up to that late. Requests per day are kept USAGE_RETENTION (default 90 days).
+         */
+        get: operations["getTokenUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -681,6 +702,16 @@ export interface components {
             ends: string;
             /** @description Whether the token is stale at the time of the answer: active and not used for STALE_AFTER (default 90 days): last used before then, or never used and created before then. Always false for tokens that are not active (rotated, expired, revoked). */
             stale: boolean;
+            /** @description The client address of the last use (after TRUSTED_PROXIES); null when never used. Written with lastUsed. */
+            lastUsedAddress: string | null;
+            /** @description The User-Agent of the last use, truncated to 200 characters; null when never used or sent without one. */
+            lastUsedUserAgent: string | null;
+            /** @description Requests made with the token in the last 30 UTC days, today included (accepted and refused), as written by the last flush (up to 30 s late). */
+            requests30d: number;
+            /** @description The same requests by UTC day, oldest first: the last entry is today. For a sparkline. */
+            dailyRequests30d: number[];
+            /** @description Whether the token was presented after it stopped working (revoked, expired or rotated past its grace period); null if never. */
+            stillPresented: null | components["schemas"]["StillPresented"];
         };
         TokenSelf: {
             tokenId: string;
@@ -1114,7 +1145,7 @@ export interface components {
             /** @description The delivery's id, also sent as the CodeMetrics-Delivery header of every attempt. */
             id: number;
             /** @enum {string} */
-            event: "token.expiring" | "token.expired" | "token.revoked" | "token.rotated" | "token.grace_ended" | "token.leaked" | "notification.test";
+            event: "token.expiring" | "token.expired" | "token.revoked" | "token.rotated" | "token.grace_ended" | "token.leaked" | "token.ended_token_used" | "notification.test";
             /** @description null for a test. */
             tokenId: string | null;
             /** @description The token's subject; null for a test. */
@@ -1234,6 +1265,56 @@ export interface components {
             /** @description How many were (or would be) revoked. */
             revoked: number;
             dryRun: boolean;
+        };
+        /** @description Presentations of a token after it stopped working: a job nobody remembered. Each is refused with 401 and counted; a token.ended_token_used notification is raised at most once per token per hour. */
+        StillPresented: {
+            times: number;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00.000Z
+             */
+            lastSeen: string;
+            /** @description The client address of the last presentation (after TRUSTED_PROXIES). */
+            lastAddress: string;
+        };
+        UsageDay: {
+            /**
+             * Format: date
+             * @description A UTC day.
+             * @example 2024-01-15
+             */
+            date: string;
+            /** @description Requests made with the token that day, accepted and refused. */
+            requests: number;
+            /** @description Of those, the ones refused: 403 (a scope, workload or network it lacks), 429 (rate limited), and 401 once the token had stopped working. */
+            refused: number;
+        };
+        UsageClient: {
+            /** @description The client address, after TRUSTED_PROXIES. */
+            address: string;
+            /** @description The User-Agent header, truncated to 200 characters; "" without one. */
+            userAgent: string;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00.000Z
+             */
+            firstSeen: string;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00.000Z
+             */
+            lastSeen: string;
+            requests: number;
+        };
+        TokenUsage: {
+            /** Format: date */
+            from: string;
+            /** Format: date */
+            to: string;
+            /** @description Every day from `from` to `to`, oldest first, days without use as zeros. */
+            days: components["schemas"]["UsageDay"][];
+            /** @description The token's most recent clients (address and user agent), at most 20, most recently seen first. Kept USAGE_RETENTION after their last request. */
+            clients: components["schemas"]["UsageClient"][];
         };
     };
     responses: never;
@@ -1612,6 +1693,73 @@ export interface operations {
             };
         };
     };
+    getToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tokenId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The token. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Token"];
+                };
+            };
+            /** @description Missing, malformed, forged, expired or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Valid credentials without the right: a service token where an administrator is needed, a missing scope, a missing CSRF token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token with that id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable or the revocation feed is stale; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     revokeToken: {
         parameters: {
             query?: {
@@ -1661,6 +1809,87 @@ export interface operations {
                 };
             };
             /** @description No active token with that id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable or the revocation feed is stale; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getTokenUsage: {
+        parameters: {
+            query?: {
+                /** @description First UTC day, YYYY-MM-DD; default 29 days before `to`. */
+                from?: string;
+                /** @description Last UTC day, YYYY-MM-DD; default today. At most 366 days from `from`. */
+                to?: string;
+            };
+            header?: never;
+            path: {
+                tokenId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The usage. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenUsage"];
+                };
+            };
+            /** @description A day is not YYYY-MM-DD, `from` is after `to`, or the range is longer than 366 days. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, forged, expired or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Valid credentials without the right: a service token where an administrator is needed, a missing scope, a missing CSRF token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token with that id. */
             404: {
                 headers: {
                     [name: string]: unknown;
