@@ -99,6 +99,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	}
 	s.Tokens = token.NewService(st, s.Keys, s.Guard, cfg.ServiceTokenTTL, opt.Now)
 	s.Tokens.SetLifecycle(cfg.RotationGracePeriod, cfg.TokenHistoryRetention)
+	s.Tokens.SetUsageRetention(cfg.UsageRetention)
 	s.Tokens.SetStaleAfter(cfg.StaleAfter)
 	s.Sessions = auth.NewSessions(st, s.Keys, cfg.CookieKey, cfg.SessionTTL, cfg.SessionIdleTimeout, opt.Now)
 	s.Audit = audit.NewLog(st, opt.Now)
@@ -131,7 +132,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 func (s *Server) RunBackground(ctx context.Context) (wait func()) {
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		s.Guard.Run(ctx, s.Config.RevocationPollInterval, s.Config.LastUsedFlushInterval)
+		s.Guard.Run(ctx, s.Config.RevocationPollInterval, s.Config.UsageFlushInterval)
 	})
 	if s.SignIn != nil {
 		wg.Go(func() { s.SignIn.KeepDiscovering(ctx) })
@@ -154,6 +155,9 @@ func (s *Server) RunBackground(ctx context.Context) (wait func()) {
 				}
 				if _, err := s.PurgeHistory(ctx); err != nil && ctx.Err() == nil {
 					s.log.Warn("could not purge tokens that ended more than TOKEN_HISTORY_RETENTION ago", "err", err)
+				}
+				if _, err := s.Tokens.PurgeUsage(ctx); err != nil && ctx.Err() == nil {
+					s.log.Warn("could not delete token usage older than USAGE_RETENTION", "err", err)
 				}
 			}
 		}
