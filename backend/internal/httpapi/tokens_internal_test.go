@@ -123,12 +123,14 @@ func TestExportDefusesOnlyFreeText(t *testing.T) {
 		ID: "-xNuOP-_TFtevmfJEye8LA", Subject: "=cmd|' /C calc'!A0", Description: "+1", CreatedBy: "@admin",
 		RevokedBy: "-ops", RevocationReason: "\tleaked", Replaces: "-older", ReplacedBy: "=newer",
 		Scopes: []string{"metrics:read"}, CreatedAt: at, ExpiresAt: at.Add(time.Hour), RevokedAt: &at,
+		LastUsedUserAgent: "=HYPERLINK(\"https://evil.example\")", LastUsedAddress: "-1+1",
 	}
 	rec := make([]string, len(exportColumns))
 	exportRecord(rec, tok, at, at)
 	want := map[string]string{
 		"tokenId": "-xNuOP-_TFtevmfJEye8LA", "sub": "'=cmd|' /C calc'!A0", "description": "'+1", "createdBy": "'@admin",
 		"revokedBy": "'-ops", "revocationReason": "'\tleaked", "replaces": "-older", "replacedBy": "=newer",
+		"lastUsedUserAgent": "'=HYPERLINK(\"https://evil.example\")", "lastUsedAddress": "'-1+1",
 	}
 	for i, col := range exportColumns {
 		if w, ok := want[col.name]; ok && rec[i] != w {
