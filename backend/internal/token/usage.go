@@ -108,10 +108,9 @@ type usage struct {
 // count records one request at at; it reports whether the token was not dirty yet, so that
 // the caller puts it on the list the next flush writes.
 func (u *usage) count(c Client, at time.Time, refused, ended bool) bool {
-	day := DayOf(at)
 	u.mu.Lock()
 	p := &u.pending
-	d := p.day(day)
+	d := p.dayAt(at)
 	d.Requests++
 	if refused || ended {
 		d.Refused++
@@ -152,14 +151,17 @@ func (u *usage) giveBack(p Use) bool {
 	return first
 }
 
-// day returns the count of day, made if missing; the current day is nearly always the last.
-func (p *Use) day(day time.Time) *DayUse {
+// dayAt returns the count of at's UTC day, made if missing; the current day is nearly always
+// the last. Compared as Unix seconds: no calendar arithmetic per request.
+func (p *Use) dayAt(at time.Time) *DayUse {
+	sec := at.Unix()
+	start := sec - ((sec%86400)+86400)%86400
 	for i := len(p.Days) - 1; i >= 0; i-- {
-		if p.Days[i].Day.Equal(day) {
+		if p.Days[i].Day.Unix() == start {
 			return &p.Days[i]
 		}
 	}
-	p.Days = append(p.Days, DayUse{Day: day})
+	p.Days = append(p.Days, DayUse{Day: time.Unix(start, 0).UTC()})
 	return &p.Days[len(p.Days)-1]
 }
 
@@ -193,7 +195,7 @@ func (p *Use) client(c Client, at time.Time) *ClientUse {
 // merge adds q's counts to p.
 func (p *Use) merge(q Use) {
 	for _, d := range q.Days {
-		pd := p.day(d.Day)
+		pd := p.dayAt(d.Day)
 		pd.Requests += d.Requests
 		pd.Refused += d.Refused
 	}
