@@ -97,6 +97,12 @@ type Config struct {
 	RotationGracePeriod time.Duration `env:"ROTATION_GRACE_PERIOD" envDefault:"24h" want:"a Go duration or a number of days from 0s to 7d, such as \"24h\" or \"2d\""`
 	// StaleAfter is how long a token must go unused (or, never used, exist) to be stale.
 	StaleAfter time.Duration `env:"STALE_AFTER" envDefault:"90d" want:"a Go duration or a number of days of at least one day, such as \"90d\" or \"2160h\""`
+	// RevocationMaxStaleness is how old the last read of the revocation feed may be before
+	// service tokens are refused with 503 (fail closed): the longest a revoked token can stay
+	// accepted when the database is unreachable or its node lags.
+	RevocationMaxStaleness time.Duration `env:"REVOCATION_MAX_STALENESS" envDefault:"10s" want:"a Go duration from 1s to 5m, such as \"10s\""`
+	// DatabaseMaxConnections bounds this instance's pool of MySQL connections (SQLite keeps 4).
+	DatabaseMaxConnections int `env:"DATABASE_MAX_CONNECTIONS" envDefault:"32" want:"a whole number of connections from 2 to 1000"`
 	// UsageRetention is how long token usage is kept: requests by day, and clients after their
 	// last request.
 	UsageRetention time.Duration `env:"USAGE_RETENTION" envDefault:"90d" want:"a Go duration or a number of days of at least one day, such as \"90d\" or \"2160h\""`
@@ -130,7 +136,6 @@ type Config struct {
 
 	// Tuning without environment variables: tests and benchmarks set them directly.
 	RevocationPollInterval time.Duration // how often the revocation feed is read
-	RevocationMaxStaleness time.Duration // older than this, authenticated calls fail closed (503)
 }
 
 // Production reports whether development defaults are forbidden.
@@ -230,7 +235,6 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	c := Config{
 		RevocationPollInterval: 250 * time.Millisecond,
-		RevocationMaxStaleness: 10 * time.Second,
 	}
 	if err := env.ParseWithOptions(&c, env.Options{Environment: l.vars, FuncMap: parsers}); err != nil {
 		var all env.AggregateError
@@ -297,6 +301,9 @@ func (l *loader) check(c *Config) {
 	l.require("ROTATION_GRACE_PERIOD", c.RotationGracePeriod >= 0 && c.RotationGracePeriod <= 7*24*time.Hour, "")
 	l.require("STALE_AFTER", c.StaleAfter >= 24*time.Hour, "")
 	l.require("TOKEN_HISTORY_RETENTION", c.TokenHistoryRetention >= 24*time.Hour, "")
+	l.require("REVOCATION_MAX_STALENESS", !strings.HasSuffix(l.vars["REVOCATION_MAX_STALENESS"], "d") &&
+		c.RevocationMaxStaleness >= time.Second && c.RevocationMaxStaleness <= 5*time.Minute, "")
+	l.require("DATABASE_MAX_CONNECTIONS", c.DatabaseMaxConnections >= 2 && c.DatabaseMaxConnections <= 1000, "")
 	l.require("USAGE_RETENTION", c.UsageRetention >= 24*time.Hour, "")
 	l.require("USAGE_FLUSH_INTERVAL", !strings.HasSuffix(l.vars["USAGE_FLUSH_INTERVAL"], "d") &&
 		c.UsageFlushInterval >= time.Second && c.UsageFlushInterval <= 10*time.Minute, "")
@@ -574,6 +581,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("token_history_retention", c.TokenHistoryRetention.String()),
 		slog.String("stale_after", c.StaleAfter.String()),
 		slog.String("usage_retention", c.UsageRetention.String()),
+		slog.String("revocation_max_staleness", c.RevocationMaxStaleness.String()),
+		slog.Int("database_max_connections", c.DatabaseMaxConnections),
 		slog.String("usage_flush_interval", c.UsageFlushInterval.String()),
 		slog.Int("rate_limit_per_minute", c.RateLimitPerMinute),
 		slog.Int("auth_rate_limit_per_minute", c.AuthRateLimitPerMinute),
