@@ -13,4 +13,7 @@
 //   - statements_test.go: forged and respelt tokens against the statement counter: no database
 //     statement before a token is proved genuine.
 //   - load_test.go: many creators, revokers and verifiers at once, under the race detector.
+//   - cluster_test.go: three instances, each on a node of a Galera cluster (make test-cluster;
+//     skipped without CLUSTER_NODES): tokens used at once on another node, revocation reaching
+//     every instance, concurrent writes over the nodes, a lagging node failing closed.
 package scenario

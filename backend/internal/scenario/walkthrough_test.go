@@ -96,8 +96,9 @@ func TestNoSecretLeaks(t *testing.T) {
 		notified := e.Do(http.MethodPost, "/api/notifications/test", nil, session)
 		destinations := e.Do(http.MethodGet, "/api/notifications/destinations", nil, session)
 		delivered := e.Do(http.MethodGet, "/api/notifications/deliveries", nil, session)
-		if len(recv.Hits(testenv.HookPath)) != 2 || len(mail.Mail()) != 2 || !strings.Contains(string(delivered.Body), "the receiver answered HTTP 400") {
-			t.Fatalf("notifications: %d webhook requests, %d mails, deliveries %s; want the revocation and the test each", len(recv.Hits(testenv.HookPath)), len(mail.Mail()), delivered.Body)
+		// The revocation, the revoked token presented again (token.ended_token_used) and the test.
+		if len(recv.Hits(testenv.HookPath)) != 3 || len(mail.Mail()) != 3 || !strings.Contains(string(delivered.Body), "the receiver answered HTTP 400") {
+			t.Fatalf("notifications: %d webhook requests, %d mails, deliveries %s; want the revocation, the ended token's use and the test each", len(recv.Hits(testenv.HookPath)), len(mail.Mail()), delivered.Body)
 		}
 		resp := b.Send(http.MethodPost, e.URL+"/auth/logout", csrf, nil)
 		resp.Body.Close()
