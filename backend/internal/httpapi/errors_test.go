@@ -89,6 +89,7 @@ func TestRefusalCodes(t *testing.T) {
 			{"session on /api/tokens/self", http.MethodGet, "/api/tokens/self", nil, []testenv.Opt{testenv.Bearer(sessionToken)}, 403, "service_token_required"},
 			{"not an administrator", http.MethodGet, "/api/tokens", nil, []testenv.Opt{e.As(viewer)}, 403, "not_admin"},
 			{"no CSRF token", http.MethodPost, "/api/tokens", map[string]any{"subject": "x"}, []testenv.Opt{testenv.Cookie(admin)}, 403, "csrf_invalid"},
+			{"no CSRF token on the bulk revocation", http.MethodPost, "/api/tokens/revoke", map[string]any{"ids": []string{"no-such-token"}}, []testenv.Opt{testenv.Cookie(admin)}, 403, "csrf_invalid"},
 			{"cross-origin", http.MethodPost, "/api/tokens", map[string]any{"subject": "x"}, []testenv.Opt{e.As(admin), testenv.Header("Origin", "https://evil.example")}, 403, "cross_origin"},
 			{"rate limited", http.MethodGet, "/api/system/config", nil, []testenv.Opt{testenv.Bearer(limited)}, 429, "rate_limited"},
 			{"no such endpoint", http.MethodGet, "/api/nothing-here", nil, nil, 404, "route_not_found"},

@@ -129,11 +129,11 @@ func readTokenFilter(c *gin.Context) (token.ListQuery, bool) {
 		*p.to = &t
 	}
 	if v, ok := c.GetQuery("stale"); ok {
-		b, err := strconv.ParseBool(v)
-		if err != nil || (v != "true" && v != "false") {
+		if v != "true" && v != "false" {
 			fail(c, apperr.New(apperr.InvalidParameter, "stale must be true or false"))
 			return q, false
 		}
+		b := v == "true"
 		q.Stale = &b
 	}
 	return q, true

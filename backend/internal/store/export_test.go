@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/codemetrics/codemetrics/backend/internal/pipeline"
 	"gorm.io/gorm"
@@ -14,6 +15,19 @@ import (
 // SQL is the wrapped database/sql handle under the store's GORM, for tests that send
 // statements around GORM.
 func (s *Store) SQL() *sql.DB { return s.sql }
+
+// FailNextUpdate makes the next UPDATE of table fail with err before it is sent: a deadlock
+// the database broke, say.
+func (s *Store) FailNextUpdate(table string, err error) {
+	var done atomic.Bool
+	if rerr := s.db.Callback().Update().Before("gorm:update").Register("test:fail_next_update", func(db *gorm.DB) {
+		if db.Statement.Table == table && done.CompareAndSwap(false, true) {
+			_ = db.AddError(err)
+		}
+	}); rerr != nil {
+		panic(rerr)
+	}
+}
 
 // MigrateTo applies the migrations up to version only: a database as an older CodeMetrics left it.
 func (s *Store) MigrateTo(ctx context.Context, version int64) error {

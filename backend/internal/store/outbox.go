@@ -240,7 +240,11 @@ func (s *Store) ClaimDelivery(ctx context.Context, id int64, by string, now, unt
 	return ds[0], true, nil
 }
 
-// FinishDelivery records an attempt and releases the claim, if by still holds it.
+// FinishDelivery records an attempt and releases the claim, if by still holds it. InnoDB may
+// pick it as a deadlock victim (another instance's claim, locking the due index as it reads
+// it, then waiting for this row, which this update holds while it waits for the due index):
+// it is tried again, for left unrecorded a delivery the receiver got would stay pending, and
+// be sent again by whoever claims it when the lease ends.
 func (s *Store) FinishDelivery(ctx context.Context, id int64, by string, o notify.Outcome) error {
 	set := map[string]any{
 		"status": o.Status, "attempts": gorm.Expr("attempts + 1"), "last_attempt_at": ms(o.At),
@@ -255,7 +259,13 @@ func (s *Store) FinishDelivery(ctx context.Context, id int64, by string, o notif
 	case notify.Pending:
 		set["next_attempt_at"] = ms(o.Next)
 	}
-	res := s.db.WithContext(ctx).Model(&deliveryRow{}).Where("id = ? AND claimed_by = ?", id, by).Updates(set)
+	var res *gorm.DB
+	for range 3 {
+		res = s.db.WithContext(ctx).Model(&deliveryRow{}).Where("id = ? AND claimed_by = ?", id, by).Updates(set)
+		if !isDeadlock(res.Error) {
+			break
+		}
+	}
 	if res.Error != nil {
 		return translate(res.Error, "notification delivery")
 	}

@@ -204,6 +204,17 @@ func (s *smtpSession) Reset() { s.from, s.to = "", nil }
 
 func (s *smtpSession) Logout() error { return nil }
 
+// ForEachNotifyingServer runs f as a subtest per database (ForEachDB), each with a webhook
+// receiver, a server of its own that sends its notifications to the receiver's /hook, signed
+// (NotifyEnv), and an administrator signed in.
+func ForEachNotifyingServer(t *testing.T, f func(t *testing.T, e *Env, admin Session, recv *Receiver)) {
+	ForEachDB(t, func(t *testing.T, db DB) {
+		recv := NewReceiver(t)
+		e := Start(t, db, Settings{Env: NotifyEnv(recv.URL + "/hook")})
+		f(t, e, e.SignIn("admin@example.com", true), recv)
+	})
+}
+
 // HookSecret is NOTIFY_WEBHOOK_SECRET in tests.
 const HookSecret = "whsec-test-Qm8Xr2Lp5Vn9Kc3Tz7Hb1Jd4Fg6Ws0"
 

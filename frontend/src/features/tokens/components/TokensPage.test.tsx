@@ -1,7 +1,7 @@
 import { fireEvent, screen, waitFor, within } from '@testing-library/react'
 import { MemoryRouter, Route, Routes, useLocation } from 'react-router'
 import { describe, expect, it } from 'vitest'
-import { jsonResponse, mockFetch, listResponse } from '../../../test/http'
+import { jsonResponse, mockFetch, listResponse, problem } from '../../../test/http'
 import { renderWithQuery } from '../../../test/render'
 import { serviceToken } from '../testing/fixtures'
 import { TokensPage } from './TokensPage'
@@ -162,5 +162,56 @@ describe('TokensPage', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Select all matching' }))
     expect(await screen.findByText('1000 selected')).toBeVisible()
     expect(screen.getByText(/Selected the first 1000 of 1200 matching tokens/)).toBeVisible()
+  })
+
+  it('clears the selection when the filters change, and drops a "Select all matching" answer for filters left', async () => {
+    let answer: (r: Response) => void = () => {}
+    mockFetch({
+      [ACTIVE]: list([serviceToken({ tokenId: 'a', sub: 'alpha' }), serviceToken({ tokenId: 'b', sub: 'beta', stale: true })]),
+      [REPLACED]: list([]),
+      'GET /api/tokens?limit=50&sort=created&stale=true': list([serviceToken({ tokenId: 'b', sub: 'beta', stale: true })]),
+      'GET /api/tokens?limit=50&sort=expires': list([serviceToken({ tokenId: 'b', sub: 'beta', stale: true }), serviceToken({ tokenId: 'a', sub: 'alpha' })]),
+      'GET /api/tokens?limit=1000&sort=created': () => new Promise<Response>((resolve) => (answer = resolve)),
+    })
+    renderPage()
+    expect(await screen.findByRole('table', { name: 'Active service tokens' })).toBeVisible()
+    fireEvent.click(await screen.findByLabelText('Select alpha'))
+    expect(screen.getByText('1 selected')).toBeVisible()
+    // Another sort lists the same tokens: the selection stays.
+    fireEvent.change(screen.getByLabelText('Sort by'), { target: { value: 'expires' } })
+    await waitFor(() => expect(screen.getByLabelText('search')).toHaveTextContent('?sort=expires'))
+    expect(screen.getByText('1 selected')).toBeVisible()
+    fireEvent.change(screen.getByLabelText('Sort by'), { target: { value: 'created' } })
+
+    fireEvent.click(screen.getByLabelText('Stale only'))
+    expect(await screen.findByRole('table', { name: 'Stale service tokens' })).toBeVisible()
+    expect(screen.getByText('Select tokens to revoke several at once.')).toBeVisible()
+    // Back to the first filter: what was picked there is gone too.
+    fireEvent.click(screen.getByLabelText('Stale only'))
+    expect(await screen.findByRole('table', { name: 'Active service tokens' })).toBeVisible()
+    expect(screen.getByText('Select tokens to revoke several at once.')).toBeVisible()
+    expect(screen.getByLabelText('Select alpha')).not.toBeChecked()
+
+    // "Select all matching" asked under the active list, answered under the stale one.
+    fireEvent.click(screen.getByRole('button', { name: 'Select all matching' }))
+    expect(await screen.findByRole('button', { name: 'Selecting…' })).toBeDisabled()
+    fireEvent.click(screen.getByLabelText('Stale only'))
+    expect(await screen.findByRole('table', { name: 'Stale service tokens' })).toBeVisible()
+    answer(list([serviceToken({ tokenId: 'a', sub: 'alpha' }), serviceToken({ tokenId: 'b', sub: 'beta' })], 1200)())
+    expect(await screen.findByRole('button', { name: 'Select all matching' })).toBeEnabled()
+    expect(screen.getByText('Select tokens to revoke several at once.')).toBeVisible()
+    expect(screen.queryByText(/Selected the first/)).toBeNull()
+  })
+
+  it('says why the matching tokens could not be selected, in the words of the API', async () => {
+    mockFetch({
+      [ACTIVE]: list([serviceToken({ tokenId: 'a', sub: 'alpha' })]),
+      [REPLACED]: list([]),
+      'GET /api/tokens?limit=1000&sort=created': () => problem(503, 'Service Unavailable', 'The database is not answering.'),
+    })
+    renderPage()
+    expect(await screen.findByRole('table', { name: 'Active service tokens' })).toBeVisible()
+    fireEvent.click(screen.getByRole('button', { name: 'Select all matching' }))
+    expect(await screen.findByText('Could not select the matching tokens: The database is not answering.')).toBeVisible()
   })
 })

@@ -1,4 +1,4 @@
-import { useState } from 'react'
+import { useEffect, useRef, useState } from 'react'
 import { useQueryClient } from '@tanstack/react-query'
 import { BookOpen, Download, KeyRound, Plus, Trash2 } from 'lucide-react'
 import { PageHeader } from '../../../components/layout/PageHeader'
@@ -7,6 +7,7 @@ import { Notice } from '../../../components/ui/Notice'
 import { PagedList } from '../../../components/ui/PagedList'
 import { SearchField } from '../../../components/ui/SearchField'
 import { SelectField } from '../../../components/ui/SelectField'
+import { errorMessage } from '../../../lib/api'
 import { useSearchParam, useUrlFilter } from '../../../lib/useSearchParam'
 import { useNow } from '../../../lib/useNow'
 import {
@@ -33,6 +34,8 @@ const SORTS = [
   { value: 'expires', label: 'Expiring soonest' },
 ] as const
 
+const NO_SELECTION: ReadonlyMap<string, SelectedToken> = new Map()
+
 /** Admin > Service Tokens: the active tokens (or the history), create, rotate, revoke. */
 export function TokensPage() {
   const filter = useUrlFilter('subject')
@@ -48,29 +51,43 @@ export function TokensPage() {
   const [notice, setNotice] = useState('')
   const queryClient = useQueryClient()
   const now = useNow()
-  // Tokens picked for revoking at once, by id (their subjects name them in the dialog).
-  const [selected, setSelected] = useState<ReadonlyMap<string, SelectedToken>>(new Map())
+  // Tokens picked for revoking at once, by id (their subjects name them in the dialog), with
+  // the filters they were picked under: a change of filter (not of sort) clears them.
+  const filters = JSON.stringify([subject, status, stale])
+  const [selection, setSelection] = useState({ filters, tokens: NO_SELECTION })
+  if (selection.filters !== filters) setSelection({ filters, tokens: NO_SELECTION })
+  const selected = selection.tokens
+  const setSelected = (tokens: ReadonlyMap<string, SelectedToken>) => setSelection({ filters, tokens })
+  // The filters shown now, for an answer to "Select all matching" that comes after a change.
+  const shownFilters = useRef(filters)
+  useEffect(() => {
+    shownFilters.current = filters
+  }, [filters])
   const [bulkRevoking, setBulkRevoking] = useState(false)
   const [selecting, setSelecting] = useState(false)
   const select = (token: SelectedToken, on: boolean) =>
-    setSelected((prev) => {
-      const next = new Map(prev)
+    setSelection((prev) => {
+      if (prev.filters !== filters) return prev
+      const next = new Map(prev.tokens)
       if (on) next.set(token.tokenId, { tokenId: token.tokenId, sub: token.sub })
       else next.delete(token.tokenId)
-      return next
+      return { filters, tokens: next }
     })
   async function selectAllMatching() {
+    const asked = filters
     setSelecting(true)
     try {
       const { tokens, total } = await matchingTokenIds(subject, sort, status, stale)
-      setSelected(new Map(tokens.map((t) => [t.tokenId, t])))
+      // Tokens matching filters no longer shown are not selected under the new ones.
+      if (shownFilters.current !== asked) return
+      setSelection({ filters: asked, tokens: new Map(tokens.map((t) => [t.tokenId, t])) })
       setNotice(
         total > tokens.length
           ? `Selected the first ${tokens.length} of ${total} matching tokens: at most ${MAX_BULK_REVOKE} are revoked at once.`
           : '',
       )
     } catch (err) {
-      setNotice(`Could not select the matching tokens: ${err instanceof Error ? err.message : String(err)}`)
+      setNotice(`Could not select the matching tokens: ${errorMessage(err)}`)
     } finally {
       setSelecting(false)
     }
