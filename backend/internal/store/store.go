@@ -22,7 +22,6 @@ import (
 	"github.com/codemetrics/codemetrics/backend/internal/apperr"
 	"github.com/glebarez/sqlite"
 	mysqldriver "github.com/go-sql-driver/mysql"
-	"github.com/gofrs/flock"
 	"github.com/ngrok/sqlmw"
 	"github.com/pressly/goose/v3"
 	"gorm.io/driver/mysql"
@@ -47,6 +46,8 @@ type Store struct {
 	path   string // the SQLite file, "" for MySQL or an in-memory database
 	// rollupsDone remembers that the rollups count every run (the backfill never restarts).
 	rollupsDone atomic.Bool
+	tx          txRetry    // how writeTx retries
+	lock        lockConfig // how Migrate takes the cluster-wide lock (MySQL)
 }
 
 // Options tune Open.
@@ -129,7 +130,11 @@ func Open(driver, dsn string, opts ...Options) (*Store, error) {
 		sqlDB.Close()
 		return nil, fmt.Errorf("open %s database: %w", driver, err)
 	}
-	return &Store{db: db, sql: sqlDB, driver: driver, path: path}, nil
+	return &Store{
+		db: db, sql: sqlDB, driver: driver, path: path,
+		tx:   txRetry{wait: sleepCtx},
+		lock: lockConfig{ttl: migrationLockTTL, wait: migrationLockWait, sleep: sleepCtx},
+	}, nil
 }
 
 // registered returns the database/sql driver registered under name, to be wrapped.
@@ -208,11 +213,13 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Migrate applies every pending migration while holding a lock, so that instances starting
-// together take turns: MySQL's named lock (released by the server if the holder dies), or a
-// lock file beside the SQLite database. Migrations only ever add; none drops or rewrites data.
+// together take turns, whichever node of a cluster each talks to: on MySQL a lock row (see
+// takeMigrationLock), on SQLite a lock file beside the database. The instance that gets the
+// lock after another migrated finds nothing to do. Migrations only ever add; none drops or
+// rewrites data.
 func (s *Store) Migrate(ctx context.Context, log *slog.Logger) error {
 	ctx = context.WithValue(ctx, quietKey{}, true)
-	unlock, err := s.migrationLock(ctx)
+	ctx, unlock, err := s.takeMigrationLock(ctx, log)
 	if err != nil {
 		return err
 	}
@@ -242,39 +249,6 @@ func (s *Store) migrationProvider() (*goose.Provider, error) {
 		return nil, err
 	}
 	return goose.NewProvider(dialect, s.sql, fsys)
-}
-
-// migrationLock takes the lock that serialises migrations across instances; the whole of
-// goose's work (version table included) happens under it.
-func (s *Store) migrationLock(ctx context.Context) (unlock func(), err error) {
-	lctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	switch {
-	case s.driver == MySQL:
-		conn, err := s.sql.Conn(ctx)
-		if err != nil {
-			return nil, translate(err, "database connection")
-		}
-		const name = "LEFT(CONCAT('codemetrics.migrate.', DATABASE()), 64)"
-		var got sql.NullInt64
-		if err := conn.QueryRowContext(lctx, "SELECT GET_LOCK("+name+", 120)").Scan(&got); err != nil || !got.Valid || got.Int64 != 1 {
-			conn.Close()
-			return nil, fmt.Errorf("take the migration lock (held by another instance for over two minutes?): %v", err)
-		}
-		return func() {
-			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT RELEASE_LOCK("+name+")")
-			conn.Close()
-		}, nil
-	case s.path != "":
-		lock := flock.New(s.path + ".migrate-lock")
-		locked, err := lock.TryLockContext(lctx, 50*time.Millisecond)
-		if err != nil || !locked {
-			return nil, fmt.Errorf("take the migration lock %s: %v", lock.Path(), err)
-		}
-		return func() { _ = lock.Unlock() }, nil
-	default:
-		return func() {}, nil // an in-memory database has one user
-	}
 }
 
 // translate turns database errors into apperr errors: a missing row is NotFound, anything

@@ -1,0 +1,116 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	mysqldriver "github.com/go-sql-driver/mysql"
+	"gorm.io/gorm"
+)
+
+// Every write transaction of the store goes through writeTx (or upsertTx), which runs it again
+// when the database gave up on it for a reason that a second run does not meet: a deadlock, a
+// lock wait timeout, or, on a Galera cluster, a certification conflict with a transaction
+// committed on another node (which MariaDB reports as a deadlock, 1213). Each fn must therefore
+// be safe to repeat: it changes nothing outside the transaction (its results go into variables
+// it sets afresh on every run, and the caller acts on them after writeTx returned nil).
+
+// txAttempts bounds how often writeTx runs a transaction.
+const txAttempts = 8
+
+// txBackoff is the wait before the second run; it doubles for each further run, up to
+// txBackoffMax, and each wait is drawn at random between half and all of it (jitter), so that
+// transactions that conflicted once do not meet again at the same instant.
+const (
+	txBackoff    = 5 * time.Millisecond
+	txBackoffMax = 200 * time.Millisecond
+)
+
+// MySQL's and MariaDB's errors that mean "run the transaction again".
+const (
+	erLockWaitTimeout = 1205
+	erLockDeadlock    = 1213 // a deadlock, or a Galera certification conflict or brute-force abort
+)
+
+// writeTx runs fn in a transaction and commits it, again (up to txAttempts runs in all) when
+// the transaction failed on a conflict with another (retryable). On MySQL it runs at READ
+// COMMITTED (no gap locks, so writers of different keys do not wait for one another). SQLite
+// runs one writer at a time and never reports such a conflict. The error is the last run's.
+func (s *Store) writeTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return s.runTx(ctx, false, fn)
+}
+
+// upsertTx is writeTx that also runs fn again on a duplicate key, for transactions that insert
+// rows (runs, workloads, rollups) a concurrent transaction may insert first: the next run finds
+// them. Elsewhere a duplicate key is an answer (Conflict), not something to retry.
+func (s *Store) upsertTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return s.runTx(ctx, true, fn)
+}
+
+func (s *Store) runTx(ctx context.Context, duplicates bool, fn func(tx *gorm.DB) error) error {
+	var opts []*sql.TxOptions
+	if s.driver == MySQL {
+		opts = append(opts, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	}
+	attempts := s.tx.attempts
+	if attempts < 1 {
+		attempts = txAttempts
+	}
+	for attempt := 1; ; attempt++ {
+		err := s.db.WithContext(ctx).Transaction(fn, opts...)
+		if err == nil || attempt >= attempts || ctx.Err() != nil || !retryable(err, duplicates && s.driver == MySQL) {
+			if err != nil && attempt > 1 {
+				err = fmt.Errorf("after %d attempts: %w", attempt, err)
+			}
+			return err
+		}
+		if s.tx.retried != nil {
+			s.tx.retried(err)
+		}
+		if werr := s.tx.wait(ctx, backoff(attempt)); werr != nil {
+			return fmt.Errorf("after %d attempts: %w", attempt, err)
+		}
+	}
+}
+
+// txRetry is how writeTx waits and counts; tests replace wait and set attempts.
+type txRetry struct {
+	attempts int                                              // 0: txAttempts
+	wait     func(ctx context.Context, d time.Duration) error // sleepCtx unless a test set it
+	retried  func(err error)                                  // called before each further run, when set
+}
+
+// backoff is the wait after the attempt-th run failed: txBackoff doubled attempt-1 times, at
+// most txBackoffMax, drawn at random in its upper half.
+func backoff(attempt int) time.Duration {
+	d := txBackoff << min(attempt-1, 10)
+	d = min(d, txBackoffMax)
+	return d/2 + rand.N(d/2+1)
+}
+
+// sleepCtx waits for d, or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// retryable recognises MySQL's deadlock (1213, which is also how MariaDB Galera reports a
+// certification conflict) and lock wait timeout (1205), and, when duplicates is set, a
+// duplicate key, which a concurrent insert of the same key causes.
+func retryable(err error, duplicates bool) bool {
+	var me *mysqldriver.MySQLError
+	if errors.As(err, &me) && (me.Number == erLockDeadlock || me.Number == erLockWaitTimeout) {
+		return true
+	}
+	return duplicates && isDuplicate(err)
+}
