@@ -132,10 +132,15 @@ const TxAttempts = txAttempts
 // Retryable is writeTx's decision to run a failed transaction again.
 func Retryable(err error, duplicates bool) bool { return retryable(err, duplicates) }
 
-// SetTxRetry sets how often writeTx runs a transaction at most (0: TxAttempts), drops its
-// waits between runs, and calls retried, when set, before each further run.
+// SetTxRetry sets how often writeTx runs a transaction at most (0: TxAttempts) and calls
+// retried, when set, before each further run.
 func (s *Store) SetTxRetry(attempts int, retried func(error)) {
-	s.tx = txRetry{attempts: attempts, retried: retried, wait: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }}
+	s.tx.attempts, s.tx.retried = attempts, retried
+}
+
+// NoTxWaits drops writeTx's waits between runs.
+func (s *Store) NoTxWaits() {
+	s.tx.wait = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 }
 
 // WriteTxEvent runs, through writeTx, a transaction that stores ev and then fails with

@@ -266,9 +266,10 @@ func (s *Store) FinishDelivery(ctx context.Context, id int64, by string, o notif
 
 // InsertTest stores a test event and its deliveries, already claimed by by, in one transaction.
 func (s *Store) InsertTest(ctx context.Context, ev notify.Event, targets []notify.Target, by string, until time.Time) ([]notify.Delivery, error) {
-	row := toEventRow(ev)
+	var row notificationEventRow
 	rows := make([]deliveryRow, len(targets))
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.writeTx(ctx, func(tx *gorm.DB) error {
+		row = toEventRow(ev) // afresh on every run: Create sets its id
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
