@@ -185,7 +185,14 @@ func sqliteDSN(dsn string) string {
 	return dsn + sep + strings.Join(add, "&")
 }
 
-// mysqlDSN makes sure the connection speaks utf8mb4.
+// mysqlDSN makes sure the connection speaks utf8mb4 and sends each statement as one text
+// query with its arguments in it (interpolateParams), unless the DSN says otherwise. Without
+// it, a statement with arguments is prepared, executed and closed, and a Galera node that
+// aborts the transaction for a conflict (brute-force abort) just before the close has no
+// answer to report it in: the transaction is rolled back, the error lost, and the statements
+// after it run on their own and commit. An acknowledged revocation was lost that way while its
+// audit event was kept (one in 100 concurrent revocations over three nodes, in 3 of 8 runs).
+// One round trip per statement instead of three, too.
 func mysqlDSN(dsn string) (string, error) {
 	base, query, _ := strings.Cut(dsn, "?")
 	q, err := url.ParseQuery(query)
@@ -194,6 +201,9 @@ func mysqlDSN(dsn string) (string, error) {
 	}
 	if q.Get("charset") == "" {
 		q.Set("charset", "utf8mb4")
+	}
+	if q.Get("interpolateParams") == "" {
+		q.Set("interpolateParams", "true")
 	}
 	return base + "?" + q.Encode(), nil
 }
