@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 if [ -n "${CLUSTER_NODES:-}" ]; then
-  cd backend && exec go test -count=1 -run '^TestCluster' -v ./internal/scenario/
+  cd backend && exec go test -count=1 -run '^TestCluster' -v ./internal/store/ ./internal/scenario/
 fi
 
 # What the cluster needs, installed when missing (the Galera provider comes with Debian's
@@ -36,5 +36,5 @@ echo "--- cluster up in $(($(date +%s) - start)) s"
 port="${CLUSTER_SQL_PORT:-33061}"
 export CLUSTER_NODES="127.0.0.1:$port,127.0.0.1:$((port + 1)),127.0.0.1:$((port + 2))"
 cd backend
-go test -count=1 -timeout 15m -run '^TestCluster' -v ./internal/scenario/ 2>&1 | grep -vE '^\s+\{"time"' 
+go test -count=1 -timeout 15m -run '^TestCluster' -v ./internal/store/ ./internal/scenario/ 2>&1 | grep -vE '^\s+\{"time"' 
 exit "${PIPESTATUS[0]}"

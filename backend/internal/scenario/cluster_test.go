@@ -2,9 +2,7 @@ package scenario_test
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"os"
@@ -21,35 +19,8 @@ import (
 // starts one on loopback ports and sets CLUSTER_NODES to its nodes' addresses): three instances,
 // each on a different node, on the real clock with their background loops, as deployed.
 
-// clusterNodes are the addresses of the cluster's nodes; the test is skipped without them.
-func clusterNodes(t *testing.T) []string {
-	t.Helper()
-	v := os.Getenv("CLUSTER_NODES")
-	if v == "" {
-		t.Skip("CLUSTER_NODES not set: make test-cluster runs these on a Galera cluster")
-	}
-	return strings.Split(v, ",")
-}
-
-// clusterDBs makes a fresh database on the cluster and returns it as seen through each node;
-// it is dropped when the test ends.
-func clusterDBs(t *testing.T) []testenv.DB {
-	t.Helper()
-	nodes := clusterNodes(t)
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	name := "cm_cluster_" + hex.EncodeToString(b)
-	admin := nodeConn(t, nodes[0], "")
-	if _, err := admin.Exec("CREATE DATABASE " + name + " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _, _ = admin.Exec("DROP DATABASE IF EXISTS " + name) })
-	dbs := make([]testenv.DB, len(nodes))
-	for i, n := range nodes {
-		dbs[i] = testenv.DB{Driver: "mysql", DSN: "root@tcp(" + n + ")/" + name + "?parseTime=true"}
-	}
-	return dbs
-}
+// clusterNodes are the addresses of the cluster's nodes (ClusterDBs skips without them).
+func clusterNodes() []string { return strings.Split(os.Getenv("CLUSTER_NODES"), ",") }
 
 // nodeConn is a plain connection to one node (database name optional), closed at the end.
 func nodeConn(t *testing.T, addr, name string) *sql.DB {
@@ -79,7 +50,7 @@ func startReplicas(t *testing.T, dbs []testenv.DB, env map[string]string) []*tes
 // reads are causal). Then revoked through one instance: refused there as soon as the DELETE
 // returned, and on every other within a second.
 func TestClusterNewTokensAreRecognisedEverywhere(t *testing.T) {
-	reps := startReplicas(t, clusterDBs(t), nil)
+	reps := startReplicas(t, testenv.ClusterDBs(t), nil)
 	admin := reps[0].SignIn("admin@example.com", true)
 	for i := range 200 {
 		at, use := reps[i%3], reps[(i+1)%3]
@@ -114,7 +85,7 @@ func TestClusterNewTokensAreRecognisedEverywhere(t *testing.T) {
 // instances (every revocation takes the feed's counter row: on Galera, certification conflicts
 // between nodes): every one succeeds, and every instance refuses every revoked token.
 func TestClusterConcurrentWrites(t *testing.T) {
-	reps := startReplicas(t, clusterDBs(t), nil)
+	reps := startReplicas(t, testenv.ClusterDBs(t), nil)
 	admin := reps[0].SignIn("admin@example.com", true)
 	toRevoke := make([]testenv.CreatedToken, 50)
 	for i := range toRevoke {
@@ -165,7 +136,7 @@ func TestClusterConcurrentWrites(t *testing.T) {
 // meanwhile through another instance is never accepted by the instance on the lagging node: its
 // reads wait, its feed goes stale, and it answers 503 until the node catches up, then 401.
 func TestClusterLaggingNodeFailsClosed(t *testing.T) {
-	dbs := clusterDBs(t)
+	dbs := testenv.ClusterDBs(t)
 	reps := startReplicas(t, dbs, map[string]string{"REVOCATION_MAX_STALENESS": "2s"})
 	admin := reps[0].SignIn("admin@example.com", true)
 	tok := reps[0].CreateToken(admin, map[string]any{"subject": "ci"})
@@ -173,7 +144,7 @@ func TestClusterLaggingNodeFailsClosed(t *testing.T) {
 	if st := lagging.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(tok.AccessToken)).Status; st != http.StatusOK {
 		t.Fatalf("before: %d", st)
 	}
-	lock := nodeConn(t, clusterNodes(t)[2], "")
+	lock := nodeConn(t, clusterNodes()[2], "")
 	lock.SetMaxOpenConns(1)
 	ctx := context.Background()
 	conn, err := lock.Conn(ctx)

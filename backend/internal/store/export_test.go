@@ -7,7 +7,9 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"time"
 
+	"github.com/codemetrics/codemetrics/backend/internal/audit"
 	"github.com/codemetrics/codemetrics/backend/internal/pipeline"
 	"gorm.io/gorm"
 )
@@ -130,4 +132,40 @@ func (s *Store) ExplainListRuns(ctx context.Context, q pipeline.ListQuery) (stri
 		lines = append(lines, detail)
 	}
 	return strings.Join(lines, "\n"), rows.Err()
+}
+
+// SetMigrationLock shortens the lock row's lifetime and the wait for it (MySQL).
+func (s *Store) SetMigrationLock(ttl, wait time.Duration) { s.lock.ttl, s.lock.wait = ttl, wait }
+
+// MigrationLockTable is the lock row's table.
+const MigrationLockTable = migrationLockTable
+
+// TxAttempts is how often writeTx runs a transaction at most.
+const TxAttempts = txAttempts
+
+// Retryable is writeTx's decision to run a failed transaction again.
+func Retryable(err error, duplicates bool) bool { return retryable(err, duplicates) }
+
+// SetTxRetry sets how often writeTx runs a transaction at most (0: TxAttempts) and calls
+// retried, when set, before each further run.
+func (s *Store) SetTxRetry(attempts int, retried func(error)) {
+	s.tx.attempts, s.tx.retried = attempts, retried
+}
+
+// NoTxWaits drops writeTx's waits between runs.
+func (s *Store) NoTxWaits() {
+	s.tx.wait = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+}
+
+// WriteTxEvent runs, through writeTx, a transaction that stores ev and then fails with
+// fail(run), run counting from 1.
+func (s *Store) WriteTxEvent(ctx context.Context, ev audit.Event, fail func(run int) error) error {
+	run := 0
+	return s.writeTx(ctx, func(tx *gorm.DB) error {
+		run++
+		if err := insertEvent(tx, ev); err != nil {
+			return err
+		}
+		return fail(run)
+	})
 }

@@ -24,7 +24,8 @@ var errPurgedElsewhere = errors.New("purged by another instance")
 // database restored from an older dump).
 func (s *Store) PurgeEndedTokens(ctx context.Context, now, before time.Time, limit int, event func(ids []string) audit.Event) ([]string, error) {
 	var ids []string
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.writeTx(ctx, func(tx *gorm.DB) error {
+		ids = nil
 		cut := ms(before)
 		// ended_at finds them by its index; the exact condition is checked as well.
 		err := tx.Model(&tokenRow{}).
@@ -77,7 +78,7 @@ func (s *Store) PurgeEndedTokens(ctx context.Context, now, before time.Time, lim
 func (s *Store) PurgeNotifications(ctx context.Context, before time.Time, limit int) (int, error) {
 	cut := ms(before)
 	n := 0
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.writeTx(ctx, func(tx *gorm.DB) error {
 		var ids []int64
 		err := tx.Model(&deliveryRow{}).Where("status IN ? AND created_at < ?", []string{notify.Delivered, notify.Failed}, cut).
 			Order("id").Limit(limit).Pluck("id", &ids).Error

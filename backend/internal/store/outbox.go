@@ -243,8 +243,8 @@ func (s *Store) ClaimDelivery(ctx context.Context, id int64, by string, now, unt
 // FinishDelivery records an attempt and releases the claim, if by still holds it. InnoDB may
 // pick it as a deadlock victim (another instance's claim, locking the due index as it reads
 // it, then waiting for this row, which this update holds while it waits for the due index):
-// it is tried again, for left unrecorded a delivery the receiver got would stay pending, and
-// be sent again by whoever claims it when the lease ends.
+// it is tried again (writeOne), for left unrecorded a delivery the receiver got would stay
+// pending, and be sent again by whoever claims it when the lease ends.
 func (s *Store) FinishDelivery(ctx context.Context, id int64, by string, o notify.Outcome) error {
 	set := map[string]any{
 		"status": o.Status, "attempts": gorm.Expr("attempts + 1"), "last_attempt_at": ms(o.At),
@@ -259,17 +259,16 @@ func (s *Store) FinishDelivery(ctx context.Context, id int64, by string, o notif
 	case notify.Pending:
 		set["next_attempt_at"] = ms(o.Next)
 	}
-	var res *gorm.DB
-	for range 3 {
-		res = s.db.WithContext(ctx).Model(&deliveryRow{}).Where("id = ? AND claimed_by = ?", id, by).Updates(set)
-		if !isDeadlock(res.Error) {
-			break
-		}
+	var recorded int64
+	err := s.writeOne(ctx, func(db *gorm.DB) error {
+		res := db.Model(&deliveryRow{}).Where("id = ? AND claimed_by = ?", id, by).Updates(set)
+		recorded = res.RowsAffected
+		return res.Error
+	})
+	if err != nil {
+		return translate(err, "notification delivery")
 	}
-	if res.Error != nil {
-		return translate(res.Error, "notification delivery")
-	}
-	if res.RowsAffected != 1 {
+	if recorded != 1 {
 		return apperr.New(apperr.Conflict, "the claim on notification delivery %d was lost (it outlived its lease)", id)
 	}
 	return nil
@@ -277,9 +276,10 @@ func (s *Store) FinishDelivery(ctx context.Context, id int64, by string, o notif
 
 // InsertTest stores a test event and its deliveries, already claimed by by, in one transaction.
 func (s *Store) InsertTest(ctx context.Context, ev notify.Event, targets []notify.Target, by string, until time.Time) ([]notify.Delivery, error) {
-	row := toEventRow(ev)
+	var row notificationEventRow
 	rows := make([]deliveryRow, len(targets))
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.writeTx(ctx, func(tx *gorm.DB) error {
+		row = toEventRow(ev) // afresh on every run: Create sets its id
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}

@@ -143,7 +143,7 @@ func (s *Store) InsertRuns(ctx context.Context, runs []pipeline.Run) ([]pipeline
 	out := make([]pipeline.Recorded, 0, len(runs))
 	for chunk := range slices.Chunk(runs, runChunk) {
 		var res []pipeline.Recorded
-		err := s.writeTx(ctx, func(tx *gorm.DB) error {
+		err := s.upsertTx(ctx, func(tx *gorm.DB) error {
 			var err error
 			res, err = s.insertRuns(tx, chunk)
 			return err
@@ -201,7 +201,7 @@ func (s *Store) insertRuns(tx *gorm.DB, runs []pipeline.Run) ([]pipeline.Recorde
 	if len(rows) == 0 {
 		return out, nil
 	}
-	// A run another transaction inserted meanwhile is a duplicate key: writeTx tries again,
+	// A run another transaction inserted meanwhile is a duplicate key: upsertTx tries again,
 	// and then finds it.
 	if err := tx.CreateInBatches(&rows, rowsPerInsert(s.driver, 15)).Error; err != nil {
 		return nil, err
@@ -333,7 +333,7 @@ func (s *Store) Workloads(ctx context.Context, names []string) ([]string, error)
 // short transaction. Their rollups stay: the daily metrics keep the days the run list forgets.
 func (s *Store) DeleteRunsStartedBefore(ctx context.Context, t time.Time, limit int) (int, error) {
 	n := 0
-	err := s.writeTx(ctx, func(tx *gorm.DB) error {
+	err := s.upsertTx(ctx, func(tx *gorm.DB) error {
 		var keys []runRow
 		q := tx.Model(&runRow{}).Select("workload_id", "run_id").Where("started_at < ?", ms(t)).Order("started_at").Limit(limit)
 		if s.driver == MySQL {

@@ -16,7 +16,7 @@ import (
 // stays, even when this was its last run.
 func (s *Store) DeleteRun(ctx context.Context, workload, id string, event func(pipeline.Run) audit.Event) (pipeline.Run, error) {
 	var run pipeline.Run
-	err := s.writeTx(ctx, func(tx *gorm.DB) error {
+	err := s.upsertTx(ctx, func(tx *gorm.DB) error {
 		counted, err := s.countedNow(tx)
 		if err != nil {
 			return err

@@ -4,16 +4,12 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"errors"
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/codemetrics/codemetrics/backend/internal/apperr"
 	"github.com/codemetrics/codemetrics/backend/internal/pipeline"
-	mysqldriver "github.com/go-sql-driver/mysql"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
@@ -340,7 +336,7 @@ func (s *Store) BackfillRollups(ctx context.Context, limit int) (done bool, coun
 	if s.rollupsDone.Load() {
 		return true, 0, nil
 	}
-	err = s.writeTx(ctx, func(tx *gorm.DB) error {
+	err = s.upsertTx(ctx, func(tx *gorm.DB) error {
 		var b backfillRow
 		q := tx.Where("id = 1")
 		if s.driver == MySQL {
@@ -385,38 +381,4 @@ func (s *Store) BackfillRollups(ctx context.Context, limit int) (done bool, coun
 		s.rollupsDone.Store(true)
 	}
 	return done, counted, nil
-}
-
-// maxAttempts bounds how often writeTx runs a transaction.
-const maxAttempts = 8
-
-// writeTx runs fn in a transaction. On MySQL it runs at READ COMMITTED (no gap locks, so
-// writers of different keys do not wait for one another) and again, up to maxAttempts times
-// in all, when the server broke a deadlock, a lock wait timed out or another transaction
-// inserted the same key first: fn must be safe to repeat. SQLite runs one writer at a time.
-func (s *Store) writeTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	var opts []*sql.TxOptions
-	if s.driver == MySQL {
-		opts = append(opts, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
-	}
-	for attempt := 1; ; attempt++ {
-		err := s.db.WithContext(ctx).Transaction(fn, opts...)
-		if err == nil || s.driver != MySQL || attempt == maxAttempts || ctx.Err() != nil || !retryable(err) {
-			if err != nil && attempt > 1 {
-				err = fmt.Errorf("after %d attempts: %w", attempt, err)
-			}
-			return err
-		}
-		time.Sleep(time.Duration(attempt) * 5 * time.Millisecond) // let the other transaction finish
-	}
-}
-
-// retryable recognises MySQL's deadlock (1213) and lock wait timeout (1205), and a duplicate
-// key, which a concurrent insert of the same key causes.
-func retryable(err error) bool {
-	var me *mysqldriver.MySQLError
-	if errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205) {
-		return true
-	}
-	return isDuplicate(err)
 }

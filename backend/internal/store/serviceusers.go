@@ -98,7 +98,7 @@ func liveUser(tx *gorm.DB, id int64) (userRow, error) {
 func (s *Store) IssueToken(ctx context.Context, name string, issue func(*token.ServiceUser) (token.Issue, error)) (token.ServiceUser, error) {
 	for attempt := 0; ; attempt++ {
 		var user token.ServiceUser
-		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err := s.writeTx(ctx, func(tx *gorm.DB) error {
 			var existing *token.ServiceUser
 			var row userRow
 			switch err := tx.Where("name = ? AND deleted_seq = 0", name).Take(&row).Error; {
@@ -147,7 +147,7 @@ func (s *Store) IssueToken(ctx context.Context, name string, issue func(*token.S
 // CreateServiceUser stores a new service user and its event; Conflict for a live name.
 func (s *Store) CreateServiceUser(ctx context.Context, u token.ServiceUser, event func(token.ServiceUser) audit.Event) (token.ServiceUser, error) {
 	var out token.ServiceUser
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.writeTx(ctx, func(tx *gorm.DB) error {
 		var err error
 		if out, err = insertUser(tx, u); err != nil {
 			return err
@@ -160,7 +160,7 @@ func (s *Store) CreateServiceUser(ctx context.Context, u token.ServiceUser, even
 // changeLiveUser runs f in one transaction with the live service user id, under the next number
 // of the service-user feed (taken first, before any other lock: see DeleteServiceUser).
 func (s *Store) changeLiveUser(ctx context.Context, id int64, f func(tx *gorm.DB, seq int64, row userRow) error) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.writeTx(ctx, func(tx *gorm.DB) error {
 		seq, err := nextUserSeq(tx)
 		if err != nil {
 			return err

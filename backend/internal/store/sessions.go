@@ -126,16 +126,21 @@ func (s *Store) TouchSession(ctx context.Context, id string, via auth.Via, addr 
 	if via == auth.ViaToken {
 		col = "last_token_use_at"
 	}
-	err := s.db.WithContext(ctx).Model(&sessionRow{}).
-		Where("id = ? AND (last_seen_at <= ? OR "+col+" <= ?)", id, ms(notBefore), ms(notBefore)).
-		Updates(map[string]any{"last_seen_at": ms(now), col: ms(now), "last_address": addr}).Error
+	err := s.writeOne(ctx, func(db *gorm.DB) error {
+		return db.Model(&sessionRow{}).
+			Where("id = ? AND (last_seen_at <= ? OR "+col+" <= ?)", id, ms(notBefore), ms(notBefore)).
+			Updates(map[string]any{"last_seen_at": ms(now), col: ms(now), "last_address": addr}).Error
+	})
 	return translate(err, "session")
 }
 
 // CountSessionToken adds one to the session tokens taken from the session.
 func (s *Store) CountSessionToken(ctx context.Context, id string) error {
-	err := s.db.WithContext(ctx).Model(&sessionRow{}).Where("id = ?", id).
-		Update("session_tokens_issued", gorm.Expr("session_tokens_issued + 1")).Error
+	// A failed statement changed nothing: it may be sent again.
+	err := s.writeOne(ctx, func(db *gorm.DB) error {
+		return db.Model(&sessionRow{}).Where("id = ?", id).
+			Update("session_tokens_issued", gorm.Expr("session_tokens_issued + 1")).Error
+	})
 	return translate(err, "session")
 }
 
@@ -165,7 +170,11 @@ func (loginStateRow) TableName() string { return "login_states_used" }
 // state is only used before it expires, so an expired row left until the purge changes nothing.
 func (s *Store) MarkLoginStateUsed(ctx context.Context, stateHash string, expires, _ time.Time) error {
 	// Expired states are purged in the background (PurgeSessions), not on every sign-in.
-	err := s.db.WithContext(ctx).Create(&loginStateRow{StateHash: stateHash, ExpiresMS: ms(expires)}).Error
+	// Replicas receiving one response at once on different Galera nodes conflict (1213) rather
+	// than meet the duplicate key: run again, the state is found used.
+	err := s.writeOne(ctx, func(db *gorm.DB) error {
+		return db.Create(&loginStateRow{StateHash: stateHash, ExpiresMS: ms(expires)}).Error
+	})
 	if isDuplicate(err) {
 		return apperr.New(apperr.Conflict, "this sign-in response was already used")
 	}

@@ -22,7 +22,6 @@ import (
 	"github.com/codemetrics/codemetrics/backend/internal/apperr"
 	"github.com/glebarez/sqlite"
 	mysqldriver "github.com/go-sql-driver/mysql"
-	"github.com/gofrs/flock"
 	"github.com/ngrok/sqlmw"
 	"github.com/pressly/goose/v3"
 	"gorm.io/driver/mysql"
@@ -49,6 +48,8 @@ type Store struct {
 	rollupsDone atomic.Bool
 	// causal makes new MySQL connections read causally (a Galera node: DetectCluster).
 	causal *atomic.Bool
+	tx     txRetry    // how writeTx retries
+	lock   lockConfig // how Migrate takes the cluster-wide lock (MySQL)
 }
 
 // maxIdleMySQL is how many idle MySQL connections the pool keeps.
@@ -144,7 +145,11 @@ func Open(driver, dsn string, opts ...Options) (*Store, error) {
 		sqlDB.Close()
 		return nil, fmt.Errorf("open %s database: %w", driver, err)
 	}
-	return &Store{db: db, sql: sqlDB, driver: driver, path: path, causal: causal}, nil
+	return &Store{
+		db: db, sql: sqlDB, driver: driver, path: path, causal: causal,
+		tx:   txRetry{wait: sleepCtx},
+		lock: lockConfig{ttl: migrationLockTTL, wait: migrationLockWait, sleep: sleepCtx},
+	}, nil
 }
 
 // registered returns the database/sql driver registered under name, to be wrapped.
@@ -195,7 +200,14 @@ func sqliteDSN(dsn string) string {
 	return dsn + sep + strings.Join(add, "&")
 }
 
-// mysqlDSN makes sure the connection speaks utf8mb4.
+// mysqlDSN makes sure the connection speaks utf8mb4 and sends each statement as one text
+// query with its arguments in it (interpolateParams), unless the DSN says otherwise. Without
+// it, a statement with arguments is prepared, executed and closed, and a Galera node that
+// aborts the transaction for a conflict (brute-force abort) just before the close has no
+// answer to report it in: the transaction is rolled back, the error lost, and the statements
+// after it run on their own and commit. An acknowledged revocation was lost that way while its
+// audit event was kept (one in 100 concurrent revocations over three nodes, in 3 of 8 runs).
+// One round trip per statement instead of three, too.
 func mysqlDSN(dsn string) (string, error) {
 	base, query, _ := strings.Cut(dsn, "?")
 	q, err := url.ParseQuery(query)
@@ -204,6 +216,9 @@ func mysqlDSN(dsn string) (string, error) {
 	}
 	if q.Get("charset") == "" {
 		q.Set("charset", "utf8mb4")
+	}
+	if q.Get("interpolateParams") == "" {
+		q.Set("interpolateParams", "true")
 	}
 	return base + "?" + q.Encode(), nil
 }
@@ -223,11 +238,13 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Migrate applies every pending migration while holding a lock, so that instances starting
-// together take turns: MySQL's named lock (released by the server if the holder dies), or a
-// lock file beside the SQLite database. Migrations only ever add; none drops or rewrites data.
+// together take turns, whichever node of a cluster each talks to: on MySQL a lock row (see
+// takeMigrationLock), on SQLite a lock file beside the database. The instance that gets the
+// lock after another migrated finds nothing to do. Migrations only ever add; none drops or
+// rewrites data.
 func (s *Store) Migrate(ctx context.Context, log *slog.Logger) error {
 	ctx = context.WithValue(ctx, quietKey{}, true)
-	unlock, err := s.migrationLock(ctx)
+	ctx, unlock, err := s.takeMigrationLock(ctx, log)
 	if err != nil {
 		return err
 	}
@@ -257,39 +274,6 @@ func (s *Store) migrationProvider() (*goose.Provider, error) {
 		return nil, err
 	}
 	return goose.NewProvider(dialect, s.sql, fsys)
-}
-
-// migrationLock takes the lock that serialises migrations across instances; the whole of
-// goose's work (version table included) happens under it.
-func (s *Store) migrationLock(ctx context.Context) (unlock func(), err error) {
-	lctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	switch {
-	case s.driver == MySQL:
-		conn, err := s.sql.Conn(ctx)
-		if err != nil {
-			return nil, translate(err, "database connection")
-		}
-		const name = "LEFT(CONCAT('codemetrics.migrate.', DATABASE()), 64)"
-		var got sql.NullInt64
-		if err := conn.QueryRowContext(lctx, "SELECT GET_LOCK("+name+", 120)").Scan(&got); err != nil || !got.Valid || got.Int64 != 1 {
-			conn.Close()
-			return nil, fmt.Errorf("take the migration lock (held by another instance for over two minutes?): %v", err)
-		}
-		return func() {
-			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT RELEASE_LOCK("+name+")")
-			conn.Close()
-		}, nil
-	case s.path != "":
-		lock := flock.New(s.path + ".migrate-lock")
-		locked, err := lock.TryLockContext(lctx, 50*time.Millisecond)
-		if err != nil || !locked {
-			return nil, fmt.Errorf("take the migration lock %s: %v", lock.Path(), err)
-		}
-		return func() { _ = lock.Unlock() }, nil
-	default:
-		return func() {}, nil // an in-memory database has one user
-	}
 }
 
 // translate turns database errors into apperr errors: a missing row is NotFound, anything

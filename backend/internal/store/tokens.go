@@ -157,8 +157,8 @@ func insertEvent(tx *gorm.DB, ev audit.Event) error {
 
 // InsertToken stores a token and its audit event in one transaction.
 func (s *Store) InsertToken(ctx context.Context, t token.Token, ev audit.Event) error {
-	row := toTokenRow(t)
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.writeTx(ctx, func(tx *gorm.DB) error {
+		row := toTokenRow(t)
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
@@ -178,7 +178,7 @@ func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time, by, re
 // a leak report).
 func (s *Store) revokeToken(ctx context.Context, id string, at time.Time, by, reason string, event func(token.Token) audit.Event, kind string) (token.Token, error) {
 	var out token.Token
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.writeTx(ctx, func(tx *gorm.DB) error {
 		t, err := revokeIn(tx, id, at, by, reason, event, kind)
 		if errors.Is(err, errNotActive) {
 			return apperr.New(apperr.NotFound, "no active token with that id: it may have been revoked already or have expired")
@@ -238,7 +238,7 @@ func (s *Store) RevokeTokens(ctx context.Context, ids []string, at time.Time, by
 	out := make([]token.RevokeOutcome, 0, len(ids))
 	for chunk := range slices.Chunk(ids, revokeChunk) {
 		var part []token.RevokeOutcome
-		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err := s.writeTx(ctx, func(tx *gorm.DB) error {
 			part = part[:0]
 			var rows []tokenRow
 			if err := tx.Where("id IN ?", chunk).Find(&rows).Error; err != nil {
@@ -298,7 +298,7 @@ func nextRevocationSeq(tx *gorm.DB) (int64, error) {
 // successor anyway).
 func (s *Store) RotateToken(ctx context.Context, id string, at time.Time, rotate func(token.Token, token.ServiceUser) (token.Rotation, error)) (token.Rotation, error) {
 	var out token.Rotation
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.writeTx(ctx, func(tx *gorm.DB) error {
 		seq, err := nextRevocationSeq(tx)
 		if err != nil {
 			return err

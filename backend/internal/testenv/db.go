@@ -200,3 +200,46 @@ func DumpTables(t testing.TB, db DB, tables ...string) string {
 	}
 	return out.String()
 }
+
+// ClusterDBs makes a fresh database on the Galera cluster whose nodes CLUSTER_NODES names
+// (host:port, comma-separated; make test-cluster sets it) and returns it as seen through each
+// node, after each node has it; it is dropped when the test ends. Without CLUSTER_NODES the
+// test is skipped: the cluster scenarios need a cluster.
+func ClusterDBs(t testing.TB) []DB {
+	t.Helper()
+	v := os.Getenv("CLUSTER_NODES")
+	if v == "" {
+		t.Skip("CLUSTER_NODES not set: make test-cluster runs this on a Galera cluster")
+	}
+	nodes := strings.Split(v, ",")
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	name := "cm_cluster_" + hex.EncodeToString(b)
+	conns := make([]*sql.DB, len(nodes))
+	for i, addr := range nodes {
+		cfg := mysql.NewConfig()
+		cfg.User, cfg.Net, cfg.Addr = "root", "tcp", addr
+		// A causal read waits until the node applied what the cluster committed before it.
+		cfg.Params = map[string]string{"wsrep_sync_wait": "1"}
+		db, err := sql.Open("mysql", cfg.FormatDSN())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		conns[i] = db
+	}
+	if _, err := conns[0].Exec("CREATE DATABASE " + name + " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = conns[0].Exec("DROP DATABASE IF EXISTS " + name) })
+	dbs := make([]DB, len(nodes))
+	for i, addr := range nodes {
+		var got string
+		err := conns[i].QueryRow("SELECT schema_name FROM information_schema.schemata WHERE schema_name = ?", name).Scan(&got)
+		if err != nil {
+			t.Fatalf("node %s does not show database %s: %v", addr, name, err)
+		}
+		dbs[i] = DB{Driver: store.MySQL, DSN: "root@tcp(" + addr + ")/" + name + "?parseTime=true"}
+	}
+	return dbs
+}
