@@ -108,8 +108,16 @@ listen stats
 CFG
 }
 
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
 case "$cmd" in
 start)
+  for p in "$(sqlport 1)" "$(sqlport 2)" "$(sqlport 3)" "$lb_port"; do
+    if port_taken "$p"; then
+      echo "port $p is taken (a cluster left running? stop it with: $0 stop ITS_DIR): not starting" >&2
+      exit 1
+    fi
+  done
   mkdir -p "$dir"
   for n in 1 2 3; do
     write_cnf "$n"

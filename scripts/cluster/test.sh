@@ -5,6 +5,7 @@
 # that cluster is used and left running.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+root="$(pwd)"
 
 if [ -n "${CLUSTER_NODES:-}" ]; then
   cd backend && exec go test -count=1 -run '^TestCluster' -v ./internal/store/ ./internal/scenario/
@@ -24,8 +25,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 dir="$(mktemp -d /tmp/codemetrics-galera.XXXXXX)"
+chmod 755 "$dir" # the nodes may run as the mysql user
 cleanup() {
-  scripts/cluster/galera.sh stop "$dir" || true
+  "$root/scripts/cluster/galera.sh" stop "$dir" || true
   rm -rf "$dir"
 }
 trap cleanup EXIT
