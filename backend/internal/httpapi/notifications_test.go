@@ -105,6 +105,16 @@ func deliveries(t *testing.T, e *testenv.Env, admin testenv.Session) []delivery 
 	return out
 }
 
+// forEachNotifyingServer is testenv.ForEachServer on servers that deliver every event to one
+// webhook, recv's /hook.
+func forEachNotifyingServer(t *testing.T, f func(t *testing.T, e *testenv.Env, admin testenv.Session, recv *testenv.Receiver)) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		recv := testenv.NewReceiver(t)
+		e := testenv.Start(t, db, testenv.Settings{Env: testenv.NotifyEnv(recv.URL + "/hook")})
+		f(t, e, e.SignIn("admin@example.com", true), recv)
+	})
+}
+
 // runTogether runs the due check of every instance twice, all at once, as instances whose
 // intervals coincide would.
 func runTogether(t *testing.T, instances ...*testenv.Env) {
@@ -312,10 +322,7 @@ func TestFailingReceiverIsRetriedThenGivenUp(t *testing.T) {
 // lease ends, then delivered once by another.
 func TestClaimsAreLeased(t *testing.T) {
 	t.Parallel()
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		recv := testenv.NewReceiver(t)
-		e := testenv.Start(t, db, testenv.Settings{Env: testenv.NotifyEnv(recv.URL + "/hook")})
-		admin := e.SignIn("admin@example.com", true)
+	forEachNotifyingServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session, recv *testenv.Receiver) {
 		tok := e.CreateToken(admin, map[string]any{"subject": "ci"})
 		if r := e.Do(http.MethodDelete, "/api/tokens/"+tok.TokenID, nil, e.As(admin)); r.Status != http.StatusNoContent {
 			t.Fatalf("revoke: %d %s", r.Status, r.Body)
@@ -606,10 +613,7 @@ func TestTokenExpirationHeader(t *testing.T) {
 // 400 that revokes nothing.
 func TestRevocationReason(t *testing.T) {
 	t.Parallel()
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		recv := testenv.NewReceiver(t)
-		e := testenv.Start(t, db, testenv.Settings{Env: testenv.NotifyEnv(recv.URL + "/hook")})
-		admin := e.SignIn("admin@example.com", true)
+	forEachNotifyingServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session, recv *testenv.Receiver) {
 		tok := e.CreateToken(admin, map[string]any{"subject": "ci"})
 		for _, bad := range []string{strings.Repeat("x", 201), "two\nlines", "bidi \u202e trick", "zero\u200bwidth", "nul\x00"} {
 			r := e.Do(http.MethodDelete, "/api/tokens/"+tok.TokenID+"?reason="+url.QueryEscape(bad), nil, e.As(admin))

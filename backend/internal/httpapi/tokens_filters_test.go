@@ -349,10 +349,7 @@ func TestTokenExportStreamsBatches(t *testing.T) {
 // whatever its scopes, cannot revoke in bulk.
 func TestBulkRevokeNotifiesAndIsForAdministrators(t *testing.T) {
 	t.Parallel()
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		recv := testenv.NewReceiver(t)
-		e := testenv.Start(t, db, testenv.Settings{Env: testenv.NotifyEnv(recv.URL + "/hook")})
-		admin := e.SignIn("admin@example.com", true)
+	forEachNotifyingServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session, recv *testenv.Receiver) {
 		t1 := e.CreateToken(admin, map[string]any{"subject": "one"})
 		t2 := e.CreateToken(admin, map[string]any{"subject": "two", "scopes": []string{"metrics:read", "pipeline:write", "tokens:rotate"}, "workloads": []string{"*"}})
 		body := map[string]any{"ids": []string{t1.TokenID}, "reason": "drill"}

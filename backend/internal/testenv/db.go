@@ -50,8 +50,13 @@ func ForEachDB(t *testing.T, f func(t *testing.T, db DB)) {
 // ForEachServer runs f as a subtest per database (ForEachDB), each on a server of its own
 // (Start, default settings) with admin@example.com signed in as an administrator.
 func ForEachServer(t *testing.T, f func(t *testing.T, e *Env, admin Session)) {
+	ForEachServerWith(t, Settings{}, f)
+}
+
+// ForEachServerWith is ForEachServer on servers started with set.
+func ForEachServerWith(t *testing.T, set Settings, f func(t *testing.T, e *Env, admin Session)) {
 	ForEachDB(t, func(t *testing.T, db DB) {
-		e := Start(t, db)
+		e := Start(t, db, set)
 		f(t, e, e.SignIn("admin@example.com", true))
 	})
 }
