@@ -156,6 +156,17 @@ func closedAtEnd[C io.Closer](t testing.TB, c C, err error) C {
 	return c
 }
 
+// Exec runs the statements on conn in order, as an operator at a SQL client would, and fails
+// the test at the first that fails.
+func Exec(t testing.TB, conn *sql.DB, statements ...string) {
+	t.Helper()
+	for _, q := range statements {
+		if _, err := conn.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
 // TableRows returns every row of table, each as its column values: what a backup holds of it,
 // or what a test scans for secrets.
 func TableRows(t testing.TB, conn *sql.DB, table string) [][]any {
