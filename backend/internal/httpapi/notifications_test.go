@@ -105,7 +105,6 @@ func deliveries(t *testing.T, e *testenv.Env, admin testenv.Session) []delivery 
 	return out
 }
 
-
 // runTogether runs the due check of every instance twice, all at once, as instances whose
 // intervals coincide would.
 func runTogether(t *testing.T, instances ...*testenv.Env) {
