@@ -20,7 +20,7 @@
 //
 //   CODEMETRICS_SESSION=... node bench/dashboard-page.mjs \
 //     --url http://127.0.0.1:8080 --workloads 200 [--charted 12] [--loads 5] [--warmup 1] [--tag key=value ...]
-import { column, ms, parseArgs as parseBenchArgs, runLoads, runMain } from './page-bench.mjs'
+import { column, ms, parseArgs as parseBenchArgs, runLoads, runMain, withPage } from './page-bench.mjs'
 
 function parseArgs(argv) {
   return parseBenchArgs(argv, { loads: 5, warmup: 1, workloads: 0, charted: 12 }, {
@@ -74,29 +74,21 @@ function instrument({ workloads, charts }) {
   new MutationObserver(check).observe(document, { childList: true, subtree: true, characterData: true, attributes: true })
 }
 
-async function load(browser, opts, cookies) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 720 }, locale: 'en-GB' })
-  try {
-    await context.addCookies(cookies)
-    const charts = 2 * Math.min(opts.charted, opts.workloads)
-    await context.addInitScript(instrument, { workloads: opts.workloads, charts })
-    const page = await context.newPage()
-    const errors = []
-    page.on('pageerror', (e) => errors.push(String(e)))
-    const fail = async (what, err) => {
-      const heading = await page.locator('h1').first().textContent({ timeout: 1000 }).catch(() => '')
-      const state = await page.evaluate(() => window.__dashboardBench).catch(() => ({}))
-      const pageErrors = errors.length ? `; page errors: ${errors.join('; ')}` : ''
-      const where = `page ${page.url()}, heading "${heading?.trim() ?? ''}", ${state.drawn ?? 0} charts drawn, status "${state.status ?? ''}"`
-      throw new Error(`${what} (${where}): ${err?.message ?? err}${pageErrors}`)
-    }
-    const mark = (key) => page.waitForFunction((k) => window.__dashboardBench[k] !== null, key, { timeout: 60_000 })
+// where says how far the dashboard got, for a failure.
+async function where(page) {
+  const state = await page.evaluate(() => window.__dashboardBench).catch(() => ({}))
+  return `, ${state.drawn ?? 0} charts drawn, status "${state.status ?? ''}"`
+}
 
+async function load(browser, opts, cookies) {
+  const charts = 2 * Math.min(opts.charted, opts.workloads)
+  const setup = { instrument, arg: { workloads: opts.workloads, charts }, bench: '__dashboardBench', timeout: 60_000, where }
+  return withPage(browser, cookies, setup, async (page, { fail, mark }) => {
     await page.goto(opts.url + '/', { waitUntil: 'commit' })
     await mark('picker').catch((e) => fail(`the workload picker never showed ${opts.workloads} workloads`, e))
     await mark('charts').catch((e) => fail(`the dashboard never drew ${charts} charts`, e))
 
-    const m = await page.evaluate(() => {
+    return page.evaluate(() => {
       const b = window.__dashboardBench
       const fcp = performance.getEntriesByName('first-contentful-paint')[0]
       const end = (path, method) =>
@@ -114,11 +106,7 @@ async function load(browser, opts, cookies) {
         status: b.status,
       }
     })
-    if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`)
-    return m
-  } finally {
-    await context.close()
-  }
+  })
 }
 
 async function main() {

@@ -1,6 +1,7 @@
 // What the page benchmarks (dashboard-page.mjs, tokens-page.mjs) share: their command line,
 // the signed-in administrator's session cookie, the browser and the loop of loads (one
-// untimed warm-up first), and rounding the per-load figures into columns.
+// untimed warm-up first), the fresh instrumented page of each load, and rounding the per-load
+// figures into columns.
 import { chromium } from '@playwright/test'
 import { chromiumArgs, chromiumPath } from '../fixtures/chromium.mjs'
 
@@ -74,6 +75,36 @@ export async function runLoads(opts, load, describe) {
     await browser.close()
   }
   return { version, runs }
+}
+
+// withPage opens a fresh browser context (1280×720, en-GB) holding the session cookies, with
+// instrument(arg) installed before the page's scripts, and returns what measure(page, { fail,
+// mark }) returns once the page has thrown nothing; the context is closed either way.
+//   - fail(what, err) throws what went wrong with where the page was: its address and heading,
+//     and what where(page) adds;
+//   - mark(key) waits up to timeout ms for the moment window[bench][key] to be taken.
+export async function withPage(browser, cookies, { instrument, arg, bench, timeout, where = async () => '' }, measure) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 }, locale: 'en-GB' })
+  try {
+    await context.addCookies(cookies)
+    await context.addInitScript(instrument, arg)
+    const page = await context.newPage()
+    const errors = []
+    page.on('pageerror', (e) => errors.push(String(e)))
+    const fail = async (what, err) => {
+      const heading = await page.locator('h1').first().textContent({ timeout: 1000 }).catch(() => '')
+      const more = await where(page)
+      const pageErrors = errors.length ? `; page errors: ${errors.join('; ')}` : ''
+      const at = `page ${page.url()}, heading "${heading?.trim() ?? ''}"${more}`
+      throw new Error(`${what} (${at}): ${err?.message ?? err}${pageErrors}`)
+    }
+    const mark = (key) => page.waitForFunction(([b, k]) => window[b][k] !== null, [bench, key], { timeout })
+    const m = await measure(page, { fail, mark })
+    if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`)
+    return m
+  } finally {
+    await context.close()
+  }
 }
 
 // ms formats a moment for the progress lines.

@@ -25,7 +25,7 @@
 //
 // CODEMETRICS_SESSION is the session cookie's value, from a real sign-in (make bench signs in
 // through an OpenID provider and passes it). CHROMIUM_PATH is the browser (/usr/bin/chromium).
-import { column, ms, parseArgs as parseBenchArgs, runLoads, runMain } from './page-bench.mjs'
+import { column, ms, parseArgs as parseBenchArgs, runLoads, runMain, withPage } from './page-bench.mjs'
 
 function parseArgs(argv) {
   return parseBenchArgs(argv, { loads: 5, warmup: 1, rows: 50, path: '/admin/service-tokens' }, {
@@ -95,21 +95,8 @@ function instrument({ rows }) {
 }
 
 async function load(browser, opts, cookies) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 720 }, locale: 'en-GB' })
-  try {
-    await context.addCookies(cookies)
-    await context.addInitScript(instrument, { rows: opts.rows })
-    const page = await context.newPage()
-    const errors = []
-    page.on('pageerror', (e) => errors.push(String(e)))
-    const fail = async (what, err) => {
-      const heading = await page.locator('h1').first().textContent({ timeout: 1000 }).catch(() => '')
-      const pageErrors = errors.length ? `; page errors: ${errors.join('; ')}` : ''
-      const where = `page ${page.url()}, heading "${heading?.trim() ?? ''}"`
-      throw new Error(`${what} (${where}): ${err?.message ?? err}${pageErrors}`)
-    }
-    const mark = (key) => page.waitForFunction((k) => window.__tokensBench[k] !== null, key, { timeout: 30_000 })
-
+  const setup = { instrument, arg: { rows: opts.rows }, bench: '__tokensBench', timeout: 30_000 }
+  return withPage(browser, cookies, setup, async (page, { fail, mark }) => {
     await page.goto(opts.url + opts.path, { waitUntil: 'commit' })
     // As soon as the first page of rows is in the table, click the first row's Revoke button
     // where it is on the screen: real mouse input, hit-tested by the browser like a person's.
@@ -165,11 +152,8 @@ async function load(browser, opts, cookies) {
         filter: b.narrowed - b.input,
       }
     }, opts.rows)
-    if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`)
     return { ...m, shown: Number((shown ?? '').replaceAll(',', '')), total: Number((total ?? '').replaceAll(',', '')) }
-  } finally {
-    await context.close()
-  }
+  })
 }
 
 async function main() {

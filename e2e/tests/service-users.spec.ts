@@ -1,5 +1,6 @@
 import type { APIRequestContext } from '@playwright/test'
 import { expect, test, users, unique } from '../fixtures/auth'
+import { recordRun } from '../fixtures/runs'
 import { PortalPage, ServiceUsersPage, TokensPage } from '../pages/PortalPage'
 
 // A token belongs to a service user, and what the token may do is its service user's role and
@@ -14,21 +15,13 @@ let runs = 0
 function record(request: APIRequestContext, token: string, workload: string) {
   runs += 1
   const finished = Date.now() - 60_000
-  return request.post('/api/pipeline/runs', {
-    headers: { Authorization: `Bearer ${token}` },
-    data: {
-      id: `${workload}-${runs}`,
-      workload,
-      pipeline: 'build',
-      kind: 'build',
-      status: 'success',
-      branch: 'main',
-      commit: 'abcdef0123',
-      startedAt: new Date(finished - 300_000).toISOString(),
-      finishedAt: new Date(finished).toISOString(),
-      coverage: 81.5,
-      tests: { passed: 10, failed: 0, skipped: 0 },
-    },
+  return recordRun(request, token, {
+    id: `${workload}-${runs}`,
+    workload,
+    startedAt: new Date(finished - 300_000),
+    finishedAt: new Date(finished),
+    coverage: 81.5,
+    tests: { passed: 10, failed: 0, skipped: 0 },
   })
 }
 

@@ -2,6 +2,7 @@ import type { APIRequestContext, Page } from '@playwright/test'
 import { checkScreen } from '../fixtures/a11y'
 import { expect as baseExpect, test } from '../fixtures/auth'
 import { createTokenWithCli } from '../fixtures/cli'
+import { recordRun } from '../fixtures/runs'
 import { PortalPage } from '../pages/PortalPage'
 
 // The dashboard with more workloads than fit: the most recently active ones are charted, not the
@@ -17,21 +18,7 @@ const suffix = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`
 test.use({ viewport: { width: 1280, height: 1000 } })
 
 function record(request: APIRequestContext, token: string, workload: string, startedAt: Date, coverage: number) {
-  return request.post('/api/pipeline/runs', {
-    headers: { Authorization: `Bearer ${token}` },
-    data: {
-      id: `run-${workload}`,
-      workload,
-      pipeline: 'build',
-      kind: 'build',
-      status: 'success',
-      branch: 'main',
-      commit: 'abcdef0123',
-      startedAt: startedAt.toISOString(),
-      finishedAt: new Date(startedAt.getTime() + 60_000).toISOString(),
-      coverage,
-    },
-  })
+  return recordRun(request, token, { id: `run-${workload}`, workload, startedAt, finishedAt: new Date(startedAt.getTime() + 60_000), coverage })
 }
 
 /** The names of the charted workloads' sections, top to bottom. */

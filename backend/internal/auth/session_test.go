@@ -38,6 +38,12 @@ func newSessions(t *testing.T, db testenv.DB) sessionsFixture {
 	return f
 }
 
+// forEachSessions runs f as a subtest per database (testenv.ForEachDB), each with sessions of
+// their own (newSessions).
+func forEachSessions(t *testing.T, f func(t *testing.T, f sessionsFixture)) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) { f(t, newSessions(t, db)) })
+}
+
 func (f sessionsFixture) start(t *testing.T, id auth.Identity) (string, auth.Session) {
 	t.Helper()
 	secret, s, err := f.Start(context.Background(), id)
@@ -58,8 +64,7 @@ func wantEnded(t *testing.T, what string, err error) {
 // TestSessionsEndAtTheirLifetimeOrWhenIdle: a session lives until SESSION_TTL after sign-in,
 // however busy, and ends sooner when unused for SESSION_IDLE_TIMEOUT; each to the second.
 func TestSessionsEndAtTheirLifetimeOrWhenIdle(t *testing.T) {
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		f := newSessions(t, db)
+	forEachSessions(t, func(t *testing.T, f sessionsFixture) {
 		ctx := context.Background()
 		busySecret, _ := f.start(t, ada)
 		idleSecret, _ := f.start(t, ada)
@@ -146,8 +151,7 @@ func TestOnlyTheCookieSecretFindsASession(t *testing.T) {
 // secret; ending one leaves the other; ending the identity ends every session of it, and an
 // identity key that is not one is refused.
 func TestEveryStartIsANewSessionAndEndIdentityEndsThemAll(t *testing.T) {
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		f := newSessions(t, db)
+	forEachSessions(t, func(t *testing.T, f sessionsFixture) {
 		ctx := context.Background()
 		s1, a := f.start(t, ada)
 		s2, b := f.start(t, ada)

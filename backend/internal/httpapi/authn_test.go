@@ -476,9 +476,7 @@ func TestKeyFetchingHeadersAreNeverFollowed(t *testing.T) {
 }
 
 func TestPerTokenRateLimit(t *testing.T) {
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db, testenv.Settings{Env: map[string]string{"RATE_LIMIT_PER_MINUTE": "3"}})
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServerWith(t, testenv.Settings{Env: map[string]string{"RATE_LIMIT_PER_MINUTE": "3"}}, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 		busy := e.CreateToken(admin, map[string]any{"subject": "busy"})
 		calm := e.CreateToken(admin, map[string]any{"subject": "calm"})
 
@@ -515,9 +513,7 @@ func TestPerTokenRateLimit(t *testing.T) {
 // Session tokens have a budget per session, as service tokens have one per token: minting
 // more session tokens from one session adds no budget.
 func TestSessionTokensAreRateLimited(t *testing.T) {
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db, testenv.Settings{Env: map[string]string{"RATE_LIMIT_PER_MINUTE": "3"}})
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServerWith(t, testenv.Settings{Env: map[string]string{"RATE_LIMIT_PER_MINUTE": "3"}}, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 		first, second := e.SessionToken(admin), e.SessionToken(admin)
 		for i, want := range []string{"remaining=2", "remaining=1"} {
 			r := e.Do(http.MethodGet, "/api/auth/me", nil, testenv.Bearer(first))

@@ -131,9 +131,7 @@ func TestLeakReportRevokesOnEveryInstance(t *testing.T) {
 // expired one. Every report gets the very same answer, byte for byte, and revokes nothing.
 func TestLeakReportIsNoOracle(t *testing.T) {
 	t.Parallel()
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db, testenv.Settings{Env: map[string]string{"SERVICE_TOKEN_TTL": "30d"}})
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServerWith(t, testenv.Settings{Env: map[string]string{"SERVICE_TOKEN_TTL": "30d"}}, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 		keep := e.CreateToken(admin, map[string]any{"subject": "keep"})
 		gone := e.CreateToken(admin, map[string]any{"subject": "gone"})
 		e.Revoke(admin, gone.TokenID)
@@ -179,9 +177,7 @@ func TestLeakReportIsNoOracle(t *testing.T) {
 // whole, with a clear problem, and revokes nothing, not even the valid token it holds.
 func TestLeakReportLimits(t *testing.T) {
 	t.Parallel()
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 		tok := e.CreateToken(admin, map[string]any{"subject": "ci"})
 		many := make([]string, 101)
 		for i := range many {
@@ -250,9 +246,7 @@ func TestLeakReportRateLimitedPerAddress(t *testing.T) {
 // every session token taken from it), audited as auth.session_ended with the source.
 func TestLeakReportEndsSessions(t *testing.T) {
 	t.Parallel()
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 		st := e.SessionToken(admin)
 		wantReceived(t, reportLeak(e, "https://ci.example/build/7", st), 1)
 		testenv.WantInvalidToken(t, e.Do(http.MethodGet, "/api/auth/me", nil, testenv.Bearer(st)), st)
@@ -278,9 +272,7 @@ type identified struct {
 // that says no more; nobody but an administrator may ask.
 func TestIdentifyToken(t *testing.T) {
 	t.Parallel()
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db, testenv.Settings{Env: map[string]string{"SERVICE_TOKEN_TTL": "30d"}})
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServerWith(t, testenv.Settings{Env: map[string]string{"SERVICE_TOKEN_TTL": "30d"}}, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 		identify := func(v string, opts ...testenv.Opt) *testenv.Response {
 			return e.Do(http.MethodPost, "/api/tokens/identify", map[string]any{"token": v}, opts...)
 		}
@@ -346,9 +338,7 @@ func TestIdentifyToken(t *testing.T) {
 // in no log line and in no table.
 func TestLeakedValuesStayOutOfLogsAndDatabase(t *testing.T) {
 	t.Parallel()
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 		a := e.CreateToken(admin, map[string]any{"subject": "ci"})
 		b := e.CreateToken(admin, map[string]any{"subject": "ci"})
 		e.Do(http.MethodPost, "/api/tokens/identify", map[string]any{"token": b.AccessToken}, e.As(admin))

@@ -39,9 +39,7 @@ func wantAddressRefused(t *testing.T, r *testenv.Response, addr string) {
 // with 403 address_not_allowed naming the address, on every endpoint; [] lifts the binding.
 func TestServiceUserNetworks(t *testing.T) {
 	t.Parallel()
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db, testenv.Settings{Env: map[string]string{"TRUSTED_PROXIES": "127.0.0.1"}})
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServerWith(t, testenv.Settings{Env: map[string]string{"TRUSTED_PROXIES": "127.0.0.1"}}, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 		r := e.Do(http.MethodPost, "/api/service-users", map[string]any{
 			"name": "ci", "allowedCidrs": []string{"2001:DB8::/32", "10.0.0.0/8", "10.0.0.0/8", "192.0.2.10"},
 		}, e.As(admin))
@@ -102,9 +100,7 @@ func TestServiceUserNetworks(t *testing.T) {
 // an allowed address in X-Forwarded-For (or X-Real-IP) is judged by its own address.
 func TestNetworkBindingIgnoresForgedForwardedFor(t *testing.T) {
 	t.Parallel()
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 		createSU(t, e, admin, map[string]any{"name": "ci", "allowedCidrs": []string{"10.0.0.0/8"}})
 		tok := e.CreateToken(admin, map[string]any{"subject": "ci"})
 		for _, h := range [][2]string{{"X-Forwarded-For", "10.1.2.3"}, {"X-Forwarded-For", "127.0.0.1, 10.1.2.3"}, {"X-Real-IP", "10.1.2.3"}} {
@@ -154,9 +150,7 @@ func TestNetworkBindingReachesEveryInstance(t *testing.T) {
 // on create and on change, and changes nothing.
 func TestInvalidNetworks(t *testing.T) {
 	t.Parallel()
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 		su := createSU(t, e, admin, map[string]any{"name": "ci", "allowedCidrs": []string{"10.0.0.0/8"}})
 		many := make([]string, 51)
 		for i := range many {

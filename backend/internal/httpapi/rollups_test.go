@@ -487,9 +487,7 @@ func TestBoundedQueries(t *testing.T) {
 // TestRetention: PIPELINE_RUN_RETENTION deletes old runs from the run list; their days stay on
 // the charts, and a run that old cannot be recorded again (it would count twice).
 func TestRetention(t *testing.T) {
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db, testenv.Settings{Env: map[string]string{"PIPELINE_RUN_RETENTION": "30d"}})
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServerWith(t, testenv.Settings{Env: map[string]string{"PIPELINE_RUN_RETENTION": "30d"}}, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 		tok := e.CreateToken(admin, map[string]any{"subject": "ci", "scopes": []string{"pipeline:write", "metrics:read"}, "workloads": []string{"*"}}).AccessToken
 		now := e.Clock.Now() // 2026-03-01 09:00 UTC
 		old := now.AddDate(0, 0, -20)

@@ -165,13 +165,11 @@ func TestRotationGracePeriodOnTwoInstances(t *testing.T) {
 // on one token make exactly one successor.
 func TestRotationIsNeverRepeated(t *testing.T) {
 	t.Parallel()
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 		mkRotatable(t, e, admin, "pipeline")
 		old := e.CreateToken(admin, map[string]any{"subject": "pipeline", "scopes": []string{"metrics:read", "tokens:rotate"}})
 		first := e.Rotate(admin, old.TokenID, map[string]any{"gracePeriod": "1h"})
-		before := testenv.DumpTables(t, db, "service_tokens", "revocation_feed")
+		before := testenv.DumpTables(t, e.DB, "service_tokens", "revocation_feed")
 		for _, again := range []*testenv.Response{
 			e.Do(http.MethodPost, "/api/tokens/"+old.TokenID+"/rotate", map[string]any{"gracePeriod": "0s"}, e.As(admin)),
 			e.Do(http.MethodPost, "/api/tokens/"+old.TokenID+"/rotate", nil, e.As(admin)),
@@ -181,7 +179,7 @@ func TestRotationIsNeverRepeated(t *testing.T) {
 				t.Errorf("second rotation: %s", again.Body)
 			}
 		}
-		if after := testenv.DumpTables(t, db, "service_tokens", "revocation_feed"); after != before {
+		if after := testenv.DumpTables(t, e.DB, "service_tokens", "revocation_feed"); after != before {
 			t.Errorf("a refused rotation changed the database:\n%s\nwas\n%s", after, before)
 		}
 		e.Sync()
@@ -365,9 +363,7 @@ func TestRotationRules(t *testing.T) {
 // which it never exceeds; the description is kept and shown; refusals say what to send.
 func TestCreateTokenLifetimeAndDescription(t *testing.T) {
 	t.Parallel()
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db, testenv.Settings{Env: map[string]string{"SERVICE_TOKEN_TTL": "90d"}})
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServerWith(t, testenv.Settings{Env: map[string]string{"SERVICE_TOKEN_TTL": "90d"}}, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 		now := e.Clock.Now()
 		for _, c := range []struct {
 			expiresIn string

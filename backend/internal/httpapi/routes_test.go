@@ -70,11 +70,7 @@ func TestReadinessAfterTheFeedWasReplaced(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer conn.Close()
-		for _, q := range []string{"DELETE FROM service_tokens", "UPDATE revocation_feed SET seq = 0"} {
-			if _, err := conn.Exec(q); err != nil {
-				t.Fatalf("%s: %v", q, err)
-			}
-		}
+		testenv.Exec(t, conn, "DELETE FROM service_tokens", "UPDATE revocation_feed SET seq = 0")
 		e.Sync()
 		var ready map[string]any
 		r := e.Do(http.MethodGet, "/readyz", nil)

@@ -272,9 +272,7 @@ func TestCreateTokenBadBodies(t *testing.T) {
 // only active tokens.
 func TestListTokens(t *testing.T) {
 	t.Parallel()
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db, testenv.Settings{Env: map[string]string{"SERVICE_TOKEN_TTL": "1h"}})
-		admin := e.SignIn("admin@example.com", true)
+	testenv.ForEachServerWith(t, testenv.Settings{Env: map[string]string{"SERVICE_TOKEN_TTL": "1h"}}, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
 
 		r := e.Do(http.MethodGet, "/api/tokens", nil, e.As(admin))
 		if r.Status != http.StatusOK || strings.TrimSpace(string(r.Body)) != "[]" {

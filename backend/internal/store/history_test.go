@@ -19,16 +19,12 @@ func TestMigrationGivesExistingTokensTheirHistory(t *testing.T) {
 		created := testenv.Epoch.Add(-48 * time.Hour)
 		revokedAt := testenv.Epoch.Add(-24 * time.Hour)
 		conn := old.SQL()
-		for _, q := range []string{
+		testenv.Exec(t, conn,
 			fmt.Sprintf("INSERT INTO service_tokens (id, subject, scopes, created_at, expires_at, created_by) VALUES ('active', 'ci', 'metrics:read', %d, %d, 'a@example.com')", created.UnixMilli(), testenv.Epoch.Add(time.Hour).UnixMilli()),
 			fmt.Sprintf("INSERT INTO service_tokens (id, subject, scopes, created_at, expires_at, created_by) VALUES ('expired', 'ci', 'metrics:read', %d, %d, 'a@example.com')", created.UnixMilli(), testenv.Epoch.Add(-time.Hour).UnixMilli()),
 			fmt.Sprintf("INSERT INTO service_tokens (id, subject, scopes, created_at, expires_at, created_by, revoked_at, revoked_by, revocation_seq) VALUES ('revoked', 'ci', 'metrics:read', %d, %d, 'a@example.com', %d, 'b@example.com', 1)", created.UnixMilli(), testenv.Epoch.Add(time.Hour).UnixMilli(), revokedAt.UnixMilli()),
 			"UPDATE revocation_feed SET seq = 1",
-		} {
-			if _, err := conn.Exec(q); err != nil {
-				t.Fatalf("%s: %v", q, err)
-			}
-		}
+		)
 		old.Close()
 
 		e := testenv.Start(t, db) // migrates the rest of the way

@@ -299,15 +299,7 @@ func (s *Store) ListServiceUsers(ctx context.Context, q token.UserListQuery) ([]
 	if q.Limit > 0 {
 		db = db.Limit(q.Limit)
 	}
-	var rows []userListRow
-	if err := db.Find(&rows).Error; err != nil {
-		return nil, translate(err, "service users")
-	}
-	out := make([]token.ServiceUser, len(rows))
-	for i, r := range rows {
-		out[i] = r.toUser()
-	}
-	return out, nil
+	return findAll(db, "service users", userListRow.toUser)
 }
 
 // CountServiceUsers counts the live service users q's filter selects.

@@ -38,18 +38,14 @@ func TestMigrationMakesServiceUsersOfExistingTokens(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		for _, q := range []string{
+		testenv.Exec(t, conn,
 			fmt.Sprintf("UPDATE service_tokens SET revoked_at = %d, revoked_by = 'admin@example.com', revocation_seq = 1 WHERE id = 'gone'", created.UnixMilli()),
 			"UPDATE revocation_feed SET seq = 1",
 			fmt.Sprintf("INSERT INTO workloads (id, name, created_at) VALUES (1, 'team-a', %d)", created.UnixMilli()),
 			fmt.Sprintf("INSERT INTO pipeline_runs (workload_id, run_id, pipeline, kind, status, branch, commit_sha, started_at, finished_at, coverage, recorded_at, recorded_by) VALUES "+
 				"(1, 'by-token', 'ci', 'build', 'success', 'main', 'abcdef1', %[1]d, %[1]d, 80, %[1]d, 'token:ci-write'), "+
 				"(1, 'by-admin', 'ci', 'build', 'success', 'main', 'abcdef1', %[1]d, %[1]d, 70, %[1]d, 'admin@example.com')", created.UnixMilli()),
-		} {
-			if _, err := conn.Exec(q); err != nil {
-				t.Fatalf("%s: %v", q, err)
-			}
-		}
+		)
 		old.Close()
 
 		e := testenv.Start(t, db) // migrates the rest of the way

@@ -106,17 +106,9 @@ func (s *Store) DeleteSessionsOf(ctx context.Context, issuer, subject string) (i
 
 // ListSessions returns the sessions live at now and last seen after idleSince, newest first.
 func (s *Store) ListSessions(ctx context.Context, now, idleSince time.Time, limit int) ([]auth.Session, error) {
-	var rows []sessionRow
-	err := s.db.WithContext(ctx).Where("expires_at > ? AND last_seen_at > ?", ms(now), ms(idleSince)).
-		Order("created_at DESC").Order("id").Limit(limit).Find(&rows).Error
-	if err != nil {
-		return nil, translate(err, "session")
-	}
-	out := make([]auth.Session, len(rows))
-	for i, r := range rows {
-		out[i] = r.toSession()
-	}
-	return out, nil
+	db := s.db.WithContext(ctx).Where("expires_at > ? AND last_seen_at > ?", ms(now), ms(idleSince)).
+		Order("created_at DESC").Order("id").Limit(limit)
+	return findAll(db, "session", sessionRow.toSession)
 }
 
 // TouchSession records a use of the session at now from addr, unless both its last use and

@@ -276,6 +276,20 @@ func (s *Store) migrationProvider() (*goose.Provider, error) {
 	return goose.NewProvider(dialect, s.sql, fsys)
 }
 
+// findAll reads the rows db's query selects and returns each as conv makes it (an empty list,
+// not nil, when there are none); what names the rows in an error.
+func findAll[R, T any](db *gorm.DB, what string, conv func(R) T) ([]T, error) {
+	var rows []R
+	if err := db.Find(&rows).Error; err != nil {
+		return nil, translate(err, what)
+	}
+	out := make([]T, len(rows))
+	for i, r := range rows {
+		out[i] = conv(r)
+	}
+	return out, nil
+}
+
 // translate turns database errors into apperr errors: a missing row is NotFound, anything
 // else means the database is unavailable or broken.
 func translate(err error, what string) error {

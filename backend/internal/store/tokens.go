@@ -619,13 +619,5 @@ func (s *Store) ListEvents(ctx context.Context, q audit.Query) ([]audit.Event, e
 	if q.Before > 0 {
 		db = db.Where("id < ?", q.Before)
 	}
-	var rows []auditRow
-	if err := db.Find(&rows).Error; err != nil {
-		return nil, translate(err, "audit events")
-	}
-	out := make([]audit.Event, len(rows))
-	for i, r := range rows {
-		out[i] = r.toEvent()
-	}
-	return out, nil
+	return findAll(db, "audit events", auditRow.toEvent)
 }

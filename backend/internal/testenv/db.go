@@ -50,8 +50,13 @@ func ForEachDB(t *testing.T, f func(t *testing.T, db DB)) {
 // ForEachServer runs f as a subtest per database (ForEachDB), each on a server of its own
 // (Start, default settings) with admin@example.com signed in as an administrator.
 func ForEachServer(t *testing.T, f func(t *testing.T, e *Env, admin Session)) {
+	ForEachServerWith(t, Settings{}, f)
+}
+
+// ForEachServerWith is ForEachServer on servers started with set.
+func ForEachServerWith(t *testing.T, set Settings, f func(t *testing.T, e *Env, admin Session)) {
 	ForEachDB(t, func(t *testing.T, db DB) {
-		e := Start(t, db)
+		e := Start(t, db, set)
 		f(t, e, e.SignIn("admin@example.com", true))
 	})
 }
@@ -149,6 +154,17 @@ func closedAtEnd[C io.Closer](t testing.TB, c C, err error) C {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// Exec runs the statements on conn in order, as an operator at a SQL client would, and fails
+// the test at the first that fails.
+func Exec(t testing.TB, conn *sql.DB, statements ...string) {
+	t.Helper()
+	for _, q := range statements {
+		if _, err := conn.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
 }
 
 // TableRows returns every row of table, each as its column values: what a backup holds of it,

@@ -475,10 +475,7 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (Created, error
 
 // List returns the tokens q selects (active ones by default), newest first by default.
 func (s *Service) List(ctx context.Context, q ListQuery) ([]Token, error) {
-	if err := s.checkList(&q); err != nil {
-		return nil, err
-	}
-	tokens, err := s.store.ListTokens(ctx, q)
+	tokens, err := checked(ctx, q, s.checkList, s.store.ListTokens)
 	if err != nil {
 		return nil, err
 	}
@@ -516,11 +513,18 @@ func (s *Service) addRecent(ctx context.Context, tokens []Token) error {
 
 // Count counts the tokens q selects, ignoring its limit and cursor.
 func (s *Service) Count(ctx context.Context, q ListQuery) (int64, error) {
-	if err := s.checkList(&q); err != nil {
-		return 0, err
-	}
 	q.After, q.Limit = nil, 0
-	return s.store.CountTokens(ctx, q)
+	return checked(ctx, q, s.checkList, s.store.CountTokens)
+}
+
+// checked checks q with check (which completes it), then reads with it: the way each list and
+// count of the service hands a query to the store.
+func checked[Q, R any](ctx context.Context, q Q, check func(*Q) error, read func(context.Context, Q) (R, error)) (R, error) {
+	if err := check(&q); err != nil {
+		var none R
+		return none, err
+	}
+	return read(ctx, q)
 }
 
 func (s *Service) checkList(q *ListQuery) error {

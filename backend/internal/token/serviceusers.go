@@ -275,19 +275,13 @@ func (s *Service) GetUser(ctx context.Context, id int64) (ServiceUser, error) {
 
 // ListUsers returns live service users by name.
 func (s *Service) ListUsers(ctx context.Context, q UserListQuery) ([]ServiceUser, error) {
-	if err := s.checkUserList(&q); err != nil {
-		return nil, err
-	}
-	return s.store.ListServiceUsers(ctx, q)
+	return checked(ctx, q, s.checkUserList, s.store.ListServiceUsers)
 }
 
 // CountUsers counts the live service users q selects, ignoring its limit and cursor.
 func (s *Service) CountUsers(ctx context.Context, q UserListQuery) (int64, error) {
-	if err := s.checkUserList(&q); err != nil {
-		return 0, err
-	}
 	q.After, q.Limit = nil, 0
-	return s.store.CountServiceUsers(ctx, q)
+	return checked(ctx, q, s.checkUserList, s.store.CountServiceUsers)
 }
 
 func (s *Service) checkUserList(q *UserListQuery) error {

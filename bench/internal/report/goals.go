@@ -66,19 +66,7 @@ func pipelineRatioGoal(m *Model, id, figure, request string) Goal {
 		if d.Pipeline == nil {
 			continue
 		}
-		var lo, hi *results.PipelineRead
-		for i := range d.Pipeline.Reads {
-			r := &d.Pipeline.Reads[i]
-			if r.Request != request {
-				continue
-			}
-			if lo == nil || r.Runs < lo.Runs {
-				lo = r
-			}
-			if hi == nil || r.Runs > hi.Runs {
-				hi = r
-			}
-		}
+		lo, hi := fewestAndMostRuns(d.Pipeline.Reads, func(r results.PipelineRead) (int, bool) { return r.Runs, r.Request == request })
 		if lo != nil && hi != lo && lo.P50Ms > 0 {
 			ratio := hi.P50Ms / lo.P50Ms
 			parts = g.judge(parts, fmt.Sprintf("%s %d ÷ %d runs: %s", d.Title, hi.Runs, lo.Runs, f2(ratio)), ratio <= 1.5)
@@ -86,6 +74,25 @@ func pipelineRatioGoal(m *Model, id, figure, request string) Goal {
 	}
 	g.Measured = strings.Join(parts, ", ")
 	return g
+}
+
+// fewestAndMostRuns returns the measurements of list that count says to take with the fewest
+// and with the most runs (the first of each), both nil when it takes none.
+func fewestAndMostRuns[T any](list []T, count func(T) (runs int, take bool)) (lo, hi *T) {
+	var loRuns, hiRuns int
+	for i := range list {
+		runs, take := count(list[i])
+		if !take {
+			continue
+		}
+		if lo == nil || runs < loRuns {
+			lo, loRuns = &list[i], runs
+		}
+		if hi == nil || runs > hiRuns {
+			hi, hiRuns = &list[i], runs
+		}
+	}
+	return lo, hi
 }
 
 func queryMemoryGoal(m *Model) Goal {
@@ -120,10 +127,8 @@ func scaleGoal(m *Model) Goal {
 		if hi == nil || lo == nil || lo.P50Ms <= 0 {
 			continue
 		}
-		g.Known = true
 		ratio := hi.P50Ms / lo.P50Ms
-		parts = append(parts, fmt.Sprintf("%s %d ÷ %d runs: %s", d.Title, hi.Runs, lo.Runs, f2(ratio)))
-		g.Met = g.Met && ratio <= 2
+		parts = g.judge(parts, fmt.Sprintf("%s %d ÷ %d runs: %s", d.Title, hi.Runs, lo.Runs, f2(ratio)), ratio <= 2)
 	}
 	g.Measured = strings.Join(parts, ", ")
 	return g
@@ -144,19 +149,7 @@ func dashboardGoal(m *Model) Goal {
 	g := Goal{ID: "dashboard-size", Figure: "the dashboard in Chromium, time until usable (median), 1,000,000 runs in 200 workloads ÷ 100 runs", Target: "≤ 1.50", Met: true}
 	var parts []string
 	for _, d := range m.DBs {
-		var lo, hi *results.DashboardPage
-		for i := range d.Dashboard {
-			p := &d.Dashboard[i]
-			if p.Failed != "" || len(p.UsableMs) == 0 {
-				continue
-			}
-			if lo == nil || p.Runs < lo.Runs {
-				lo = p
-			}
-			if hi == nil || p.Runs > hi.Runs {
-				hi = p
-			}
-		}
+		lo, hi := fewestAndMostRuns(d.Dashboard, func(p results.DashboardPage) (int, bool) { return p.Runs, p.Failed == "" && len(p.UsableMs) > 0 })
 		if lo == nil || hi == lo {
 			continue
 		}
@@ -164,10 +157,8 @@ func dashboardGoal(m *Model) Goal {
 		if b <= 0 {
 			continue
 		}
-		g.Known = true
 		ratio := a / b
-		parts = append(parts, fmt.Sprintf("%s %d ÷ %d runs: %s (%s ÷ %s ms)", d.Title, hi.Runs, lo.Runs, f2(ratio), f0(a), f0(b)))
-		g.Met = g.Met && ratio <= 1.5
+		parts = g.judge(parts, fmt.Sprintf("%s %d ÷ %d runs: %s (%s ÷ %s ms)", d.Title, hi.Runs, lo.Runs, f2(ratio), f0(a), f0(b)), ratio <= 1.5)
 	}
 	g.Measured = strings.Join(parts, ", ")
 	return g

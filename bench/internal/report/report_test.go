@@ -30,6 +30,16 @@ func render(t *testing.T, r *results.Results) string {
 	return string(md)
 }
 
+// wantInReport checks that the report md holds each of wants.
+func wantInReport(t *testing.T, md string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(md, want) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
+}
+
 func run(target string, conns int, rate, rps, p99 float64) results.LoadRun {
 	return results.LoadRun{Target: target, Conns: conns, Round: 1, Rate: rate, Result: load.Result{
 		Requests: 1000, RPS: rps, P50Ms: 0.5, P90Ms: 1, P99Ms: p99, MaxMs: 9, Statuses: map[string]int64{"200": 1000},
@@ -81,7 +91,7 @@ func full() *results.Results {
 // missed goal's note from docs/benchmarks-notes.md with this run's figures in it.
 func TestReport(t *testing.T) {
 	md := render(t, full())
-	for _, want := range []string{
+	wantInReport(t, md,
 		"Written by `make bench` on 2026-12-02 00:04 UTC.",
 		"| memory | 24.0 GiB |",
 		"| authenticated / unauthenticated throughput (same run) | ≥ 0.90 | SQLite/16: 0.95, SQLite/64: 0.93 | met |",
@@ -118,11 +128,7 @@ func TestReport(t *testing.T) {
 		"### `GET /api/tokens`, 10,000 tokens, p50 (goal < 50 ms; measured SQLite: 61.5 ms)\n\nHow much:",
 		"takes 43.9 ms per request in-process",
 		"## CPU profile of the authenticated request path",
-	} {
-		if !strings.Contains(md, want) {
-			t.Errorf("the report lacks %q", want)
-		}
-	}
+	)
 	for _, bad := range []string{"<no value>", "has no note", "\n\n\n"} {
 		if strings.Contains(md, bad) {
 			t.Errorf("the report has %q:\n%s", bad, md)
@@ -221,16 +227,12 @@ func TestScaleAndDashboardGoals(t *testing.T) {
 			FirstContentfulPaintMs: []float64{1, 2, 3}, WorkloadsResponseEndMs: []float64{1, 2, 3}, QueryResponseEndMs: []float64{1, 2, 3}, PickerMs: []float64{1, 2, 3}, ChartsMs: []float64{1200, 1300, 1400}},
 	}
 	md := render(t, r)
-	for _, want := range []string{
+	wantInReport(t, md,
 		"| `POST /api/query` (366 days, 50 workloads, four queries) p50 with 10,000,000 runs ÷ 10,000 runs, SQLite (`make bench-scale`) | ≤ 2.00 | SQLite 10000000 ÷ 10000 runs: 2.25 | **missed** |",
 		"| the dashboard in Chromium, time until usable (median), 1,000,000 runs in 200 workloads ÷ 100 runs | ≤ 1.50 | SQLite 1000000 ÷ 100 runs: 1.30 (1300 ÷ 1000 ms) | met |",
 		"| 10000000 | query | 20 | 90.0 | 180.0 |",
 		"| SQLite | 1000000 | 200 | 12 (24 charts) | 200 |",
-	} {
-		if !strings.Contains(md, want) {
-			t.Errorf("the report lacks %q", want)
-		}
-	}
+	)
 	sqlite.Scale = &results.Scale{Runs: 10_000_000, Skipped: "the disk has 3.0 GB free"}
 	if md := render(t, r); !strings.Contains(md, "SQLite: not measured: the disk has 3.0 GB free") || !strings.Contains(md, "Not measured: the disk has 3.0 GB free.") {
 		t.Errorf("a skipped scale run is not explained:\n%s", md)

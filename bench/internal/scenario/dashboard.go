@@ -23,7 +23,7 @@ type dashboardSettings struct {
 	Small     int `env:"BENCH_DASHBOARD_RUNS_SMALL" envDefault:"100"`
 	Large     int `env:"BENCH_DASHBOARD_RUNS_LARGE" envDefault:"1000000"`
 	Workloads int `env:"BENCH_DASHBOARD_WORKLOADS" envDefault:"200"`
-	Clients   int `env:"BENCH_BATCH_CLIENTS" envDefault:"4"`
+	BatchSettings
 }
 
 // dashboardRun is the i-th run of the dashboard scenario: workload i mod workloads, day

@@ -27,12 +27,18 @@ import (
 // pipelineWorkloads is how many workloads the seeded runs spread over (a query names at most 50).
 const pipelineWorkloads = 50
 
+// BatchSettings are those of seeding runs through the batch endpoint, the same in every
+// scenario that seeds (exported for env to parse it where it is embedded).
+type BatchSettings struct {
+	Clients int `env:"BENCH_BATCH_CLIENTS" envDefault:"4"`
+}
+
 // pipelineSettings are the sizes of the pipeline scenario (BENCH_RUNS_*), so that a short run is possible.
 type pipelineSettings struct {
 	Small    int `env:"BENCH_RUNS_SMALL" envDefault:"10000"`
 	Large    int `env:"BENCH_RUNS_LARGE" envDefault:"1000000"`
 	Baseline int `env:"BENCH_RUNS_BASELINE" envDefault:"100000"` // rows of the bare-INSERT baseline
-	Clients  int `env:"BENCH_BATCH_CLIENTS" envDefault:"4"`
+	BatchSettings
 }
 
 // seedRun is the i-th seeded run: workload i mod 50, day (i / 50) mod 365 of the year ending

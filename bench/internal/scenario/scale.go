@@ -15,8 +15,8 @@ import (
 
 // scaleSettings size the scale scenario (make bench-scale).
 type scaleSettings struct {
-	Runs    int `env:"BENCH_RUNS_SCALE" envDefault:"10000000"`
-	Clients int `env:"BENCH_BATCH_CLIENTS" envDefault:"4"`
+	Runs int `env:"BENCH_RUNS_SCALE" envDefault:"10000000"`
+	BatchSettings
 }
 
 // scale continues the pipeline scenario's runs on SQLite up to BENCH_RUNS_SCALE (10,000,000),
