@@ -74,6 +74,7 @@ describe('ServiceUserPage', () => {
       'Expires',
       'Created By',
       'Last Used',
+      'Usage (30 days)',
       'Actions',
     ])
     // On its own page the subject is not a link to itself.

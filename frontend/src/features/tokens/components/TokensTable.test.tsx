@@ -31,6 +31,7 @@ describe('TokensTable', () => {
       'Expires',
       'Created By',
       'Last Used',
+      'Usage (30 days)',
       'Actions',
     ])
     const r = within(row('tok-1'))
