@@ -27,7 +27,8 @@ export function sparkBars(values: readonly number[], width: number, height: numb
   const max = Math.max(0, ...values)
   if (values.length === 0 || max === 0) return []
   const slot = width / values.length
-  const bar = Math.max(1, slot - 1)
+  // A gap of a unit between bars when there is room for it; narrower slots keep a thinner one.
+  const bar = slot >= 3 ? slot - 1 : Math.max(1, slot * 0.7)
   const bars: SparkBar[] = []
   values.forEach((value, index) => {
     if (!(value > 0)) return
@@ -41,7 +42,7 @@ const round = (n: number) => Math.round(n * 100) / 100
 
 /**
  * A tiny bar chart of a series, drawn as one SVG path (cheap enough for a thousand table rows)
- * over a baseline; the label says in words what it shows.
+ * over a baseline; the label says in words what it shows. `width` and `height` in pixels.
  */
 export const Sparkline = memo(function Sparkline({ values, label, width = 90, height = 20, className = '' }: SparklineProps) {
   const bars = sparkBars(values, width, height)

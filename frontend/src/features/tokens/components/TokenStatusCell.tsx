@@ -56,7 +56,7 @@ export function StillPresented({ times, lastSeen, lastAddress, now }: NonNullabl
 }
 
 function Ending({ token, now }: { token: ServiceToken; now: Date }) {
-  const detail = 'muted text-xs break-words whitespace-normal'
+  const detail = 'muted text-xs wrap-anywhere whitespace-normal'
   switch (token.status) {
     case 'active':
       return null

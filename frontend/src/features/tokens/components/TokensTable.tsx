@@ -1,7 +1,7 @@
 import { memo } from 'react'
 import { RefreshCw, Trash2 } from 'lucide-react'
 import { Link } from 'react-router'
-import { DataTable, LastUsed, cell } from '../../../components/ui/DataTable'
+import { DataTable, LastUsed, denseCell as cell } from '../../../components/ui/DataTable'
 import { IconButton } from '../../../components/ui/IconButton'
 import { RelativeTime } from '../../../components/ui/RelativeTime'
 import { Sparkline } from '../../../components/ui/Sparkline'
@@ -52,7 +52,7 @@ export function TokensTable({
   onSelect,
 }: TokensTableProps) {
   return (
-    <DataTable caption={caption} columns={columns}>
+    <DataTable caption={caption} columns={columns} dense>
       {tokens.map((token) => (
         <TokenRow
           key={token.tokenId}
@@ -108,7 +108,7 @@ const TokenRow = memo(function TokenRow({
         <span className="muted block font-mono text-xs font-normal">{token.scopes.join(' ')}</span>
       </th>
       <td className={`${cell} max-w-xs break-words`}>{token.description || <span className="muted">—</span>}</td>
-      <td className={`${cell} max-w-56`}>
+      <td className={`${cell} min-w-36 max-w-56`}>
         <TokenStatusCell token={token} now={now} />
       </td>
       <td className={`${cell} whitespace-nowrap`}>
@@ -128,9 +128,11 @@ const TokenRow = memo(function TokenRow({
         )}
       </td>
       <td className={`${cell} whitespace-nowrap`}>
-        <Link className="link inline-flex items-center gap-2 tabular-nums" to={tokenPath(token.tokenId)}>
-          <Sparkline values={token.dailyRequests30d} label={requestsLabel(token.requests30d)} />
-          <span aria-hidden="true">{token.requests30d.toLocaleString('en')}</span>
+        <Link className="link inline-flex flex-col items-start gap-1 tabular-nums" to={tokenPath(token.tokenId)}>
+          <Sparkline values={token.dailyRequests30d} label={requestsLabel(token.requests30d)} width={48} height={18} />
+          <span aria-hidden="true" className="text-xs">
+            {token.requests30d.toLocaleString('en')}
+          </span>
         </Link>
       </td>
       <td className={`${cell} text-right whitespace-nowrap`}>
