@@ -70,6 +70,10 @@ test-go: ## Go tests with the race detector (MariaDB too when TEST_MYSQL_DSN is 
 	cd backend && go vet ./... && go test $(GO_TEST_FLAGS) ./...
 	cd bench && go vet ./... && go test $(GO_TEST_FLAGS) ./...
 
+.PHONY: test-cluster
+test-cluster: ## the cluster scenarios on a three-node MariaDB Galera cluster it starts on loopback ports (a few minutes; installs galera-4, haproxy, rsync when missing)
+	scripts/cluster/test.sh
+
 .PHONY: test-frontend
 test-frontend: $(FRONTEND_DEPS) ## frontend: API types current with the OpenAPI document, lint (feature boundaries), type check, unit tests
 	cd frontend && npm run check:api && npm run lint && npm run typecheck && npm test

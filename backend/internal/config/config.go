@@ -97,6 +97,18 @@ type Config struct {
 	RotationGracePeriod time.Duration `env:"ROTATION_GRACE_PERIOD" envDefault:"24h" want:"a Go duration or a number of days from 0s to 7d, such as \"24h\" or \"2d\""`
 	// StaleAfter is how long a token must go unused (or, never used, exist) to be stale.
 	StaleAfter time.Duration `env:"STALE_AFTER" envDefault:"90d" want:"a Go duration or a number of days of at least one day, such as \"90d\" or \"2160h\""`
+	// RevocationMaxStaleness is how old the last read of the revocation feed may be before
+	// service tokens are refused with 503 (fail closed): the longest a revoked token can stay
+	// accepted when the database is unreachable or its node lags.
+	RevocationMaxStaleness time.Duration `env:"REVOCATION_MAX_STALENESS" envDefault:"10s" want:"a Go duration from 1s to 5m, such as \"10s\""`
+	// DatabaseMaxConnections bounds this instance's pool of MySQL connections (SQLite keeps 4).
+	DatabaseMaxConnections int `env:"DATABASE_MAX_CONNECTIONS" envDefault:"32" want:"a whole number of connections from 2 to 1000"`
+	// UsageRetention is how long token usage is kept: requests by day, and clients after their
+	// last request.
+	UsageRetention time.Duration `env:"USAGE_RETENTION" envDefault:"90d" want:"a Go duration or a number of days of at least one day, such as \"90d\" or \"2160h\""`
+	// UsageFlushInterval is how often each instance writes last-use times and usage counts: how
+	// late they may be in the database.
+	UsageFlushInterval time.Duration `env:"USAGE_FLUSH_INTERVAL" envDefault:"30s" want:"a Go duration from 1s to 10m, such as \"30s\""`
 	// TokenHistoryRetention is how long tokens that stopped working (expired, revoked, or past
 	// their grace period) stay in the history before a background job purges them.
 	TokenHistoryRetention time.Duration `env:"TOKEN_HISTORY_RETENTION" envDefault:"400d" want:"a Go duration or a number of days of at least one day, such as \"400d\" or \"9600h\""`
@@ -124,8 +136,6 @@ type Config struct {
 
 	// Tuning without environment variables: tests and benchmarks set them directly.
 	RevocationPollInterval time.Duration // how often the revocation feed is read
-	RevocationMaxStaleness time.Duration // older than this, authenticated calls fail closed (503)
-	LastUsedFlushInterval  time.Duration // how stale "last used" may be in the database
 }
 
 // Production reports whether development defaults are forbidden.
@@ -225,8 +235,6 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	c := Config{
 		RevocationPollInterval: 250 * time.Millisecond,
-		RevocationMaxStaleness: 10 * time.Second,
-		LastUsedFlushInterval:  30 * time.Second,
 	}
 	if err := env.ParseWithOptions(&c, env.Options{Environment: l.vars, FuncMap: parsers}); err != nil {
 		var all env.AggregateError
@@ -293,6 +301,12 @@ func (l *loader) check(c *Config) {
 	l.require("ROTATION_GRACE_PERIOD", c.RotationGracePeriod >= 0 && c.RotationGracePeriod <= 7*24*time.Hour, "")
 	l.require("STALE_AFTER", c.StaleAfter >= 24*time.Hour, "")
 	l.require("TOKEN_HISTORY_RETENTION", c.TokenHistoryRetention >= 24*time.Hour, "")
+	l.require("REVOCATION_MAX_STALENESS", !strings.HasSuffix(l.vars["REVOCATION_MAX_STALENESS"], "d") &&
+		c.RevocationMaxStaleness >= time.Second && c.RevocationMaxStaleness <= 5*time.Minute, "")
+	l.require("DATABASE_MAX_CONNECTIONS", c.DatabaseMaxConnections >= 2 && c.DatabaseMaxConnections <= 1000, "")
+	l.require("USAGE_RETENTION", c.UsageRetention >= 24*time.Hour, "")
+	l.require("USAGE_FLUSH_INTERVAL", !strings.HasSuffix(l.vars["USAGE_FLUSH_INTERVAL"], "d") &&
+		c.UsageFlushInterval >= time.Second && c.UsageFlushInterval <= 10*time.Minute, "")
 	l.require("RATE_LIMIT_PER_MINUTE", c.RateLimitPerMinute >= 0 && c.RateLimitPerMinute <= 1_000_000, "")
 	l.require("AUTH_RATE_LIMIT_PER_MINUTE", c.AuthRateLimitPerMinute >= 0 && c.AuthRateLimitPerMinute <= 1_000_000, "")
 
@@ -566,6 +580,10 @@ func (c Config) LogValue() slog.Value {
 		slog.String("rotation_grace_period", c.RotationGracePeriod.String()),
 		slog.String("token_history_retention", c.TokenHistoryRetention.String()),
 		slog.String("stale_after", c.StaleAfter.String()),
+		slog.String("usage_retention", c.UsageRetention.String()),
+		slog.String("revocation_max_staleness", c.RevocationMaxStaleness.String()),
+		slog.Int("database_max_connections", c.DatabaseMaxConnections),
+		slog.String("usage_flush_interval", c.UsageFlushInterval.String()),
 		slog.Int("rate_limit_per_minute", c.RateLimitPerMinute),
 		slog.Int("auth_rate_limit_per_minute", c.AuthRateLimitPerMinute),
 		slog.String("oidc_issuer_url", c.OIDCIssuerURL),

@@ -83,6 +83,9 @@ func (a *api) authenticate(c *gin.Context) {
 		// budget, so nobody sharing the address can lock a valid credential out.
 		p, err := a.bearer(c, headers)
 		if err != nil {
+			// A token of ours that has stopped working, still presented: counted, so that the
+			// job nobody remembered shows up (in memory; the flush writes it).
+			a.Guard.CountEnded(err, clientOf(c))
 			if apperr.Is(err, apperr.Unauthorized) {
 				if d := a.authFailures.Take(addressKey(c)); !d.Allowed {
 					c.Set(ctxAuthFailure, string(apperr.ReasonOf(err))) // the log line still says why
@@ -97,6 +100,8 @@ func (a *api) authenticate(c *gin.Context) {
 		// session, so minting more session tokens from one session does not add budget.
 		var key string
 		if p.service != nil {
+			// Counted once answered, whatever the answer: refused when it is 403 or 429.
+			defer a.countUse(c, p)
 			key = p.service.ID
 			// Every answer to a service token says when it stops working, so that a pipeline's
 			// log shows it long before it does. From the verified claims: no database statement.
@@ -138,6 +143,17 @@ func (a *api) authenticate(c *gin.Context) {
 		c.Set(ctxPrincipal, &principal{session: &sess, viaCookie: true})
 	}
 	c.Next()
+}
+
+// countUse counts a request made with a service token, in memory (Guard.Flush writes it).
+func (a *api) countUse(c *gin.Context, p *principal) {
+	st := c.Writer.Status()
+	a.Guard.Count(p.access, clientOf(c), st == http.StatusForbidden || st == http.StatusTooManyRequests)
+}
+
+// clientOf is who made the request, as token usage records it.
+func clientOf(c *gin.Context) token.Client {
+	return token.NewClient(clientIP(c), c.Request.UserAgent())
 }
 
 // bearer authenticates the Authorization header: a service token, or a session token whose

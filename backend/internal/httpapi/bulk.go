@@ -56,6 +56,17 @@ var exportColumns = []exportColumn{
 	{"replacedBy", false, func(t token.Token, _, _ time.Time) string { return t.ReplacedBy }},
 	{"ends", false, func(t token.Token, _, _ time.Time) string { return formatTime(t.StopsAt()) }},
 	{"stale", false, func(t token.Token, now, sb time.Time) string { return strconv.FormatBool(t.Stale(now, sb)) }},
+	// The address is what the client said through a trusted proxy's header, the user agent
+	// what it sent: both defused.
+	{"lastUsedAddress", true, func(t token.Token, _, _ time.Time) string { return t.LastUsedAddress }},
+	{"lastUsedUserAgent", true, func(t token.Token, _, _ time.Time) string { return t.LastUsedUserAgent }},
+	{"requests30d", false, func(t token.Token, _, _ time.Time) string { return strconv.FormatInt(t.RecentRequests(), 10) }},
+	{"stillPresented", false, func(t token.Token, _, _ time.Time) string {
+		if t.StillPresented == nil {
+			return "0"
+		}
+		return strconv.FormatInt(t.StillPresented.Times, 10)
+	}},
 }
 
 // csvSafe defuses a cell a spreadsheet would read as a formula: a leading ' before = + - @,

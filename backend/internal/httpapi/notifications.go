@@ -109,7 +109,7 @@ func toDeliveryResponse(d notify.Delivery) deliveryResponse {
 		Destination: d.Destination, Kind: d.Kind, Status: d.Status, Attempts: d.Attempts, LastError: nullable(d.LastError),
 		Created: formatTime(d.CreatedAt), LastAttempt: formatTimePtr(d.LastAttemptAt),
 	}
-	if d.Event.ThresholdDays > 0 {
+	if d.Event.Kind == notify.TokenExpiring && d.Event.ThresholdDays > 0 { // token.ended_token_used keeps its hour there
 		days := d.Event.ThresholdDays
 		r.ThresholdDays = &days
 	}

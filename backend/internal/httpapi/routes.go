@@ -134,6 +134,8 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	apiGroup.GET("/tokens/self", a.tokenSelf)
 	apiGroup.POST("/tokens/identify", a.requireAdmin, a.identifyToken)
 	apiGroup.POST("/tokens/self/rotate", a.requireScope(token.ScopeTokensRotate), a.rotateSelf)
+	apiGroup.GET("/tokens/:tokenId", a.requireAdmin, a.getToken)
+	apiGroup.GET("/tokens/:tokenId/usage", a.requireAdmin, a.tokenUsage)
 	apiGroup.DELETE("/tokens/:tokenId", a.requireAdmin, a.revokeToken)
 	apiGroup.POST("/tokens/:tokenId/rotate", a.requireAdmin, a.rotateToken)
 

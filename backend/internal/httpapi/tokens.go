@@ -254,7 +254,108 @@ func appendTokenJSON(b []byte, t token.Token, now, staleBefore time.Time) []byte
 	b = t.StopsAt().UTC().AppendFormat(b, timeFormat)
 	b = append(b, `","stale":`...)
 	b = strconv.AppendBool(b, t.Stale(now, staleBefore))
+	b = append(b, `,"lastUsedAddress":`...)
+	b = appendNullableJSONString(b, t.LastUsedAddress)
+	b = append(b, `,"lastUsedUserAgent":`...)
+	b = appendNullableJSONString(b, t.LastUsedUserAgent)
+	b = append(b, `,"requests30d":`...)
+	b = strconv.AppendInt(b, t.RecentRequests(), 10)
+	b = append(b, `,"dailyRequests30d":[`...)
+	for i := range token.RecentDays {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var n int64
+		if i < len(t.DailyRequests) {
+			n = t.DailyRequests[i]
+		}
+		b = strconv.AppendInt(b, n, 10)
+	}
+	b = append(b, `],"stillPresented":`...)
+	if p := t.StillPresented; p == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, `{"times":`...)
+		b = strconv.AppendInt(b, p.Times, 10)
+		b = append(b, `,"lastSeen":"`...)
+		b = p.LastSeen.UTC().AppendFormat(b, timeFormat)
+		b = append(b, `","lastAddress":`...)
+		b = appendJSONString(b, p.LastAddress)
+		b = append(b, '}')
+	}
 	return append(b, '}')
+}
+
+// getToken returns one token, whatever its status, as the list shows it.
+func (a *api) getToken(c *gin.Context) {
+	t, err := a.Tokens.Show(c.Request.Context(), c.Param("tokenId"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	now := a.Now()
+	c.Header("Cache-Control", "no-store")
+	c.Data(http.StatusOK, "application/json; charset=utf-8", appendTokenJSON(make([]byte, 0, 600), t, now, a.Tokens.StaleBefore(now)))
+}
+
+type usageDay struct {
+	Date     string `json:"date"`
+	Requests int64  `json:"requests"`
+	Refused  int64  `json:"refused"`
+}
+
+type usageClient struct {
+	Address   string `json:"address"`
+	UserAgent string `json:"userAgent"`
+	FirstSeen string `json:"firstSeen"`
+	LastSeen  string `json:"lastSeen"`
+	Requests  int64  `json:"requests"`
+}
+
+type usageResponse struct {
+	From    string        `json:"from"`
+	To      string        `json:"to"`
+	Days    []usageDay    `json:"days"`
+	Clients []usageClient `json:"clients"`
+}
+
+// tokenUsage returns a token's requests by UTC day, from ?from= to ?to= (YYYY-MM-DD; by
+// default the last 30 days, today included), and its recent clients.
+func (a *api) tokenUsage(c *gin.Context) {
+	to := token.DayOf(a.Now())
+	if v, ok := c.GetQuery("to"); ok {
+		d, err := time.Parse(time.DateOnly, v)
+		if err != nil {
+			fail(c, apperr.New(apperr.InvalidParameter, "to must be a day as YYYY-MM-DD"))
+			return
+		}
+		to = d
+	}
+	from := to.AddDate(0, 0, 1-token.RecentDays)
+	if v, ok := c.GetQuery("from"); ok {
+		d, err := time.Parse(time.DateOnly, v)
+		if err != nil {
+			fail(c, apperr.New(apperr.InvalidParameter, "from must be a day as YYYY-MM-DD"))
+			return
+		}
+		from = d
+	}
+	u, err := a.Tokens.UsageOf(c.Request.Context(), c.Param("tokenId"), from, to)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	out := usageResponse{From: u.From.Format(time.DateOnly), To: u.To.Format(time.DateOnly),
+		Days: make([]usageDay, len(u.Days)), Clients: make([]usageClient, len(u.Clients))}
+	for i, d := range u.Days {
+		out.Days[i] = usageDay{Date: d.Day.Format(time.DateOnly), Requests: d.Requests, Refused: d.Refused}
+	}
+	for i, cl := range u.Clients {
+		out.Clients[i] = usageClient{Address: cl.Address, UserAgent: cl.UserAgent, FirstSeen: formatTime(cl.FirstSeen),
+			LastSeen: formatTime(cl.LastSeen), Requests: cl.Requests}
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, out)
 }
 
 // appendTimePtr appends t formatted as the API does, or null.

@@ -196,7 +196,8 @@ func TestTokenExportCSV(t *testing.T) {
 			}
 		}
 		recs := readCSV(t, body)
-		header := []string{"tokenId", "sub", "description", "scopes", "status", "created", "expires", "lastUsed", "createdBy", "serviceUserId", "revoked", "revokedBy", "revocationReason", "replaces", "replacedBy", "ends", "stale"}
+		header := []string{"tokenId", "sub", "description", "scopes", "status", "created", "expires", "lastUsed", "createdBy", "serviceUserId", "revoked", "revokedBy", "revocationReason", "replaces", "replacedBy", "ends", "stale",
+			"lastUsedAddress", "lastUsedUserAgent", "requests30d", "stillPresented"}
 		if !slices.Equal(recs[0], header) {
 			t.Fatalf("header %v", recs[0])
 		}

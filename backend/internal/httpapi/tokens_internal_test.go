@@ -21,6 +21,10 @@ func TestHandEncodedTokensMatchEncodingJSON(t *testing.T) {
 				tok := token.Token{ID: "id-" + subject, Subject: subject, Scopes: scopes, CreatedAt: at, ExpiresAt: at.Add(time.Hour), CreatedBy: subject + "@example.com", LastUsedAt: lastUsed, ServiceUserID: 42, Description: subject}
 				if lastUsed != nil { // and revoked, with the subject as the reason, after a rotation
 					ends := at.Add(time.Minute)
+					tok.LastUsedAddress, tok.LastUsedUserAgent = "2001:db8::1", subject
+					tok.DailyRequests = make([]int64, token.RecentDays)
+					tok.DailyRequests[0], tok.DailyRequests[29] = 7, 1<<40
+					tok.StillPresented = &token.StillPresented{Times: 3, LastSeen: at, LastAddress: subject}
 					tok.RevokedBy, tok.RevocationReason, tok.RevokedAt = "admin@example.com", subject, &at
 					tok.Replaces, tok.ReplacedBy, tok.GraceEndsAt = "old-"+subject, "new-"+subject, &ends
 				}
@@ -71,6 +75,18 @@ type tokenResponse struct {
 	ReplacedBy  *string `json:"replacedBy"`
 	Ends        string  `json:"ends"`
 	Stale       bool    `json:"stale"`
+
+	LastUsedAddress   *string          `json:"lastUsedAddress"`
+	LastUsedUserAgent *string          `json:"lastUsedUserAgent"`
+	Requests30d       int64            `json:"requests30d"`
+	DailyRequests30d  []int64          `json:"dailyRequests30d"`
+	StillPresented    *stillPresentedR `json:"stillPresented"`
+}
+
+type stillPresentedR struct {
+	Times       int64  `json:"times"`
+	LastSeen    string `json:"lastSeen"`
+	LastAddress string `json:"lastAddress"`
 }
 
 func toTokenResponse(t token.Token, now, staleBefore time.Time) tokenResponse {
@@ -79,6 +95,15 @@ func toTokenResponse(t token.Token, now, staleBefore time.Time) tokenResponse {
 		Sub: t.Subject, CreatedBy: t.CreatedBy, LastUsed: formatTimePtr(t.LastUsedAt), Scopes: t.Scopes, ServiceUserID: t.ServiceUserID,
 		Description: t.Description, Status: t.Status(now), Revoked: formatTimePtr(t.RevokedAt),
 		Replaces: nullable(t.Replaces), ReplacedBy: nullable(t.ReplacedBy), Ends: formatTime(t.StopsAt()), Stale: t.Stale(now, staleBefore),
+		LastUsedAddress: nullable(t.LastUsedAddress), LastUsedUserAgent: nullable(t.LastUsedUserAgent),
+		DailyRequests30d: make([]int64, token.RecentDays),
+	}
+	for i, n := range t.DailyRequests {
+		r.DailyRequests30d[i] = n
+		r.Requests30d += n
+	}
+	if p := t.StillPresented; p != nil {
+		r.StillPresented = &stillPresentedR{Times: p.Times, LastSeen: formatTime(p.LastSeen), LastAddress: p.LastAddress}
 	}
 	if t.RevokedBy != "" {
 		r.RevokedBy = &t.RevokedBy
@@ -98,12 +123,14 @@ func TestExportDefusesOnlyFreeText(t *testing.T) {
 		ID: "-xNuOP-_TFtevmfJEye8LA", Subject: "=cmd|' /C calc'!A0", Description: "+1", CreatedBy: "@admin",
 		RevokedBy: "-ops", RevocationReason: "\tleaked", Replaces: "-older", ReplacedBy: "=newer",
 		Scopes: []string{"metrics:read"}, CreatedAt: at, ExpiresAt: at.Add(time.Hour), RevokedAt: &at,
+		LastUsedUserAgent: "=HYPERLINK(\"https://evil.example\")", LastUsedAddress: "-1+1",
 	}
 	rec := make([]string, len(exportColumns))
 	exportRecord(rec, tok, at, at)
 	want := map[string]string{
 		"tokenId": "-xNuOP-_TFtevmfJEye8LA", "sub": "'=cmd|' /C calc'!A0", "description": "'+1", "createdBy": "'@admin",
 		"revokedBy": "'-ops", "revocationReason": "'\tleaked", "replaces": "-older", "replacedBy": "=newer",
+		"lastUsedUserAgent": "'=HYPERLINK(\"https://evil.example\")", "lastUsedAddress": "'-1+1",
 	}
 	for i, col := range exportColumns {
 		if w, ok := want[col.name]; ok && rec[i] != w {

@@ -46,6 +46,9 @@ const (
 	TokenGraceEnded = "token.grace_ended"
 	// TokenLeaked: a token was reported leaked (POST /api/tokens/report-leak) and revoked.
 	TokenLeaked = "token.leaked"
+	// TokenEndedUsed: a token that stopped working (revoked, expired, rotated past its grace
+	// period) is still presented; raised at most once per token an hour.
+	TokenEndedUsed = "token.ended_token_used"
 	// Test is what "Send a test" sends; it has no token.
 	Test = "notification.test"
 )
@@ -97,11 +100,15 @@ type Event struct {
 	// Expires is when the token stops (or stopped) working: its expiry, or for a rotated token
 	// the end of its grace period.
 	Expires time.Time
-	// ThresholdDays is the warning's threshold for token.expiring (30, 7 or 1), else 0.
+	// ThresholdDays is the warning's threshold for token.expiring (30, 7 or 1); for
+	// token.ended_token_used the hour it was raised in (unix hours), which the unique key of
+	// events needs to keep one per hour; else 0.
 	ThresholdDays int
 	// Actor is who revoked or rotated the token, or sent the test; Reason why it was revoked.
-	Actor     string
-	Reason    string
+	Actor  string
+	Reason string
+	// Address is where an ended token was last presented from (token.ended_token_used).
+	Address   string
 	CreatedAt time.Time
 }
 

@@ -69,6 +69,9 @@ func describe(ev Event, now time.Time, portal string, esc func(string) string) (
 		// The report's source is not repeated here: it is the reporter's text, unauthenticated.
 		title = "CodeMetrics: service token " + quoted + " was reported leaked and revoked"
 		text = fmt.Sprintf("🚨 CodeMetrics: %s was reported leaked and revoked on %s: calls with it are refused. The audit log has where it was found and who reported it; issue a new token for its service user: %s", name, when(ev.CreatedAt), tokens)
+	case TokenEndedUsed:
+		title = "CodeMetrics: service token " + quoted + " is still presented after it stopped working"
+		text = fmt.Sprintf("👀 CodeMetrics: %s stopped working on %s but is still presented, last from %s: some job still uses it. Find it and give it a current token: %s", name, when(ev.Expires), esc(ev.Address), tokens)
 	case TokenGraceEnded:
 		title = "CodeMetrics: the old value of service token " + quoted + " stopped working"
 		text = fmt.Sprintf("⛔ CodeMetrics: the grace period of %s ended on %s: its old value is refused now, its successor keeps working.", name, when(ev.Expires))
@@ -100,6 +103,9 @@ func details(ev Event, now time.Time) string {
 	}
 	if ev.Reason != "" {
 		lines = append(lines, "Reason: "+ev.Reason)
+	}
+	if ev.Address != "" {
+		lines = append(lines, "Last presented from: "+ev.Address)
 	}
 	return strings.Join(lines, "\n")
 }

@@ -80,8 +80,16 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	})
 	storeOpt := opt.Store
 	storeOpt.OnError = s.Metrics.DatabaseErrors.Inc
+	if storeOpt.MaxConnections == 0 {
+		storeOpt.MaxConnections = cfg.DatabaseMaxConnections
+	}
 	st, err := store.Open(cfg.DatabaseDriver, cfg.DatabaseDSN, storeOpt)
 	if err != nil {
+		return nil, err
+	}
+	// Before migrating: on a Galera node, the migrations' own reads are causal too.
+	if err := detectCluster(ctx, st, cfg, opt.Log); err != nil {
+		st.Close()
 		return nil, err
 	}
 	if err := st.Migrate(ctx, opt.Log); err != nil {
@@ -99,6 +107,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	}
 	s.Tokens = token.NewService(st, s.Keys, s.Guard, cfg.ServiceTokenTTL, opt.Now)
 	s.Tokens.SetLifecycle(cfg.RotationGracePeriod, cfg.TokenHistoryRetention)
+	s.Tokens.SetUsageRetention(cfg.UsageRetention)
 	s.Tokens.SetStaleAfter(cfg.StaleAfter)
 	s.Sessions = auth.NewSessions(st, s.Keys, cfg.CookieKey, cfg.SessionTTL, cfg.SessionIdleTimeout, opt.Now)
 	s.Audit = audit.NewLog(st, opt.Now)
@@ -131,7 +140,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 func (s *Server) RunBackground(ctx context.Context) (wait func()) {
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		s.Guard.Run(ctx, s.Config.RevocationPollInterval, s.Config.LastUsedFlushInterval)
+		s.Guard.Run(ctx, s.Config.RevocationPollInterval, s.Config.UsageFlushInterval)
 	})
 	if s.SignIn != nil {
 		wg.Go(func() { s.SignIn.KeepDiscovering(ctx) })
@@ -155,10 +164,33 @@ func (s *Server) RunBackground(ctx context.Context) (wait func()) {
 				if _, err := s.PurgeHistory(ctx); err != nil && ctx.Err() == nil {
 					s.log.Warn("could not purge tokens that ended more than TOKEN_HISTORY_RETENTION ago", "err", err)
 				}
+				if _, err := s.Tokens.PurgeUsage(ctx); err != nil && ctx.Err() == nil {
+					s.log.Warn("could not delete token usage older than USAGE_RETENTION", "err", err)
+				}
 			}
 		}
 	})
 	return wg.Wait
+}
+
+// detectCluster finds out whether the database is a Galera cluster node and says in the log
+// which guarantees are in force.
+func detectCluster(ctx context.Context, st *store.Store, cfg config.Config, log *slog.Logger) error {
+	c, err := st.DetectCluster(ctx)
+	if err != nil {
+		return fmt.Errorf("ask the database whether it is a cluster node: %w", err)
+	}
+	switch {
+	case c.Galera:
+		log.Info("the database is a Galera cluster node: every read waits for the node to apply what the cluster committed before it (wsrep_sync_wait=1), so a token, session or service user made through any node is recognised at once, and a node that falls behind makes this instance fail closed (service tokens 503 once the revocation feed is older than REVOCATION_MAX_STALENESS, /readyz not ready) instead of answering from stale data; write transactions are retried on certification conflicts",
+			"cluster", c.Name, "node", c.Node, "cluster_size", c.Size, "node_state", c.State, "max_staleness", cfg.RevocationMaxStaleness.String())
+		if c.State != "Synced" {
+			log.Warn("this Galera node is not synced: reads wait until it is", "node_state", c.State)
+		}
+	case cfg.DatabaseDriver == store.MySQL:
+		log.Info("the database is a single MySQL server (not a Galera cluster node): reads see every committed write")
+	}
+	return nil
 }
 
 // newNotifier builds the notifier of the configured destinations.

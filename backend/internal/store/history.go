@@ -47,6 +47,11 @@ func (s *Store) PurgeEndedTokens(ctx context.Context, now, before time.Time, lim
 				return err
 			}
 		}
+		for _, usage := range []any{&usageDayRow{}, &usageClientRow{}} {
+			if err := tx.Where("token_id IN ?", ids).Delete(usage).Error; err != nil {
+				return err
+			}
+		}
 		res := tx.Where("id IN ?", ids).Delete(&tokenRow{})
 		if res.Error != nil {
 			return res.Error

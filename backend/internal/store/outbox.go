@@ -31,6 +31,7 @@ type notificationEventRow struct {
 	ExpiresMS     int64 `gorm:"column:expires_at"`
 	Actor         string
 	Reason        string
+	ClientAddress string
 	CreatedMS     int64 `gorm:"column:created_at"`
 }
 
@@ -39,7 +40,7 @@ func (notificationEventRow) TableName() string { return "notification_events" }
 func toEventRow(ev notify.Event) notificationEventRow {
 	r := notificationEventRow{
 		Event: ev.Kind, ThresholdDays: ev.ThresholdDays, Subject: ev.Subject, ServiceUser: ev.ServiceUser,
-		ExpiresMS: ms(ev.Expires), Actor: ev.Actor, Reason: ev.Reason, CreatedMS: ms(ev.CreatedAt),
+		ExpiresMS: ms(ev.Expires), Actor: ev.Actor, Reason: ev.Reason, ClientAddress: ev.Address, CreatedMS: ms(ev.CreatedAt),
 	}
 	if ev.TokenID != "" {
 		id := ev.TokenID
@@ -316,7 +317,7 @@ func (s *Store) deliveries(ctx context.Context, scope func(*gorm.DB) *gorm.DB) (
 	db := s.db.WithContext(ctx).Table("notification_deliveries d").
 		Select("d.id, d.destination_key, d.destination, d.kind, d.status, d.attempts, d.next_attempt_at, d.last_error, " +
 			"d.created_at, d.last_attempt_at, d.delivered_at, e.id, e.event, e.token_id, e.threshold_days, e.subject, " +
-			"e.service_user, e.expires_at, e.actor, e.reason, e.created_at").
+			"e.service_user, e.expires_at, e.actor, e.reason, e.client_address, e.created_at").
 		Joins("JOIN notification_events e ON e.id = d.event_id")
 	rows, err := scope(db).Rows()
 	if err != nil {
@@ -330,13 +331,13 @@ func (s *Store) deliveries(ctx context.Context, scope func(*gorm.DB) *gorm.DB) (
 		var tokenID sql.NullString
 		if err := rows.Scan(&r.ID, &r.DestinationKey, &r.Destination, &r.Kind, &r.Status, &r.Attempts, &r.NextAttemptMS,
 			&r.LastError, &r.CreatedMS, &r.LastAttemptMS, &r.DeliveredMS, &e.ID, &e.Event, &tokenID, &e.ThresholdDays,
-			&e.Subject, &e.ServiceUser, &e.ExpiresMS, &e.Actor, &e.Reason, &e.CreatedMS); err != nil {
+			&e.Subject, &e.ServiceUser, &e.ExpiresMS, &e.Actor, &e.Reason, &e.ClientAddress, &e.CreatedMS); err != nil {
 			return nil, translate(err, "notification deliveries")
 		}
 		out = append(out, r.toDelivery(notify.Event{
 			ID: e.ID, Kind: e.Event, TokenID: tokenID.String, Subject: e.Subject, ServiceUser: e.ServiceUser,
 			Expires: fromMS(e.ExpiresMS), ThresholdDays: e.ThresholdDays, Actor: e.Actor, Reason: e.Reason,
-			CreatedAt: fromMS(e.CreatedMS),
+			Address: e.ClientAddress, CreatedAt: fromMS(e.CreatedMS),
 		}))
 	}
 	return out, translate(rows.Err(), "notification deliveries")

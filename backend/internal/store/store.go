@@ -47,7 +47,12 @@ type Store struct {
 	path   string // the SQLite file, "" for MySQL or an in-memory database
 	// rollupsDone remembers that the rollups count every run (the backfill never restarts).
 	rollupsDone atomic.Bool
+	// causal makes new MySQL connections read causally (a Galera node: DetectCluster).
+	causal *atomic.Bool
 }
+
+// maxIdleMySQL is how many idle MySQL connections the pool keeps.
+const maxIdleMySQL = 8
 
 // Options tune Open.
 type Options struct {
@@ -57,6 +62,8 @@ type Options struct {
 	// OnError, when set, is called for every failed statement, transaction command or
 	// connection attempt (metrics); not for a duplicate key, "no rows" or a failed Ping.
 	OnError func()
+	// MaxConnections bounds the MySQL pool (default 32); SQLite keeps 4 (one writer at a time).
+	MaxConnections int
 }
 
 // Open connects to the database. It does not migrate: call Migrate.
@@ -65,12 +72,16 @@ type Options struct {
 // it (GORM, goose, database/sql); GORM and goose are handed the wrapped *sql.DB.
 func Open(driver, dsn string, opts ...Options) (*Store, error) {
 	obs := &observer{}
+	maxConns := 32
 	for _, o := range opts {
 		if o.OnError != nil {
 			obs.onError = o.OnError
 		}
 		if o.Queries != nil {
 			obs.queries = o.Queries
+		}
+		if o.MaxConnections > 0 {
+			maxConns = o.MaxConnections
 		}
 	}
 	var base sqldriver.Driver
@@ -102,6 +113,10 @@ func Open(driver, dsn string, opts ...Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", driver, err)
 	}
+	causal := new(atomic.Bool)
+	if driver == MySQL {
+		connector = causalConnector{Connector: connector, causal: causal}
+	}
 	sqlDB := sql.OpenDB(connector)
 	if driver == SQLite {
 		if strings.Contains(dsn, ":memory:") {
@@ -110,8 +125,8 @@ func Open(driver, dsn string, opts ...Options) (*Store, error) {
 			sqlDB.SetMaxOpenConns(4)
 		}
 	} else {
-		sqlDB.SetMaxOpenConns(32)
-		sqlDB.SetMaxIdleConns(8)
+		sqlDB.SetMaxOpenConns(maxConns)
+		sqlDB.SetMaxIdleConns(min(maxIdleMySQL, maxConns))
 		sqlDB.SetConnMaxLifetime(5 * time.Minute)
 	}
 	var dialector gorm.Dialector = &sqlite.Dialector{DriverName: sqlite.DriverName, Conn: sqlDB}
@@ -129,7 +144,7 @@ func Open(driver, dsn string, opts ...Options) (*Store, error) {
 		sqlDB.Close()
 		return nil, fmt.Errorf("open %s database: %w", driver, err)
 	}
-	return &Store{db: db, sql: sqlDB, driver: driver, path: path}, nil
+	return &Store{db: db, sql: sqlDB, driver: driver, path: path, causal: causal}, nil
 }
 
 // registered returns the database/sql driver registered under name, to be wrapped.

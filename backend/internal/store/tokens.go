@@ -38,6 +38,14 @@ type tokenRow struct {
 	// (the earliest of its expiry, grace end and revocation).
 	EndsMS  *int64 `gorm:"column:ends_at"`
 	EndedMS int64  `gorm:"column:ended_at"`
+	// The client of the last use, and the presentations after the token stopped working
+	// (usage.go writes them).
+	LastUsedAddress   *string
+	LastUsedUserAgent *string
+	EndedUses         int64
+	EndedLastSeenMS   *int64 `gorm:"column:ended_last_seen"`
+	EndedLastAddress  *string
+	EndedNotifiedMS   *int64 `gorm:"column:ended_notified_at"`
 }
 
 func (tokenRow) TableName() string { return "service_tokens" }
@@ -74,7 +82,31 @@ func (r tokenRow) toToken() token.Token {
 		t.ReplacedBy = *r.ReplacedBy
 	}
 	t.GraceEndsAt = fromMSPtr(r.EndsMS)
+	t.LastUsedAddress, t.LastUsedUserAgent = deref(r.LastUsedAddress), deref(r.LastUsedUserAgent)
+	t.StillPresented = stillPresented(r.EndedUses, nullInt(r.EndedLastSeenMS), deref(r.EndedLastAddress))
 	return t
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func nullInt(v *int64) sql.NullInt64 {
+	if v == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: *v, Valid: true}
+}
+
+// stillPresented is what the row says of presentations after the token stopped working.
+func stillPresented(times int64, last sql.NullInt64, from string) *token.StillPresented {
+	if times == 0 || !last.Valid {
+		return nil
+	}
+	return &token.StillPresented{Times: times, LastSeen: fromMS(last.Int64), LastAddress: from}
 }
 
 type auditRow struct {
@@ -352,7 +384,8 @@ func (s *Store) ListTokens(ctx context.Context, q token.ListQuery) ([]token.Toke
 	col, dir, _ := sortKey(q.Sort)
 	db := s.tokensOf(ctx, q).
 		Select("id, subject, scopes, created_at, expires_at, created_by, last_used_at, service_user_id, " +
-			"revoked_at, revoked_by, revocation_reason, description, replaces, replaced_by, ends_at").
+			"revoked_at, revoked_by, revocation_reason, description, replaces, replaced_by, ends_at, " +
+			"last_used_address, last_used_user_agent, ended_uses, ended_last_seen, ended_last_address").
 		Order(col + " " + dir + ", id " + dir)
 	if q.Limit > 0 {
 		db = db.Limit(q.Limit)
@@ -368,11 +401,16 @@ func (s *Store) ListTokens(ctx context.Context, q token.ListQuery) ([]token.Toke
 		var scopes string
 		var created, expires int64
 		var lastUsed, revoked, ends sql.NullInt64
-		var revokedBy, reason, replaces, replacedBy sql.NullString
+		var revokedBy, reason, replaces, replacedBy, lastAddress, lastAgent, endedFrom sql.NullString
+		var endedUses int64
+		var endedLast sql.NullInt64
 		if err := rows.Scan(&t.ID, &t.Subject, &scopes, &created, &expires, &t.CreatedBy, &lastUsed, &t.ServiceUserID,
-			&revoked, &revokedBy, &reason, &t.Description, &replaces, &replacedBy, &ends); err != nil {
+			&revoked, &revokedBy, &reason, &t.Description, &replaces, &replacedBy, &ends,
+			&lastAddress, &lastAgent, &endedUses, &endedLast, &endedFrom); err != nil {
 			return nil, translate(err, "tokens")
 		}
+		t.LastUsedAddress, t.LastUsedUserAgent = lastAddress.String, lastAgent.String
+		t.StillPresented = stillPresented(endedUses, endedLast, endedFrom.String)
 		t.Scopes, t.CreatedAt, t.ExpiresAt = strings.Fields(scopes), fromMS(created), fromMS(expires)
 		t.LastUsedAt, t.RevokedAt, t.GraceEndsAt = nullTime(lastUsed), nullTime(revoked), nullTime(ends)
 		t.RevokedBy, t.RevocationReason, t.Replaces, t.ReplacedBy = revokedBy.String, reason.String, replaces.String, replacedBy.String
@@ -565,23 +603,6 @@ func feedEntry(seq int64, id string, expires int64, revoked, ends sql.NullInt64)
 		r.EndsAt = fromMS(ends.Int64)
 	}
 	return r
-}
-
-// SaveLastUsed writes last-use times in one transaction; an older time never overwrites a newer.
-func (s *Store) SaveLastUsed(ctx context.Context, uses map[string]time.Time) error {
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		for id, at := range uses {
-			v := ms(at)
-			err := tx.Model(&tokenRow{}).
-				Where("id = ? AND (last_used_at IS NULL OR last_used_at < ?)", id, v).
-				Update("last_used_at", v).Error
-			if err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	return translate(err, "token")
 }
 
 // AppendEvent stores an audit event on its own.

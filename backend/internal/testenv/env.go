@@ -101,6 +101,10 @@ type Settings struct {
 	Store store.Options
 	// SPA replaces the portal's files (by default an index.html and one asset).
 	SPA fs.FS
+	// RealTime runs the server on the real clock with its background loops (feed polls every
+	// 250 ms, flushes, notifications), as a deployed instance: for the cluster scenarios, which
+	// measure time. Clock is then unused.
+	RealTime bool
 }
 
 // Start starts a server on db and stops it when the test ends. Background loops do not run:
@@ -111,6 +115,11 @@ func Start(t testing.TB, db DB, s ...Settings) *Env {
 	hs := httptest.NewUnstartedServer(nil)
 	url := "http://" + hs.Listener.Addr().String()
 	srv, logs := build(t, db, set, url)
+	if set.RealTime {
+		ctx, cancel := context.WithCancel(context.Background())
+		wait := srv.RunBackground(ctx)
+		t.Cleanup(func() { cancel(); wait() }) // before the server closes
+	}
 	// The same limits as production: timeouts, header size.
 	prod := srv.HTTPServer()
 	hs.Config.Handler = srv.Handler
@@ -174,11 +183,15 @@ func build(t testing.TB, db DB, set Settings, publicURL string) (*server.Server,
 		t.Fatalf("config: %v", err)
 	}
 	logs := &Buffer{}
+	now := set.Clock.Now
+	if set.RealTime {
+		now = time.Now
+	}
 	srv, err := server.New(context.Background(), cfg, server.Options{
 		Log:     slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		SPA:     set.SPA,
 		Version: "test",
-		Now:     set.Clock.Now,
+		Now:     now,
 		Store:   set.Store,
 	})
 	if err != nil {

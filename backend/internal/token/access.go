@@ -21,6 +21,10 @@ type Access struct {
 	user   *userSnapshot
 	// ends is when a rotated token's grace period ends (zero for any other token).
 	ends time.Time
+	// v is the verified token, at the time of the verification (unix ns): Guard.Count counts
+	// the request on it.
+	v  *verifiedToken
+	at int64
 }
 
 // StopsAt is the moment the token stops working as this instance knows now: its expiry, or

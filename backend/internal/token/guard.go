@@ -69,8 +69,11 @@ type Guard struct {
 	resets    atomic.Int64
 	lastReset atomic.Int64 // unix ns
 
+	// dirty are the tokens counted since the last flush (usage.go); ended the counters of
+	// tokens presented after they stopped working, by id.
 	dirtyMu sync.Mutex
-	dirty   []*verifiedToken
+	dirty   []*usage
+	ended   sync.Map
 
 	// users are the service users as this instance knows them, kept by the service-user feed
 	// (its cursor is Sync's, under syncMu).
@@ -107,8 +110,7 @@ type verifiedToken struct {
 	expires   atomic.Int64 // unix ns: the earlier of the claim's and the row's expiry
 	checkedAt atomic.Int64 // unix ns: when the row was last read
 	checking  atomic.Bool  // a re-check is under way; other requests keep using the entry
-	lastUsed  atomic.Int64 // unix nanoseconds
-	isDirty   atomic.Bool
+	use       usage        // its requests since the last flush
 }
 
 func (v *verifiedToken) expiry() time.Time { return time.Unix(0, v.expires.Load()) }
@@ -161,7 +163,11 @@ func (g *Guard) VerifyAccess(ctx context.Context, raw string) (*Claims, Access, 
 		}
 		// The parser's leeway is for iat and nbf; a token is dead the second it expires.
 		if !now.Before(c.ExpiresAt.Time) {
-			return nil, Access{}, apperr.New(apperr.TokenExpired, "the token has expired")
+			err := apperr.New(apperr.TokenExpired, "the token has expired")
+			if c.TokenUse == UseService {
+				return nil, Access{}, ended(c.ID, err)
+			}
+			return nil, Access{}, err
 		}
 		if c.TokenUse != UseService {
 			return c, Access{}, nil
@@ -170,33 +176,33 @@ func (g *Guard) VerifyAccess(ctx context.Context, raw string) (*Claims, Access, 
 			return nil, Access{}, err
 		}
 		if _, err := g.refusal(c.ID, now); err != nil {
-			return nil, Access{}, err
+			return nil, Access{}, ended(c.ID, err)
 		}
 		if v, err = g.lookup(ctx, c, now); err != nil {
-			return nil, Access{}, err
+			return nil, Access{}, endedUnlessUnknown(c.ID, err)
 		}
 		g.verified.Add(raw, v)
 	} else if err := g.fresh(clock); err != nil {
 		return nil, Access{}, err
 	}
+	id := v.claims.ID
 	if !now.Before(v.expiry()) {
-		return nil, Access{}, apperr.New(apperr.TokenExpired, "the token has expired: ask an administrator for a new one")
+		return nil, Access{}, ended(id, apperr.New(apperr.TokenExpired, "the token has expired: ask an administrator for a new one"))
 	}
-	ends, err := g.refusal(v.claims.ID, now)
+	ends, err := g.refusal(id, now)
 	if err != nil {
-		return nil, Access{}, err
+		return nil, Access{}, ended(id, err)
 	}
 	if cached {
 		if err := g.recheckIfDue(ctx, v, now); err != nil {
-			return nil, Access{}, err
+			return nil, Access{}, endedUnlessUnknown(id, err)
 		}
 	}
 	acc, err := v.access()
 	if err != nil {
-		return nil, Access{}, err
+		return nil, Access{}, endedUnlessUnknown(id, err)
 	}
-	acc.ends = ends
-	g.touch(v, now)
+	acc.ends, acc.v, acc.at = ends, v, now.UnixNano()
 	return v.claims, acc, nil
 }
 
@@ -241,6 +247,7 @@ func (g *Guard) lookup(ctx context.Context, c *Claims, now time.Time) (*verified
 		return nil, err
 	}
 	v := &verifiedToken{claims: c, user: user}
+	v.use.id, v.use.pending.TokenID = c.ID, c.ID
 	v.expires.Store(expires.UnixNano())
 	v.checkedAt.Store(now.UnixNano())
 	return v, nil
@@ -501,41 +508,6 @@ func (g *Guard) SyncedAt() time.Time {
 	return time.Unix(0, n)
 }
 
-// touch records a use in memory; Flush writes it. Only the first use since the last flush takes
-// a lock; the rest are one atomic store.
-func (g *Guard) touch(v *verifiedToken, now time.Time) {
-	v.lastUsed.Store(now.UnixNano())
-	if v.isDirty.CompareAndSwap(false, true) {
-		g.dirtyMu.Lock()
-		g.dirty = append(g.dirty, v)
-		g.dirtyMu.Unlock()
-	}
-}
-
-// Flush writes the last-use times recorded since the previous flush, in one batch.
-func (g *Guard) Flush(ctx context.Context) error {
-	g.dirtyMu.Lock()
-	batch := g.dirty
-	g.dirty = nil
-	g.dirtyMu.Unlock()
-	if len(batch) == 0 {
-		return nil
-	}
-	uses := make(map[string]time.Time, len(batch))
-	for _, v := range batch {
-		v.isDirty.Store(false)
-		uses[v.claims.ID] = time.Unix(0, v.lastUsed.Load()).UTC()
-	}
-	if err := g.store.SaveLastUsed(ctx, uses); err != nil {
-		// Keep them for the next flush rather than lose them.
-		for _, v := range batch {
-			g.touch(v, time.Unix(0, v.lastUsed.Load()))
-		}
-		return err
-	}
-	return nil
-}
-
 // Run reads the revocation feed every poll interval and flushes last-use times every flush
 // interval until ctx ends, then flushes once more.
 func (g *Guard) Run(ctx context.Context, poll, flush time.Duration) {
@@ -571,4 +543,15 @@ func (g *Guard) Run(ctx context.Context, poll, flush time.Duration) {
 			cancel()
 		}
 	}
+}
+
+// endedUnlessUnknown marks a refusal of token id as the refusal of a token that has stopped
+// working (revoked, rotated past its grace period, expired, its service user deleted), not
+// when it is unknown, disabled or could not be checked.
+func endedUnlessUnknown(id string, err error) error {
+	switch apperr.ReasonOf(err) {
+	case apperr.TokenRevoked, apperr.TokenRotated, apperr.TokenExpired:
+		return ended(id, err)
+	}
+	return err
 }

@@ -169,7 +169,13 @@ func (k *Keyring) Parse(raw string) (*Claims, error) {
 	c := &Claims{}
 	_, err := k.parser.ParseWithClaims(raw, c, k.keyFor)
 	if err != nil {
-		return nil, invalid(reason(err))
+		refusal := invalid(reason(err))
+		// The parser checks the signature before the claims: an expired service token is one of
+		// ours, and its presentation is counted by its id (Guard.CountEnded).
+		if errors.Is(err, jwt.ErrTokenExpired) && c.ID != "" && c.TokenUse == UseService {
+			return nil, ended(c.ID, refusal)
+		}
+		return nil, refusal
 	}
 	switch {
 	case c.ID == "":

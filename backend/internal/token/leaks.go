@@ -177,7 +177,9 @@ func (s *Service) Identify(ctx context.Context, raw string) (Token, error) {
 	if err != nil {
 		return Token{}, err
 	}
-	return t, nil
+	one := []Token{t}
+	err = s.addRecent(ctx, one)
+	return one[0], err
 }
 
 // expiredParser verifies a signature and decodes the claims without judging them by time; the

@@ -69,6 +69,26 @@ type Token struct {
 	ReplacedBy string
 	// GraceEndsAt is when a rotated token stops working: the end of its grace period.
 	GraceEndsAt *time.Time
+
+	// LastUsedAddress and LastUsedUserAgent are the client of the last use ("" if none).
+	LastUsedAddress, LastUsedUserAgent string
+	// StillPresented is set once the token was presented after it stopped working.
+	StillPresented *StillPresented
+	// DailyRequests are its requests on each of the last RecentDays UTC days, oldest first,
+	// today last (List, Get and Identify fill them).
+	DailyRequests []int64
+}
+
+// RecentDays is how many days of requests the token list shows (dailyRequests30d).
+const RecentDays = 30
+
+// RecentRequests is the sum of DailyRequests.
+func (t Token) RecentRequests() int64 {
+	var n int64
+	for _, d := range t.DailyRequests {
+		n += d
+	}
+	return n
 }
 
 // Active reports whether the token is usable at now: neither revoked nor expired, and not past
@@ -270,8 +290,20 @@ type Store interface {
 	// UnexpiredRevocations returns the revocations of tokens unexpired at now, in any order,
 	// and the feed's last entry (zero when there is none), without reading the whole history.
 	UnexpiredRevocations(ctx context.Context, now time.Time) (last Revocation, live []Revocation, err error)
-	// SaveLastUsed records last-use times; a time older than the stored one changes nothing.
-	SaveLastUsed(ctx context.Context, uses map[string]time.Time) error
+	// SaveUsage writes what flushes counted, in one transaction: last-use times and their
+	// clients (an older time never overwrites a newer), requests by day and client added to
+	// what is stored (each token's clients cut to the MaxClients most recently seen), the
+	// presentations of ended tokens added, and a token.ended_token_used notification for each
+	// such token that had none within EndedNoticeEvery before now.
+	SaveUsage(ctx context.Context, uses []Use, now time.Time) error
+	// TokenUsage returns token id's requests on the days from from to to that have any, in
+	// order, and its clients, most recently seen first.
+	TokenUsage(ctx context.Context, id string, from, to time.Time) ([]DayUse, []ClientUse, error)
+	// RecentRequests returns the requests by day, from the day of from on, of the tokens ids.
+	RecentRequests(ctx context.Context, ids []string, from time.Time) (map[string][]DayUse, error)
+	// PurgeUsage deletes usage older than before (days before its day, clients last seen
+	// before it), limit tokens at a time; it returns how many rows it deleted.
+	PurgeUsage(ctx context.Context, before time.Time, limit int) (int, error)
 	UserStore
 }
 
@@ -286,12 +318,14 @@ type Service struct {
 	grace, retention time.Duration
 	// staleAfter is how long a token must go unused to be stale.
 	staleAfter time.Duration
+	// usageRetention is how long usage is kept (PurgeUsage).
+	usageRetention time.Duration
 }
 
 // NewService returns a token service. guard, when set, learns of revocations made here at once.
 // Rotations have a grace period of DefaultGracePeriod unless SetLifecycle says otherwise.
 func NewService(store Store, keys *Keyring, guard *Guard, ttl time.Duration, now func() time.Time) *Service {
-	return &Service{store: store, keys: keys, guard: guard, ttl: ttl, now: now, grace: DefaultGracePeriod, retention: DefaultHistoryRetention, staleAfter: DefaultStaleAfter}
+	return &Service{store: store, keys: keys, guard: guard, ttl: ttl, now: now, grace: DefaultGracePeriod, retention: DefaultHistoryRetention, staleAfter: DefaultStaleAfter, usageRetention: DefaultUsageRetention}
 }
 
 // SetLifecycle sets the default grace period of a rotation (ROTATION_GRACE_PERIOD; 0 ends the
@@ -442,7 +476,40 @@ func (s *Service) List(ctx context.Context, q ListQuery) ([]Token, error) {
 	if err := s.checkList(&q); err != nil {
 		return nil, err
 	}
-	return s.store.ListTokens(ctx, q)
+	tokens, err := s.store.ListTokens(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return tokens, s.addRecent(ctx, tokens)
+}
+
+// addRecent fills the tokens' DailyRequests, in one read.
+func (s *Service) addRecent(ctx context.Context, tokens []Token) error {
+	if len(tokens) == 0 {
+		return nil
+	}
+	today := DayOf(s.now())
+	from := today.AddDate(0, 0, 1-RecentDays)
+	ids := make([]string, len(tokens))
+	for i, t := range tokens {
+		ids[i] = t.ID
+	}
+	byID, err := s.store.RecentRequests(ctx, ids, from)
+	if err != nil {
+		return err
+	}
+	// One backing array for the whole page.
+	all := make([]int64, len(tokens)*RecentDays)
+	for i := range tokens {
+		daily := all[i*RecentDays : (i+1)*RecentDays : (i+1)*RecentDays]
+		for _, d := range byID[tokens[i].ID] {
+			if n := int(d.Day.Sub(from).Hours() / 24); n >= 0 && n < RecentDays {
+				daily[n] += d.Requests
+			}
+		}
+		tokens[i].DailyRequests = daily
+	}
+	return nil
 }
 
 // Count counts the tokens q selects, ignoring its limit and cursor.
@@ -481,6 +548,17 @@ func (s *Service) checkList(q *ListQuery) error {
 // Get returns one token's metadata, whatever its state.
 func (s *Service) Get(ctx context.Context, id string) (Token, error) {
 	return s.store.GetToken(ctx, id)
+}
+
+// Show returns one token as the list shows it, whatever its state: with its recent requests.
+func (s *Service) Show(ctx context.Context, id string) (Token, error) {
+	t, err := s.store.GetToken(ctx, id)
+	if err != nil {
+		return Token{}, err
+	}
+	one := []Token{t}
+	err = s.addRecent(ctx, one)
+	return one[0], err
 }
 
 // Revoke revokes an active token. Once it returns, this instance refuses the token; other

@@ -36,6 +36,7 @@ type memStore struct {
 	feedReads, fullReads int
 	failAll              error
 	users                memUsers // memusers_test.go
+	uses                 []Use    // every use SaveUsage was given
 }
 
 func newMemStore() *memStore { return &memStore{tokens: map[string]Token{}} }
@@ -179,20 +180,39 @@ func (m *memStore) restore(n int) {
 	m.seq = int64(n)
 }
 
-func (m *memStore) SaveLastUsed(_ context.Context, uses map[string]time.Time) error {
+func (m *memStore) SaveUsage(_ context.Context, uses []Use, _ time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.failAll != nil {
 		return m.failAll
 	}
-	for id, at := range uses {
-		t := m.tokens[id]
-		at := at
-		t.LastUsedAt = &at
-		m.tokens[id] = t
+	for _, u := range uses {
+		t := m.tokens[u.TokenID]
+		if at := u.LastUsed; !at.IsZero() && (t.LastUsedAt == nil || t.LastUsedAt.Before(at)) {
+			t.LastUsedAt, t.LastUsedAddress, t.LastUsedUserAgent = &at, u.Last.Address, u.Last.UserAgent
+		}
+		if u.Ended > 0 {
+			if t.StillPresented == nil {
+				t.StillPresented = &StillPresented{}
+			}
+			t.StillPresented.Times += u.Ended
+			t.StillPresented.LastSeen, t.StillPresented.LastAddress = u.EndedAt, u.EndedFrom
+		}
+		m.tokens[u.TokenID] = t
+		m.uses = append(m.uses, u)
 	}
 	return nil
 }
+
+func (m *memStore) TokenUsage(context.Context, string, time.Time, time.Time) ([]DayUse, []ClientUse, error) {
+	return nil, nil, nil
+}
+
+func (m *memStore) RecentRequests(context.Context, []string, time.Time) (map[string][]DayUse, error) {
+	return nil, nil
+}
+
+func (m *memStore) PurgeUsage(context.Context, time.Time, int) (int, error) { return 0, nil }
 
 type fixture struct {
 	clk   *clock
@@ -389,15 +409,21 @@ func TestRevocationThroughTheFeedAndFailClosed(t *testing.T) {
 func TestLastUsedIsBatched(t *testing.T) {
 	f := newFixture(t)
 	c, _ := f.svc.Create(context.Background(), CreateRequest{Subject: "ci", CreatedBy: "a"})
-	_, _ = f.guard.Verify(context.Background(), c.Value)
+	use := func() {
+		t.Helper()
+		_, acc, err := f.guard.VerifyAccess(context.Background(), c.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.guard.Count(acc, NewClient("10.0.0.1", "ci/1"), false)
+	}
+	use()
 	if f.store.tokens[c.Token.ID].LastUsedAt != nil {
 		t.Fatal("last used written on the request path")
 	}
 	f.clk.t = f.clk.t.Add(time.Minute)
 	_ = f.guard.Sync(context.Background())
-	if _, err := f.guard.Verify(context.Background(), c.Value); err != nil {
-		t.Fatal(err)
-	}
+	use()
 	// A failed flush keeps the times for the next one.
 	f.store.failAll = errors.New("down")
 	if err := f.guard.Flush(context.Background()); err == nil {
