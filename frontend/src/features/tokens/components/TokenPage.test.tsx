@@ -86,6 +86,7 @@ describe('TokenPage', () => {
 
     const chart = await screen.findByRole('figure', { name: 'Requests per day' })
     expect(chart).toHaveTextContent('45 requests, 3 refused, on 2 days of 30.')
+    expect(chart.querySelector('.recharts-responsive-container')).not.toBeNull()
     const numbers = within(chart).getAllByRole('row').slice(1)
     expect(numbers.map((r) => r.textContent)).toEqual(['Nov 29, 2026402', 'Nov 30, 202651'])
 
@@ -118,7 +119,9 @@ describe('TokenPage', () => {
       [USAGE_30]: () => jsonResponse(200, { ...usage, days: days('2026-11-01', 30), clients: [] }),
     })
     renderPage()
-    expect(await screen.findByRole('figure', { name: 'Requests per day' })).toHaveTextContent('No requests in these 30 days.')
+    const chart = await screen.findByRole('figure', { name: 'Requests per day' })
+    expect(chart).toHaveTextContent('No requests in these 30 days.')
+    expect(chart.querySelector('.recharts-responsive-container')).toBeNull() // no empty axes
     expect(screen.getByText('No client has used this token recently.')).toBeVisible()
     expect(screen.queryByRole('table', { name: 'Recent clients' })).not.toBeInTheDocument()
     expect(screen.getByRole('region', { name: 'Details' })).toHaveTextContent('Last usedNever')

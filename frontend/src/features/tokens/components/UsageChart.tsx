@@ -35,7 +35,7 @@ function UsageTooltip({ active, payload }: Pick<TooltipContentProps, 'active' | 
 
 /**
  * A token's requests per UTC day as stacked bars (accepted, refused on top), with a summary
- * and the numbers as a table for screen readers and copying. Loaded on its own, with the chart library.
+ * and the numbers as a table for screen readers and copying; only the summary when there were none. Loaded on its own, with the chart library.
  */
 export default function UsageChart({ days }: { days: UsageDay[] }) {
   const id = useId()
@@ -55,28 +55,32 @@ export default function UsageChart({ days }: { days: UsageDay[] }) {
             : `No requests in these ${days.length} days.`}
         </p>
       </figcaption>
-      <div className="h-48">
-        <ResponsiveContainer width="100%" height="100%">
-          <BarChart data={rows} margin={{ top: 8, right: 12, bottom: 0, left: 0 }} title="Requests per day" barCategoryGap="15%">
-            <CartesianGrid vertical={false} />
-            <XAxis dataKey="date" tickFormatter={(d: string) => day(d)} minTickGap={24} tickLine={false} />
-            <YAxis allowDecimals={false} width={44} tickLine={false} axisLine={false} />
-            <Tooltip content={(props) => <UsageTooltip {...props} />} isAnimationActive={false} />
-            <Bar dataKey="accepted" name="Accepted" stackId="requests" className="usage-accepted" isAnimationActive={false} />
-            <Bar dataKey="refused" name="Refused" stackId="requests" className="usage-refused" isAnimationActive={false} />
-          </BarChart>
-        </ResponsiveContainer>
-      </div>
-      <ul className="flex gap-4 text-xs" aria-hidden="true">
-        <li className="flex items-center gap-1.5">
-          <span className="inline-block size-3 rounded-sm bg-blue-600 dark:bg-blue-400" />
-          Accepted
-        </li>
-        <li className="flex items-center gap-1.5">
-          <span className="inline-block size-3 rounded-sm bg-red-600 dark:bg-red-400" />
-          Refused (403, 429, or 401 once ended)
-        </li>
-      </ul>
+      {requests > 0 && (
+        <>
+          <div className="h-48">
+            <ResponsiveContainer width="100%" height="100%">
+              <BarChart data={rows} margin={{ top: 8, right: 12, bottom: 0, left: 0 }} title="Requests per day" barCategoryGap="15%">
+                <CartesianGrid vertical={false} />
+                <XAxis dataKey="date" tickFormatter={(d: string) => day(d)} minTickGap={24} tickLine={false} />
+                <YAxis allowDecimals={false} width={44} tickLine={false} axisLine={false} />
+                <Tooltip content={(props) => <UsageTooltip {...props} />} isAnimationActive={false} />
+                <Bar dataKey="accepted" name="Accepted" stackId="requests" className="usage-accepted" isAnimationActive={false} />
+                <Bar dataKey="refused" name="Refused" stackId="requests" className="usage-refused" isAnimationActive={false} />
+              </BarChart>
+            </ResponsiveContainer>
+          </div>
+          <ul className="flex gap-4 text-xs" aria-hidden="true">
+            <li className="flex items-center gap-1.5">
+              <span className="inline-block size-3 rounded-sm bg-blue-600 dark:bg-blue-400" />
+              Accepted
+            </li>
+            <li className="flex items-center gap-1.5">
+              <span className="inline-block size-3 rounded-sm bg-red-600 dark:bg-red-400" />
+              Refused (403, 429, or 401 once ended)
+            </li>
+          </ul>
+        </>
+      )}
       {used.length > 0 && (
         <details className="text-xs">
           <summary className="muted cursor-pointer">Show the numbers</summary>
