@@ -10,6 +10,9 @@ import { TokensPage } from '../pages/PortalPage'
 
 test.use({ permissions: ['clipboard-read', 'clipboard-write'] })
 
+// Each test creates tokens through the portal and then waits for a flush or two.
+test.beforeEach(() => test.setTimeout(60_000))
+
 const USER_AGENT = 'e2e-usage-probe/1.0'
 
 function call(request: APIRequestContext, value: string, method: 'GET' | 'POST', path: string) {
