@@ -18,7 +18,7 @@ for (const colorScheme of ['light', 'dark'] as const) {
     test.use({ colorScheme, viewport: { width: 1280, height: 860 }, permissions: ['clipboard-read', 'clipboard-write'] })
     test.beforeEach(() => {
       scheme = colorScheme
-      // Nine screens, each with a full axe run.
+      // Ten screens, each with a full axe run.
       test.setTimeout(120_000)
     })
 
@@ -69,6 +69,11 @@ for (const colorScheme of ['light', 'dark'] as const) {
       await expect(tokens.dialog.getByRole('button', { name: 'Revoke token' })).toBeVisible()
       await check(page, 'revoke-token-dialog', testInfo)
       await page.keyboard.press('Escape')
+
+      await tokens.row('nightly-export').first().getByRole('link', { name: /requests? in the last 30 days$/ }).click()
+      await expect(page.getByRole('heading', { level: 1, name: 'nightly-export' })).toBeVisible()
+      await expect(page.getByRole('figure', { name: 'Requests per day' })).toBeVisible()
+      await check(page, 'service-token', testInfo)
 
       await page.goto('/admin/audit-log')
       await expect(page.getByRole('heading', { level: 1, name: 'Audit Log' })).toBeVisible()

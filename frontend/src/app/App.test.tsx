@@ -189,4 +189,28 @@ describe('App', () => {
     render(<App />)
     expect(await screen.findByRole('alert')).toHaveTextContent('Administrator access required.')
   })
+
+  it('opens a token’s page from its usage sparkline in the tokens table', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    vi.setSystemTime(new Date('2026-11-30T12:00:00.000Z'))
+    try {
+      window.history.replaceState(null, '', '/admin/service-tokens')
+      const used = { ...token('ci-pipeline', 200), requests30d: 5, dailyRequests30d: [...Array<number>(29).fill(0), 5] }
+      mockFetch({
+        'GET /api/auth/me': () => jsonResponse(200, admin),
+        'GET /api/tokens?limit=50&sort=created': () => jsonResponse(200, [used]),
+        'GET /api/tokens/id-ci-pipeline': () => jsonResponse(200, used),
+        'GET /api/tokens/id-ci-pipeline/usage?from=2026-11-01&to=2026-11-30': () =>
+          jsonResponse(200, { from: '2026-11-01', to: '2026-11-30', days: [{ date: '2026-11-30', requests: 5, refused: 0 }], clients: [] }),
+      })
+      render(<App />)
+      fireEvent.click(await screen.findByRole('link', { name: '5 requests in the last 30 days' }))
+      expect(await screen.findByRole('heading', { level: 1, name: 'ci-pipeline' })).toBeVisible()
+      expect(await screen.findByRole('figure', { name: 'Requests per day' })).toHaveTextContent('5 requests, 0 refused, on 1 day of 1.')
+      const crumbs = screen.getByRole('navigation', { name: 'Breadcrumb' })
+      expect(within(crumbs).getByRole('link', { name: 'Service Tokens' })).toHaveAttribute('href', '/admin/service-tokens')
+    } finally {
+      vi.useRealTimers()
+    }
+  })
 })

@@ -11,6 +11,7 @@ import { ExpiringTokens } from '../features/tokens/components/ExpiringTokens'
 import { ServiceUserCount } from '../features/tokens/components/ServiceUserCount'
 import { ServiceUserPage } from '../features/tokens/components/ServiceUserPage'
 import { ServiceUsersPage } from '../features/tokens/components/ServiceUsersPage'
+import { TokenPage } from '../features/tokens/components/TokenPage'
 import { TokensPage } from '../features/tokens/components/TokensPage'
 import { AuthGate } from './AuthGate'
 
@@ -38,6 +39,7 @@ export const routes: RouteObject[] = [
         ),
       },
       { path: 'admin/service-tokens', element: <TokensPage /> },
+      { path: 'admin/service-tokens/:tokenId', element: <TokenPage /> },
       { path: 'admin/service-users', element: <ServiceUsersPage /> },
       { path: 'admin/service-users/:serviceUserId', element: <ServiceUserPage /> },
       { path: 'admin/audit-log', element: <AuditLogPage /> },

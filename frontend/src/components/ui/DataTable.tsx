@@ -7,7 +7,10 @@ export const cell = 'px-4 py-3 align-top text-sm'
 /** The same, a little tighter, for the long lists of runs. */
 export const compactCell = 'px-4 py-2.5 align-top text-sm'
 
-const headerCell = 'px-4 py-3 text-left text-xs font-semibold tracking-wide text-slate-600 uppercase dark:text-slate-400'
+/** A body cell of a `dense` table: less space between its many columns. */
+export const denseCell = 'px-3 py-3 align-top text-sm'
+
+const headerText = 'py-3 text-left text-xs font-semibold tracking-wide text-slate-600 uppercase dark:text-slate-400'
 
 /** A column: its heading, and whether it is aligned right (an Actions column). */
 export type Column = string | { label: string; align: 'right' }
@@ -18,12 +21,15 @@ interface DataTableProps {
   columns: readonly Column[]
   /** The name of a focusable scroll region around the table, for keyboard users on narrow screens. */
   region?: string
+  /** Less space between columns (its body cells use `denseCell`), for a table of many columns. */
+  dense?: boolean
   /** The rows. */
   children: ReactNode
 }
 
 /** The portal's table of items: bordered, striped by dividers, scrolling sideways when narrow. */
-export function DataTable({ caption, columns, region, children }: DataTableProps) {
+export function DataTable({ caption, columns, region, dense = false, children }: DataTableProps) {
+  const headerCell = `${dense ? 'px-3' : 'px-4'} ${headerText}`
   const frame = 'overflow-x-auto rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900'
   const table = (
     <table className="min-w-full divide-y divide-slate-200 dark:divide-slate-800">

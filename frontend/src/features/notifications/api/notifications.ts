@@ -46,6 +46,7 @@ const EVENT_LABELS: Record<NotificationDelivery['event'], string> = {
   'token.rotated': 'Rotated',
   'token.grace_ended': 'Grace period ended',
   'token.leaked': 'Reported leaked',
+  'token.ended_token_used': 'Ended token still used',
   'notification.test': 'Test',
 }
 

@@ -71,6 +71,8 @@ export const tokenKeys = {
   list: (subject: string, sort: TokenSort, status: StatusFilter = 'active', stale = false) =>
     ['tokens', 'list', { subject, sort, status, stale }] as const,
   count: ['tokens', 'count'] as const,
+  detail: (tokenId: string) => ['tokens', 'detail', tokenId] as const,
+  usage: (tokenId: string, from: string, to: string) => ['tokens', 'usage', tokenId, { from, to }] as const,
 }
 
 /** The query of one page; the status only when it is not the default (active), stale only when asked. */
@@ -269,4 +271,55 @@ export async function identifyToken(value: string): Promise<IdentifiedToken | nu
     if (err instanceof ApiError && err.status === 404) return null
     throw err
   }
+}
+
+/** "1,234 requests in the last 30 days": what a token's sparkline shows, in words. */
+export function requestsLabel(requests: number, days = 30): string {
+  return `${requests.toLocaleString('en')} ${requests === 1 ? 'request' : 'requests'} in the last ${days} days`
+}
+
+/** The address of a token's page (its usage). */
+export function tokenPath(tokenId: string): string {
+  return `/admin/service-tokens/${encodeURIComponent(tokenId)}`
+}
+
+/** One token, whatever its status (GET /api/tokens/{id}); its 404 is an ApiError with status 404. */
+export function useToken(tokenId: string) {
+  return useQuery({
+    queryKey: tokenKeys.detail(tokenId),
+    queryFn: ({ signal }) => ok(client.GET('/api/tokens/{tokenId}', { params: { path: { tokenId } }, signal })),
+  })
+}
+
+/** GET /api/tokens/{id}/usage: requests and refused by UTC day, and the recent clients. */
+export type TokenUsage = Schemas['TokenUsage']
+
+export type UsageClient = Schemas['UsageClient']
+
+/** The ranges the token page offers, in days up to today (UTC); 30 is the server's default. */
+export const USAGE_RANGES = [
+  { value: '30', label: 'Last 30 days' },
+  { value: '90', label: 'Last 90 days' },
+] as const
+
+export type UsageRange = (typeof USAGE_RANGES)[number]['value']
+
+const DAY_MS = 86_400_000
+
+/** The UTC days from `days - 1` days before today to today, as YYYY-MM-DD. */
+export function usageDays(days: number, now: Date): { from: string; to: string } {
+  const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())
+  const day = (ms: number) => new Date(ms).toISOString().slice(0, 10)
+  return { from: day(today - (days - 1) * DAY_MS), to: day(today) }
+}
+
+/** A token's usage over the last `days` days, today included. */
+export function useTokenUsage(tokenId: string, days: number, now: Date) {
+  const { from, to } = usageDays(days, now)
+  return useQuery({
+    queryKey: tokenKeys.usage(tokenId, from, to),
+    queryFn: ({ signal }) =>
+      ok(client.GET('/api/tokens/{tokenId}/usage', { params: { path: { tokenId }, query: { from, to } }, signal })),
+    placeholderData: (previous) => previous,
+  })
 }

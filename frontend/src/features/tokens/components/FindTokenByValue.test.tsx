@@ -3,23 +3,23 @@ import { MemoryRouter } from 'react-router'
 import { describe, expect, it } from 'vitest'
 import { jsonResponse, mockFetch, problem } from '../../../test/http'
 import { renderWithQuery } from '../../../test/render'
+import { serviceToken } from '../testing/fixtures'
 import { FindTokenByValue } from './FindTokenByValue'
 
 const VALUE = 'eyJhbGciOiJIUzI1NiJ9.found-in-a-log.sig'
 
-const revoked = {
+const revoked = serviceToken({
   tokenId: 'tok-7',
-  created: '2026-01-01T00:00:00.000Z',
   expires: '2027-01-01T00:00:00.000Z',
   sub: 'nightly-export',
-  createdBy: 'ada@example.com',
-  lastUsed: null,
   scopes: ['metrics:read'],
   serviceUserId: 3,
   revokedBy: 'leak-report',
   revocationReason: 'leaked',
   status: 'revoked',
-}
+  revoked: '2026-06-01T00:00:00.000Z',
+  ends: '2026-06-01T00:00:00.000Z',
+})
 
 function render() {
   return renderWithQuery(
@@ -43,6 +43,7 @@ describe('FindTokenByValue', () => {
     expect(screen.getByText('tok-7')).toBeVisible()
     expect(screen.getByRole('link', { name: 'nightly-export' })).toHaveAttribute('href', '/admin/service-users/3')
     expect(screen.getByText('Reason: leaked')).toBeVisible()
+    expect(screen.getByRole('link', { name: 'Open token page' })).toHaveAttribute('href', '/admin/service-tokens/tok-7')
     const sent = requests.filter((r) => r.request.method === 'POST')
     expect(sent.map((r) => r.key)).toEqual(['POST /api/tokens/identify']) // no value in the URL
     expect(requests.every((r) => !r.key.includes('found-in-a-log'))).toBe(true)

@@ -1,10 +1,10 @@
 import { useId, useState, type FormEvent } from 'react'
-import { Search } from 'lucide-react'
+import { ArrowRight, Search } from 'lucide-react'
 import { Link } from 'react-router'
 import { Alert } from '../../../components/ui/Alert'
 import { Badge } from '../../../components/ui/Badge'
 import { errorMessage } from '../../../lib/api'
-import { identifyToken, type IdentifiedToken } from '../api/tokens'
+import { identifyToken, tokenPath, type IdentifiedToken } from '../api/tokens'
 
 type Outcome = { kind: 'found'; token: IdentifiedToken } | { kind: 'unknown' } | { kind: 'error'; message: string }
 
@@ -86,34 +86,40 @@ export function FindTokenByValue() {
 
 function FoundToken({ token }: { token: IdentifiedToken }) {
   return (
-    <dl className="grid grid-cols-[max-content_1fr] gap-x-4 gap-y-1 text-sm">
-      <dt className="muted">Status</dt>
-      <dd>
-        <Badge tone={statusTone[token.status]}>{token.status}</Badge>
-        {token.revocationReason && <span className="ml-2">Reason: {token.revocationReason}</span>}
-      </dd>
-      <dt className="muted">Token id</dt>
-      <dd className="font-mono break-all">{token.tokenId}</dd>
-      <dt className="muted">Subject</dt>
-      <dd>
-        <Link className="link break-all" to={`/admin/service-users/${token.serviceUserId}`}>
-          {token.sub}
-        </Link>
-      </dd>
-      <dt className="muted">Created</dt>
-      <dd>
-        {token.created} by {token.createdBy}
-      </dd>
-      <dt className="muted">Expires</dt>
-      <dd>{token.expires}</dd>
-      <dt className="muted">Last used</dt>
-      <dd>{token.lastUsed ?? 'never'}</dd>
-      {token.revokedBy && (
-        <>
-          <dt className="muted">Revoked by</dt>
-          <dd>{token.revokedBy}</dd>
-        </>
-      )}
-    </dl>
+    <div className="space-y-3">
+      <dl className="grid grid-cols-[max-content_1fr] gap-x-4 gap-y-1 text-sm">
+        <dt className="muted">Status</dt>
+        <dd>
+          <Badge tone={statusTone[token.status]}>{token.status}</Badge>
+          {token.revocationReason && <span className="ml-2">Reason: {token.revocationReason}</span>}
+        </dd>
+        <dt className="muted">Token id</dt>
+        <dd className="font-mono break-all">{token.tokenId}</dd>
+        <dt className="muted">Subject</dt>
+        <dd>
+          <Link className="link break-all" to={`/admin/service-users/${token.serviceUserId}`}>
+            {token.sub}
+          </Link>
+        </dd>
+        <dt className="muted">Created</dt>
+        <dd>
+          {token.created} by {token.createdBy}
+        </dd>
+        <dt className="muted">Expires</dt>
+        <dd>{token.expires}</dd>
+        <dt className="muted">Last used</dt>
+        <dd>{token.lastUsed ?? 'never'}</dd>
+        {token.revokedBy && (
+          <>
+            <dt className="muted">Revoked by</dt>
+            <dd>{token.revokedBy}</dd>
+          </>
+        )}
+      </dl>
+      <Link className="btn-secondary" to={tokenPath(token.tokenId)}>
+        Open token page
+        <ArrowRight aria-hidden="true" className="size-4" />
+      </Link>
+    </div>
   )
 }

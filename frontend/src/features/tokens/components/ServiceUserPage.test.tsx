@@ -74,11 +74,12 @@ describe('ServiceUserPage', () => {
       'Expires',
       'Created By',
       'Last Used',
+      'Usage (30 days)',
       'Actions',
     ])
-    // On its own page the subject is not a link to itself.
+    // On its own page the subject is not a link to itself; the usage leads to the token's page.
     expect(tokens.getByRole('rowheader', { name: /team-a-ci/ })).toBeVisible()
-    expect(tokens.queryByRole('link')).not.toBeInTheDocument()
+    expect(tokens.getAllByRole('link').map((l) => l.getAttribute('href'))).toEqual(['/admin/service-tokens/tok-1'])
 
     const runs = within(await screen.findByRole('table', { name: /Runs recorded by team-a-ci/ }))
     expect(runs.getByText('web/app')).toBeVisible()

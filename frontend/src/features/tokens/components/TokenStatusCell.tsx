@@ -1,3 +1,4 @@
+import { AlertTriangle } from 'lucide-react'
 import { Badge } from '../../../components/ui/Badge'
 import { RelativeTime } from '../../../components/ui/RelativeTime'
 import { timeLeft } from '../../../lib/time'
@@ -17,7 +18,8 @@ const chips = {
 
 /**
  * A token's status as a chip, and for one that ended (or is ending) who ended it, when and why:
- * "replaced — stops working in 23 h", "revoked 2 hours ago by ada@example.com: leaked".
+ * "replaced — stops working in 23 h", "revoked 2 hours ago by ada@example.com: leaked", and
+ * whether it is still presented.
  */
 export function TokenStatusCell({ token, now }: { token: ServiceToken; now: Date }) {
   const chip = inGrace(token, now) ? { tone: 'warning', label: 'Replaced' } as const : chips[token.status]
@@ -32,12 +34,29 @@ export function TokenStatusCell({ token, now }: { token: ServiceToken; now: Date
         )}
       </span>
       <Ending token={token} now={now} />
+      {token.status !== 'active' && token.stillPresented && <StillPresented {...token.stillPresented} now={now} />}
     </div>
   )
 }
 
+/**
+ * An ended token that something still sends, refused each time: "Still presented 37 times,
+ * last from 10.0.4.2, 2 minutes ago" — the job nobody remembered.
+ */
+export function StillPresented({ times, lastSeen, lastAddress, now }: NonNullable<ServiceToken['stillPresented']> & { now: Date }) {
+  return (
+    <span className="flex items-start gap-1 text-xs font-medium whitespace-normal text-amber-800 dark:text-amber-300">
+      <AlertTriangle aria-hidden="true" className="mt-px size-3.5 shrink-0" />
+      <span>
+        Still presented {times.toLocaleString('en')} {times === 1 ? 'time' : 'times'}, last from{' '}
+        <span className="font-mono break-all">{lastAddress}</span>, <RelativeTime value={lastSeen} now={now} />
+      </span>
+    </span>
+  )
+}
+
 function Ending({ token, now }: { token: ServiceToken; now: Date }) {
-  const detail = 'muted text-xs break-words whitespace-normal'
+  const detail = 'muted text-xs wrap-anywhere whitespace-normal'
   switch (token.status) {
     case 'active':
       return null

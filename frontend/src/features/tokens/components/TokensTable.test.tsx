@@ -31,6 +31,7 @@ describe('TokensTable', () => {
       'Expires',
       'Created By',
       'Last Used',
+      'Usage (30 days)',
       'Actions',
     ])
     const r = within(row('tok-1'))
@@ -71,5 +72,53 @@ describe('TokensTable', () => {
     expect(row('exp')).toHaveTextContent(/expired 2 hours ago/)
     expect(within(row('exp')).getByText('Expired', { exact: true })).toBeVisible()
     for (const id of ['rev', 'rot', 'exp']) expect(within(row(id)).queryAllByRole('button')).toEqual([])
+  })
+
+  it('shows 30 days of use as a sparkline linking to the token page, and where it was last used from', () => {
+    const daily = Array.from({ length: 30 }, (_, i) => (i >= 28 ? 617 : 0))
+    renderTable([
+      serviceToken({
+        tokenId: 'tok/1',
+        lastUsed: new Date(Date.now() - 2 * HOUR).toISOString(),
+        lastUsedAddress: '10.0.4.2',
+        requests30d: 1234,
+        dailyRequests30d: daily,
+      }),
+      serviceToken({ tokenId: 'tok-2' }),
+    ])
+    const r = within(row('tok/1'))
+    const spark = r.getByRole('img', { name: '1,234 requests in the last 30 days' })
+    expect(spark.querySelector('path')).toHaveAttribute('data-bars', '2')
+    expect(r.getByText('1,234')).toBeVisible()
+    expect(r.getByRole('link', { name: '1,234 requests in the last 30 days' })).toHaveAttribute('href', '/admin/service-tokens/tok%2F1')
+    expect(r.getByRole('link', { name: 'team-a-ci' })).toHaveAttribute('href', '/admin/service-users/7')
+    expect(r.getByText('2 hours ago')).toBeVisible()
+    expect(r.getByText('10.0.4.2')).toBeVisible()
+
+    const unused = within(row('tok-2'))
+    expect(unused.getByRole('img', { name: '0 requests in the last 30 days' })).toBeVisible()
+    expect(unused.getByText('Never')).toBeVisible()
+    expect(row('tok-2')).not.toHaveTextContent('10.0.4.2')
+  })
+
+  it('warns on a history row whose token is still presented', () => {
+    const ago = new Date(Date.now() - 2 * HOUR).toISOString()
+    const seen = new Date(Date.now() - 2 * 60_000).toISOString()
+    renderTable([
+      serviceToken({
+        tokenId: 'rev',
+        status: 'revoked',
+        revoked: ago,
+        ends: ago,
+        stillPresented: { times: 37, lastSeen: seen, lastAddress: '10.0.4.2' },
+      }),
+      serviceToken({ tokenId: 'exp', status: 'expired', expires: ago, ends: ago, stillPresented: { times: 1, lastSeen: seen, lastAddress: '2001:db8::7' } }),
+      serviceToken({ tokenId: 'quiet', status: 'expired', expires: ago, ends: ago }),
+    ])
+    expect(row('rev')).toHaveTextContent('Still presented 37 times, last from 10.0.4.2, 2 minutes ago')
+    expect(row('rev')).toHaveClass('bg-amber-50')
+    expect(row('exp')).toHaveTextContent('Still presented 1 time, last from 2001:db8::7, 2 minutes ago')
+    expect(row('quiet')).not.toHaveTextContent(/Still presented/)
+    expect(row('quiet')).not.toHaveClass('bg-amber-50')
   })
 })

@@ -1,11 +1,12 @@
 import { memo } from 'react'
 import { RefreshCw, Trash2 } from 'lucide-react'
 import { Link } from 'react-router'
-import { DataTable, LastUsed, cell } from '../../../components/ui/DataTable'
+import { DataTable, LastUsed, denseCell as cell } from '../../../components/ui/DataTable'
 import { IconButton } from '../../../components/ui/IconButton'
 import { RelativeTime } from '../../../components/ui/RelativeTime'
+import { Sparkline } from '../../../components/ui/Sparkline'
 import { expiryStatus } from '../../../lib/time'
-import type { ServiceToken } from '../api/tokens'
+import { requestsLabel, tokenPath, type ServiceToken } from '../api/tokens'
 import { ExpiryBadge } from './ExpiryBadge'
 import { TokenStatusCell, inGrace } from './TokenStatusCell'
 import type { TokenAction } from './useTokenActions'
@@ -31,13 +32,15 @@ const columns = [
   'Expires',
   'Created By',
   'Last Used',
+  'Usage (30 days)',
   { label: 'Actions', align: 'right' },
 ] as const
 
 /**
  * Tokens with their status; active ones expiring within 30 days are highlighted. An active
  * token can be rotated and revoked; a replaced one, still in its grace period, revoked (which
- * ends the grace early); an ended one is history.
+ * ends the grace early); an ended one is history, highlighted when it is still presented.
+ * Each row's usage sparkline links to the token's page.
  */
 export function TokensTable({
   tokens,
@@ -49,7 +52,7 @@ export function TokensTable({
   onSelect,
 }: TokensTableProps) {
   return (
-    <DataTable caption={caption} columns={columns}>
+    <DataTable caption={caption} columns={columns} dense>
       {tokens.map((token) => (
         <TokenRow
           key={token.tokenId}
@@ -77,11 +80,12 @@ const TokenRow = memo(function TokenRow({
   const active = token.status === 'active'
   const soon = active && expiryStatus(token.expires, now) !== 'ok'
   const replaced = inGrace(token, now)
+  const warn = soon || replaced || (!active && token.stillPresented !== null)
   return (
     <tr
       data-token-id={token.tokenId}
       className={
-        soon || replaced ? 'bg-amber-50 dark:bg-amber-400/10' : active ? 'hover:bg-slate-50 dark:hover:bg-slate-800/50' : 'bg-slate-50 dark:bg-slate-800/40'
+        warn ? 'bg-amber-50 dark:bg-amber-400/10' : active ? 'hover:bg-slate-50 dark:hover:bg-slate-800/50' : 'bg-slate-50 dark:bg-slate-800/40'
       }
     >
       <th scope="row" className={`${cell} max-w-xs text-left font-medium`}>
@@ -104,7 +108,7 @@ const TokenRow = memo(function TokenRow({
         <span className="muted block font-mono text-xs font-normal">{token.scopes.join(' ')}</span>
       </th>
       <td className={`${cell} max-w-xs break-words`}>{token.description || <span className="muted">—</span>}</td>
-      <td className={`${cell} max-w-56`}>
+      <td className={`${cell} min-w-36 max-w-56`}>
         <TokenStatusCell token={token} now={now} />
       </td>
       <td className={`${cell} whitespace-nowrap`}>
@@ -119,6 +123,17 @@ const TokenRow = memo(function TokenRow({
       <td className={`${cell} break-all`}>{token.createdBy}</td>
       <td className={`${cell} whitespace-nowrap`}>
         <LastUsed value={token.lastUsed} now={now} />
+        {token.lastUsed && token.lastUsedAddress && (
+          <span className="muted block font-mono text-xs break-all whitespace-normal">{token.lastUsedAddress}</span>
+        )}
+      </td>
+      <td className={`${cell} whitespace-nowrap`}>
+        <Link className="link inline-flex flex-col items-start gap-1 tabular-nums" to={tokenPath(token.tokenId)}>
+          <Sparkline values={token.dailyRequests30d} label={requestsLabel(token.requests30d)} width={48} height={18} />
+          <span aria-hidden="true" className="text-xs">
+            {token.requests30d.toLocaleString('en')}
+          </span>
+        </Link>
       </td>
       <td className={`${cell} text-right whitespace-nowrap`}>
         {active && (

@@ -22,7 +22,7 @@ export function serviceUser(over: Partial<ServiceUser> = {}): ServiceUser {
   }
 }
 
-/** An active, never used pipeline:write token of team-a-ci. */
+/** An active, never used pipeline:write token of team-a-ci (no requests in the last 30 days). */
 export function serviceToken(over: Partial<ServiceToken> = {}): ServiceToken {
   return {
     tokenId: 'tok-1',
@@ -42,6 +42,11 @@ export function serviceToken(over: Partial<ServiceToken> = {}): ServiceToken {
     replacedBy: null,
     ends: '2099-01-01T00:00:00.000Z',
     stale: false,
+    lastUsedAddress: null,
+    lastUsedUserAgent: null,
+    requests30d: 0,
+    dailyRequests30d: Array.from({ length: 30 }, () => 0),
+    stillPresented: null,
     ...over,
   }
 }
