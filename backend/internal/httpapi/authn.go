@@ -85,7 +85,10 @@ func (a *api) authenticate(c *gin.Context) {
 		if err != nil {
 			// A token of ours that has stopped working, still presented: counted, so that the
 			// job nobody remembered shows up (in memory; the flush writes it).
-			a.Guard.CountEnded(err, clientOf(c))
+			// Only then is the client worked out: a forged token costs nothing more.
+			if id, ok := token.EndedTokenID(err); ok {
+				a.Guard.CountEnded(id, clientOf(c))
+			}
 			if apperr.Is(err, apperr.Unauthorized) {
 				if d := a.authFailures.Take(addressKey(c)); !d.Allowed {
 					c.Set(ctxAuthFailure, string(apperr.ReasonOf(err))) // the log line still says why

@@ -286,6 +286,21 @@ func appendTokenJSON(b []byte, t token.Token, now, staleBefore time.Time) []byte
 	return append(b, '}')
 }
 
+// dayParam reads the query parameter name as a UTC day (YYYY-MM-DD), def when it is absent;
+// false when it answered 400.
+func dayParam(c *gin.Context, name string, def time.Time) (time.Time, bool) {
+	v, ok := c.GetQuery(name)
+	if !ok {
+		return def, true
+	}
+	d, err := time.Parse(time.DateOnly, v)
+	if err != nil {
+		fail(c, apperr.New(apperr.InvalidParameter, "%s must be a day as YYYY-MM-DD", name))
+		return time.Time{}, false
+	}
+	return d, true
+}
+
 // getToken returns one token, whatever its status, as the list shows it.
 func (a *api) getToken(c *gin.Context) {
 	t, err := a.Tokens.Show(c.Request.Context(), c.Param("tokenId"))
@@ -322,23 +337,13 @@ type usageResponse struct {
 // tokenUsage returns a token's requests by UTC day, from ?from= to ?to= (YYYY-MM-DD; by
 // default the last 30 days, today included), and its recent clients.
 func (a *api) tokenUsage(c *gin.Context) {
-	to := token.DayOf(a.Now())
-	if v, ok := c.GetQuery("to"); ok {
-		d, err := time.Parse(time.DateOnly, v)
-		if err != nil {
-			fail(c, apperr.New(apperr.InvalidParameter, "to must be a day as YYYY-MM-DD"))
-			return
-		}
-		to = d
+	to, ok := dayParam(c, "to", token.DayOf(a.Now()))
+	if !ok {
+		return
 	}
-	from := to.AddDate(0, 0, 1-token.RecentDays)
-	if v, ok := c.GetQuery("from"); ok {
-		d, err := time.Parse(time.DateOnly, v)
-		if err != nil {
-			fail(c, apperr.New(apperr.InvalidParameter, "from must be a day as YYYY-MM-DD"))
-			return
-		}
-		from = d
+	from, ok := dayParam(c, "from", to.AddDate(0, 0, 1-token.RecentDays))
+	if !ok {
+		return
 	}
 	u, err := a.Tokens.UsageOf(c.Request.Context(), c.Param("tokenId"), from, to)
 	if err != nil {

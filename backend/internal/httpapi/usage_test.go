@@ -309,7 +309,8 @@ func TestEndedTokenStillPresented(t *testing.T) {
 }
 
 // TestUsageEndpointErrors: bad days, a reversed or too long range are 400 with what to change;
-// an unknown token is 404; a service token may not read usage.
+// an unknown token is 404; neither a service token nor a person who is not an administrator
+// may read a token or its usage.
 func TestUsageEndpointErrors(t *testing.T) {
 	t.Parallel()
 	testenv.ForEachServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
@@ -324,6 +325,13 @@ func TestUsageEndpointErrors(t *testing.T) {
 		testenv.WantProblem(t, e.Do(http.MethodGet, "/api/tokens/nope/usage", nil, e.As(admin)), http.StatusNotFound)
 		testenv.WantProblem(t, e.Do(http.MethodGet, "/api/tokens/nope", nil, e.As(admin)), http.StatusNotFound)
 		testenv.WantProblem(t, e.Do(http.MethodGet, "/api/tokens/"+tok.TokenID+"/usage", nil, testenv.Bearer(tok.AccessToken)), http.StatusForbidden)
+		// A person who is not an administrator may read neither a token nor its usage.
+		user := e.SignIn("user@example.com", false)
+		for _, path := range []string{"/api/tokens/" + tok.TokenID, "/api/tokens/" + tok.TokenID + "/usage"} {
+			if p := testenv.WantProblem(t, e.Do(http.MethodGet, path, nil, e.As(user)), http.StatusForbidden); p.Code != "not_admin" {
+				t.Errorf("%s as a non-administrator: code %q, want not_admin", path, p.Code)
+			}
+		}
 	})
 }
 

@@ -178,11 +178,13 @@ func createPrivate(path string) error {
 
 func sqliteDSN(dsn string) string {
 	add := []string{}
-	if !strings.Contains(dsn, "journal_mode") && !strings.Contains(dsn, ":memory:") {
-		add = append(add, "_pragma=journal_mode(WAL)")
-	}
+	// The busy timeout first: the pragmas run in order as each connection opens, and switching a
+	// fresh file to WAL takes a lock that another process opening it at once may hold.
 	if !strings.Contains(dsn, "busy_timeout") {
 		add = append(add, "_pragma=busy_timeout(10000)")
+	}
+	if !strings.Contains(dsn, "journal_mode") && !strings.Contains(dsn, ":memory:") {
+		add = append(add, "_pragma=journal_mode(WAL)")
 	}
 	if !strings.Contains(dsn, "_txlock") {
 		add = append(add, "_txlock=immediate")

@@ -83,7 +83,7 @@ func (r tokenRow) toToken() token.Token {
 	}
 	t.GraceEndsAt = fromMSPtr(r.EndsMS)
 	t.LastUsedAddress, t.LastUsedUserAgent = deref(r.LastUsedAddress), deref(r.LastUsedUserAgent)
-	t.StillPresented = stillPresented(r.EndedUses, nullInt(r.EndedLastSeenMS), deref(r.EndedLastAddress))
+	t.StillPresented = stillPresented(r.EndedUses, fromMSPtr(r.EndedLastSeenMS), deref(r.EndedLastAddress))
 	return t
 }
 
@@ -94,19 +94,12 @@ func deref(s *string) string {
 	return *s
 }
 
-func nullInt(v *int64) sql.NullInt64 {
-	if v == nil {
-		return sql.NullInt64{}
-	}
-	return sql.NullInt64{Int64: *v, Valid: true}
-}
-
 // stillPresented is what the row says of presentations after the token stopped working.
-func stillPresented(times int64, last sql.NullInt64, from string) *token.StillPresented {
-	if times == 0 || !last.Valid {
+func stillPresented(times int64, last *time.Time, from string) *token.StillPresented {
+	if times == 0 || last == nil {
 		return nil
 	}
-	return &token.StillPresented{Times: times, LastSeen: fromMS(last.Int64), LastAddress: from}
+	return &token.StillPresented{Times: times, LastSeen: *last, LastAddress: from}
 }
 
 type auditRow struct {
@@ -410,7 +403,7 @@ func (s *Store) ListTokens(ctx context.Context, q token.ListQuery) ([]token.Toke
 			return nil, translate(err, "tokens")
 		}
 		t.LastUsedAddress, t.LastUsedUserAgent = lastAddress.String, lastAgent.String
-		t.StillPresented = stillPresented(endedUses, endedLast, endedFrom.String)
+		t.StillPresented = stillPresented(endedUses, nullTime(endedLast), endedFrom.String)
 		t.Scopes, t.CreatedAt, t.ExpiresAt = strings.Fields(scopes), fromMS(created), fromMS(expires)
 		t.LastUsedAt, t.RevokedAt, t.GraceEndsAt = nullTime(lastUsed), nullTime(revoked), nullTime(ends)
 		t.RevokedBy, t.RevocationReason, t.Replaces, t.ReplacedBy = revokedBy.String, reason.String, replaces.String, replacedBy.String

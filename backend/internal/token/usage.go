@@ -226,19 +226,23 @@ func (g *Guard) Count(acc Access, c Client, refused bool) {
 	}
 }
 
-// CountEnded records the presentation of a service token that has stopped working, if err is
-// VerifyAccess's refusal of one (a correctly signed token of ours, revoked, rotated past its
-// grace period or expired); it reports whether err was.
-func (g *Guard) CountEnded(err error, c Client) bool {
+// EndedTokenID reports the id of the token err refused, when err is VerifyAccess's refusal of a
+// service token that has stopped working (a correctly signed token of ours, revoked, rotated
+// past its grace period or expired): its presentation is to be counted (CountEnded).
+func EndedTokenID(err error) (string, bool) {
 	var e *endedError
 	if !errors.As(err, &e) {
-		return false
+		return "", false
 	}
-	u, _ := g.ended.LoadOrStore(e.id, &usage{id: e.id, pending: Use{TokenID: e.id}})
+	return e.id, true
+}
+
+// CountEnded records a presentation of the ended token id (EndedTokenID), in memory.
+func (g *Guard) CountEnded(id string, c Client) {
+	u, _ := g.ended.LoadOrStore(id, &usage{id: id, pending: Use{TokenID: id}})
 	if u.(*usage).count(c, g.notBehind(g.now()), true, true) {
 		g.markDirty(u.(*usage))
 	}
-	return true
 }
 
 func (g *Guard) markDirty(u *usage) {
