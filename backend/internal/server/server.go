@@ -83,6 +83,9 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	if storeOpt.MaxConnections == 0 {
 		storeOpt.MaxConnections = cfg.DatabaseMaxConnections
 	}
+	if cfg.DatabaseDriver == store.MySQL {
+		store.SetDriverLog(opt.Log)
+	}
 	st, err := store.Open(cfg.DatabaseDriver, cfg.DatabaseDSN, storeOpt)
 	if err != nil {
 		return nil, err

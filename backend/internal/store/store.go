@@ -225,6 +225,13 @@ func mysqlDSN(dsn string) (string, error) {
 	return base + "?" + q.Encode(), nil
 }
 
+// SetDriverLog sends the MySQL driver's own messages (a connection that broke, a packet cut
+// short: what a node lost or restarted causes) to log as warnings, instead of bare lines on
+// standard error. The driver has one logger for the process: the last call wins.
+func SetDriverLog(log *slog.Logger) {
+	_ = mysqldriver.SetLogger(slog.NewLogLogger(log.With("component", "mysql driver").Handler(), slog.LevelWarn))
+}
+
 // Driver names the database driver.
 func (s *Store) Driver() string { return s.driver }
 
