@@ -161,3 +161,22 @@ func TestLiveMigrationLockIsWaitedFor(t *testing.T) {
 		t.Fatalf("migrated without the lock: %d version tables, %v", tables, err)
 	}
 }
+
+// TestEmptyVersionTableIsRepaired: an instance that died after goose created its version table
+// and before it recorded the zero version (on MySQL the CREATE commits on its own) leaves an
+// empty table, which goose refuses ever after ("missing zero version migration"). The next
+// instance records the zero version and migrates.
+func TestEmptyVersionTableIsRepaired(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		table := "CREATE TABLE goose_db_version (id INTEGER PRIMARY KEY AUTOINCREMENT, version_id INTEGER NOT NULL, is_applied INTEGER NOT NULL, tstamp TIMESTAMP DEFAULT (datetime('now')))"
+		if db.Driver == store.MySQL {
+			table = "CREATE TABLE goose_db_version (id bigint(20) unsigned NOT NULL AUTO_INCREMENT, version_id bigint NOT NULL, is_applied boolean NOT NULL, tstamp timestamp NULL default now(), PRIMARY KEY(id))"
+		}
+		testenv.Exec(t, db.SQL(t), table)
+		st := testenv.OpenStore(t, db)
+		if err := st.Migrate(t.Context(), quiet); err != nil {
+			t.Fatalf("Migrate over an empty version table: %v", err)
+		}
+		wantMigratedOnce(t, db)
+	})
+}

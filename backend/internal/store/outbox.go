@@ -3,11 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"slices"
 	"time"
-
-	mysqldriver "github.com/go-sql-driver/mysql"
 
 	"github.com/codemetrics/codemetrics/backend/internal/apperr"
 	"github.com/codemetrics/codemetrics/backend/internal/notify"
@@ -146,32 +143,27 @@ func (s *Store) EnqueueDue(ctx context.Context, now time.Time, thresholdDays []i
 			Expires: fromMS(c.ExpiresAt), ThresholdDays: c.Threshold, CreatedAt: now,
 		}))
 	}
-	n, err := insertIgnoring(s.db.WithContext(ctx), &due)
+	n, err := insertIgnoring(ctx, s, &due)
 	return n, translate(err, "notification")
 }
 
-// insertIgnoring inserts rows, skipping those a unique key already holds. InnoDB may pick such
-// an insert as a deadlock victim when another instance inserts the same keys at once, and a
-// Galera node reports a conflicting commit of another node the same way: both are tried again.
-func insertIgnoring[T any](db *gorm.DB, rows *[]T) (int, error) {
-	var err error
-	for range 3 {
-		res := db.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(rows, 200)
-		if err = res.Error; err == nil {
-			return int(res.RowsAffected), nil
+// insertIgnoring inserts rows, skipping those a unique key already holds, and returns how many
+// it inserted. InnoDB may pick such an insert as a deadlock victim when another instance
+// inserts the same keys at once, and a Galera node reports a conflicting commit of another
+// node the same way: writeOne runs it again (the rows inserted meanwhile are skipped).
+func insertIgnoring[T any](ctx context.Context, s *Store, rows *[]T) (int, error) {
+	var n int
+	err := s.writeOne(ctx, func(db *gorm.DB) error {
+		// A fresh copy each run: a failed run may have given some rows ids it rolled back.
+		batch := slices.Clone(*rows)
+		res := db.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&batch, 200)
+		n = int(res.RowsAffected)
+		if res.Error == nil {
+			*rows = batch
 		}
-		if !isDeadlock(err) {
-			break
-		}
-	}
-	return 0, err
-}
-
-// isDeadlock recognises MySQL's ER_LOCK_DEADLOCK (1213), which is also how Galera reports a
-// transaction that lost certification to another node's.
-func isDeadlock(err error) bool {
-	var me *mysqldriver.MySQLError
-	return errors.As(err, &me) && me.Number == 1213
+		return res.Error
+	})
+	return n, err
 }
 
 // FanOut gives each event made since since, tests excepted, a pending delivery to each target
@@ -195,7 +187,7 @@ func (s *Store) FanOut(ctx context.Context, since, now time.Time, targets []noti
 		for i, id := range ids {
 			rows[i] = newDelivery(id, t, now)
 		}
-		n, err := insertIgnoring(db, &rows)
+		n, err := insertIgnoring(ctx, s, &rows)
 		if err != nil {
 			return made, translate(err, "notification delivery")
 		}
@@ -225,12 +217,17 @@ func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]
 // ClaimDelivery takes the lease on a due, free delivery: the UPDATE's condition repeats what
 // made it due and free, so of two instances claiming at once exactly one changes the row.
 func (s *Store) ClaimDelivery(ctx context.Context, id int64, by string, now, until time.Time) (notify.Delivery, bool, error) {
-	res := s.db.WithContext(ctx).Model(&deliveryRow{}).Where("id = ? AND "+dueAndFree, id, notify.Pending, ms(now), ms(now)).
-		Updates(map[string]any{"claimed_by": by, "claim_until": ms(until)})
-	if res.Error != nil {
-		return notify.Delivery{}, false, translate(res.Error, "notification delivery")
+	var claimed int64
+	err := s.writeOne(ctx, func(db *gorm.DB) error {
+		res := db.Model(&deliveryRow{}).Where("id = ? AND "+dueAndFree, id, notify.Pending, ms(now), ms(now)).
+			Updates(map[string]any{"claimed_by": by, "claim_until": ms(until)})
+		claimed = res.RowsAffected
+		return res.Error
+	})
+	if err != nil {
+		return notify.Delivery{}, false, translate(err, "notification delivery")
 	}
-	if res.RowsAffected != 1 {
+	if claimed != 1 {
 		return notify.Delivery{}, false, nil
 	}
 	ds, err := s.deliveries(ctx, func(db *gorm.DB) *gorm.DB { return db.Where("d.id = ?", id) })

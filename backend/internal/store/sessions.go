@@ -65,7 +65,7 @@ func (s *Store) InsertSession(ctx context.Context, sess auth.Session, secretHash
 		CreatedMS: ms(sess.CreatedAt), ExpiresMS: ms(sess.ExpiresAt), LastSeenMS: ms(sess.LastSeenAt),
 		SignInAddress: sess.SignInAddress, LastAddress: sess.LastAddress, LastCookieUseMS: optionalMS(sess.LastCookieUseAt),
 	}
-	return translate(s.db.WithContext(ctx).Create(&row).Error, "session")
+	return translate(s.writeOne(ctx, func(db *gorm.DB) error { return db.Create(&row).Error }), "session")
 }
 
 // SessionBySecretHash finds a session by the hash of its cookie secret.
@@ -88,11 +88,16 @@ func (s *Store) SessionByID(ctx context.Context, id string) (auth.Session, error
 
 // DeleteSession removes a session; NotFound if there was none.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
-	res := s.db.WithContext(ctx).Where("id = ?", id).Delete(&sessionRow{})
-	if res.Error != nil {
-		return translate(res.Error, "session")
+	var deleted int64
+	err := s.writeOne(ctx, func(db *gorm.DB) error {
+		res := db.Where("id = ?", id).Delete(&sessionRow{})
+		deleted = res.RowsAffected
+		return res.Error
+	})
+	if err != nil {
+		return translate(err, "session")
 	}
-	if res.RowsAffected == 0 {
+	if deleted == 0 {
 		return apperr.New(apperr.NotFound, "session not found")
 	}
 	return nil
@@ -100,8 +105,13 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 
 // DeleteSessionsOf removes every session of one identity (issuer and subject).
 func (s *Store) DeleteSessionsOf(ctx context.Context, issuer, subject string) (int64, error) {
-	res := s.db.WithContext(ctx).Where("subject = ? AND issuer = ?", subject, issuer).Delete(&sessionRow{})
-	return res.RowsAffected, translate(res.Error, "session")
+	var deleted int64
+	err := s.writeOne(ctx, func(db *gorm.DB) error {
+		res := db.Where("subject = ? AND issuer = ?", subject, issuer).Delete(&sessionRow{})
+		deleted = res.RowsAffected
+		return res.Error
+	})
+	return deleted, translate(err, "session")
 }
 
 // ListSessions returns the sessions live at now and last seen after idleSince, newest first.
@@ -140,15 +150,17 @@ func (s *Store) CountSessionToken(ctx context.Context, id string) error {
 // idleSince, and the used sign-in states that expired before now. It returns how many sessions
 // went.
 func (s *Store) PurgeSessions(ctx context.Context, now, idleSince time.Time) (int64, error) {
-	db := s.db.WithContext(ctx)
-	res := db.Where("expires_at <= ? OR last_seen_at <= ?", ms(now), ms(idleSince)).Delete(&sessionRow{})
-	if res.Error != nil {
-		return 0, translate(res.Error, "session")
+	var purged int64
+	err := s.writeOne(ctx, func(db *gorm.DB) error {
+		res := db.Where("expires_at <= ? OR last_seen_at <= ?", ms(now), ms(idleSince)).Delete(&sessionRow{})
+		purged = res.RowsAffected
+		return res.Error
+	})
+	if err != nil {
+		return 0, translate(err, "session")
 	}
-	if err := db.Where("expires_at < ?", ms(now)).Delete(&loginStateRow{}).Error; err != nil {
-		return res.RowsAffected, translate(err, "sign-in state")
-	}
-	return res.RowsAffected, nil
+	err = s.writeOne(ctx, func(db *gorm.DB) error { return db.Where("expires_at < ?", ms(now)).Delete(&loginStateRow{}).Error })
+	return purged, translate(err, "sign-in state")
 }
 
 type loginStateRow struct {

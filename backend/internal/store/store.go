@@ -258,6 +258,9 @@ func (s *Store) Migrate(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	defer unlock()
+	if err := s.repairVersionTable(ctx, log); err != nil {
+		return err
+	}
 	p, err := s.migrationProvider()
 	if err != nil {
 		return fmt.Errorf("prepare migrations: %w", err)
@@ -270,6 +273,27 @@ func (s *Store) Migrate(ctx context.Context, log *slog.Logger) error {
 		log.Info("applied migration", "version", r.Source.Version, "file", filepath.Base(r.Source.Path), "took", r.Duration.String())
 	}
 	return nil
+}
+
+// repairVersionTable gives goose's version table back its zero version when it is empty. Goose
+// creates the table and then records version 0; on MySQL the CREATE commits on its own, so an
+// instance that died between the two left a table that goose refuses ever after ("missing zero
+// version migration"), restarts included. Under the migration lock nobody else is creating it.
+func (s *Store) repairVersionTable(ctx context.Context, log *slog.Logger) error {
+	if !s.db.Migrator().HasTable("goose_db_version") {
+		return nil
+	}
+	var n int64
+	if err := s.db.WithContext(ctx).Table("goose_db_version").Count(&n).Error; err != nil {
+		return fmt.Errorf("read the migration versions: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	log.Warn("the migration version table is empty (an instance stopped while creating it): recording its zero version")
+	return s.writeOne(ctx, func(db *gorm.DB) error {
+		return db.Exec("INSERT INTO goose_db_version (version_id, is_applied) VALUES (0, ?)", true).Error
+	})
 }
 
 // migrationProvider is goose over the migrations of the store's database.

@@ -600,7 +600,7 @@ func feedEntry(seq int64, id string, expires int64, revoked, ends sql.NullInt64)
 
 // AppendEvent stores an audit event on its own.
 func (s *Store) AppendEvent(ctx context.Context, ev audit.Event) error {
-	return translate(insertEvent(s.db.WithContext(ctx), ev), "audit event")
+	return translate(s.writeOne(ctx, func(db *gorm.DB) error { return insertEvent(db, ev) }), "audit event")
 }
 
 // ListEvents returns audit events, newest first.

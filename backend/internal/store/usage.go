@@ -286,11 +286,16 @@ func (s *Store) PurgeUsage(ctx context.Context, before time.Time, limit int) (in
 			if len(ids) == 0 {
 				break
 			}
-			res := s.db.WithContext(ctx).Where("token_id IN ?", ids).Where(q.where, q.arg).Delete(q.model)
-			if res.Error != nil {
-				return n, translate(res.Error, "token usage")
+			var deleted int
+			err = s.writeOne(ctx, func(db *gorm.DB) error {
+				res := db.Where("token_id IN ?", ids).Where(q.where, q.arg).Delete(q.model)
+				deleted = int(res.RowsAffected)
+				return res.Error
+			})
+			if err != nil {
+				return n, translate(err, "token usage")
 			}
-			n += int(res.RowsAffected)
+			n += deleted
 			if len(ids) < limit {
 				break
 			}
