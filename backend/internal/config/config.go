@@ -69,6 +69,8 @@ type Config struct {
 	// cache before its database row is read again.
 	TokenRecheckInterval time.Duration `env:"TOKEN_RECHECK_INTERVAL" envDefault:"5m" want:"a Go duration from 1s to 24h, such as \"5m\""`
 	TokenIssuer          string        `env:"TOKEN_ISSUER" envDefault:"codemetrics"`
+	// TokenCacheSize bounds how many verified service tokens an instance keeps in memory.
+	TokenCacheSize int `env:"TOKEN_CACHE_SIZE" envDefault:"50000" want:"a whole number of tokens from 100 to 10000000"`
 	// SigningKey signs and verifies tokens. SigningKeySource says where it came from
 	// ("environment", "file <path>" or "generated <path>"), never the key itself.
 	SigningKey       []byte `env:"TOKEN_SIGNING_KEY" secret:"true"`
@@ -303,6 +305,7 @@ func (l *loader) check(c *Config) {
 	l.require("TOKEN_HISTORY_RETENTION", c.TokenHistoryRetention >= 24*time.Hour, "")
 	l.require("REVOCATION_MAX_STALENESS", !strings.HasSuffix(l.vars["REVOCATION_MAX_STALENESS"], "d") &&
 		c.RevocationMaxStaleness >= time.Second && c.RevocationMaxStaleness <= 5*time.Minute, "")
+	l.require("TOKEN_CACHE_SIZE", c.TokenCacheSize >= 100 && c.TokenCacheSize <= 10_000_000, "")
 	l.require("DATABASE_MAX_CONNECTIONS", c.DatabaseMaxConnections >= 2 && c.DatabaseMaxConnections <= 1000, "")
 	l.require("USAGE_RETENTION", c.UsageRetention >= 24*time.Hour, "")
 	l.require("USAGE_FLUSH_INTERVAL", !strings.HasSuffix(l.vars["USAGE_FLUSH_INTERVAL"], "d") &&
@@ -583,6 +586,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("usage_retention", c.UsageRetention.String()),
 		slog.String("revocation_max_staleness", c.RevocationMaxStaleness.String()),
 		slog.Int("database_max_connections", c.DatabaseMaxConnections),
+		slog.Int("token_cache_size", c.TokenCacheSize),
 		slog.String("usage_flush_interval", c.UsageFlushInterval.String()),
 		slog.Int("rate_limit_per_minute", c.RateLimitPerMinute),
 		slog.Int("auth_rate_limit_per_minute", c.AuthRateLimitPerMinute),

@@ -102,7 +102,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	s.Store = st
 	s.Keys = token.NewKeyring(cfg.TokenIssuer, opt.Now, cfg.SigningKey, cfg.PreviousSigningKeys...)
 	s.Guard = token.NewGuard(s.Keys, st, opt.Now, opt.Log, token.GuardOptions{
-		MaxStaleness: cfg.RevocationMaxStaleness, RecheckInterval: cfg.TokenRecheckInterval,
+		MaxStaleness: cfg.RevocationMaxStaleness, RecheckInterval: cfg.TokenRecheckInterval, CacheSize: cfg.TokenCacheSize,
 	})
 	if err := s.Guard.Sync(ctx); err != nil {
 		st.Close()
