@@ -254,6 +254,10 @@ type Cluster struct {
 	Galera  string   `json:"galera"` // the nodes' version and wsrep provider
 	HAProxy string   `json:"haproxy"`
 	Conns   int      `json:"conns"`
+	// Cores and Settings are those of the cluster's run, which may not be the results' run
+	// (make bench-cluster merges its figures into the last make bench's).
+	Cores    int      `json:"cores"`
+	Settings Settings `json:"settings"`
 	// Seconds is each window of the per-replica readings, idle and under load.
 	Seconds    float64          `json:"seconds"`
 	Replicas   []ClusterReplica `json:"replicas"`
@@ -267,7 +271,12 @@ type Cluster struct {
 // and its own requests and CPU time from its Prometheus metrics, per second, idle and under the
 // load through HAProxy.
 type ClusterReplica struct {
-	Node           string  `json:"node"`
+	Node string `json:"node"`
+	// NodeOnlyQueriesPS is the node's statements/s before any replica ran (other clients of
+	// the node: galera.sh's HAProxy checks it with a login every second); the figures below
+	// have it taken out.
+	NodeOnlyQueriesPS float64 `json:"nodeOnlyQueriesPerSec"`
+
 	IdleQueriesPS  float64 `json:"idleQueriesPerSec"`
 	LoadQueriesPS  float64 `json:"loadQueriesPerSec"`
 	LoadRequestsPS float64 `json:"loadRequestsPerSec"`

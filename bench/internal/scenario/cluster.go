@@ -70,7 +70,8 @@ func cluster(ctx context.Context, b *Bench) (err error) {
 	if err := env.Parse(&cs); err != nil {
 		return err
 	}
-	c := &results.Cluster{Command: b.Results.Run.Command, Date: time.Now().UTC(), LoadStart: loadAverage(), Conns: cs.Conns, Seconds: b.Duration.Seconds()}
+	c := &results.Cluster{Command: b.Results.Run.Command, Date: time.Now().UTC(), LoadStart: loadAverage(), Conns: cs.Conns, Seconds: b.Duration.Seconds(),
+		Cores: b.Results.Run.Cores, Settings: b.Results.Run.Settings}
 	b.Results.Cluster = c
 	var undo []func()
 	defer func() {
@@ -115,7 +116,7 @@ func cluster(ctx context.Context, b *Bench) (err error) {
 	if out, err := exec.CommandContext(ctx, "haproxy", "-v").Output(); err != nil {
 		return fmt.Errorf("haproxy -v: %w (the HTTP load balancer: apt-get install haproxy)", err)
 	} else {
-		c.HAProxy = strings.TrimPrefix(strings.SplitN(string(out), "\n", 2)[0], "HAProxy version ")
+		c.HAProxy = strings.Fields(strings.TrimPrefix(string(out), "HAProxy version ") + " ?")[0]
 	}
 
 	dsns, drop, err := clusterDatabase(ctx, conns, nodes)
@@ -123,6 +124,11 @@ func cluster(ctx context.Context, b *Bench) (err error) {
 		return err
 	}
 	undo = append(undo, drop)
+
+	nodeOnly, err := nodeQuestionsPS(ctx, conns, nodes, b.Duration)
+	if err != nil {
+		return err
+	}
 
 	// The replicas start one after the other: the first runs the migrations.
 	db := &DB{Bench: b, Name: "cluster", Driver: "mysql", DSN: dsns[0]}
@@ -156,7 +162,7 @@ func cluster(ctx context.Context, b *Bench) (err error) {
 		return vegeta.Target{Method: http.MethodGet, URL: base + "/api/system/config", Header: http.Header{"Authorization": {"Bearer " + tok.AccessToken}}}
 	}
 
-	if err := perReplica(ctx, b, c, reps, target(lb[len(reps)-1])); err != nil {
+	if err := perReplica(ctx, b, c, reps, nodeOnly, target(lb[len(reps)-1])); err != nil {
 		return err
 	}
 	for round := 1; round <= b.Rounds; round++ {
@@ -399,6 +405,36 @@ type replicaReading struct {
 	at            time.Time
 }
 
+// nodeQuestionsPS is each node's statements/s over d with no replica running, the benchmark's
+// own readings taken out.
+func nodeQuestionsPS(ctx context.Context, conns []*sql.DB, nodes []string, d time.Duration) ([]float64, error) {
+	read := func() ([]int64, time.Time, error) {
+		q := make([]int64, len(conns))
+		for i, c := range conns {
+			var name string
+			if err := c.QueryRowContext(ctx, "SHOW GLOBAL STATUS LIKE 'Questions'").Scan(&name, &q[i]); err != nil {
+				return nil, time.Time{}, fmt.Errorf("node %s: Questions: %w", nodes[i], err)
+			}
+		}
+		return q, time.Now(), nil
+	}
+	q0, t0, err := read()
+	if err != nil {
+		return nil, err
+	}
+	time.Sleep(d)
+	q1, t1, err := read()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float64, len(conns))
+	for i := range out {
+		out[i] = float64(q1[i]-q0[i]-1) / t1.Sub(t0).Seconds()
+	}
+	return out, nil
+}
+
+// readReplicas reads every replica's node's Questions and the replica's requests and CPU.
 func readReplicas(ctx context.Context, reps []*replica) ([]replicaReading, error) {
 	out := make([]replicaReading, len(reps))
 	for i, r := range reps {
@@ -418,7 +454,7 @@ func readReplicas(ctx context.Context, reps []*replica) ([]replicaReading, error
 // perReplica reads every replica's node's Questions and the replica's requests and CPU over
 // one period idle, then over the same period of load through HAProxy onto all of them. Each
 // reading of Questions is one statement of the benchmark's own on that node: it is taken out.
-func perReplica(ctx context.Context, b *Bench, c *results.Cluster, reps []*replica, tgt vegeta.Target) error {
+func perReplica(ctx context.Context, b *Bench, c *results.Cluster, reps []*replica, nodeOnly []float64, tgt vegeta.Target) error {
 	r0, err := readReplicas(ctx, reps)
 	if err != nil {
 		return err
@@ -440,12 +476,13 @@ func perReplica(ctx context.Context, b *Bench, c *results.Cluster, reps []*repli
 	for i, r := range reps {
 		idle, busy := r1[i].at.Sub(r0[i].at).Seconds(), r2[i].at.Sub(r1[i].at).Seconds()
 		cr := results.ClusterReplica{
-			Node:           r.node,
-			IdleQueriesPS:  float64(r1[i].questions-r0[i].questions-1) / idle,
-			LoadQueriesPS:  float64(r2[i].questions-r1[i].questions-1) / busy,
-			LoadRequestsPS: (r2[i].requests - r1[i].requests) / busy,
-			IdleCPU:        (r1[i].cpu - r0[i].cpu) / idle,
-			LoadCPU:        (r2[i].cpu - r1[i].cpu) / busy,
+			Node:              r.node,
+			NodeOnlyQueriesPS: nodeOnly[i],
+			IdleQueriesPS:     float64(r1[i].questions-r0[i].questions-1)/idle - nodeOnly[i],
+			LoadQueriesPS:     float64(r2[i].questions-r1[i].questions-1)/busy - nodeOnly[i],
+			LoadRequestsPS:    (r2[i].requests - r1[i].requests) / busy,
+			IdleCPU:           (r1[i].cpu - r0[i].cpu) / idle,
+			LoadCPU:           (r2[i].cpu - r1[i].cpu) / busy,
 		}
 		b.Logf("  replica %d on %s: %.1f queries/s idle, %.1f under load (%.0f of its requests/s), CPU %.2f then %.2f cores",
 			i+1, r.node, cr.IdleQueriesPS, cr.LoadQueriesPS, cr.LoadRequestsPS, cr.IdleCPU, cr.LoadCPU)
