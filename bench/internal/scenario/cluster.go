@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -227,12 +228,15 @@ func (b *Bench) startGalera(ctx context.Context, cs clusterSettings) (dir string
 	if err != nil {
 		return "", nil, err
 	}
-	stop = func(ok bool) {
+	runStop := func() {
 		cmd := exec.Command(script, "stop", dir) // not ctx's: it stops on an interrupt too
 		cmd.Env, cmd.Stdout, cmd.Stderr = env, logf, logf
 		if err := cmd.Run(); err != nil {
 			b.Logf("bench: %s stop %s: %v (see %s)", script, dir, err, logPath)
 		}
+	}
+	stop = func(ok bool) {
+		runStop()
 		logf.Close()
 		switch {
 		case made && ok:
@@ -242,12 +246,28 @@ func (b *Bench) startGalera(ctx context.Context, cs clusterSettings) (dir string
 		}
 	}
 	b.Logf("  starting a three-node Galera cluster (SQL ports %d-%d) in %s", cs.SQLPort, cs.SQLPort+2, dir)
-	cmd := exec.CommandContext(ctx, script, "start", dir)
-	cmd.Env, cmd.Stdout, cmd.Stderr = env, logf, logf
 	t0 := time.Now()
-	if err := cmd.Run(); err != nil {
-		tail, _ := os.ReadFile(logPath)
-		return dir, stop, fmt.Errorf("%s start: %w; its output:\n%s", script, err, tail)
+	for attempt := 1; ; attempt++ {
+		cmd := exec.CommandContext(ctx, script, "start", dir)
+		cmd.Env, cmd.Stdout, cmd.Stderr = env, logf, logf
+		err := cmd.Run()
+		if err == nil {
+			break
+		}
+		out, _ := os.ReadFile(logPath)
+		// galera.sh checks that no server listens on its ports, but a port in the ephemeral
+		// range (HAProxy's, 35060) may be the local end of some connection meanwhile: then
+		// HAProxy cannot bind it. Once, the nodes are stopped and the cluster started afresh.
+		if attempt == 1 && ctx.Err() == nil && bytes.Contains(out, []byte("Address already in use")) {
+			b.Logf("  a port was in use when HAProxy bound it: starting the cluster again")
+			runStop()
+			for n := 1; n <= 3; n++ {
+				os.RemoveAll(filepath.Join(dir, "node"+strconv.Itoa(n)))
+			}
+			time.Sleep(2 * time.Second)
+			continue
+		}
+		return dir, stop, fmt.Errorf("%s start: %w; its output:\n%s", script, err, out)
 	}
 	b.Logf("  cluster started in %.0f s", time.Since(t0).Seconds())
 	return dir, stop, nil
