@@ -95,7 +95,12 @@ bench: build $(E2E_DEPS) ## performance benchmarks on SQLite and MariaDB, the to
 .PHONY: bench-scale
 bench-scale: build $(E2E_DEPS) ## the pipeline at 10,000,000 runs and the dashboard in Chromium at 1,000,000 runs, SQLite (about 45 minutes, ~10 GB of disk), added to docs/benchmarks.md
 	cd bench && go build -o ../bin/bench ./cmd/bench
-	BENCH_SCENARIOS=pipeline,scale,dashboard BENCH_DATABASES=sqlite bin/bench run -merge-scale -command "make bench-scale" -bin bin/codemetrics -results bin/benchmarks.json -out docs/benchmarks.md
+	BENCH_SCENARIOS=pipeline,scale,dashboard BENCH_DATABASES=sqlite bin/bench run -merge scale,dashboard -command "make bench-scale" -bin bin/codemetrics -results bin/benchmarks.json -out docs/benchmarks.md
+
+.PHONY: bench-cluster
+bench-cluster: build ## replicas on a three-node MariaDB Galera cluster behind HAProxy (statements/s per replica, throughput of 1-3 replicas, time until every replica refuses a revoked token), added to docs/benchmarks.md (a few minutes; BENCH_CLUSTER_* ports)
+	cd bench && go build -o ../bin/bench ./cmd/bench
+	BENCH_SCENARIOS=cluster bin/bench run -merge cluster -command "make bench-cluster" -bin bin/codemetrics -results bin/benchmarks.json -out docs/benchmarks.md
 
 .PHONY: bench-report
 bench-report: ## render docs/benchmarks.md again from bin/benchmarks.json (after editing docs/benchmarks-notes.md)

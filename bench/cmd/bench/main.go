@@ -2,8 +2,9 @@
 // product: it measures the built binary from outside, through its HTTP API, its command line
 // and its Prometheus metrics, as an operator would.
 //
-//	bench run [-root DIR] [-bin bin/codemetrics] [-results bin/benchmarks.json] [-notes docs/benchmarks-notes.md] [-out docs/benchmarks.md]
-//	    run the scenarios (BENCH_* variables; see README), write the results and the report
+//	bench run [-root DIR] [-bin bin/codemetrics] [-results bin/benchmarks.json] [-notes docs/benchmarks-notes.md] [-out docs/benchmarks.md] [-merge scale,dashboard,cluster]
+//	    run the scenarios (BENCH_* variables; see README), write the results and the report;
+//	    with -merge, only the named scenarios' figures replace those of the results file
 //	bench report [-results F] [-notes F] [-out F]
 //	    render the report again from a results file
 //	bench bare
@@ -21,6 +22,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/codemetrics/codemetrics/bench/internal/bare"
@@ -93,9 +96,18 @@ func run(ctx context.Context, args []string) error {
 	p.flags(fs)
 	fs.StringVar(&p.bin, "bin", "bin/codemetrics", "the codemetrics binary to measure (make build)")
 	command := fs.String("command", "make bench", "the command the report says it was written by")
-	mergeScale := fs.Bool("merge-scale", false, "keep the results file's figures and replace only those of the scale and dashboard scenarios (make bench-scale)")
+	merge := fs.String("merge", "", "keep the results file's figures and replace only those of these comma-separated scenarios: "+strings.Join(mergeable, ", ")+" (make bench-scale, make bench-cluster)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	var names []string
+	if *merge != "" {
+		names = strings.Split(*merge, ",")
+		for _, n := range names {
+			if !slices.Contains(mergeable, n) {
+				return fmt.Errorf("-merge: the figures of %q cannot be merged (only %s)", n, strings.Join(mergeable, ", "))
+			}
+		}
 	}
 	if err := p.resolve(); err != nil {
 		return err
@@ -123,8 +135,8 @@ func run(ctx context.Context, args []string) error {
 	if err := os.MkdirAll(filepath.Dir(p.results), 0o755); err != nil {
 		return err
 	}
-	if *mergeScale {
-		res, err = mergeScaleInto(p.results, res)
+	if names != nil {
+		res, err = mergeInto(p.results, res, names)
 		if err != nil {
 			return err
 		}
@@ -142,9 +154,14 @@ func run(ctx context.Context, args []string) error {
 	return nil
 }
 
-// mergeScaleInto is the results file at path (when there is one) with the scale and dashboard
-// figures of res in place of its own: make bench-scale adds them to those of the last make bench.
-func mergeScaleInto(path string, res *results.Results) (*results.Results, error) {
+// mergeable are the scenarios whose figures -merge can put into earlier results: those that run
+// only when named, each with a date of its own in the report.
+var mergeable = []string{"scale", "dashboard", "cluster"}
+
+// mergeInto is the results file at path (when there is one) with the figures of the scenarios
+// names (of mergeable) that res measured in place of its own: make bench-scale and make
+// bench-cluster add theirs to those of the last make bench.
+func mergeInto(path string, res *results.Results, names []string) (*results.Results, error) {
 	old, err := results.Read(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return res, nil
@@ -152,12 +169,21 @@ func mergeScaleInto(path string, res *results.Results) (*results.Results, error)
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range res.Databases {
-		if d.Scale != nil {
-			old.Database(d.Name).Scale = d.Scale
-		}
-		if d.Dashboard != nil {
-			old.Database(d.Name).Dashboard = d.Dashboard
+	for _, n := range names {
+		switch n {
+		case "cluster":
+			if res.Cluster != nil {
+				old.Cluster = res.Cluster
+			}
+		case "scale", "dashboard":
+			for _, d := range res.Databases {
+				if n == "scale" && d.Scale != nil {
+					old.Database(d.Name).Scale = d.Scale
+				}
+				if n == "dashboard" && d.Dashboard != nil {
+					old.Database(d.Name).Dashboard = d.Dashboard
+				}
+			}
 		}
 	}
 	return old, nil

@@ -43,6 +43,55 @@ func Read(ctx context.Context, url string) (Process, error) {
 	return Parse(resp.Body)
 }
 
+// Sums scrapes the metrics at url and returns, for each of names, the sum of its series (every
+// label set: codemetrics_http_requests_total over routes, methods and statuses); a family that
+// is not there is 0.
+func Sums(ctx context.Context, url string, names ...string) (map[string]float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", string(expfmt.NewFormat(expfmt.TypeTextPlain)))
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return ParseSums(resp.Body, names...)
+}
+
+// ParseSums is Sums on the Prometheus text format read from r.
+func ParseSums(r io.Reader, names ...string) (map[string]float64, error) {
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(r)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	out := make(map[string]float64, len(names))
+	for _, n := range names {
+		for _, m := range fams[n].GetMetric() {
+			out[n] += value(m)
+		}
+	}
+	return out, nil
+}
+
+func value(m *dto.Metric) float64 {
+	switch {
+	case m.GetCounter() != nil:
+		return m.GetCounter().GetValue()
+	case m.GetGauge() != nil:
+		return m.GetGauge().GetValue()
+	case m.GetUntyped() != nil:
+		return m.GetUntyped().GetValue()
+	}
+	return 0
+}
+
 // Parse reads the two process metrics from the Prometheus text format.
 func Parse(r io.Reader) (Process, error) {
 	p := expfmt.NewTextParser(model.UTF8Validation)

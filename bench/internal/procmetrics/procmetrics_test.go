@@ -36,3 +36,19 @@ func TestParseNeedsBothMetrics(t *testing.T) {
 		t.Fatalf("without the process collector: %v", err)
 	}
 }
+
+// TestParseSumsAddsEveryLabelSet: a counter with labels is summed over its series, and a family
+// the server does not export is 0, not an error.
+func TestParseSumsAddsEveryLabelSet(t *testing.T) {
+	text := "# TYPE codemetrics_http_requests_total counter\n" +
+		`codemetrics_http_requests_total{method="GET",route="/healthz",status="200"} 3` + "\n" +
+		`codemetrics_http_requests_total{method="GET",route="/api/system/config",status="401"} 4.5` + "\n" +
+		"# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 2\n"
+	got, err := ParseSums(strings.NewReader(text), "codemetrics_http_requests_total", "process_cpu_seconds_total", "absent_total")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["codemetrics_http_requests_total"] != 7.5 || got["process_cpu_seconds_total"] != 2 || got["absent_total"] != 0 {
+		t.Fatalf("ParseSums: %v", got)
+	}
+}

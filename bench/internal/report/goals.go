@@ -55,7 +55,28 @@ func goals(m *Model) []Goal {
 		batchGoal(m),
 		scaleGoal(m),
 		dashboardGoal(m),
+		clusterRefusalGoal(m),
 	}
+}
+
+// clusterRefusalGoal is the time until every replica refuses a revoked token (make
+// bench-cluster): the worst revocation, and none may go unrefused or be accepted again.
+func clusterRefusalGoal(m *Model) Goal {
+	g := Goal{ID: "cluster-refusal", Figure: "time until every replica refuses a revoked token (replicas on different Galera nodes, `make bench-cluster`)", Target: "≤ 1 s"}
+	r := m.ClusterRefusal()
+	if r == nil {
+		return g
+	}
+	g.Known = true
+	g.Met = r.Never == 0 && r.OKAfterRefusal == 0 && r.MaxMs <= 1000
+	g.Measured = fmt.Sprintf("median %s ms, max %s ms of %d revocations", f0(r.MedianMs), f0(r.MaxMs), r.Revocations)
+	if r.Never > 0 {
+		g.Measured += fmt.Sprintf("; in %d a replica still accepted the token after %s", r.Never, m.Cluster.Revocation.Timeout)
+	}
+	if r.OKAfterRefusal > 0 {
+		g.Measured += fmt.Sprintf("; %d successes after a replica had refused", r.OKAfterRefusal)
+	}
+	return g
 }
 
 // pipelineRatioGoal is a read's p50 at the largest number of runs over its p50 at the smallest.

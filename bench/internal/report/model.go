@@ -192,6 +192,93 @@ func (m *Model) OpenP99Over(limit float64) string {
 	return strings.Join(parts, ", ")
 }
 
+// ClusterCell is the median over rounds of the load through HAProxy onto Replicas replicas.
+type ClusterCell struct {
+	Replicas, Rounds           int
+	RPS, P50, P99, ReplicasCPU float64
+	NotOK                      int64
+}
+
+// ClusterCells are the cluster scenario's loads, by number of replicas.
+func (m *Model) ClusterCells() []ClusterCell {
+	if m.Cluster == nil {
+		return nil
+	}
+	var out []ClusterCell
+	for n := 1; ; n++ {
+		var rs []load.Result
+		cell := ClusterCell{Replicas: n}
+		for _, l := range m.Cluster.Throughput {
+			if l.Replicas == n {
+				rs = append(rs, l.Result)
+				cell.NotOK += l.NotOK()
+			}
+		}
+		if len(rs) == 0 {
+			return out
+		}
+		med := func(f func(load.Result) float64) float64 {
+			var xs []float64
+			for _, r := range rs {
+				xs = append(xs, f(r))
+			}
+			return results.Median(xs)
+		}
+		cell.Rounds = len(rs)
+		cell.RPS = med(func(r load.Result) float64 { return r.RPS })
+		cell.P50 = med(func(r load.Result) float64 { return r.P50Ms })
+		cell.P99 = med(func(r load.Result) float64 { return r.P99Ms })
+		cell.ReplicasCPU = med(func(r load.Result) float64 { return r.ServerCPUUs })
+		out = append(out, cell)
+	}
+}
+
+// ClusterRefusal is the cluster revocations' time until every replica refuses the token:
+// median and max over the revocations in which every replica refused, how many did not
+// within the timeout, and the successes seen after a replica's first refusal.
+type ClusterRefusal struct {
+	Revocations, Never, OKAfterRefusal int
+	MedianMs, MaxMs                    float64
+	// ThroughMs is the median time to the revoking replica's own first refusal; OthersMs are
+	// the median and max of the other replicas' (each reading the revocation feed).
+	ThroughMs, OthersMedianMs, OthersMaxMs float64
+}
+
+// ClusterRefusal is nil when the cluster revocations were not measured.
+func (m *Model) ClusterRefusal() *ClusterRefusal {
+	if m.Cluster == nil || m.Cluster.Revocation == nil || len(m.Cluster.Revocation.Trials) == 0 {
+		return nil
+	}
+	r := &ClusterRefusal{}
+	var all, through, others []float64
+	for _, t := range m.Cluster.Revocation.Trials {
+		r.Revocations++
+		r.OKAfterRefusal += t.OKAfterRefusal
+		if t.AllMs < 0 {
+			r.Never++
+		} else {
+			all = append(all, t.AllMs)
+		}
+		for i, v := range t.RefuseMs {
+			switch {
+			case v < 0:
+			case i == t.Through-1:
+				through = append(through, v)
+			default:
+				others = append(others, v)
+			}
+		}
+	}
+	if len(all) > 0 {
+		r.MedianMs, r.MaxMs = results.Median(all), slices.Max(all)
+	}
+	r.ThroughMs = results.Median(through)
+	if len(others) > 0 {
+		r.OthersMedianMs, r.OthersMaxMs = results.Median(others), slices.Max(others)
+	}
+	return r
+}
+
 // NewModel computes the medians and the goals of r.
 func NewModel(r *results.Results) *Model {
 	m := &Model{Results: r}

@@ -238,3 +238,33 @@ func TestScaleAndDashboardGoals(t *testing.T) {
 		t.Errorf("a skipped scale run is not explained:\n%s", md)
 	}
 }
+
+// TestClusterSection: the cluster figures render in their section, and the refusal goal is
+// judged on the worst revocation, missed when a replica never refused.
+func TestClusterSection(t *testing.T) {
+	r := full()
+	if md := render(t, r); !strings.Contains(md, "Not measured in this run: `make bench-cluster` measures it") {
+		t.Errorf("a run without the cluster scenario does not say so")
+	}
+	r.Cluster = &results.Cluster{Command: "make bench-cluster", Date: r.Run.Date, Started: true, Cores: 2,
+		Nodes: []string{"127.0.0.1:35061", "127.0.0.1:35062"}, Galera: "10.11", HAProxy: "2.6", Conns: 64, Seconds: 4,
+		Settings:   results.Settings{Rounds: 1, Duration: results.Duration(4 * time.Second)},
+		Replicas:   []results.ClusterReplica{{Node: "127.0.0.1:35061", NodeOnlyQueriesPS: 1, IdleQueriesPS: 4.25, LoadQueriesPS: 4.5, LoadRequestsPS: 1000}},
+		Throughput: []results.ClusterLoad{{Replicas: 1, Round: 1, Result: load.Result{RPS: 3000, P50Ms: 10}}, {Replicas: 2, Round: 1, Result: load.Result{RPS: 3100}}},
+		Revocation: &results.ClusterRevoke{Timeout: results.Duration(5 * time.Second), Trials: []results.ClusterRevokeTrial{
+			{Through: 1, RefuseMs: []float64{2, 200}, AllMs: 200},
+			{Through: 2, RefuseMs: []float64{300, 3}, AllMs: 300},
+			{Through: 1, RefuseMs: []float64{1, 250}, AllMs: 250},
+		}}}
+	md := render(t, r)
+	wantInReport(t, md,
+		"| time until every replica refuses a revoked token (replicas on different Galera nodes, `make bench-cluster`) | ≤ 1 s | median 250 ms, max 300 ms of 3 revocations | met |",
+		"| 1 | 127.0.0.1:35061 | 1.0 | 4.2 | 4.5 | 1000 | 0.00 | 0.00 |",
+		"| 2 | 3100 |",
+		"| the revoking replica refuses (from its own memory) | 2.0 ms | |",
+		"| another replica refuses (from the revocation feed) | 250 ms | 300 ms |",
+		"On this 2-core machine",
+	)
+	r.Cluster.Revocation.Trials[1] = results.ClusterRevokeTrial{Through: 2, RefuseMs: []float64{-1, 3}, AllMs: -1}
+	wantInReport(t, render(t, r), "median 225 ms, max 250 ms of 3 revocations; in 1 a replica still accepted the token after 5s | **missed**")
+}

@@ -20,6 +20,8 @@ type Results struct {
 	BinaryBytes int64    `json:"binaryBytes,omitempty"`
 	GoBench     *GoBench `json:"goBench,omitempty"`
 	Profile     *Profile `json:"profile,omitempty"`
+	// Cluster is the replicas on a Galera cluster (make bench-cluster).
+	Cluster *Cluster `json:"cluster,omitempty"`
 }
 
 // Run says when, where and how the figures were taken.
@@ -236,6 +238,74 @@ type TokensPage struct {
 	InputDelayMs           []float64 `json:"inputDelayMs"`         // from the click's timestamp to its first listener
 	ClickToDialogMs        []float64 `json:"clickToDialogMs"`      // from the click's timestamp to the dialog's frame
 	FilterMs               []float64 `json:"filterMs"`             // from typing in the filter to the narrowed rows' frame
+}
+
+// Cluster is the cluster scenario: CodeMetrics replicas, each on a node of its own of a MariaDB
+// Galera cluster, behind an HTTP HAProxy balancing them round robin.
+type Cluster struct {
+	Command   string     `json:"command"`
+	Date      time.Time  `json:"date"`
+	LoadStart [3]float64 `json:"loadAverageStart"`
+	LoadEnd   [3]float64 `json:"loadAverageEnd"`
+	// Started: the scenario started the cluster (scripts/cluster/galera.sh); otherwise it used
+	// the running one CLUSTER_NODES names.
+	Started bool     `json:"started"`
+	Nodes   []string `json:"nodes"`
+	Galera  string   `json:"galera"` // the nodes' version and wsrep provider
+	HAProxy string   `json:"haproxy"`
+	Conns   int      `json:"conns"`
+	// Cores and Settings are those of the cluster's run, which may not be the results' run
+	// (make bench-cluster merges its figures into the last make bench's).
+	Cores    int      `json:"cores"`
+	Settings Settings `json:"settings"`
+	// Seconds is each window of the per-replica readings, idle and under load.
+	Seconds    float64          `json:"seconds"`
+	Replicas   []ClusterReplica `json:"replicas"`
+	LoadResult *load.Result     `json:"loadResult,omitempty"` // the load of the per-replica readings
+	Throughput []ClusterLoad    `json:"throughput"`
+	Revocation *ClusterRevoke   `json:"revocation,omitempty"`
+}
+
+// ClusterReplica is one replica's readings: its node's Questions (statements clients sent it;
+// the replica is the node's only client besides the benchmark's readings, which are taken out),
+// and its own requests and CPU time from its Prometheus metrics, per second, idle and under the
+// load through HAProxy.
+type ClusterReplica struct {
+	Node string `json:"node"`
+	// NodeOnlyQueriesPS is the node's statements/s before any replica ran (other clients of
+	// the node: galera.sh's HAProxy checks it with a login every second); the figures below
+	// have it taken out.
+	NodeOnlyQueriesPS float64 `json:"nodeOnlyQueriesPerSec"`
+
+	IdleQueriesPS  float64 `json:"idleQueriesPerSec"`
+	LoadQueriesPS  float64 `json:"loadQueriesPerSec"`
+	LoadRequestsPS float64 `json:"loadRequestsPerSec"`
+	IdleCPU        float64 `json:"idleCpuCores"` // CPU seconds per second
+	LoadCPU        float64 `json:"loadCpuCores"`
+}
+
+// ClusterLoad is one closed-loop load through HAProxy onto Replicas replicas.
+type ClusterLoad struct {
+	Replicas int `json:"replicas"`
+	Round    int `json:"round"`
+	load.Result
+}
+
+// ClusterRevoke is the revocations: each revoked through one replica (in turn), every replica
+// polled with the token from the moment the DELETE returned until it refuses it.
+type ClusterRevoke struct {
+	Timeout Duration             `json:"timeout"`
+	Trials  []ClusterRevokeTrial `json:"trials"`
+}
+
+// ClusterRevokeTrial is one revocation; times in ms from the moment the DELETE's answer was read.
+type ClusterRevokeTrial struct {
+	Through  int       `json:"through"`  // the revoking replica (1-based)
+	DeleteMs float64   `json:"deleteMs"` //
+	RefuseMs []float64 `json:"refuseMs"` // per replica, the end of its first 401; -1: not within Timeout
+	AllMs    float64   `json:"allMs"`    // the last of RefuseMs; -1 when one never refused
+	// OKAfterRefusal counts successes with the token after a replica's first 401 (goal 0).
+	OKAfterRefusal int `json:"okAfterRefusal"`
 }
 
 // GoBench is the in-process Go benchmarks: the command, its raw output (benchstat input) and

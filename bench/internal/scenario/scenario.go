@@ -75,7 +75,9 @@ type Database struct {
 // Once is a scenario measured once.
 type Once struct {
 	Name string
-	Run  func(ctx context.Context, b *Bench) error
+	// Explicit: as Database.Explicit (make bench-cluster).
+	Explicit bool
+	Run      func(ctx context.Context, b *Bench) error
 }
 
 // Databases are the database scenarios, in the order they run: start-up first (it needs the
@@ -96,6 +98,7 @@ var Databases = []Database{
 var Onces = []Once{
 	{Name: "gobench", Run: goBench},
 	{Name: "profile", Run: profile},
+	{Name: "cluster", Explicit: true, Run: cluster},
 }
 
 // Names are the names of every scenario.
@@ -140,13 +143,15 @@ func (b *Bench) Run(ctx context.Context) error {
 	}
 	defer idp.Close()
 	b.idp = idp
-	for _, name := range b.DBs {
-		if err := b.database(ctx, name); err != nil {
-			return err
+	if b.anyDatabaseScenario() {
+		for _, name := range b.DBs {
+			if err := b.database(ctx, name); err != nil {
+				return err
+			}
 		}
 	}
 	for _, s := range Onces {
-		if b.wants(s.Name) {
+		if b.wants(s.Name) && (!s.Explicit || slices.Contains(b.Only, s.Name)) {
 			b.Logf("\n== %s", s.Name)
 			if err := s.Run(ctx, b); err != nil {
 				return fmt.Errorf("%s: %w", s.Name, err)
@@ -155,6 +160,17 @@ func (b *Bench) Run(ctx context.Context) error {
 	}
 	b.Results.Run.LoadEnd = loadAverage()
 	return nil
+}
+
+// anyDatabaseScenario says whether a database scenario is selected: make bench-cluster selects
+// none, and needs no database made for them.
+func (b *Bench) anyDatabaseScenario() bool {
+	for _, s := range Databases {
+		if b.wants(s.Name) && (!s.Explicit || slices.Contains(b.Only, s.Name)) {
+			return true
+		}
+	}
+	return false
 }
 
 func (b *Bench) database(ctx context.Context, name string) error {
