@@ -12,10 +12,10 @@
 # SQL 33061-33063, Galera 45671-45673, IST 45681-45683, SST 45691-45693, HAProxy for the nodes
 # on 33060 (writes go to one node at a time: single writer; its stats on 33069), the nodes'
 # agents on 33070-33072 (CLUSTER_LB_PORT + 10 on). HAProxy checks every second and takes a node
-# out after 2 failed checks (back after 2 good ones), closing its sessions; a connection that
-# fails is retried (retries 3), the last time on another server (option redispatch): with one
-# writer and backups that is the writer again until its check marks it down, so new connections
-# fail for up to about 2 s after a node dies. The agents run bin/codemetrics (CODEMETRICS_BIN;
+# out after 2 failed checks (back after 2 good ones), closing its sessions. A connection a node
+# refuses takes it out at once (observe layer4, on-error mark-down) and is retried on the next
+# server (retries 3, option redispatch 1): when a node dies, the connections open to it are
+# lost, new ones go to the next node. The agents run bin/codemetrics (CODEMETRICS_BIN;
 # make build) and log to DIR/galera-check-N.log. Node configs are small (64 MB buffer pool, no
 # performance schema). It never touches a MariaDB server it did not start.
 set -euo pipefail
@@ -110,10 +110,10 @@ listen galera
   # Each node's galera-check agent: 200 when Synced, 503 and the reason otherwise.
   option httpchk
   http-check expect status 200
-  # A connection that fails is tried again, the last time on another server.
+  # A connection a node refuses marks it down at once and is tried again on the next server.
   retries 3
-  option redispatch
-  default-server inter 1s fall 2 rise 2 on-marked-down shutdown-sessions
+  option redispatch 1
+  default-server inter 1s fall 2 rise 2 on-marked-down shutdown-sessions observe layer4 error-limit 1 on-error mark-down
   server node1 127.0.0.1:$(sqlport 1) check port $(checkport 1)
   server node2 127.0.0.1:$(sqlport 2) check port $(checkport 2) backup
   server node3 127.0.0.1:$(sqlport 3) check port $(checkport 3) backup

@@ -31,7 +31,7 @@ func TestClusterGaleraCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer admin.Close()
+	t.Cleanup(func() { admin.Close() }) // after the cleanup below: cleanups run last first
 	t.Cleanup(func() {
 		if _, err := admin.Exec("SET GLOBAL wsrep_desync = OFF"); err != nil {
 			t.Errorf("node %s may be left desynchronised: %v", addr, err)
