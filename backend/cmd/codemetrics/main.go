@@ -29,6 +29,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
+
 	"github.com/codemetrics/codemetrics/backend/internal/audit"
 	"github.com/codemetrics/codemetrics/backend/internal/config"
 	"github.com/codemetrics/codemetrics/backend/internal/galeracheck"
@@ -191,6 +193,8 @@ func galeraCheck(ctx context.Context, args []string, getenv func(string) string,
 		return usageError{fmt.Errorf("galera-check: --timeout %q: want a Go duration from 1ms to 1m, such as 1s", *timeout)}
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	// The driver's own messages ("closing bad idle connection") as JSON lines too.
+	_ = mysql.SetLogger(slog.NewLogLogger(log.Handler(), slog.LevelWarn))
 	c, err := galeracheck.New(*node, d, galeracheck.Options{AvailableWhenDonor: *donor}, log)
 	if err != nil {
 		return fmt.Errorf("galera-check: %w", err)
