@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
 # A throwaway three-node MariaDB Galera cluster on loopback ports, with HAProxy in front of the
-# nodes. HAProxy's check is mysql-check (the node accepts a login): a node that is up but not
-# Synced still passes it; a check of wsrep_local_state needs a small agent, not written yet.
+# nodes. HAProxy checks each node with its own agent, `bin/codemetrics galera-check` (one per
+# node, started and stopped here): HTTP 200 only when the node is Primary, ready and Synced, so a
+# Donor/Desynced, Joining or non-Primary node is taken out of service even though it accepts
+# logins (which HAProxy's mysql-check would take for health).
 #
-#   scripts/cluster/galera.sh start DIR   start the nodes and HAProxy, data under DIR
+#   scripts/cluster/galera.sh start DIR   start the nodes, their agents and HAProxy, data under DIR
 #   scripts/cluster/galera.sh stop DIR    stop everything started under DIR
 #   scripts/cluster/galera.sh kill DIR N  kill node N at once (SIGKILL: a crash, no clean shutdown)
 #   scripts/cluster/galera.sh restart DIR N
 #                                         start node N again and wait until it has rejoined and is
 #                                         Synced (it catches up by IST, or SST when it fell too far)
 #
-# Ports (override with GALERA_BASE_PORT): SQL 33061-33063, Galera 45671-45673, IST 45681-45683,
-# SST 45691-45693, HAProxy for the nodes on 33060 (writes go to one node at a time: single
-# writer; its stats on 33069). Node configs are small (64 MB buffer pool, no performance schema).
-# It never touches a MariaDB server it did not start.
+# Ports (override with CLUSTER_SQL_PORT, GALERA_BASE_PORT, CLUSTER_LB_PORT, GALERA_CHECK_PORT):
+# SQL 33061-33063, Galera 45671-45673, IST 45681-45683, SST 45691-45693, HAProxy for the nodes
+# on 33060 (writes go to one node at a time: single writer; its stats on 33069), the nodes'
+# agents on 33070-33072 (CLUSTER_LB_PORT + 10 on). HAProxy checks every second and takes a node
+# out after 2 failed checks (back after 2 good ones), closing its sessions. A connection a node
+# refuses takes it out at once (observe layer4, on-error mark-down) and is retried on the next
+# server (retries 3, option redispatch 1): when a node dies, the connections open to it are
+# lost, new ones go to the next node. The agents run bin/codemetrics (CODEMETRICS_BIN;
+# make build) and log to DIR/galera-check-N.log. Node configs are small (64 MB buffer pool, no
+# performance schema). It never touches a MariaDB server it did not start.
 set -euo pipefail
 
 cmd="${1:?start|stop}"
@@ -21,6 +29,8 @@ dir="${2:?data directory}"
 base_sql="${CLUSTER_SQL_PORT:-33061}"
 base_gal="${GALERA_BASE_PORT:-45671}"
 lb_port="${CLUSTER_LB_PORT:-33060}"
+base_check="${GALERA_CHECK_PORT:-$((lb_port + 10))}"
+codemetrics="${CODEMETRICS_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/bin/codemetrics}"
 provider="${GALERA_PROVIDER:-/usr/lib/galera/libgalera_smm.so}"
 mariadbd="${MARIADBD:-/usr/sbin/mariadbd}"
 # rsync SST runs an rsync daemon that drops root to "nobody", which cannot read root-owned data
@@ -32,6 +42,7 @@ sqlport() { echo $((base_sql + $1 - 1)); }
 galport() { echo $((base_gal + $1 - 1)); }
 istport() { echo $((base_gal + 10 + $1 - 1)); }
 sstport() { echo $((base_gal + 20 + $1 - 1)); }
+checkport() { echo $((base_check + $1 - 1)); }
 addresses() { echo "gcomm://127.0.0.1:$(galport 1),127.0.0.1:$(galport 2),127.0.0.1:$(galport 3)"; }
 
 write_cnf() { # node
@@ -97,13 +108,19 @@ defaults
   timeout connect 2s
   timeout client 60s
   timeout server 60s
+  timeout check 2s
 listen galera
   bind 127.0.0.1:$lb_port
-  option mysql-check user haproxy_check post-41
-  default-server inter 1s fall 2 rise 2 on-marked-down shutdown-sessions
-  server node1 127.0.0.1:$(sqlport 1) check
-  server node2 127.0.0.1:$(sqlport 2) check backup
-  server node3 127.0.0.1:$(sqlport 3) check backup
+  # Each node's galera-check agent: 200 when Synced, 503 and the reason otherwise.
+  option httpchk
+  http-check expect status 200
+  # A connection a node refuses marks it down at once and is tried again on the next server.
+  retries 3
+  option redispatch 1
+  default-server inter 1s fall 2 rise 2 on-marked-down shutdown-sessions observe layer4 error-limit 1 on-error mark-down
+  server node1 127.0.0.1:$(sqlport 1) check port $(checkport 1)
+  server node2 127.0.0.1:$(sqlport 2) check port $(checkport 2) backup
+  server node3 127.0.0.1:$(sqlport 3) check port $(checkport 3) backup
 listen stats
   mode http
   bind 127.0.0.1:$((lb_port + 9))
@@ -112,11 +129,40 @@ listen stats
 CFG
 }
 
+# The agents: one galera-check per node, as the user who runs this (haproxy_check needs no
+# password and no privilege). They outlive a node's death and answer 503 meanwhile.
+start_agents() {
+  local n
+  if [ ! -x "$codemetrics" ]; then
+    echo "$codemetrics is missing (make build): HAProxy's Galera check needs it" >&2
+    return 1
+  fi
+  for n in 1 2 3; do
+    GALERA_CHECK_DSN="haproxy_check@tcp(127.0.0.1:$(sqlport "$n"))/" \
+      "$codemetrics" galera-check --listen "127.0.0.1:$(checkport "$n")" \
+      >>"$dir/galera-check-$n.log" 2>&1 &
+    echo $! >"$dir/galera-check-$n.pid"
+  done
+  for n in 1 2 3; do
+    for _ in $(seq 1 40); do port_taken "$(checkport "$n")" && break; sleep 0.25; done
+    port_taken "$(checkport "$n")" || { echo "galera-check of node$n did not start; its log:" >&2; tail -n 5 "$dir/galera-check-$n.log" >&2; return 1; }
+  done
+}
+
+stop_agents() {
+  local n p
+  for n in 1 2 3; do
+    p="$dir/galera-check-$n.pid"
+    [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null || true
+    rm -f "$p"
+  done
+}
+
 port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 case "$cmd" in
 start)
-  for p in "$(sqlport 1)" "$(sqlport 2)" "$(sqlport 3)" "$lb_port"; do
+  for p in "$(sqlport 1)" "$(sqlport 2)" "$(sqlport 3)" "$lb_port" "$(checkport 1)" "$(checkport 2)" "$(checkport 3)"; do
     if port_taken "$p"; then
       echo "port $p is taken (a cluster left running? stop it with: $0 stop ITS_DIR): not starting" >&2
       exit 1
@@ -137,12 +183,14 @@ start)
   wait_synced 2 120
   start_node 3
   wait_synced 3 120
+  start_agents
   write_haproxy
   haproxy -D -f "$dir/haproxy-db.cfg" -p "$dir/haproxy-db.pid"
-  echo "galera: nodes on 127.0.0.1:$(sqlport 1),$(sqlport 2),$(sqlport 3); HAProxy on 127.0.0.1:$lb_port"
+  echo "galera: nodes on 127.0.0.1:$(sqlport 1),$(sqlport 2),$(sqlport 3); HAProxy on 127.0.0.1:$lb_port; Galera checks on 127.0.0.1:$(checkport 1),$(checkport 2),$(checkport 3)"
   ;;
 stop)
   [ -f "$dir/haproxy-db.pid" ] && kill "$(cat "$dir/haproxy-db.pid")" 2>/dev/null || true
+  stop_agents
   for n in 3 2 1; do
     p="$dir/node$n/mysqld.pid"
     [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null || true

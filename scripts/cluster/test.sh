@@ -24,6 +24,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# HAProxy's Galera check is bin/codemetrics galera-check, one per node: build it from this checkout.
+echo "--- make build"
+make build >/dev/null
+
 dir="$(mktemp -d /tmp/codemetrics-galera.XXXXXX)"
 chmod 755 "$dir" # the nodes may run as the mysql user
 cleanup() {

@@ -11,6 +11,7 @@
 // With --json a command prints one JSON value on standard output and nothing else (errors
 // still go to standard error with a non-zero exit), so scripts never read sentences.
 //
+//	codemetrics galera-check [--listen 127.0.0.1:9200] [--node DSN] [--timeout 1s] [--available-when-donor]
 //	codemetrics version
 package main
 
@@ -28,8 +29,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
+
 	"github.com/codemetrics/codemetrics/backend/internal/audit"
 	"github.com/codemetrics/codemetrics/backend/internal/config"
+	"github.com/codemetrics/codemetrics/backend/internal/galeracheck"
 	"github.com/codemetrics/codemetrics/backend/internal/server"
 	"github.com/codemetrics/codemetrics/backend/internal/store"
 	"github.com/codemetrics/codemetrics/backend/internal/token"
@@ -60,6 +64,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = migrate(ctx, getenv, stderr)
 	case "tokens":
 		err = tokens(ctx, args, getenv, stdout, stderr)
+	case "galera-check":
+		err = galeraCheck(ctx, args, getenv, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, version)
 	case "help", "--help", "-h":
@@ -101,6 +107,12 @@ const usage = `Usage:
                              the grace period ends (default ROTATION_GRACE_PERIOD, at most 7d)
   codemetrics tokens revoke [--revoked-by WHO] [--reason WHY] [--json] [--] TOKEN_ID
                              revoke a token; running servers refuse it within a second
+  codemetrics galera-check [--listen 127.0.0.1:9200] [--node DSN] [--timeout 1s] [--available-when-donor]
+                             answer HAProxy's option httpchk for one MariaDB Galera node: 200 when
+                             it is usable (wsrep_ready ON, Primary, wsrep_local_state 4 Synced),
+                             503 and the reason otherwise; --node (or GALERA_CHECK_DSN, better: it
+                             stays out of ps) is a DSN such as check@tcp(127.0.0.1:3306)/, whose
+                             user needs no privilege; --listen defaults to GALERA_CHECK_LISTEN
   codemetrics version        print the version
 
 WHO is recorded in the audit log as "cli:WHO" (rotate and revoke default to $USER).
@@ -153,6 +165,52 @@ func migrate(ctx context.Context, getenv func(string) string, stderr io.Writer) 
 	}
 	log.Info("database is up to date")
 	return nil
+}
+
+// galeraCheck serves the Galera health check of one node until ctx ends.
+func galeraCheck(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("galera-check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {}
+	listen := fs.String("listen", envOr(getenv, "GALERA_CHECK_LISTEN", "127.0.0.1:9200"), "address to answer checks on")
+	node := fs.String("node", getenv("GALERA_CHECK_DSN"), "the node's DSN, user:password@tcp(host:port)/ (default GALERA_CHECK_DSN)")
+	timeout := fs.String("timeout", envOr(getenv, "GALERA_CHECK_TIMEOUT", "1s"), "how long one check waits for the node")
+	donor := fs.Bool("available-when-donor", getenv("GALERA_CHECK_AVAILABLE_WHEN_DONOR") == "true", "answer 200 for a Donor/Desynced node")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if fs.NArg() != 0 {
+		return usageError{errors.New("galera-check takes no arguments")}
+	}
+	if *node == "" {
+		return usageError{errors.New("galera-check: give the node's DSN with --node or GALERA_CHECK_DSN")}
+	}
+	d, err := time.ParseDuration(*timeout)
+	if err != nil || d <= 0 || d > time.Minute {
+		return usageError{fmt.Errorf("galera-check: --timeout %q: want a Go duration from 1ms to 1m, such as 1s", *timeout)}
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	// The driver's own messages ("closing bad idle connection") as JSON lines too.
+	_ = mysql.SetLogger(slog.NewLogLogger(log.Handler(), slog.LevelWarn))
+	c, err := galeracheck.New(*node, d, galeracheck.Options{AvailableWhenDonor: *donor}, log)
+	if err != nil {
+		return fmt.Errorf("galera-check: %w", err)
+	}
+	defer c.Close()
+	return galeracheck.Serve(ctx, *listen, c, func(addr string) {
+		log.Info("galera-check listening", "addr", addr, "node", c.Addr(), "timeout", d.String(), "available_when_donor", *donor)
+		fmt.Fprintf(stdout, "galera-check for %s is listening on %s\n", c.Addr(), addr)
+	})
+}
+
+func envOr(getenv func(string) string, name, def string) string {
+	if v := getenv(name); v != "" {
+		return v
+	}
+	return def
 }
 
 // stringList is a repeatable flag that also takes comma-separated values.
