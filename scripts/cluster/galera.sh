@@ -13,9 +13,10 @@
 #                                         Synced (it catches up by IST, or SST when it fell too far)
 #
 # Ports (override with CLUSTER_SQL_PORT, GALERA_BASE_PORT, CLUSTER_LB_PORT, GALERA_CHECK_PORT):
-# SQL 33061-33063, Galera 45671-45673, IST 45681-45683, SST 45691-45693, HAProxy for the nodes
-# on 33060 (writes go to one node at a time: single writer; its stats on 33069), the nodes'
-# agents on 33070-33072 (CLUSTER_LB_PORT + 10 on). HAProxy checks every second and takes a node
+# SQL 23061-23063, Galera 24671-24673, IST 24681-24683, SST 24691-24693, HAProxy for the nodes
+# on 23060 (writes go to one node at a time: single writer; its stats on 23069), the nodes'
+# agents on 23070-23072 (CLUSTER_LB_PORT + 10 on): below Linux's ephemeral range (32768 on),
+# so no outgoing connection's local end holds one of them when a node or HAProxy binds it. HAProxy checks every second and takes a node
 # out after 2 failed checks (back after 2 good ones), closing its sessions. A connection a node
 # refuses takes it out at once (observe layer4, on-error mark-down) and is retried on the next
 # server (retries 3, option redispatch 1): when a node dies, the connections open to it are
@@ -26,9 +27,9 @@ set -euo pipefail
 
 cmd="${1:?start|stop}"
 dir="${2:?data directory}"
-base_sql="${CLUSTER_SQL_PORT:-33061}"
-base_gal="${GALERA_BASE_PORT:-45671}"
-lb_port="${CLUSTER_LB_PORT:-33060}"
+base_sql="${CLUSTER_SQL_PORT:-23061}"
+base_gal="${GALERA_BASE_PORT:-24671}"
+lb_port="${CLUSTER_LB_PORT:-23060}"
 base_check="${GALERA_CHECK_PORT:-$((lb_port + 10))}"
 codemetrics="${CODEMETRICS_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/bin/codemetrics}"
 provider="${GALERA_PROVIDER:-/usr/lib/galera/libgalera_smm.so}"

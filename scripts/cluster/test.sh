@@ -39,12 +39,12 @@ echo "--- starting a three-node Galera cluster under $dir"
 start=$(date +%s)
 scripts/cluster/galera.sh start "$dir"
 echo "--- cluster up in $(($(date +%s) - start)) s"
-port="${CLUSTER_SQL_PORT:-33061}"
+port="${CLUSTER_SQL_PORT:-23061}"
 export CLUSTER_NODES="127.0.0.1:$port,127.0.0.1:$((port + 1)),127.0.0.1:$((port + 2))"
 cd backend
 status=0
 go test -count=1 -timeout 15m -run '^TestCluster' -v ./internal/store/ ./internal/scenario/ 2>&1 | grep -vE '^\s+\{"time"' || status=1
 # Last, on its own: it kills node 1 (HAProxy's writer) under load and restarts it.
 echo "--- a node killed under load"
-CLUSTER_DIR="$dir" CLUSTER_LB="127.0.0.1:${CLUSTER_LB_PORT:-33060}" go test -count=1 -timeout 5m -run '^TestClusterNodeLoss$' -v ./internal/scenario/ 2>&1 | grep -vE '^\s+\{"time"|^\[mysql\]' || status=1
+CLUSTER_DIR="$dir" CLUSTER_LB="127.0.0.1:${CLUSTER_LB_PORT:-23060}" go test -count=1 -timeout 5m -run '^TestClusterNodeLoss$' -v ./internal/scenario/ 2>&1 | grep -vE '^\s+\{"time"|^\[mysql\]' || status=1
 exit "$status"

@@ -29,15 +29,15 @@ import (
 )
 
 // clusterSettings are the cluster scenario's knobs (make bench-cluster). The port defaults
-// stay clear of make test-cluster's (33060-33069, 45671-45693).
+// stay clear of make test-cluster's (23060-23072, 24671-24693).
 type clusterSettings struct {
 	// Nodes are the SQL addresses (host:port) of a running Galera cluster's nodes, as make
 	// test-cluster takes them; empty: the scenario starts a cluster of three on loopback.
 	Nodes       []string `env:"CLUSTER_NODES" envSeparator:","`
-	SQLPort     int      `env:"BENCH_CLUSTER_SQL_PORT" envDefault:"35061"`    // the nodes' SQL ports: this and the next two
-	GaleraPort  int      `env:"BENCH_CLUSTER_GALERA_PORT" envDefault:"47671"` // the nodes' Galera ports: this and up to 22 above
-	DBLBPort    int      `env:"BENCH_CLUSTER_DB_LB_PORT" envDefault:"35060"`  // galera.sh's HAProxy for the nodes (its stats 9 above)
-	HTTPPort    int      `env:"BENCH_CLUSTER_HTTP_PORT" envDefault:"35070"`   // HTTP HAProxy and replicas: this and the next eight
+	SQLPort     int      `env:"BENCH_CLUSTER_SQL_PORT" envDefault:"25061"`    // the nodes' SQL ports: this and the next two
+	GaleraPort  int      `env:"BENCH_CLUSTER_GALERA_PORT" envDefault:"26671"` // the nodes' Galera ports: this and up to 22 above
+	DBLBPort    int      `env:"BENCH_CLUSTER_DB_LB_PORT" envDefault:"25060"`  // galera.sh's HAProxy for the nodes (its stats 9 above)
+	HTTPPort    int      `env:"BENCH_CLUSTER_HTTP_PORT" envDefault:"25070"`   // HTTP HAProxy and replicas: this and the next eight
 	Dir         string   `env:"BENCH_CLUSTER_DIR"`                            // the nodes' data (default: a new directory, removed after a run that succeeded)
 	Conns       int      `env:"BENCH_CLUSTER_CONNS" envDefault:"64"`
 	Revocations int      `env:"BENCH_CLUSTER_REVOCATIONS" envDefault:"20"`
@@ -255,9 +255,10 @@ func (b *Bench) startGalera(ctx context.Context, cs clusterSettings) (dir string
 			break
 		}
 		out, _ := os.ReadFile(logPath)
-		// galera.sh checks that no server listens on its ports, but a port in the ephemeral
-		// range (HAProxy's, 35060) may be the local end of some connection meanwhile: then
-		// HAProxy cannot bind it. Once, the nodes are stopped and the cluster started afresh.
+		// galera.sh checks that no server listens on its ports, but a port may be the local end
+		// of some connection meanwhile (the defaults are below Linux's ephemeral range, where
+		// that is rare; ports set in it are not): then HAProxy cannot bind it. Once, the nodes
+		// are stopped and the cluster started afresh.
 		if attempt == 1 && ctx.Err() == nil && bytes.Contains(out, []byte("Address already in use")) {
 			b.Logf("  a port was in use when HAProxy bound it: starting the cluster again")
 			runStop()
