@@ -2,6 +2,7 @@ package token
 
 import (
 	"context"
+	"runtime"
 	"testing"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -103,4 +104,36 @@ func BenchmarkBareJWTParse(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkCacheMemory reports what the verified-token cache holds per token (live heap after
+// a GC, over 10,000 tokens each verified and counted once from one client): the figure for
+// sizing TOKEN_CACHE_SIZE (docs/scaling.md). Its ns/op is not a figure of interest.
+func BenchmarkCacheMemory(b *testing.B) {
+	const n = 10_000
+	f := newFixture(b)
+	raws := make([]string, n)
+	for i := range raws {
+		raws[i] = benchToken(b, f)
+	}
+	ctx := context.Background()
+	var perToken float64
+	for b.Loop() {
+		g := f.otherInstance(b, GuardOptions{CacheSize: n})
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for _, raw := range raws {
+			_, acc, err := g.VerifyAccess(ctx, raw)
+			if err != nil {
+				b.Fatal(err)
+			}
+			g.Count(acc, benchClient, false)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perToken = float64(after.HeapAlloc-before.HeapAlloc) / n
+		runtime.KeepAlive(g)
+	}
+	b.ReportMetric(perToken, "B/token")
 }
