@@ -9,13 +9,15 @@ import { appURL as baseURL } from './fixtures/servers'
 //   E2E_IDP_PORT          the development OpenID Provider the replicas share
 //   E2E_CLUSTER_REPLICAS  comma-separated URLs of the replicas themselves, past HAProxy
 //
-// It runs the walkthrough of tests/portal.spec.ts (sign-in, create, copy, revoke, audit log) and
-// what only a cluster can show (cluster/*.spec.ts).
+// It runs the walkthrough of tests/portal.spec.ts (sign-in, create, copy, revoke, audit log); with
+// E2E_CLUSTER_REPLICAS set it also checks that the token works on every replica once made and is
+// refused by every one within a second of its revocation (fixtures/cluster.ts). The time limit is
+// twice the usual one: this runs right after the cluster scenarios, on a busy machine.
 export default defineConfig({
-  testDir: '.',
-  testMatch: ['tests/portal.spec.ts', 'cluster/*.spec.ts'],
-  grep: [/creates, uses and revokes a token through the portal/, /@cluster/],
-  timeout: 30_000,
+  testDir: './tests',
+  testMatch: 'portal.spec.ts',
+  grep: /creates, uses and revokes a token through the portal/,
+  timeout: 60_000,
   expect: { timeout: 5_000 },
   fullyParallel: false,
   workers: 1,

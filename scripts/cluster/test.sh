@@ -62,7 +62,7 @@ walkthrough_stage() {
   replicas="$(mktemp -d /tmp/codemetrics-replicas.XXXXXX)"
   # The server as the tree has it now (the portal embedded from frontend/dist, built when missing).
   [ -f frontend/dist/index.html ] || make frontend || return 1
-  (cd backend && CGO_ENABLED=0 go build -trimpath -o "$replicas/codemetrics" ./cmd/codemetrics) || return 1
+  (cd backend && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$replicas/codemetrics" ./cmd/codemetrics) || return 1
   [ -f e2e/node_modules/.package-lock.json ] || (cd e2e && npm ci --no-audit --no-fund) || return 1
   CODEMETRICS_BIN="$replicas/codemetrics" scripts/cluster/replicas.sh start "$replicas" || return 1
   local lb="${REPLICAS_PORT:-18280}" ok=0
