@@ -71,7 +71,7 @@ test-go: ## Go tests with the race detector (MariaDB too when TEST_MYSQL_DSN is 
 	cd bench && go vet ./... && go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: test-cluster
-test-cluster: ## the cluster scenarios on a three-node MariaDB Galera cluster it starts on loopback ports (a few minutes; installs galera-4, haproxy, rsync when missing)
+test-cluster: ## the cluster scenarios, then the portal walkthrough through HAProxy on three replicas, on a three-node MariaDB Galera cluster it starts on loopback ports (a few minutes; installs galera-4, haproxy, rsync when missing)
 	scripts/cluster/test.sh
 
 .PHONY: test-frontend

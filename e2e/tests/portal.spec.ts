@@ -1,4 +1,5 @@
 import { createTokenWithCli } from '../fixtures/cli'
+import { expectAcceptedByEveryReplica, expectRefusedByEveryReplica } from '../fixtures/cluster'
 import { expect, signInAs, test, users, unique } from '../fixtures/auth'
 import { PortalPage, TokensPage } from '../pages/PortalPage'
 
@@ -37,9 +38,10 @@ test('an administrator creates, uses and revokes a token through the portal', as
   await expect(tokens.dialog.getByText(/Never commit it/)).toBeVisible()
   await expect(tokens.dialog.getByText(/curl -H "Authorization: Bearer/)).toBeVisible()
 
-  // The copied value works on its own.
+  // The copied value works on its own (on a cluster, at once on every replica).
   const config = await request.get('/api/system/config', { headers: { Authorization: `Bearer ${token}` } })
   expect(config.status()).toBe(200)
+  await expectAcceptedByEveryReplica(request, token)
 
   // Closing drops the value: not in the page, the URL or web storage.
   await tokens.closeDialog()
@@ -64,12 +66,17 @@ test('an administrator creates, uses and revokes a token through the portal', as
   await expect(tokens.dialog.getByText(subject)).toBeVisible()
   await expect(tokens.dialog.getByText(/cannot be undone/).first()).toBeVisible()
   await expect(tokens.dialog.getByText(/401 Unauthorized/)).toBeVisible()
+  const deleted = page.waitForResponse((r) => r.request().method() === 'DELETE' && r.url().includes('/api/tokens/'))
   await tokens.dialog.getByRole('button', { name: 'Revoke token' }).click()
+  expect((await deleted).status()).toBe(204)
+  // On a cluster every replica is asked from the 204 on, while the page is checked.
+  const refusedEverywhere = expectRefusedByEveryReplica(request, token, Date.now())
   await expect(tokens.dialog).toBeHidden()
   await expect(row).toHaveCount(0)
   await expect(page.getByText(`Revoked the token for “${subject}”`)).toBeVisible()
   const after = await request.get('/api/system/config', { headers: { Authorization: `Bearer ${token}` } })
   expect(after.status()).toBe(401)
+  await refusedEverywhere
 
   // Both actions are in the audit log.
   await portal.mainNav.getByRole('link', { name: 'Audit Log' }).click()
