@@ -1,5 +1,5 @@
-import { defineConfig, devices } from '@playwright/test'
-import { chromiumArgs, chromiumPath } from './fixtures/chromium.mjs'
+import { defineConfig } from '@playwright/test'
+import { common } from './fixtures/config'
 import { appURL as baseURL } from './fixtures/servers'
 
 // The portal's walkthrough on a cluster (make test-cluster): three replicas on three Galera nodes
@@ -14,25 +14,9 @@ import { appURL as baseURL } from './fixtures/servers'
 // refused by every one within a second of its revocation (fixtures/cluster.ts). The time limit is
 // twice the usual one: this runs right after the cluster scenarios, on a busy machine.
 export default defineConfig({
-  testDir: './tests',
+  ...common(baseURL),
   testMatch: 'portal.spec.ts',
   grep: /creates, uses and revokes a token through the portal/,
   timeout: 60_000,
-  expect: { timeout: 5_000 },
-  fullyParallel: false,
-  workers: 1,
-  retries: 0,
-  forbidOnly: !!process.env.CI,
-  reporter: 'list',
   outputDir: 'test-results/cluster',
-  use: {
-    ...devices['Desktop Chrome'],
-    baseURL,
-    headless: true,
-    trace: 'retain-on-failure',
-    launchOptions: {
-      executablePath: chromiumPath,
-      args: chromiumArgs,
-    },
-  },
 })

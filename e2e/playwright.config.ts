@@ -1,5 +1,5 @@
-import { defineConfig, devices } from '@playwright/test'
-import { chromiumArgs, chromiumPath } from './fixtures/chromium.mjs'
+import { defineConfig } from '@playwright/test'
+import { common } from './fixtures/config'
 import { appURL as baseURL, codemetricsBin, database, idpPort, idpURL, serverEnv } from './fixtures/servers'
 
 // End-to-end tests run the real CodeMetrics binary against a throwaway database (SQLite, or
@@ -18,26 +18,10 @@ const serve =
     : `${JSON.stringify(codemetricsBin)} serve`
 
 export default defineConfig({
-  testDir: './tests',
+  ...common(baseURL),
   timeout: 30_000,
-  expect: { timeout: 5_000 },
-  fullyParallel: false,
-  workers: 1,
-  retries: 0,
-  forbidOnly: !!process.env.CI,
-  reporter: 'list',
   outputDir: `test-results/${database}`,
   globalTeardown: './global-teardown.ts',
-  use: {
-    ...devices['Desktop Chrome'],
-    baseURL,
-    headless: true,
-    trace: 'retain-on-failure',
-    launchOptions: {
-      executablePath: chromiumPath,
-      args: chromiumArgs,
-    },
-  },
   webServer: [
     {
       command: 'node idp/server.mjs',

@@ -8,16 +8,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
-
 	"github.com/codemetrics/codemetrics/backend/internal/galeracheck"
+	"github.com/codemetrics/codemetrics/backend/internal/testenv"
 )
 
 // TestDecide: only a Galera node that is Primary, ready and Synced is usable (200); every other
@@ -168,28 +166,11 @@ func TestBadDSNIsNotQuoted(t *testing.T) {
 	}
 }
 
-// plainServer is the MariaDB server of TEST_MYSQL_DSN: not a Galera node.
-func plainServer(t *testing.T) *mysql.Config {
-	t.Helper()
-	dsn := os.Getenv("TEST_MYSQL_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI=true but TEST_MYSQL_DSN is not set")
-		}
-		t.Skip("TEST_MYSQL_DSN is not set")
-	}
-	cfg, err := mysql.ParseDSN(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
-}
-
 // TestPlainServerIsNotAGaleraNode: a MariaDB server without Galera answers logins, which
 // mysql-check would take for health; the check says 503 "not a Galera node". A wrong password
 // is a 503 that says the node refused, without the password.
 func TestPlainServerIsNotAGaleraNode(t *testing.T) {
-	cfg := plainServer(t)
+	cfg := testenv.MySQLServer(t)
 	c, err := galeracheck.New(cfg.FormatDSN(), 2*time.Second, galeracheck.Options{}, nil)
 	if err != nil {
 		t.Fatal(err)

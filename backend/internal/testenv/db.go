@@ -73,9 +73,9 @@ func SQLite(t testing.TB) DB {
 	return DB{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "codemetrics.db")}
 }
 
-// MySQL creates a database of its own on the server of TEST_MYSQL_DSN and drops it when the
-// test ends.
-func MySQL(t testing.TB) DB {
+// MySQLServer is the configuration of TEST_MYSQL_DSN, the MariaDB server the tests use: the
+// test is skipped without it, and fails under CI=true.
+func MySQLServer(t testing.TB) *mysql.Config {
 	t.Helper()
 	base := os.Getenv("TEST_MYSQL_DSN")
 	if base == "" {
@@ -88,6 +88,14 @@ func MySQL(t testing.TB) DB {
 	if err != nil {
 		t.Fatalf("TEST_MYSQL_DSN: %v", err)
 	}
+	return cfg
+}
+
+// MySQL creates a database of its own on the server of TEST_MYSQL_DSN and drops it when the
+// test ends.
+func MySQL(t testing.TB) DB {
+	t.Helper()
+	cfg := MySQLServer(t)
 	admin, err := sql.Open("mysql", cfg.FormatDSN())
 	if err != nil {
 		t.Fatalf("open MySQL: %v", err)
