@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -385,4 +386,42 @@ func TestLogsNameCallersNotSecrets(t *testing.T) {
 	if !strings.Contains(logs, `"status":403`) || !strings.Contains(logs, `"status":401`) {
 		t.Errorf("refused requests are not logged with their status")
 	}
+}
+
+// statementsMetric is codemetrics_database_statements_total in a scrape of e.
+func statementsMetric(t *testing.T, e *testenv.Env) int {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^codemetrics_database_statements_total (\d+)$`).FindStringSubmatch(e.Metrics())
+	if m == nil {
+		t.Fatal("no codemetrics_database_statements_total in the metrics")
+	}
+	n, err := strconv.Atoi(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestDatabaseStatementsMetric: codemetrics_database_statements_total counts what an instance
+// sends its database (what docs/scaling.md's figures are read from): a creation adds to it, a
+// request with a cached service token adds nothing.
+func TestDatabaseStatementsMetric(t *testing.T) {
+	testenv.ForEachServer(t, func(t *testing.T, e *testenv.Env, admin testenv.Session) {
+		before := statementsMetric(t, e)
+		c := e.CreateToken(admin, map[string]any{"subject": "ci"})
+		created := statementsMetric(t, e)
+		if created <= before {
+			t.Fatalf("statements %d before a token's creation, %d after", before, created)
+		}
+		e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(c.AccessToken)) // now cached
+		warm := statementsMetric(t, e)
+		for range 20 {
+			if r := e.Do(http.MethodGet, "/api/system/config", nil, testenv.Bearer(c.AccessToken)); r.Status != http.StatusOK {
+				t.Fatalf("%d %s", r.Status, r.Body)
+			}
+		}
+		if n := statementsMetric(t, e); n != warm {
+			t.Errorf("20 requests with a cached token sent %d statements, want none", n-warm)
+		}
+	})
 }

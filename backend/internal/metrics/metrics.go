@@ -4,6 +4,7 @@ package metrics
 
 import (
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -53,6 +54,15 @@ func New(feedAge func() time.Duration) *Metrics {
 		}, func() float64 { return feedAge().Seconds() }),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// CountStatements exports n, the statements the store sent the database, as
+// codemetrics_database_statements_total: what an instance costs its database (docs/scaling.md).
+func (m *Metrics) CountStatements(n *atomic.Int64) {
+	m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "codemetrics_database_statements_total",
+		Help: "Statements sent to the database (queries, writes, transaction commands), background loops included.",
+	}, func() float64 { return float64(n.Load()) }))
 }
 
 // Handler serves the metrics in the Prometheus text format.

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/codemetrics/codemetrics/backend/internal/audit"
@@ -80,6 +81,10 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	})
 	storeOpt := opt.Store
 	storeOpt.OnError = s.Metrics.DatabaseErrors.Inc
+	if storeOpt.Queries == nil { // a test's own counter, or the server's
+		storeOpt.Queries = new(atomic.Int64)
+	}
+	s.Metrics.CountStatements(storeOpt.Queries)
 	if storeOpt.MaxConnections == 0 {
 		storeOpt.MaxConnections = cfg.DatabaseMaxConnections
 	}
