@@ -54,13 +54,11 @@ const (
 type replica struct {
 	*instance.Process
 	node string
-	db   *sql.DB // the node itself, for its Questions counter
 }
 
 // cluster measures CodeMetrics replicas on a three-node MariaDB Galera cluster, each replica
 // on a node of its own, behind an HTTP HAProxy balancing them round robin: each replica's
-// database statements per second (its node's Questions) idle and under load, with its
-// requests and CPU from its own metrics; the throughput of one, two and three replicas
+// database statements, requests and CPU, from its own metrics, idle and under load; the throughput of one, two and three replicas
 // behind HAProxy on the authenticated request of the throughput scenario; and, for
 // BENCH_CLUSTER_REVOCATIONS revocations, each through one replica in turn, the time until
 // every replica refuses the token. It starts the cluster (scripts/cluster/galera.sh) unless
@@ -142,7 +140,7 @@ func cluster(ctx context.Context, b *Bench) (err error) {
 			return err
 		}
 		undo = append(undo, proc.Stop)
-		reps[i] = &replica{Process: proc, node: nodes[i], db: conns[i]}
+		reps[i] = &replica{Process: proc, node: nodes[i]}
 	}
 	b.Logf("  %d replicas up (%s), each on its own node", len(reps), strings.Join(nodes, ", "))
 
@@ -421,9 +419,8 @@ func cpuOf(reps []*replica) func(context.Context) (float64, error) {
 
 // replicaReading is one replica's counters at one moment.
 type replicaReading struct {
-	questions     int64
-	requests, cpu float64
-	at            time.Time
+	statements, requests, cpu float64
+	at                        time.Time
 }
 
 // nodeQuestionsPS is each node's statements/s over d with no replica running, the benchmark's
@@ -455,26 +452,25 @@ func nodeQuestionsPS(ctx context.Context, conns []*sql.DB, nodes []string, d tim
 	return out, nil
 }
 
-// readReplicas reads every replica's node's Questions and the replica's requests and CPU.
+// readReplicas reads every replica's statements, requests and CPU from its own metrics.
 func readReplicas(ctx context.Context, reps []*replica) ([]replicaReading, error) {
 	out := make([]replicaReading, len(reps))
 	for i, r := range reps {
-		var name string
-		if err := r.db.QueryRowContext(ctx, "SHOW GLOBAL STATUS LIKE 'Questions'").Scan(&name, &out[i].questions); err != nil {
-			return nil, fmt.Errorf("node %s: Questions: %w", r.node, err)
-		}
-		m, err := procmetrics.Sums(ctx, r.MetricsURL, "codemetrics_http_requests_total", "process_cpu_seconds_total")
+		m, err := procmetrics.Sums(ctx, r.MetricsURL, "codemetrics_database_statements_total", "codemetrics_http_requests_total", "process_cpu_seconds_total")
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", r.Name, err)
 		}
-		out[i].requests, out[i].cpu, out[i].at = m["codemetrics_http_requests_total"], m["process_cpu_seconds_total"], time.Now()
+		out[i] = replicaReading{
+			statements: m["codemetrics_database_statements_total"], requests: m["codemetrics_http_requests_total"],
+			cpu: m["process_cpu_seconds_total"], at: time.Now(),
+		}
 	}
 	return out, nil
 }
 
-// perReplica reads every replica's node's Questions and the replica's requests and CPU over
-// one period idle, then over the same period of load through HAProxy onto all of them. Each
-// reading of Questions is one statement of the benchmark's own on that node: it is taken out.
+// perReplica reads every replica's statements (codemetrics_database_statements_total: what it
+// sent its node), requests and CPU over one period idle, then over the same period of load
+// through HAProxy onto all of them.
 func perReplica(ctx context.Context, b *Bench, c *results.Cluster, reps []*replica, nodeOnly []float64, tgt vegeta.Target) error {
 	r0, err := readReplicas(ctx, reps)
 	if err != nil {
@@ -499,8 +495,8 @@ func perReplica(ctx context.Context, b *Bench, c *results.Cluster, reps []*repli
 		cr := results.ClusterReplica{
 			Node:              r.node,
 			NodeOnlyQueriesPS: nodeOnly[i],
-			IdleQueriesPS:     float64(r1[i].questions-r0[i].questions-1)/idle - nodeOnly[i],
-			LoadQueriesPS:     float64(r2[i].questions-r1[i].questions-1)/busy - nodeOnly[i],
+			IdleQueriesPS:     (r1[i].statements - r0[i].statements) / idle,
+			LoadQueriesPS:     (r2[i].statements - r1[i].statements) / busy,
 			LoadRequestsPS:    (r2[i].requests - r1[i].requests) / busy,
 			IdleCPU:           (r1[i].cpu - r0[i].cpu) / idle,
 			LoadCPU:           (r2[i].cpu - r1[i].cpu) / busy,
