@@ -36,8 +36,8 @@ type clusterSettings struct {
 	Nodes       []string `env:"CLUSTER_NODES" envSeparator:","`
 	SQLPort     int      `env:"BENCH_CLUSTER_SQL_PORT" envDefault:"25061"`    // the nodes' SQL ports: this and the next two
 	GaleraPort  int      `env:"BENCH_CLUSTER_GALERA_PORT" envDefault:"26671"` // the nodes' Galera ports: this and up to 22 above
-	DBLBPort    int      `env:"BENCH_CLUSTER_DB_LB_PORT" envDefault:"25060"`  // galera.sh's HAProxy for the nodes (its stats 9 above)
-	HTTPPort    int      `env:"BENCH_CLUSTER_HTTP_PORT" envDefault:"25070"`   // HTTP HAProxy and replicas: this and the next eight
+	DBLBPort    int      `env:"BENCH_CLUSTER_DB_LB_PORT" envDefault:"25060"`  // galera.sh's HAProxy for the nodes (its stats 9 above, the nodes' galera-check 10 to 12 above)
+	HTTPPort    int      `env:"BENCH_CLUSTER_HTTP_PORT" envDefault:"25080"`   // HTTP HAProxy and replicas: this and the next eight
 	Dir         string   `env:"BENCH_CLUSTER_DIR"`                            // the nodes' data (default: a new directory, removed after a run that succeeded)
 	Conns       int      `env:"BENCH_CLUSTER_CONNS" envDefault:"64"`
 	Revocations int      `env:"BENCH_CLUSTER_REVOCATIONS" envDefault:"20"`
@@ -220,6 +220,7 @@ func (b *Bench) startGalera(ctx context.Context, cs clusterSettings) (dir string
 		"CLUSTER_SQL_PORT="+strconv.Itoa(cs.SQLPort),
 		"GALERA_BASE_PORT="+strconv.Itoa(cs.GaleraPort),
 		"CLUSTER_LB_PORT="+strconv.Itoa(cs.DBLBPort),
+		"GALERA_CHECK_PORT="+strconv.Itoa(cs.DBLBPort+10),
 	)
 	logPath := filepath.Join(b.Work, "galera.log")
 	logf, err := os.Create(logPath)
@@ -367,7 +368,8 @@ func (b *Bench) startHTTPHAProxy(ctx context.Context, port int, reps []*replica)
 				break
 			}
 			resp.Body.Close()
-			ready = ready && resp.StatusCode == http.StatusOK
+			// A CodeMetrics answer (it names every request), not another server on the port.
+			ready = ready && resp.StatusCode == http.StatusOK && resp.Header.Get("X-Request-Id") != ""
 		}
 		if ready {
 			return urls, stop, nil
