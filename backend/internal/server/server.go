@@ -88,9 +88,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*Server, error) {
 	if storeOpt.MaxConnections == 0 {
 		storeOpt.MaxConnections = cfg.DatabaseMaxConnections
 	}
-	if cfg.DatabaseDriver == store.MySQL {
-		store.SetDriverLog(opt.Log)
-	}
+	storeOpt.Log = opt.Log
 	st, err := store.Open(cfg.DatabaseDriver, cfg.DatabaseDSN, storeOpt)
 	if err != nil {
 		return nil, err

@@ -65,6 +65,8 @@ type Options struct {
 	OnError func()
 	// MaxConnections bounds the MySQL pool (default 32); SQLite keeps 4 (one writer at a time).
 	MaxConnections int
+	// Log, when set, receives the MySQL driver's own messages as warnings.
+	Log *slog.Logger
 }
 
 // Open connects to the database. It does not migrate: call Migrate.
@@ -74,7 +76,11 @@ type Options struct {
 func Open(driver, dsn string, opts ...Options) (*Store, error) {
 	obs := &observer{}
 	maxConns := 32
+	var log *slog.Logger
 	for _, o := range opts {
+		if o.Log != nil {
+			log = o.Log
+		}
 		if o.OnError != nil {
 			obs.onError = o.OnError
 		}
@@ -107,6 +113,9 @@ func Open(driver, dsn string, opts ...Options) (*Store, error) {
 		}
 		dsn = d
 		base = &mysqldriver.MySQLDriver{}
+		if log != nil {
+			base = loggingMySQL{log: slog.NewLogLogger(log.With("component", "mysql driver").Handler(), slog.LevelWarn)}
+		}
 	default:
 		return nil, fmt.Errorf("unknown database driver %q: use %q or %q", driver, SQLite, MySQL)
 	}
@@ -225,11 +234,22 @@ func mysqlDSN(dsn string) (string, error) {
 	return base + "?" + q.Encode(), nil
 }
 
-// SetDriverLog sends the MySQL driver's own messages (a connection that broke, a packet cut
-// short: what a node lost or restarted causes) to log as warnings, instead of bare lines on
-// standard error. The driver has one logger for the process: the last call wins.
-func SetDriverLog(log *slog.Logger) {
-	_ = mysqldriver.SetLogger(slog.NewLogLogger(log.With("component", "mysql driver").Handler(), slog.LevelWarn))
+// loggingMySQL is the MySQL driver with its own messages (a connection that broke, a packet
+// cut short: what a node lost or restarted causes) sent to a slog logger as warnings, per
+// connector, instead of bare lines on standard error: the driver's SetLogger is one for the
+// process, and not safe beside connections being opened.
+type loggingMySQL struct {
+	mysqldriver.MySQLDriver
+	log mysqldriver.Logger
+}
+
+func (d loggingMySQL) OpenConnector(dsn string) (sqldriver.Connector, error) {
+	cfg, err := mysqldriver.ParseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Logger = d.log
+	return mysqldriver.NewConnector(cfg)
 }
 
 // Driver names the database driver.
