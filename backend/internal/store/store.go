@@ -192,6 +192,18 @@ func sqliteDSN(dsn string) string {
 	if !strings.Contains(dsn, "foreign_keys") {
 		add = append(add, "_pragma=foreign_keys(1)")
 	}
+	// A multi-row INSERT inside a transaction keeps a statement journal (to undo just that
+	// statement): in memory rather than in a temporary file, written and read back with a
+	// system call per page.
+	if !strings.Contains(dsn, "temp_store") {
+		add = append(add, "_pragma=temp_store(memory)")
+	}
+	// A batch dirties more pages than the page cache (2 MB) holds: without spilling, they stay in
+	// memory until the commit writes each once to the write-ahead log, instead of being written
+	// in the middle of the transaction, some more than once.
+	if !strings.Contains(dsn, "cache_spill") {
+		add = append(add, "_pragma=cache_spill(0)")
+	}
 	if len(add) == 0 {
 		return dsn
 	}
