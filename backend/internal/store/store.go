@@ -50,6 +50,12 @@ type Store struct {
 	causal *atomic.Bool
 	tx     txRetry    // how writeTx retries
 	lock   lockConfig // how Migrate takes the cluster-wide lock (MySQL)
+	// writer, on SQLite, is this process's turn to write (a token in a channel of one): SQLite
+	// runs one write transaction at a time, and a writer that finds the lock taken polls for it
+	// with growing sleeps (up to 100 ms), so concurrent batches left the lock idle between
+	// them; waiting here hands it over at once. Other processes on the file still meet the
+	// busy timeout. nil on MySQL.
+	writer chan struct{}
 }
 
 // maxIdleMySQL is how many idle MySQL connections the pool keeps.
@@ -145,8 +151,12 @@ func Open(driver, dsn string, opts ...Options) (*Store, error) {
 		sqlDB.Close()
 		return nil, fmt.Errorf("open %s database: %w", driver, err)
 	}
+	var writer chan struct{}
+	if driver == SQLite {
+		writer = make(chan struct{}, 1)
+	}
 	return &Store{
-		db: db, sql: sqlDB, driver: driver, path: path, causal: causal,
+		db: db, sql: sqlDB, driver: driver, path: path, causal: causal, writer: writer,
 		tx:   txRetry{wait: sleepCtx},
 		lock: lockConfig{ttl: migrationLockTTL, wait: migrationLockWait, sleep: sleepCtx},
 	}, nil
