@@ -160,13 +160,15 @@ func (a *api) recordRunBatch(c *gin.Context) {
 	runs := make([]pipeline.Run, 0, len(req.Runs))
 	at := make([]int, 0, len(req.Runs)) // runs[j] is req.Runs[at[j]]
 	for i, raw := range req.Runs {
-		var named struct{ ID, Workload any }
-		_ = json.Unmarshal(raw, &named) // what to call the run by, whatever else is wrong with it
-		results[i].ID, _ = named.ID.(string)
-		results[i].Workload, _ = named.Workload.(string)
 		run, err := parseRun(raw, p)
 		if err == nil {
+			results[i].ID, results[i].Workload = run.ID, run.Workload
 			err = mayRecord(p, run.Workload) // outside the service user's workloads: this run is refused, not the batch
+		} else {
+			var named struct{ ID, Workload any }
+			_ = json.Unmarshal(raw, &named) // what to call the run by, whatever else is wrong with it
+			results[i].ID, _ = named.ID.(string)
+			results[i].Workload, _ = named.Workload.(string)
 		}
 		if err != nil {
 			results[i].Status, results[i].Error = pipeline.BatchInvalid, apperr.MessageOf(err)

@@ -122,9 +122,10 @@ func whereRuns(tx *gorm.DB, ids map[int64][]string) *gorm.DB {
 	return tx.Where(sql.String(), args...)
 }
 
-// runChunk is how many runs one transaction of InsertRuns writes: a multi-row insert of 15
-// columns each stays far below both databases' limits on a statement's parameters.
-const runChunk = 500
+// runChunk is how many runs one transaction of InsertRuns writes: a whole batch
+// (pipeline.MaxBatch), so that a batch commits once; a multi-row insert of 15 columns each
+// stays far below MySQL's limit on a statement's parameters (65,535).
+const runChunk = 1000
 
 // rowsPerInsert is how many rows of cols columns one multi-row INSERT carries: all of a chunk
 // on MySQL; on SQLite about 1,000 parameters, as its driver looks each parameter up among all

@@ -16,8 +16,8 @@ import (
 
 // Rollups: one row per workload, UTC day and kind, summing the day's runs (pipeline.Rollup),
 // written in the transaction that writes the runs it counts. A writer locks the rows it
-// changes (MySQL: an upsert, then SELECT … FOR UPDATE; SQLite: one writer at a time) and
-// writes their new values back, the duration sketch merged in Go.
+// changes (MySQL: SELECT … FOR UPDATE, and a plain INSERT of those that are missing; SQLite: one
+// writer at a time) and writes their new values back, the duration sketch merged in Go.
 
 type rollupRow struct {
 	WorkloadID    int64  `gorm:"primaryKey;autoIncrement:false"`
@@ -86,23 +86,17 @@ func addTo(deltas map[rollupKey]*pipeline.Rollup, wid int64, run pipeline.Run) {
 	d.Add(run)
 }
 
-// lockRollups returns the rollup rows of keys (those that exist), locked for this transaction.
-// On MySQL it first creates empty rows for the keys that have none: the insert takes each row's
-// lock (waiting for a transaction that holds it), in key order, so two writers wait rather than
-// deadlock; then a locking read gets the latest committed values whatever the transaction read
-// before. SQLite has one writer at a time: a plain read, and the write creates missing rows.
+// lockRollups returns the rollup rows of keys (those that exist), locked for this transaction:
+// on MySQL a locking read (in key order, so two writers wait rather than deadlock), which gets
+// the latest committed values whatever the transaction read before; SQLite has one writer at a
+// time, a plain read. The rows that do not exist yet are not locked: writeRollups inserts them
+// with a plain INSERT, so a transaction that created one first makes this one fail on the
+// duplicate key and run again (upsertTx), finding it.
 func lockRollups(tx *gorm.DB, driver string, keys []rollupKey) (map[rollupKey]rollupRow, error) {
 	slices.SortFunc(keys, rollupKey.compare)
-	empty := make([]rollupRow, len(keys))
 	days := map[int64][]int64{}
-	for i, k := range keys {
-		empty[i] = rollupRow{WorkloadID: k.workloadID, Day: k.day, Kind: k.kind}
+	for _, k := range keys {
 		days[k.workloadID] = append(days[k.workloadID], k.day)
-	}
-	if driver == MySQL {
-		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&empty, rowsPerInsert(driver, 11)).Error; err != nil {
-			return nil, err
-		}
 	}
 	var sql strings.Builder
 	var args []any
@@ -138,26 +132,45 @@ func addRollups(tx *gorm.DB, driver string, deltas map[rollupKey]*pipeline.Rollu
 	if err != nil {
 		return err
 	}
-	rows := make([]rollupRow, 0, len(keys))
+	var existing, created []rollupRow
 	for _, k := range keys { // sorted by lockRollups
-		r, err := current[k].toRollup(true)
+		row, ok := current[k]
+		r, err := row.toRollup(true)
 		if err != nil {
 			return err
 		}
 		if err := r.Merge(*deltas[k]); err != nil {
 			return err
 		}
-		rows = append(rows, toRollupRow(k, r))
+		if ok {
+			existing = append(existing, toRollupRow(k, r))
+		} else {
+			created = append(created, toRollupRow(k, r))
+		}
 	}
-	return writeRollups(tx, driver, rows)
+	return writeRollups(tx, driver, existing, created)
 }
 
-// writeRollups writes rows whose locks this transaction holds, in multi-row upserts.
-func writeRollups(tx *gorm.DB, driver string, rows []rollupRow) error {
+// writeRollups writes existing, rows whose locks this transaction holds, and created, rows it
+// found missing, in multi-row statements: on MySQL the existing ones in upserts and the created
+// ones in plain INSERTs (a duplicate key means another transaction created the row first:
+// upsertTx runs this one again); on SQLite, one writer at a time, all in upserts.
+func writeRollups(tx *gorm.DB, driver string, existing, created []rollupRow) error {
+	if driver != MySQL {
+		existing, created = append(existing, created...), nil
+	}
+	if len(created) > 0 {
+		if err := tx.CreateInBatches(&created, rowsPerInsert(driver, 11)).Error; err != nil {
+			return err
+		}
+	}
+	if len(existing) == 0 {
+		return nil
+	}
 	return tx.Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "workload_id"}, {Name: "day"}, {Name: "kind"}},
 		DoUpdates: clause.AssignmentColumns([]string{"succeeded", "failed", "cancelled", "coverage_count", "coverage_sum", "durations", "duration_p50", "duration_p95"}),
-	}).CreateInBatches(&rows, rowsPerInsert(driver, 11)).Error
+	}).CreateInBatches(&existing, rowsPerInsert(driver, 11)).Error
 }
 
 // removeFromRollup takes run out of its rollup.
@@ -174,7 +187,7 @@ func removeFromRollup(tx *gorm.DB, driver string, wid int64, run pipeline.Run) e
 	if !r.Remove(run) {
 		return apperr.New(apperr.Internal, "the rollup of run %q of workload %q does not count it", run.ID, run.Workload)
 	}
-	return writeRollups(tx, driver, []rollupRow{toRollupRow(k, r)})
+	return writeRollups(tx, driver, []rollupRow{toRollupRow(k, r)}, nil)
 }
 
 // Rollups calls each with the rollups q selects, workload by workload in the order of

@@ -23,7 +23,7 @@ func benchStores(b *testing.B, f func(b *testing.B, st *store.Store)) {
 }
 
 // BenchmarkInsertRunsBatch records batches of 1000 new runs of 50 workloads over a year (the
-// batch endpoint's store work): rows, workloads and rollups, two transactions per batch.
+// batch endpoint's store work): rows, workloads and rollups, one transaction per batch.
 func BenchmarkInsertRunsBatch(b *testing.B) {
 	benchStores(b, func(b *testing.B, st *store.Store) {
 		rng := rand.New(rand.NewPCG(1, 1))

@@ -61,13 +61,24 @@ func (s *Store) writeOne(ctx context.Context, fn func(db *gorm.DB) error) error 
 	return s.retry(ctx, false, func() error { return fn(s.db.WithContext(ctx)) })
 }
 
-// inTx is fn run in a transaction, at READ COMMITTED on MySQL.
+// inTx is fn run in a transaction, at READ COMMITTED on MySQL; on SQLite after this process's
+// other write transactions (Store.writer).
 func (s *Store) inTx(ctx context.Context, fn func(tx *gorm.DB) error) func() error {
 	var opts []*sql.TxOptions
 	if s.driver == MySQL {
 		opts = append(opts, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	}
-	return func() error { return s.db.WithContext(ctx).Transaction(fn, opts...) }
+	return func() error {
+		if s.writer != nil {
+			select {
+			case s.writer <- struct{}{}:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			defer func() { <-s.writer }()
+		}
+		return s.db.WithContext(ctx).Transaction(fn, opts...)
+	}
 }
 
 // retry calls run until it succeeds, fails for a reason retryable does not recognise, or ran

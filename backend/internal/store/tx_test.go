@@ -10,6 +10,7 @@ import (
 
 	"github.com/codemetrics/codemetrics/backend/internal/apperr"
 	"github.com/codemetrics/codemetrics/backend/internal/audit"
+	"github.com/codemetrics/codemetrics/backend/internal/pipeline"
 	"github.com/codemetrics/codemetrics/backend/internal/store"
 	"github.com/codemetrics/codemetrics/backend/internal/testenv"
 	"github.com/codemetrics/codemetrics/backend/internal/token"
@@ -156,4 +157,48 @@ func TestConcurrentRevocationsNeverFail(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestSQLiteWritersTakeTurns holds one write transaction open far longer than SQLite's busy
+// timeout (here 50 ms) while a batch of runs is recorded from another goroutine of the same
+// process: the batch waits for its turn and is stored, where SQLite alone would give up with
+// "database is locked" once the busy timeout passed. The wait is real time: the busy timeout is
+// SQLite's own clock.
+func TestSQLiteWritersTakeTurns(t *testing.T) {
+	db := testenv.SQLite(t)
+	st := testenv.Store(t, testenv.DB{Driver: db.Driver, DSN: db.DSN + "?_pragma=busy_timeout(50)"})
+	ctx := context.Background()
+	holding, release := make(chan struct{}), make(chan struct{})
+	held := make(chan error, 1)
+	go func() {
+		held <- st.WriteTxEvent(ctx, audit.Event{At: time.Now().UTC(), Actor: "a", Action: "test.hold", Target: "t"}, func(int) error {
+			close(holding)
+			<-release
+			return nil
+		})
+	}()
+	<-holding
+	recorded := make(chan error, 1)
+	go func() {
+		at := time.Now().UTC().Truncate(time.Millisecond)
+		_, err := st.InsertRuns(ctx, []pipeline.Run{{ID: "r1", Workload: "team", Pipeline: "ci", Kind: pipeline.KindBuild,
+			Status: pipeline.StatusSuccess, Branch: "main", Commit: "abc", StartedAt: at.Add(-time.Minute), FinishedAt: at,
+			RecordedAt: at, RecordedBy: "test"}})
+		recorded <- err
+	}()
+	select {
+	case err := <-recorded:
+		t.Fatalf("the batch finished (%v) while another write transaction held SQLite's lock", err)
+	case <-time.After(300 * time.Millisecond): // six busy timeouts
+	}
+	close(release)
+	if err := <-held; err != nil {
+		t.Fatalf("the transaction holding the lock: %v", err)
+	}
+	if err := <-recorded; err != nil {
+		t.Fatalf("the batch that waited for its turn: %v", err)
+	}
+	if _, err := st.GetRun(ctx, "team", "r1"); err != nil {
+		t.Fatalf("the batch's run is not stored: %v", err)
+	}
 }

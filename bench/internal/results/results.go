@@ -129,8 +129,8 @@ type Pipeline struct {
 	Clients         int     `json:"batchClients"`
 	BatchRuns       int     `json:"batchRuns"`
 	BatchRunsPerSec float64 `json:"batchRunsPerSec"`
-	// BareRuns rows of the same runs, 1000 to a multi-row INSERT, into a scratch table of the
-	// runs' columns in the same database.
+	// BareRuns rows of the same runs, a single-row INSERT each in a loop, 1000 to a
+	// transaction, into a scratch table made as pipeline_runs is in the same database.
 	BareRuns       int                 `json:"bareRuns,omitempty"`
 	BareRunsPerSec float64             `json:"bareRunsPerSec,omitempty"`
 	Reads          []PipelineRead      `json:"reads"`
