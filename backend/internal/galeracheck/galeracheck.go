@@ -19,10 +19,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	"golang.org/x/sync/singleflight"
 )
 
 // Status is what a node says of itself: the variables the answer is decided from.
@@ -119,14 +119,8 @@ type Checker struct {
 	opts    Options
 	log     *slog.Logger
 
-	mu       sync.Mutex
-	inflight *call
-	last     Answer
-}
-
-type call struct {
-	done chan struct{}
-	ans  Answer
+	checks singleflight.Group // checks that arrive while one runs share it
+	last   Answer             // the previous answer (only the running check touches it)
 }
 
 // New makes a checker of the node the go-sql-driver/mysql DSN names (user:pass@tcp(host:port)/;
@@ -167,44 +161,36 @@ func (c *Checker) Close() error { return c.db.Close() }
 // Check queries the node and decides. A check that arrives while another runs waits for that
 // one's answer instead of querying again.
 func (c *Checker) Check(ctx context.Context) Answer {
-	c.mu.Lock()
-	if cl := c.inflight; cl != nil {
-		c.mu.Unlock()
-		select {
-		case <-cl.done:
-			return cl.ans
-		case <-ctx.Done():
-			return Answer{http.StatusServiceUnavailable, "check abandoned: " + ctx.Err().Error()}
-		}
+	ch := c.checks.DoChan("", func() (any, error) { return c.checkNow(), nil })
+	select {
+	case r := <-ch:
+		return r.Val.(Answer)
+	case <-ctx.Done():
+		return Answer{http.StatusServiceUnavailable, "check abandoned: " + ctx.Err().Error()}
 	}
-	cl := &call{done: make(chan struct{})}
-	c.inflight = cl
-	c.mu.Unlock()
+}
 
-	// The query's own deadline, not the caller's: the callers waiting on it share its answer.
+// checkNow queries the node on the query's own deadline, not a caller's (the callers waiting
+// on it share its answer), and logs a change of answer.
+func (c *Checker) checkNow() Answer {
 	qctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	s, err := c.status(qctx)
 	cancel()
+	var ans Answer
 	if err != nil {
-		cl.ans = Answer{http.StatusServiceUnavailable, c.describe(err)}
+		ans = Answer{http.StatusServiceUnavailable, c.describe(err)}
 	} else {
-		cl.ans = Decide(s, c.opts)
+		ans = Decide(s, c.opts)
 	}
-
-	c.mu.Lock()
-	c.inflight = nil
-	changed := cl.ans != c.last
-	c.last = cl.ans
-	c.mu.Unlock()
-	close(cl.done)
-	if changed {
-		if cl.ans.OK() {
-			c.log.Info("galera node is usable", "node", c.addr, "reason", cl.ans.Reason)
+	if ans != c.last {
+		c.last = ans
+		if ans.OK() {
+			c.log.Info("galera node is usable", "node", c.addr, "reason", ans.Reason)
 		} else {
-			c.log.Warn("galera node is not usable", "node", c.addr, "reason", cl.ans.Reason)
+			c.log.Warn("galera node is not usable", "node", c.addr, "reason", ans.Reason)
 		}
 	}
-	return cl.ans
+	return ans
 }
 
 func (c *Checker) status(ctx context.Context) (Status, error) {
