@@ -69,7 +69,21 @@ func (s *Store) ResetRollups(ctx context.Context) error {
 		if err := tx.Exec("DELETE FROM pipeline_rollups").Error; err != nil {
 			return err
 		}
+		if err := tx.Exec("DELETE FROM pipeline_rollup_blocks").Error; err != nil {
+			return err
+		}
 		return tx.Exec("UPDATE pipeline_rollup_backfill SET done = ?, after_workload_id = 0, after_started_at = 0, after_run_id = ''", false).Error
+	})
+}
+
+// DropRollupBlocks empties the rollup blocks and marks them unbuilt: what migration 00013 leaves
+// of a database that holds daily rollups.
+func (s *Store) DropRollupBlocks(ctx context.Context) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec("DELETE FROM pipeline_rollup_blocks").Error; err != nil {
+			return err
+		}
+		return tx.Exec("UPDATE pipeline_rollup_backfill SET blocks_done = ?", false).Error
 	})
 }
 

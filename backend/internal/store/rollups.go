@@ -98,21 +98,8 @@ func lockRollups(tx *gorm.DB, driver string, keys []rollupKey) (map[rollupKey]ro
 	for _, k := range keys {
 		days[k.workloadID] = append(days[k.workloadID], k.day)
 	}
-	var sql strings.Builder
-	var args []any
-	for i, wid := range slices.Sorted(maps.Keys(days)) {
-		if i > 0 {
-			sql.WriteString(" OR ")
-		}
-		sql.WriteString("(workload_id = ? AND day IN ?)")
-		args = append(args, wid, slices.Compact(days[wid]))
-	}
-	q := tx.Where(sql.String(), args...).Order("workload_id, day, kind")
-	if driver == MySQL {
-		q = q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
-	}
-	var rows []rollupRow
-	if err := q.Find(&rows).Error; err != nil {
+	rows, err := lockByWorkload[rollupRow](tx, driver, "day", days, "workload_id, day, kind")
+	if err != nil {
 		return nil, err
 	}
 	out := make(map[rollupKey]rollupRow, len(rows))
@@ -121,6 +108,9 @@ func lockRollups(tx *gorm.DB, driver string, keys []rollupKey) (map[rollupKey]ro
 	}
 	return out, nil
 }
+
+// lockForUpdate is a MySQL locking read's clause.
+var lockForUpdate = clause.Locking{Strength: clause.LockingStrengthUpdate}
 
 // addRollups adds deltas to their rollup rows.
 func addRollups(tx *gorm.DB, driver string, deltas map[rollupKey]*pipeline.Rollup) error {
@@ -152,25 +142,39 @@ func addRollups(tx *gorm.DB, driver string, deltas map[rollupKey]*pipeline.Rollu
 }
 
 // writeRollups writes existing, rows whose locks this transaction holds, and created, rows it
-// found missing, in multi-row statements: on MySQL the existing ones in upserts and the created
-// ones in plain INSERTs (a duplicate key means another transaction created the row first:
-// upsertTx runs this one again); on SQLite, one writer at a time, all in upserts.
+// found missing, and then their blocks (writeBlocks).
 func writeRollups(tx *gorm.DB, driver string, existing, created []rollupRow) error {
+	err := writeLocked(tx, driver, existing, created, []string{"workload_id", "day", "kind"},
+		[]string{"succeeded", "failed", "cancelled", "coverage_count", "coverage_sum", "durations", "duration_p50", "duration_p95"})
+	if err != nil {
+		return err
+	}
+	return writeBlocks(tx, driver, append(existing, created...))
+}
+
+// writeLocked writes existing, rows whose locks this transaction holds, and created, rows it
+// found missing, in multi-row statements: on MySQL the existing ones in upserts of cols and the
+// created ones in plain INSERTs (a duplicate key means another transaction created the row
+// first: upsertTx runs this one again); on SQLite, one writer at a time, all in upserts.
+func writeLocked[R any](tx *gorm.DB, driver string, existing, created []R, key, cols []string) error {
 	if driver != MySQL {
 		existing, created = append(existing, created...), nil
 	}
+	perInsert := rowsPerInsert(driver, len(key)+len(cols))
 	if len(created) > 0 {
-		if err := tx.CreateInBatches(&created, rowsPerInsert(driver, 11)).Error; err != nil {
+		if err := tx.CreateInBatches(&created, perInsert).Error; err != nil {
 			return err
 		}
 	}
 	if len(existing) == 0 {
 		return nil
 	}
-	return tx.Clauses(clause.OnConflict{
-		Columns:   []clause.Column{{Name: "workload_id"}, {Name: "day"}, {Name: "kind"}},
-		DoUpdates: clause.AssignmentColumns([]string{"succeeded", "failed", "cancelled", "coverage_count", "coverage_sum", "durations", "duration_p50", "duration_p95"}),
-	}).CreateInBatches(&existing, rowsPerInsert(driver, 11)).Error
+	conflict := make([]clause.Column, len(key))
+	for i, c := range key {
+		conflict[i] = clause.Column{Name: c}
+	}
+	return tx.Clauses(clause.OnConflict{Columns: conflict, DoUpdates: clause.AssignmentColumns(cols)}).
+		CreateInBatches(&existing, perInsert).Error
 }
 
 // removeFromRollup takes run out of its rollup.
@@ -191,10 +195,10 @@ func removeFromRollup(tx *gorm.DB, driver string, wid int64, run pipeline.Run) e
 }
 
 // Rollups calls each with the rollups q selects, workload by workload in the order of
-// q.Workloads, each workload's by day and kind: one statement per workload, prepared once, on
-// the primary key's order (no sort), reading only the columns a query needs (the sketches only
-// when q.WithDurations: P50 and P95 are kept beside them) and scanning them into plain values,
-// one row at a time. It sends no statement for a workload that does not exist.
+// q.Workloads, each workload's by day and kind, sending no statement for a workload that does
+// not exist. Without q.WithDurations (every query) it reads the rollup blocks: one statement per
+// workload, prepared once, a row per block in the primary key's order. With it (the tests that
+// check the sketches) it reads the daily rows, sketches included, the same way.
 func (s *Store) Rollups(ctx context.Context, q pipeline.RollupQuery, each func(pipeline.RollupKey, pipeline.Rollup) error) error {
 	var found []workloadRow
 	if err := s.db.WithContext(ctx).Select("id", "name").Where("name IN ?", q.Workloads).Find(&found).Error; err != nil {
@@ -203,6 +207,9 @@ func (s *Store) Rollups(ctx context.Context, q pipeline.RollupQuery, each func(p
 	ids := make(map[string]int64, len(found))
 	for _, w := range found {
 		ids[w.Name] = w.ID
+	}
+	if !q.WithDurations {
+		return s.rollupBlocks(ctx, q, ids, each)
 	}
 	var stmt strings.Builder
 	stmt.WriteString("SELECT day, kind = 'deploy', succeeded, failed, cancelled, coverage_count, coverage_sum, duration_p50, duration_p95")
@@ -353,7 +360,7 @@ func (s *Store) BackfillRollups(ctx context.Context, limit int) (done bool, coun
 		var b backfillRow
 		q := tx.Where("id = 1")
 		if s.driver == MySQL {
-			q = q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
+			q = q.Clauses(lockForUpdate)
 		}
 		if err := q.Take(&b).Error; err != nil {
 			return err

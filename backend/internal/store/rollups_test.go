@@ -91,6 +91,44 @@ func checkRollups(t *testing.T, st *store.Store, workloads []string, want map[pi
 			t.Errorf("rollup %+v counts %d runs, want none", k, g.Runs())
 		}
 	}
+	checkBlocks(t, st, workloads, want)
+}
+
+// checkBlocks compares what a query reads (the rollup blocks) with want: counts, sums and the
+// p50 and p95 of every rollup, in day and kind order within each workload.
+func checkBlocks(t *testing.T, st *store.Store, workloads []string, want map[pipeline.RollupKey]*pipeline.Rollup) {
+	t.Helper()
+	got := map[pipeline.RollupKey]pipeline.Rollup{}
+	var last pipeline.RollupKey
+	q := pipeline.RollupQuery{Workloads: workloads, From: -1_000_000, To: 1_000_000}
+	err := st.Rollups(context.Background(), q, func(k pipeline.RollupKey, r pipeline.Rollup) error {
+		if k.Workload == last.Workload && (k.Day < last.Day || k.Day == last.Day && k.Kind <= last.Kind) {
+			t.Errorf("rollup %+v read after %+v", k, last)
+		}
+		last = k
+		got[k] = r
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := 0
+	for k, w := range want {
+		g, ok := got[k]
+		delete(got, k)
+		w.Settle()
+		if !ok || g.Succeeded != w.Succeeded || g.Failed != w.Failed || g.Cancelled != w.Cancelled ||
+			g.CoverageCount != w.CoverageCount || g.CoverageSum != w.CoverageSum || g.P50 != w.P50 || g.P95 != w.P95 {
+			if bad++; bad <= 5 {
+				t.Errorf("rollup block's %+v: %+v (found %v), want %+v", k, g, ok, *w)
+			}
+		}
+	}
+	for k, g := range got {
+		if g.Runs() != 0 {
+			t.Errorf("rollup block's %+v counts %d runs, want none", k, g.Runs())
+		}
+	}
 }
 
 // TestBackfillCountsRunsRecordedBeforeTheRollups upgrades a database that holds runs: after
@@ -151,6 +189,39 @@ func TestBackfillCountsRunsRecordedBeforeTheRollups(t *testing.T) {
 			t.Fatalf("backfill after done: %v %d %v", done, n, err)
 		}
 		checkRollups(t, st, workloads, wantRollups(slices.Concat(old, newer, latest)))
+	})
+}
+
+// TestRollupBlocksAreBuiltAtStartUp upgrades a database whose daily rollups have no blocks (what
+// migration 00013 leaves): a query finds nothing in the blocks until the next start builds them,
+// and then they hold every daily rollup, over several blocks; later runs go into them as they
+// are recorded.
+func TestRollupBlocksAreBuiltAtStartUp(t *testing.T) {
+	testenv.ForEachStore(t, func(t *testing.T, st *store.Store) {
+		ctx := t.Context()
+		rng := rand.New(rand.NewPCG(7, 8))
+		workloads := []string{"a", "b", "c"}
+		runs := genRuns(rng, "r", 900, workloads, 100) // about four blocks
+		if _, err := st.InsertRuns(ctx, runs); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.DropRollupBlocks(ctx); err != nil {
+			t.Fatal(err)
+		}
+		found := 0
+		q := pipeline.RollupQuery{Workloads: workloads, From: -1_000_000, To: 1_000_000}
+		if err := st.Rollups(ctx, q, func(pipeline.RollupKey, pipeline.Rollup) error { found++; return nil }); err != nil || found != 0 {
+			t.Fatalf("blocks dropped: %d rollups read, %v", found, err)
+		}
+		if err := st.Migrate(ctx, quiet); err != nil {
+			t.Fatal(err)
+		}
+		checkRollups(t, st, workloads, wantRollups(runs))
+		later := genRuns(rng, "z", 300, workloads, 100)
+		if _, err := st.InsertRuns(ctx, later); err != nil {
+			t.Fatal(err)
+		}
+		checkRollups(t, st, workloads, wantRollups(append(runs, later...)))
 	})
 }
 
@@ -313,5 +384,14 @@ func TestMigrationAndBackfillTiming(t *testing.T) {
 		}
 		t.Logf("%s: backfill of %d runs took %s in %d batches of %d (longest batch %s; in the background the server rests as long between batches)",
 			db.Driver, n, time.Since(t0).Round(time.Millisecond), batches, store.BackfillBatch, longest.Round(time.Millisecond))
+		// The upgrade to the rollup blocks (00013) builds them from the daily rollups at start-up.
+		if err := st.DropRollupBlocks(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t0 = time.Now()
+		if err := st.Migrate(ctx, quiet); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: building the rollup blocks of %d runs' daily rollups (held start-up) took %s", db.Driver, n, time.Since(t0).Round(time.Millisecond))
 	})
 }

@@ -314,7 +314,7 @@ func (s *Store) Migrate(ctx context.Context, log *slog.Logger) error {
 	for _, r := range results {
 		log.Info("applied migration", "version", r.Source.Version, "file", filepath.Base(r.Source.Path), "took", r.Duration.String())
 	}
-	return nil
+	return s.buildRollupBlocks(ctx, log)
 }
 
 // repairVersionTable gives goose's version table back its zero version when it is empty. Goose
